@@ -1,0 +1,35 @@
+//! portal-domain: the patient portal's value types, business rules, use cases and ports.
+//! It knows nothing of HTTP, AWS or HTML.
+
+pub mod address;
+pub mod agreement;
+pub mod dob;
+pub mod email;
+pub mod household;
+pub mod ids;
+pub mod invoice;
+pub mod membership;
+pub mod money;
+pub mod payment;
+pub mod phone;
+pub mod plan;
+pub mod ports;
+pub mod practice;
+pub mod session;
+pub mod signin;
+pub mod store;
+
+pub use address::{AddressErrors, AddressInput, UsAddress};
+pub use agreement::{Agreement, Signature};
+pub use dob::{DateOfBirth, DateOfBirthError};
+pub use email::{Email, EmailError};
+pub use household::{Household, Member, Phones, Relationship, Sex};
+pub use ids::{AccountId, AgreementId, IdError, InvoiceId, MemberId, MembershipId, PaymentId, PlanId, SourceId};
+pub use invoice::{Invoice, InvoiceData, InvoiceError, InvoiceStatus, LineItem};
+pub use membership::{Enrollment, Membership, MembershipStatus};
+pub use money::{Money, MoneyError};
+pub use payment::{BankAccountType, Payment, PaymentSource, PaymentStatus, SourceDetails};
+pub use phone::{PhoneError, PhoneNumber};
+pub use plan::{AgeBand, BillingPeriod, Plan, PlanData, PlanError};
+pub use ports::{Clock, Mailer, Message, Random, StoreError, Table};
+pub use practice::Practice;

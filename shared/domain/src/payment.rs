@@ -1,0 +1,73 @@
+//! Payments and payment sources.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{AccountId, InvoiceId, Money, PaymentId, SourceId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BankAccountType {
+    Checking,
+    Savings,
+}
+
+/// What a patient sees of a payment source; never a full number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceDetails {
+    Card { brand: String, last4: String, exp_month: u32, exp_year: i32 },
+    BankAccount { bank_name: String, last4: String, account_type: BankAccountType },
+}
+
+impl SourceDetails {
+    /// "Visa ending 4242", "Checking account ending 6789".
+    pub fn describe(&self) -> String {
+        match self {
+            SourceDetails::Card { brand, last4, .. } => format!("{brand} ending {last4}"),
+            SourceDetails::BankAccount { bank_name, last4, account_type } => {
+                let kind = match account_type {
+                    BankAccountType::Checking => "checking",
+                    BankAccountType::Savings => "savings",
+                };
+                format!("{bank_name} {kind} ending {last4}")
+            }
+        }
+    }
+}
+
+/// A saved card or bank account: the processor's token and what can be shown of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentSource {
+    pub id: SourceId,
+    pub account: AccountId,
+    pub details: SourceDetails,
+    /// The processor's opaque token; the only way to charge the source.
+    pub token: String,
+    pub is_default: bool,
+    #[serde(default)]
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Pending,
+    Succeeded,
+    Declined(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub account: AccountId,
+    pub invoice: InvoiceId,
+    pub amount: Money,
+    /// The source as it was when charged, so the receipt never changes.
+    pub source: SourceDetails,
+    pub status: PaymentStatus,
+    pub gateway_reference: Option<String>,
+    pub idempotency_key: String,
+    pub at: DateTime<Utc>,
+}

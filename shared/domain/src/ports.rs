@@ -1,0 +1,223 @@
+//! The ports the domain talks through: storage, mail, time and randomness.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+/// An attribute value as the single table stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    S(String),
+    N(Decimal),
+    Bool(bool),
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::S(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_number(&self) -> Option<Decimal> {
+        match self {
+            Value::N(n) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Value::S(value.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Value::S(value)
+    }
+}
+impl From<Decimal> for Value {
+    fn from(value: Decimal) -> Self {
+        Value::N(value)
+    }
+}
+impl From<i64> for Value {
+    fn from(value: i64) -> Self {
+        Value::N(Decimal::from(value))
+    }
+}
+impl From<u64> for Value {
+    fn from(value: u64) -> Self {
+        Value::N(Decimal::from(value))
+    }
+}
+impl From<bool> for Value {
+    fn from(value: bool) -> Self {
+        Value::Bool(value)
+    }
+}
+
+/// One item: attribute name to value. Always holds `pk` and `sk`.
+pub type Item = BTreeMap<String, Value>;
+
+/// The attribute names the table's keys, index and expiry use.
+pub mod attr {
+    pub const PK: &str = "pk";
+    pub const SK: &str = "sk";
+    pub const GSI1PK: &str = "gsi1pk";
+    pub const GSI1SK: &str = "gsi1sk";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const VERSION: &str = "version";
+}
+
+/// The primary key of an item.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
+        Key { pk: pk.into(), sk: sk.into() }
+    }
+
+    /// The key of a stored item, if it has one.
+    pub fn of(item: &Item) -> Option<Key> {
+        Some(Key::new(item.get(attr::PK)?.as_str()?, item.get(attr::SK)?.as_str()?))
+    }
+}
+
+/// A condition a write depends on; both tables implement each kind exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// The item exists.
+    Exists,
+    /// No item has this key.
+    NotExists,
+    /// The item exists and the attribute equals the value.
+    Equals(String, Value),
+    /// The item exists and the numeric attribute is at least the value.
+    AtLeast(String, Decimal),
+    /// Every condition holds.
+    All(Vec<Condition>),
+}
+
+/// Changes to an existing item's attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Update {
+    pub set: Vec<(String, Value)>,
+    /// Added to numeric attributes (a missing attribute counts as zero); negative subtracts.
+    pub add: Vec<(String, Decimal)>,
+    pub remove: Vec<String>,
+}
+
+impl Update {
+    pub fn set(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.set.push((name.to_owned(), value.into()));
+        self
+    }
+    pub fn add(mut self, name: &str, amount: Decimal) -> Self {
+        self.add.push((name.to_owned(), amount));
+        self
+    }
+    pub fn remove(mut self, name: &str) -> Self {
+        self.remove.push(name.to_owned());
+        self
+    }
+}
+
+/// One write, alone or in a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    Put { item: Item, condition: Option<Condition> },
+    /// Updates an existing item; never creates one.
+    Update { key: Key, update: Update, condition: Option<Condition> },
+    Delete { key: Key, condition: Option<Condition> },
+    /// Writes nothing; makes the transaction depend on another item.
+    Check { key: Key, condition: Condition },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A write's condition did not hold; nothing was written.
+    #[error("the record changed or does not exist")]
+    ConditionFailed,
+    /// The store could not be reached or refused the request.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// An item in the store does not have the shape its type needs.
+    #[error("a stored record is malformed: {0}")]
+    Malformed(String),
+}
+
+/// The single table as the domain needs it. Reads never return items whose
+/// `expires_at` (epoch seconds) has passed.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Table: Send + Sync {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+    /// Every item of the partition whose sort key starts with `sk_prefix` (all when empty), in sort-key order.
+    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError>;
+    /// Every item whose `gsi1pk` is the value, in `gsi1sk` order.
+    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Item>, StoreError>;
+    async fn write(&self, write: Write) -> Result<(), StoreError>;
+    /// All the writes happen, or (when any condition fails) none does.
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+/// One email message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the mail service is unavailable")]
+pub struct MailError(#[source] pub anyhow::Error);
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, message: Message) -> Result<(), MailError>;
+}
+
+/// The current instant; "today" is derived from it in the practice's time zone.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Random bytes from a cryptographically secure generator.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Random: Send + Sync {
+    fn fill(&self, bytes: &mut [u8]);
+}
+
+/// A random number in `0..bound`, without modulo bias.
+pub fn random_below(random: &dyn Random, bound: u32) -> u32 {
+    let zone = u32::MAX - (u32::MAX % bound);
+    loop {
+        let mut buf = [0u8; 4];
+        random.fill(&mut buf);
+        let n = u32::from_le_bytes(buf);
+        if n < zone {
+            return n % bound;
+        }
+    }
+}
+
+/// A random token of `bytes` bytes, URL-safe base64 without padding.
+pub fn random_token(random: &dyn Random, bytes: usize) -> String {
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    random.fill(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}

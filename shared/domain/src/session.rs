@@ -1,0 +1,146 @@
+//! Signed-in sessions and login-less access links.
+//!
+//! A session token is 256 random bits, held by the browser and stored only as its SHA-256.
+//! Sessions end after 30 idle minutes or 8 hours, whichever comes first.
+
+use chrono::{DateTime, Duration, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ports::{attr, random_token, Condition, Key, Random, Table, Update, Value, Write};
+use crate::store::{record_item, record_of, version_of, DATA};
+use crate::{AccountId, Email, MemberId, StoreError};
+
+pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
+pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(8);
+/// How stale `last_seen` may get before a request refreshes it; saves a write on most pages.
+pub const TOUCH_AFTER: Duration = Duration::minutes(5);
+
+/// A bearer token (session or access link). It does not print itself.
+pub struct Token(SecretString);
+
+impl Token {
+    /// 32 random bytes, URL-safe base64.
+    pub fn generate(random: &dyn Random) -> Token {
+        Token(SecretString::from(random_token(random, 32)))
+    }
+
+    /// A token as the browser or a link presents it; anything not shaped like one is refused.
+    pub fn parse(input: &str) -> Option<Token> {
+        let ok = (32..=64).contains(&input.len()) && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Token(SecretString::from(input.to_owned())))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// SHA-256 of the token in hex: the only form that is stored.
+    pub fn digest(&self) -> String {
+        hex::encode(Sha256::digest(self.expose().as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+/// Who is signed in, and the CSRF token their forms carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub account: AccountId,
+    pub member: MemberId,
+    pub is_owner: bool,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+impl Session {
+    /// When the session ends if nothing else happens.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        (self.last_seen + IDLE_TIMEOUT).min(self.created_at + ABSOLUTE_TIMEOUT)
+    }
+
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        now < self.expires_at()
+    }
+}
+
+fn session_key(token: &Token) -> Key {
+    Key::new(format!("SESSION#{}", token.digest()), "SESSION")
+}
+
+/// Starts a session for a member who just proved their address.
+pub async fn start(table: &dyn Table, random: &dyn Random, now: DateTime<Utc>, account: AccountId, member: MemberId, is_owner: bool) -> Result<(Token, Session), StoreError> {
+    let token = Token::generate(random);
+    let session = Session { account, member, is_owner, csrf_token: random_token(random, 32), created_at: now, last_seen: now };
+    let mut item = record_item(&session_key(&token), "session", &session, 1)?;
+    item.insert(attr::EXPIRES_AT.into(), Value::from(session.expires_at().timestamp()));
+    table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;
+    Ok((token, session))
+}
+
+/// The live session for a token, refreshing its idle timer now and then.
+pub async fn load(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Result<Option<Session>, StoreError> {
+    let key = session_key(token);
+    let Some(item) = table.get(&key).await? else { return Ok(None) };
+    let mut session: Session = record_of(&item)?;
+    if !session.is_live(now) {
+        return Ok(None);
+    }
+    if now - session.last_seen >= TOUCH_AFTER {
+        let version = version_of(&item);
+        session.last_seen = now;
+        let data = serde_json::to_string(&session).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let update = Update::default()
+            .set(DATA, data)
+            .set(attr::EXPIRES_AT, session.expires_at().timestamp())
+            .set(attr::VERSION, version + 1);
+        let condition = Some(Condition::Equals(attr::VERSION.into(), Value::from(version)));
+        match table.write(Write::Update { key, update, condition }).await {
+            // A parallel request refreshed it first, which is just as good.
+            Ok(()) | Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(session))
+}
+
+/// Ends a session; the token is dead from now on.
+pub async fn end(table: &dyn Table, token: &Token) -> Result<(), StoreError> {
+    table.write(Write::Delete { key: session_key(token), condition: None }).await
+}
+
+/// A login-less link a practice sends a member: it names who may ask for a code, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLink {
+    pub account: AccountId,
+    pub member: MemberId,
+    pub email: Email,
+    pub expires: DateTime<Utc>,
+}
+
+fn access_key(token: &Token) -> Key {
+    Key::new(format!("ACCESS#{}", token.digest()), "ACCESS")
+}
+
+/// Mints an access link valid for `days`; returns the token for the URL.
+pub async fn mint_access_link(table: &dyn Table, random: &dyn Random, now: DateTime<Utc>, account: AccountId, member: MemberId, email: Email, days: i64) -> Result<Token, StoreError> {
+    let token = Token::generate(random);
+    let link = AccessLink { account, member, email, expires: now + Duration::days(days) };
+    let mut item = record_item(&access_key(&token), "access", &link, 1)?;
+    item.insert(attr::EXPIRES_AT.into(), Value::from(link.expires.timestamp()));
+    table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;
+    Ok(token)
+}
+
+/// The live access link for a token.
+pub async fn access_link(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Result<Option<AccessLink>, StoreError> {
+    let Some(item) = table.get(&access_key(token)).await? else { return Ok(None) };
+    let link: AccessLink = record_of(&item)?;
+    Ok((now < link.expires).then_some(link))
+}
