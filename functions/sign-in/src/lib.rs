@@ -1,0 +1,291 @@
+//! The sign-in function: `/`, `/sign-in`, `/sign-in/code`, `/access/{token}`, `/sign-out`.
+//!
+//! Known and unknown addresses take the same path and get the same answer; only a known
+//! address is mailed its code.
+
+use lambda_http::http::{Method, Response, StatusCode};
+use lambda_http::{Body, Request};
+use portal_domain::session::{self, SessionFor, Token};
+use portal_domain::signin::{self, CodeCheck, CodeRequest, SigninCode, CODE_LIFETIME};
+use portal_domain::{store, Email};
+use portal_templates::routes::{Function, Route};
+use portal_templates::{emails, signin as pages};
+use portal_web::cookies::PreSession;
+use portal_web::{html, redirect, stylesheet, App, Ctx, PageError, PageResult};
+
+/// Serves one request.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let mut ctx = match Ctx::begin(app, req, Function::SignIn).await {
+        Ok(ctx) => ctx,
+        Err(done) => return done,
+    };
+    let result = route(app, &mut ctx).await;
+    ctx.finish(app, result)
+}
+
+async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
+    match (ctx.route.clone(), ctx.method.clone()) {
+        (Route::Stylesheet, Method::GET) => Ok(stylesheet()),
+        (Route::Home, Method::GET) => Ok(redirect(if ctx.session.is_some() {
+            &Route::Invoices
+        } else {
+            &Route::SignIn
+        })),
+        (Route::SignIn, Method::GET) => sign_in_form(app, ctx),
+        (Route::SignIn, Method::POST) => sign_in_submit(app, ctx).await,
+        (Route::Access(token), Method::GET) => access_page(app, ctx, &token).await,
+        (Route::Access(token), Method::POST) => access_submit(app, ctx, &token).await,
+        (Route::SignInCode, Method::GET) => code_form(app, ctx),
+        (Route::SignInCode, Method::POST) => code_submit(app, ctx).await,
+        (Route::SignOut, Method::POST) => sign_out(app, ctx).await,
+        _ => Err(PageError::MethodNotAllowed),
+    }
+}
+
+fn sign_in_form(app: &App, ctx: &mut Ctx) -> PageResult {
+    if ctx.session.is_some() {
+        return Ok(redirect(&Route::Invoices));
+    }
+    let csrf = ctx.csrf_token(app);
+    Ok(html(
+        StatusCode::OK,
+        pages::email_page(&ctx.chrome(app, None), &csrf, "", None, None),
+    ))
+}
+
+async fn sign_in_submit(app: &App, ctx: &mut Ctx) -> PageResult {
+    let typed = ctx.form.text("email").to_owned();
+    let email = match Email::parse(&typed) {
+        Ok(email) => email,
+        Err(e) => {
+            let csrf = ctx.csrf_token(app);
+            let page = pages::email_page(
+                &ctx.chrome(app, None),
+                &csrf,
+                &typed,
+                Some(&e.to_string()),
+                None,
+            );
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
+        }
+    };
+    match send_code(app, ctx, &email).await? {
+        Sent::Yes | Sent::TooSoon => Ok(redirect(&Route::SignInCode)),
+        Sent::TooMany(message) => {
+            let csrf = ctx.csrf_token(app);
+            let page =
+                pages::email_page(&ctx.chrome(app, None), &csrf, &typed, Some(&message), None);
+            Ok(html(StatusCode::TOO_MANY_REQUESTS, page))
+        }
+    }
+}
+
+enum Sent {
+    Yes,
+    TooSoon,
+    TooMany(String),
+}
+
+/// Issues a code and mails it to a known address; remembers in the pre-session which address it was.
+async fn send_code(app: &App, ctx: &mut Ctx, email: &Email) -> Result<Sent, PageError> {
+    let now = app.now();
+    let outcome = signin::request_code(
+        app.table.as_ref(),
+        &app.config.secret,
+        app.random.as_ref(),
+        now,
+        email,
+    )
+    .await?;
+    let (sent, signin_id) = match outcome {
+        CodeRequest::Issued {
+            code,
+            member,
+            signin_id,
+        } => {
+            // The message is rendered either way so both paths do the same work; only a member gets it.
+            let message = emails::signin_code(
+                email.as_str(),
+                &app.config.practice_name,
+                code.expose(),
+                CODE_LIFETIME.num_minutes(),
+            );
+            if member.is_some() {
+                app.mailer.send(message).await?;
+            }
+            (Sent::Yes, signin_id)
+        }
+        CodeRequest::TooSoon { signin_id, .. } => (Sent::TooSoon, signin_id),
+        CodeRequest::TooMany {
+            signin_id,
+            retry_after,
+        } => {
+            let minutes = (retry_after.num_seconds() + 59) / 60;
+            let message = format!(
+                "Too many codes were requested for this address. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            (Sent::TooMany(message), signin_id)
+        }
+    };
+    let nonce = ctx.csrf_token(app);
+    let pre = PreSession {
+        nonce,
+        signin_id: Some(signin_id),
+        masked_email: Some(email.masked()),
+        issued: now.timestamp(),
+    };
+    ctx.set_pre(app, pre);
+    Ok(sent)
+}
+
+async fn access_page(app: &App, ctx: &mut Ctx, token: &str) -> PageResult {
+    let Some(link) = live_link(app, token).await? else {
+        return Ok(html(
+            StatusCode::NOT_FOUND,
+            pages::access_invalid_page(&ctx.chrome(app, None)),
+        ));
+    };
+    let csrf = ctx.csrf_token(app);
+    Ok(html(
+        StatusCode::OK,
+        pages::access_page(
+            &ctx.chrome(app, None),
+            &csrf,
+            token,
+            &link.email.masked(),
+            None,
+        ),
+    ))
+}
+
+async fn access_submit(app: &App, ctx: &mut Ctx, token: &str) -> PageResult {
+    let Some(link) = live_link(app, token).await? else {
+        return Ok(html(
+            StatusCode::NOT_FOUND,
+            pages::access_invalid_page(&ctx.chrome(app, None)),
+        ));
+    };
+    match send_code(app, ctx, &link.email).await? {
+        Sent::Yes | Sent::TooSoon => Ok(redirect(&Route::SignInCode)),
+        Sent::TooMany(message) => {
+            let csrf = ctx.csrf_token(app);
+            let page = pages::access_page(
+                &ctx.chrome(app, None),
+                &csrf,
+                token,
+                &link.email.masked(),
+                Some(&message),
+            );
+            Ok(html(StatusCode::TOO_MANY_REQUESTS, page))
+        }
+    }
+}
+
+async fn live_link(app: &App, token: &str) -> Result<Option<session::AccessLink>, PageError> {
+    let Some(token) = Token::parse(token) else {
+        return Ok(None);
+    };
+    Ok(session::access_link(app.table.as_ref(), app.now(), &token).await?)
+}
+
+/// The pre-session of a visitor who asked for a code: its sign-in record and masked address.
+fn pending_signin(ctx: &Ctx) -> Option<(String, String)> {
+    let pre = ctx.pre.as_ref()?;
+    Some((pre.signin_id.clone()?, pre.masked_email.clone()?))
+}
+
+fn code_form(app: &App, ctx: &mut Ctx) -> PageResult {
+    if ctx.session.is_some() {
+        return Ok(redirect(&Route::Invoices));
+    }
+    let Some((_, masked)) = pending_signin(ctx) else {
+        return Ok(redirect(&Route::SignIn));
+    };
+    let csrf = ctx.csrf_token(app);
+    Ok(html(
+        StatusCode::OK,
+        pages::code_page(&ctx.chrome(app, None), &csrf, &masked, None, None),
+    ))
+}
+
+async fn code_submit(app: &App, ctx: &mut Ctx) -> PageResult {
+    let Some((signin_id, masked)) = pending_signin(ctx) else {
+        return Ok(redirect(&Route::SignIn));
+    };
+    let error = match SigninCode::parse(ctx.form.text("code")) {
+        Err(e) => e.to_string(),
+        Ok(code) => match signin::check_code(
+            app.table.as_ref(),
+            &app.config.secret,
+            app.now(),
+            &signin_id,
+            &code,
+        )
+        .await?
+        {
+            CodeCheck::SignedIn { account, member } => {
+                return start_session(app, ctx, account, member).await
+            }
+            CodeCheck::Wrong { tries_left } => {
+                format!(
+                    "That code is not right. You have {tries_left} more tr{}.",
+                    if tries_left == 1 { "y" } else { "ies" }
+                )
+            }
+            CodeCheck::Expired => {
+                "That code has expired or was already used. Request a new code.".to_owned()
+            }
+            CodeCheck::TooManyTries => {
+                "Too many wrong codes. This code no longer works: request a new code.".to_owned()
+            }
+        },
+    };
+    let csrf = ctx.csrf_token(app);
+    Ok(html(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        pages::code_page(&ctx.chrome(app, None), &csrf, &masked, Some(&error), None),
+    ))
+}
+
+/// A new session at every sign-in; any session this browser had before ends.
+async fn start_session(
+    app: &App,
+    ctx: &mut Ctx,
+    account: portal_domain::AccountId,
+    member: portal_domain::MemberId,
+) -> PageResult {
+    if let Some((old, _)) = ctx.session.take() {
+        session::end(app.table.as_ref(), &old).await?;
+    }
+    let household = app.table.get(&store::household_key(&account)).await?;
+    let household: Option<portal_domain::Household> =
+        household.as_ref().map(store::record_of).transpose()?;
+    let Some(household) = household else {
+        return Err(PageError::NotFound);
+    };
+    let person = app.table.get(&store::member_key(&account, &member)).await?;
+    let person: Option<portal_domain::Member> =
+        person.as_ref().map(store::record_of).transpose()?;
+    let Some(person) = person else {
+        return Err(PageError::NotFound);
+    };
+    let who = SessionFor {
+        is_owner: household.owner == member,
+        display_name: person.full_name(),
+        account,
+        member,
+    };
+    let (token, _) =
+        session::start(app.table.as_ref(), app.random.as_ref(), app.now(), who).await?;
+    ctx.set_session(app, &token);
+    Ok(redirect(&Route::Invoices))
+}
+
+async fn sign_out(app: &App, ctx: &mut Ctx) -> PageResult {
+    if let Some((token, _)) = ctx.session.take() {
+        session::end(app.table.as_ref(), &token).await?;
+    }
+    ctx.clear_session(app);
+    Ok(redirect(&Route::SignIn))
+}

@@ -21,7 +21,14 @@ fn money(text: &str) -> Money {
 }
 
 fn address(line1: &str, city: &str, state: &str, zip: &str) -> UsAddress {
-    UsAddress::parse(&AddressInput { line1, line2: "", city, state, postal_code: zip }).expect("demo addresses are valid")
+    UsAddress::parse(&AddressInput {
+        line1,
+        line2: "",
+        city,
+        state,
+        postal_code: zip,
+    })
+    .expect("demo addresses are valid")
 }
 
 fn phone(text: &str) -> PhoneNumber {
@@ -49,9 +56,21 @@ pub fn standard_plan() -> Plan {
         period: BillingPeriod::Monthly,
         contract_months: 12,
         bands: vec![
-            AgeBand { min_age: 0, max_age: Some(17), rate: money("30") },
-            AgeBand { min_age: 18, max_age: Some(64), rate: money("80") },
-            AgeBand { min_age: 65, max_age: None, rate: money("100") },
+            AgeBand {
+                min_age: 0,
+                max_age: Some(17),
+                rate: money("30"),
+            },
+            AgeBand {
+                min_age: 18,
+                max_age: Some(64),
+                rate: money("80"),
+            },
+            AgeBand {
+                min_age: 65,
+                max_age: None,
+                rate: money("100"),
+            },
         ],
     })
     .expect("the demo plan is valid")
@@ -71,7 +90,18 @@ pub struct Demo {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn member(account: &str, mid: &str, first: &str, last: &str, dob: DateOfBirth, sex: Sex, rel: Relationship, email: Option<&str>, mobile: Option<&str>, home: &UsAddress) -> Member {
+fn member(
+    account: &str,
+    mid: &str,
+    first: &str,
+    last: &str,
+    dob: DateOfBirth,
+    sex: Sex,
+    rel: Relationship,
+    email: Option<&str>,
+    mobile: Option<&str>,
+    home: &UsAddress,
+) -> Member {
     Member {
         id: id(mid),
         account: id(account),
@@ -81,20 +111,38 @@ fn member(account: &str, mid: &str, first: &str, last: &str, dob: DateOfBirth, s
         sex,
         relationship: rel,
         email: email.map(|e| Email::parse(e).expect("valid")),
-        phones: Phones { mobile: mobile.map(phone), home: None, work: None },
+        phones: Phones {
+            mobile: mobile.map(phone),
+            home: None,
+            work: None,
+        },
         address: Some(home.clone()),
         version: 1,
     }
 }
 
 fn at(date: NaiveDate, hour: u32) -> DateTime<Utc> {
-    date.and_time(NaiveTime::from_hms_opt(hour, 0, 0).expect("valid hour")).and_utc()
+    date.and_time(NaiveTime::from_hms_opt(hour, 0, 0).expect("valid hour"))
+        .and_utc()
 }
 
-fn term(account: &str, msid: &str, plan: &Plan, members: &[&Member], start: NaiveDate, end: NaiveDate, today: NaiveDate) -> Membership {
+fn term(
+    account: &str,
+    msid: &str,
+    plan: &Plan,
+    members: &[&Member],
+    start: NaiveDate,
+    end: NaiveDate,
+    today: NaiveDate,
+) -> Membership {
     let enrollments = members
         .iter()
-        .map(|m| Enrollment { member: m.id.clone(), start, end: (end < today).then_some(end), rate: plan.rate_for(m.date_of_birth, start) })
+        .map(|m| Enrollment {
+            member: m.id.clone(),
+            start,
+            end: (end < today).then_some(end),
+            rate: plan.rate_for(m.date_of_birth, start),
+        })
         .collect();
     let next_bill = (0..)
         .map(|k| start + Months::new(k))
@@ -104,7 +152,11 @@ fn term(account: &str, msid: &str, plan: &Plan, members: &[&Member], start: Naiv
         id: id(msid),
         account: id(account),
         plan: plan.clone(),
-        status: if end < today { MembershipStatus::Ended } else { MembershipStatus::Active },
+        status: if end < today {
+            MembershipStatus::Ended
+        } else {
+            MembershipStatus::Active
+        },
         enrollments,
         contract_start: start,
         contract_end: end,
@@ -152,7 +204,13 @@ fn invoice(spec: InvoiceSpec<'_>) -> Invoice {
     .expect("demo invoices are consistent")
 }
 
-fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_time: DateTime<Utc>) -> Payment {
+fn payment(
+    n: u32,
+    invoice: &Invoice,
+    amount: Money,
+    source: &PaymentSource,
+    at_time: DateTime<Utc>,
+) -> Payment {
     Payment {
         id: id(&format!("pay-{n}")),
         account: invoice.account().clone(),
@@ -171,30 +229,103 @@ impl Demo {
     pub fn new(today: NaiveDate) -> Demo {
         let plan = standard_plan();
         let lopez_home = address("1208 Pecan Street", "Cedar Valley", "TX", "78613");
-        let maria = member("lopez", "maria", "Maria", "Lopez", years_ago(today, 41, 73), Sex::Female, Relationship::Owner, Some(MARIA), Some("(512) 555-0142"), &lopez_home);
-        let daniel = member("lopez", "daniel", "Daniel", "Lopez", years_ago(today, 43, 20), Sex::Male, Relationship::Spouse, Some(DANIEL), Some("(512) 555-0143"), &lopez_home);
-        let sofia = member("lopez", "sofia", "Sofia", "Lopez", years_ago(today, 8, 150), Sex::Female, Relationship::Child, None, None, &lopez_home);
+        let maria = member(
+            "lopez",
+            "maria",
+            "Maria",
+            "Lopez",
+            years_ago(today, 41, 73),
+            Sex::Female,
+            Relationship::Owner,
+            Some(MARIA),
+            Some("(512) 555-0142"),
+            &lopez_home,
+        );
+        let daniel = member(
+            "lopez",
+            "daniel",
+            "Daniel",
+            "Lopez",
+            years_ago(today, 43, 20),
+            Sex::Male,
+            Relationship::Spouse,
+            Some(DANIEL),
+            Some("(512) 555-0143"),
+            &lopez_home,
+        );
+        let sofia = member(
+            "lopez",
+            "sofia",
+            "Sofia",
+            "Lopez",
+            years_ago(today, 8, 150),
+            Sex::Female,
+            Relationship::Child,
+            None,
+            None,
+            &lopez_home,
+        );
         let taylor_home = address("77 Ridge Road", "Round Rock", "TX", "78664");
-        let sam = member("taylor", "sam", "Sam", "Taylor", years_ago(today, 52, 10), Sex::Other, Relationship::Owner, Some(SAM), Some("(512) 555-0177"), &taylor_home);
+        let sam = member(
+            "taylor",
+            "sam",
+            "Sam",
+            "Taylor",
+            years_ago(today, 52, 10),
+            Sex::Other,
+            Relationship::Owner,
+            Some(SAM),
+            Some("(512) 555-0177"),
+            &taylor_home,
+        );
 
         // Lopez: the current term ends in 45 days (renewable); the one before it has ended.
         let current_end = today + Days::new(45);
         let current_start = current_end - Months::new(12) + Days::new(1);
         let previous_end = current_start - Days::new(1);
         let previous_start = current_start - Months::new(12);
-        let mut previous = term("lopez", "ms-lopez-1", &plan, &[&maria, &daniel], previous_start, previous_end, today);
-        let mut current = term("lopez", "ms-lopez-2", &plan, &[&maria, &daniel, &sofia], current_start, current_end, today);
+        let mut previous = term(
+            "lopez",
+            "ms-lopez-1",
+            &plan,
+            &[&maria, &daniel],
+            previous_start,
+            previous_end,
+            today,
+        );
+        let mut current = term(
+            "lopez",
+            "ms-lopez-2",
+            &plan,
+            &[&maria, &daniel, &sofia],
+            current_start,
+            current_end,
+            today,
+        );
         previous.renewed_by = Some(current.id.clone());
         current.renews = Some(previous.id.clone());
 
         // Sam: the term ends in 200 days, so renewal is not offered yet.
         let sam_end = today + Days::new(200);
-        let sam_term = term("taylor", "ms-taylor-1", &plan, &[&sam], sam_end - Months::new(12) + Days::new(1), sam_end, today);
+        let sam_term = term(
+            "taylor",
+            "ms-taylor-1",
+            &plan,
+            &[&sam],
+            sam_end - Months::new(12) + Days::new(1),
+            sam_end,
+            today,
+        );
 
         let visa = PaymentSource {
             id: id("src-visa"),
             account: id("lopez"),
-            details: SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: 8, exp_year: today.year() + 3 },
+            details: SourceDetails::Card {
+                brand: "Visa".into(),
+                last4: "4242".into(),
+                exp_month: 8,
+                exp_year: today.year() + 3,
+            },
             token: "sbx_tok_visa4242".into(),
             is_default: true,
             version: 1,
@@ -202,7 +333,11 @@ impl Demo {
         let checking = PaymentSource {
             id: id("src-checking"),
             account: id("lopez"),
-            details: SourceDetails::BankAccount { bank_name: "Hill Country Bank".into(), last4: "6789".into(), account_type: BankAccountType::Checking },
+            details: SourceDetails::BankAccount {
+                bank_name: "Hill Country Bank".into(),
+                last4: "6789".into(),
+                account_type: BankAccountType::Checking,
+            },
             token: "sbx_tok_bank6789".into(),
             is_default: false,
             version: 1,
@@ -210,7 +345,12 @@ impl Demo {
         let mastercard = PaymentSource {
             id: id("src-mastercard"),
             account: id("taylor"),
-            details: SourceDetails::Card { brand: "Mastercard".into(), last4: "4444".into(), exp_month: 3, exp_year: today.year() + 2 },
+            details: SourceDetails::Card {
+                brand: "Mastercard".into(),
+                last4: "4444".into(),
+                exp_month: 3,
+                exp_year: today.year() + 2,
+            },
             token: "sbx_tok_mc4444".into(),
             is_default: true,
             version: 1,
@@ -223,23 +363,75 @@ impl Demo {
         let mut number = 1001;
         for months_back in (2..=8).rev() {
             let issued = today - Days::new(30 * months_back + 5);
-            let mut inv = invoice(InvoiceSpec { account: "lopez", number, issued, due: issued + Days::new(14), members: &lopez_members, plan: &plan, paid: Money::ZERO });
+            let mut inv = invoice(InvoiceSpec {
+                account: "lopez",
+                number,
+                issued,
+                due: issued + Days::new(14),
+                members: &lopez_members,
+                plan: &plan,
+                paid: Money::ZERO,
+            });
             let total = inv.total();
-            payments.push(payment(number, &inv, total, &visa, at(issued + Days::new(2), 15)));
-            inv = invoice(InvoiceSpec { account: "lopez", number, issued, due: issued + Days::new(14), members: &lopez_members, plan: &plan, paid: total });
+            payments.push(payment(
+                number,
+                &inv,
+                total,
+                &visa,
+                at(issued + Days::new(2), 15),
+            ));
+            inv = invoice(InvoiceSpec {
+                account: "lopez",
+                number,
+                issued,
+                due: issued + Days::new(14),
+                members: &lopez_members,
+                plan: &plan,
+                paid: total,
+            });
             invoices.push(inv);
             number += 1;
         }
         let past_due_issued = today - Days::new(35);
         let partial = money("50");
-        let past_due = invoice(InvoiceSpec { account: "lopez", number, issued: past_due_issued, due: past_due_issued + Days::new(14), members: &lopez_members, plan: &plan, paid: partial });
-        payments.push(payment(number, &past_due, partial, &checking, at(past_due_issued + Days::new(3), 16)));
+        let past_due = invoice(InvoiceSpec {
+            account: "lopez",
+            number,
+            issued: past_due_issued,
+            due: past_due_issued + Days::new(14),
+            members: &lopez_members,
+            plan: &plan,
+            paid: partial,
+        });
+        payments.push(payment(
+            number,
+            &past_due,
+            partial,
+            &checking,
+            at(past_due_issued + Days::new(3), 16),
+        ));
         invoices.push(past_due);
         number += 1;
         let open_issued = today - Days::new(5);
-        invoices.push(invoice(InvoiceSpec { account: "lopez", number, issued: open_issued, due: open_issued + Days::new(14), members: &lopez_members, plan: &plan, paid: Money::ZERO }));
+        invoices.push(invoice(InvoiceSpec {
+            account: "lopez",
+            number,
+            issued: open_issued,
+            due: open_issued + Days::new(14),
+            members: &lopez_members,
+            plan: &plan,
+            paid: Money::ZERO,
+        }));
         let sam_issued = today - Days::new(3);
-        invoices.push(invoice(InvoiceSpec { account: "taylor", number: 2001, issued: sam_issued, due: sam_issued + Days::new(14), members: &[&sam], plan: &plan, paid: Money::ZERO }));
+        invoices.push(invoice(InvoiceSpec {
+            account: "taylor",
+            number: 2001,
+            issued: sam_issued,
+            due: sam_issued + Days::new(14),
+            members: &[&sam],
+            plan: &plan,
+            paid: Money::ZERO,
+        }));
 
         let membership_agreement = "# Membership Agreement\n\nThis agreement is between Cedar Valley Direct Primary Care and the member.\n\n\
             1. **Services.** Unlimited office visits, same- or next-day appointments, and direct messaging with your physician.\n\
@@ -284,8 +476,20 @@ impl Demo {
             practice: practice(),
             plans: vec![plan],
             households: vec![
-                Household { id: id("lopez"), name: "Lopez household".into(), owner: maria.id.clone(), billing_address: Some(lopez_home), version: 1 },
-                Household { id: id("taylor"), name: "Taylor household".into(), owner: sam.id.clone(), billing_address: Some(taylor_home), version: 1 },
+                Household {
+                    id: id("lopez"),
+                    name: "Lopez household".into(),
+                    owner: maria.id.clone(),
+                    billing_address: Some(lopez_home),
+                    version: 1,
+                },
+                Household {
+                    id: id("taylor"),
+                    name: "Taylor household".into(),
+                    owner: sam.id.clone(),
+                    billing_address: Some(taylor_home),
+                    version: 1,
+                },
             ],
             members: vec![maria, daniel, sofia, sam],
             memberships: vec![previous, current, sam_term],

@@ -184,7 +184,13 @@ mod tests {
             number: "INV-1".into(),
             issued: d("2026-11-01"),
             due: d("2026-11-15"),
-            lines: vec![LineItem { member: None, description: "Membership".into(), period_start: None, period_end: None, amount: Money::from_cents(total_cents) }],
+            lines: vec![LineItem {
+                member: None,
+                description: "Membership".into(),
+                period_start: None,
+                period_end: None,
+                amount: Money::from_cents(total_cents),
+            }],
             paid: Money::from_cents(paid_cents),
             pending: Money::ZERO,
             void: false,
@@ -193,10 +199,22 @@ mod tests {
 
     #[test]
     fn status_follows_amounts_and_dates() {
-        assert_eq!(invoice(8000, 0).unwrap().status(d("2026-11-10")), InvoiceStatus::Open);
-        assert_eq!(invoice(8000, 2000).unwrap().status(d("2026-11-10")), InvoiceStatus::PartiallyPaid);
-        assert_eq!(invoice(8000, 2000).unwrap().status(d("2026-11-16")), InvoiceStatus::PastDue);
-        assert_eq!(invoice(8000, 8000).unwrap().status(d("2027-01-01")), InvoiceStatus::Paid);
+        assert_eq!(
+            invoice(8000, 0).unwrap().status(d("2026-11-10")),
+            InvoiceStatus::Open
+        );
+        assert_eq!(
+            invoice(8000, 2000).unwrap().status(d("2026-11-10")),
+            InvoiceStatus::PartiallyPaid
+        );
+        assert_eq!(
+            invoice(8000, 2000).unwrap().status(d("2026-11-16")),
+            InvoiceStatus::PastDue
+        );
+        assert_eq!(
+            invoice(8000, 8000).unwrap().status(d("2027-01-01")),
+            InvoiceStatus::Paid
+        );
         assert_eq!(invoice(8000, 2000).unwrap().balance().to_string(), "$60.00");
     }
 

@@ -24,12 +24,14 @@ pub use agreement::{Agreement, Signature};
 pub use dob::{DateOfBirth, DateOfBirthError};
 pub use email::{Email, EmailError};
 pub use household::{Household, Member, Phones, Relationship, Sex};
-pub use ids::{AccountId, AgreementId, IdError, InvoiceId, MemberId, MembershipId, PaymentId, PlanId, SourceId};
+pub use ids::{
+    AccountId, AgreementId, IdError, InvoiceId, MemberId, MembershipId, PaymentId, PlanId, SourceId,
+};
 pub use invoice::{Invoice, InvoiceData, InvoiceError, InvoiceStatus, LineItem};
 pub use membership::{Enrollment, Membership, MembershipStatus};
 pub use money::{Money, MoneyError};
 pub use payment::{BankAccountType, Payment, PaymentSource, PaymentStatus, SourceDetails};
 pub use phone::{PhoneError, PhoneNumber};
 pub use plan::{AgeBand, BillingPeriod, Plan, PlanData, PlanError};
-pub use ports::{Clock, Mailer, Message, Random, StoreError, Table};
+pub use ports::{Clock, MailError, Mailer, Message, Random, StoreError, Table};
 pub use practice::Practice;

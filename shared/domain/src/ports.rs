@@ -83,12 +83,18 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
-        Key { pk: pk.into(), sk: sk.into() }
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 
     /// The key of a stored item, if it has one.
     pub fn of(item: &Item) -> Option<Key> {
-        Some(Key::new(item.get(attr::PK)?.as_str()?, item.get(attr::SK)?.as_str()?))
+        Some(Key::new(
+            item.get(attr::PK)?.as_str()?,
+            item.get(attr::SK)?.as_str()?,
+        ))
     }
 }
 
@@ -134,10 +140,20 @@ impl Update {
 /// One write, alone or in a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
-    Put { item: Item, condition: Option<Condition> },
+    Put {
+        item: Item,
+        condition: Option<Condition>,
+    },
     /// Updates an existing item; never creates one.
-    Update { key: Key, update: Update, condition: Option<Condition> },
-    Delete { key: Key, condition: Option<Condition> },
+    Update {
+        key: Key,
+        update: Update,
+        condition: Option<Condition>,
+    },
+    Delete {
+        key: Key,
+        condition: Option<Condition>,
+    },
     /// Writes nothing; makes the transaction depend on another item.
     Check { key: Key, condition: Condition },
 }

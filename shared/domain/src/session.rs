@@ -28,7 +28,10 @@ impl Token {
 
     /// A token as the browser or a link presents it; anything not shaped like one is refused.
     pub fn parse(input: &str) -> Option<Token> {
-        let ok = (32..=64).contains(&input.len()) && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok = (32..=64).contains(&input.len())
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Token(SecretString::from(input.to_owned())))
     }
 
@@ -54,6 +57,8 @@ pub struct Session {
     pub account: AccountId,
     pub member: MemberId,
     pub is_owner: bool,
+    /// The member's name as the page header shows it.
+    pub display_name: String,
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
@@ -70,24 +75,59 @@ impl Session {
     }
 }
 
+/// Who a new session is for.
+pub struct SessionFor {
+    pub account: AccountId,
+    pub member: MemberId,
+    pub is_owner: bool,
+    pub display_name: String,
+}
+
 fn session_key(token: &Token) -> Key {
     Key::new(format!("SESSION#{}", token.digest()), "SESSION")
 }
 
 /// Starts a session for a member who just proved their address.
-pub async fn start(table: &dyn Table, random: &dyn Random, now: DateTime<Utc>, account: AccountId, member: MemberId, is_owner: bool) -> Result<(Token, Session), StoreError> {
+pub async fn start(
+    table: &dyn Table,
+    random: &dyn Random,
+    now: DateTime<Utc>,
+    who: SessionFor,
+) -> Result<(Token, Session), StoreError> {
     let token = Token::generate(random);
-    let session = Session { account, member, is_owner, csrf_token: random_token(random, 32), created_at: now, last_seen: now };
+    let session = Session {
+        account: who.account,
+        member: who.member,
+        is_owner: who.is_owner,
+        display_name: who.display_name,
+        csrf_token: random_token(random, 32),
+        created_at: now,
+        last_seen: now,
+    };
     let mut item = record_item(&session_key(&token), "session", &session, 1)?;
-    item.insert(attr::EXPIRES_AT.into(), Value::from(session.expires_at().timestamp()));
-    table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;
+    item.insert(
+        attr::EXPIRES_AT.into(),
+        Value::from(session.expires_at().timestamp()),
+    );
+    table
+        .write(Write::Put {
+            item,
+            condition: Some(Condition::NotExists),
+        })
+        .await?;
     Ok((token, session))
 }
 
 /// The live session for a token, refreshing its idle timer now and then.
-pub async fn load(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Result<Option<Session>, StoreError> {
+pub async fn load(
+    table: &dyn Table,
+    now: DateTime<Utc>,
+    token: &Token,
+) -> Result<Option<Session>, StoreError> {
     let key = session_key(token);
-    let Some(item) = table.get(&key).await? else { return Ok(None) };
+    let Some(item) = table.get(&key).await? else {
+        return Ok(None);
+    };
     let mut session: Session = record_of(&item)?;
     if !session.is_live(now) {
         return Ok(None);
@@ -95,13 +135,24 @@ pub async fn load(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Resul
     if now - session.last_seen >= TOUCH_AFTER {
         let version = version_of(&item);
         session.last_seen = now;
-        let data = serde_json::to_string(&session).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let data =
+            serde_json::to_string(&session).map_err(|e| StoreError::Malformed(e.to_string()))?;
         let update = Update::default()
             .set(DATA, data)
             .set(attr::EXPIRES_AT, session.expires_at().timestamp())
             .set(attr::VERSION, version + 1);
-        let condition = Some(Condition::Equals(attr::VERSION.into(), Value::from(version)));
-        match table.write(Write::Update { key, update, condition }).await {
+        let condition = Some(Condition::Equals(
+            attr::VERSION.into(),
+            Value::from(version),
+        ));
+        match table
+            .write(Write::Update {
+                key,
+                update,
+                condition,
+            })
+            .await
+        {
             // A parallel request refreshed it first, which is just as good.
             Ok(()) | Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e),
@@ -112,7 +163,12 @@ pub async fn load(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Resul
 
 /// Ends a session; the token is dead from now on.
 pub async fn end(table: &dyn Table, token: &Token) -> Result<(), StoreError> {
-    table.write(Write::Delete { key: session_key(token), condition: None }).await
+    table
+        .write(Write::Delete {
+            key: session_key(token),
+            condition: None,
+        })
+        .await
 }
 
 /// A login-less link a practice sends a member: it names who may ask for a code, nothing more.
@@ -129,18 +185,45 @@ fn access_key(token: &Token) -> Key {
 }
 
 /// Mints an access link valid for `days`; returns the token for the URL.
-pub async fn mint_access_link(table: &dyn Table, random: &dyn Random, now: DateTime<Utc>, account: AccountId, member: MemberId, email: Email, days: i64) -> Result<Token, StoreError> {
+pub async fn mint_access_link(
+    table: &dyn Table,
+    random: &dyn Random,
+    now: DateTime<Utc>,
+    account: AccountId,
+    member: MemberId,
+    email: Email,
+    days: i64,
+) -> Result<Token, StoreError> {
     let token = Token::generate(random);
-    let link = AccessLink { account, member, email, expires: now + Duration::days(days) };
+    let link = AccessLink {
+        account,
+        member,
+        email,
+        expires: now + Duration::days(days),
+    };
     let mut item = record_item(&access_key(&token), "access", &link, 1)?;
-    item.insert(attr::EXPIRES_AT.into(), Value::from(link.expires.timestamp()));
-    table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;
+    item.insert(
+        attr::EXPIRES_AT.into(),
+        Value::from(link.expires.timestamp()),
+    );
+    table
+        .write(Write::Put {
+            item,
+            condition: Some(Condition::NotExists),
+        })
+        .await?;
     Ok(token)
 }
 
 /// The live access link for a token.
-pub async fn access_link(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Result<Option<AccessLink>, StoreError> {
-    let Some(item) = table.get(&access_key(token)).await? else { return Ok(None) };
+pub async fn access_link(
+    table: &dyn Table,
+    now: DateTime<Utc>,
+    token: &Token,
+) -> Result<Option<AccessLink>, StoreError> {
+    let Some(item) = table.get(&access_key(token)).await? else {
+        return Ok(None);
+    };
     let link: AccessLink = record_of(&item)?;
     Ok((now < link.expires).then_some(link))
 }

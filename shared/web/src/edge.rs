@@ -1,0 +1,459 @@
+//! The request edge every function shares: checks, session, CSRF, forms, and the one place
+//! where outcomes and errors become responses with the portal's headers.
+
+use std::time::Instant;
+
+use lambda_http::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use lambda_http::{Body, Request, RequestExt};
+use maud::Markup;
+use portal_domain::ports::random_token;
+use portal_domain::session::{self, Session, Token};
+use portal_domain::{MailError, StoreError};
+use portal_templates::errors::error_page;
+use portal_templates::layout::{Chrome, Nav, Section};
+use portal_templates::routes::{Function, Route};
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
+
+use crate::app::App;
+use crate::config::ORIGIN_VERIFY_HEADER;
+use crate::cookies::{
+    parse_cookie_header, pre_cookie_name, session_cookie_name, set_cookie, PreSession,
+    PRE_SESSION_SECONDS, SESSION_COOKIE_SECONDS,
+};
+use crate::form::Form;
+
+/// The largest request body accepted; every portal form is far smaller.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The peer address of a request served by the local server (Lambda requests carry it in their context).
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+/// Why a request did not end in the page it asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("sign-in required")]
+    SignInRequired,
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden(Option<&'static str>),
+    #[error("bad request")]
+    BadRequest(&'static str),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("payload too large")]
+    TooLarge,
+    #[error("conflict")]
+    Conflict,
+    #[error("unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ConditionFailed => PageError::Conflict,
+            other => PageError::Unavailable(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<MailError> for PageError {
+    fn from(e: MailError) -> Self {
+        PageError::Unavailable(anyhow::Error::new(e))
+    }
+}
+
+pub type PageResult = Result<Response<Body>, PageError>;
+
+/// One request on its way through a function.
+pub struct Ctx {
+    pub route: Route,
+    pub method: Method,
+    pub request_id: String,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub query: Vec<(String, String)>,
+    pub form: Form,
+    /// The signed-in session, if the cookie names a live one.
+    pub session: Option<(Token, Session)>,
+    /// A valid pre-session cookie, for visitors who have not signed in.
+    pub pre: Option<PreSession>,
+    set_cookies: Vec<String>,
+    started: Instant,
+}
+
+fn request_id(req: &Request, app: &App) -> String {
+    req.lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| {
+            let mut bytes = [0u8; 12];
+            app.random.fill(&mut bytes);
+            hex::encode(bytes)
+        })
+}
+
+fn client_ip(req: &Request) -> String {
+    // CloudFront's viewer address ("ip:port"); the origin-verify check makes sure CloudFront set it.
+    if let Some(addr) = req
+        .headers()
+        .get("cloudfront-viewer-address")
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some((ip, _port)) = addr.rsplit_once(':') {
+            return ip.to_owned();
+        }
+    }
+    if let Some(ClientAddr(ip)) = req.extensions().get::<ClientAddr>() {
+        return ip.clone();
+    }
+    match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.http.source_ip.clone().unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn body_bytes(body: &Body) -> &[u8] {
+    match body {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
+impl Ctx {
+    /// Checks a request and gathers what handlers need. An `Err` is the finished response.
+    pub async fn begin(app: &App, req: Request, function: Function) -> Result<Ctx, Response<Body>> {
+        let started = Instant::now();
+        let mut ctx = Ctx {
+            route: Route::Home,
+            method: req.method().clone(),
+            request_id: request_id(&req, app),
+            client_ip: client_ip(&req),
+            user_agent: header_str(req.headers(), "user-agent")
+                .unwrap_or("")
+                .chars()
+                .take(256)
+                .collect(),
+            query: Vec::new(),
+            form: Form::default(),
+            session: None,
+            pre: None,
+            set_cookies: Vec::new(),
+            started,
+        };
+        match ctx.check(app, &req, function).await {
+            Ok(()) => Ok(ctx),
+            Err(e) => Err(ctx.finish(app, Err(e))),
+        }
+    }
+
+    async fn check(
+        &mut self,
+        app: &App,
+        req: &Request,
+        function: Function,
+    ) -> Result<(), PageError> {
+        if let Some(expected) = &app.config.origin_verify {
+            let given = header_str(req.headers(), ORIGIN_VERIFY_HEADER).unwrap_or("");
+            if !bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
+                return Err(PageError::Forbidden(None));
+            }
+        }
+        self.route = Route::parse(req.uri().path()).ok_or(PageError::NotFound)?;
+        if self.route.function() != function && self.route != Route::Stylesheet {
+            return Err(PageError::NotFound);
+        }
+        if let Some(query) = req.uri().query() {
+            self.query = serde_urlencoded::from_str(query)
+                .map_err(|_| PageError::BadRequest("The address has a malformed query."))?;
+        }
+        let https = app.config.is_https();
+        let cookies = parse_cookie_header(
+            req.headers()
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        let cookie = |name: &str| {
+            cookies
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(token) = cookie(session_cookie_name(https)).and_then(Token::parse) {
+            if let Some(session) = session::load(app.table.as_ref(), app.now(), &token).await? {
+                self.session = Some((token, session));
+            }
+        }
+        self.pre = cookie(pre_cookie_name(https))
+            .and_then(|v| PreSession::decode(v, &app.config.secret, app.now().timestamp()));
+        if self.method == Method::POST {
+            let body = body_bytes(req.body());
+            if body.len() > MAX_BODY_BYTES {
+                return Err(PageError::TooLarge);
+            }
+            let content_type = header_str(req.headers(), "content-type").unwrap_or("");
+            if !content_type
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+            {
+                return Err(PageError::BadRequest("Send the form as the page does."));
+            }
+            self.form =
+                Form::parse(body).ok_or(PageError::BadRequest("The form could not be read."))?;
+            self.check_csrf(app, req)?;
+        }
+        Ok(())
+    }
+
+    /// Every POST must come from our own pages: same origin, and a token bound to this browser.
+    fn check_csrf(&self, app: &App, req: &Request) -> Result<(), PageError> {
+        if let Some(origin) = header_str(req.headers(), "origin") {
+            let same = origin == app.config.origin()
+                || (app.config.local
+                    && header_str(req.headers(), "host")
+                        .is_some_and(|host| origin == format!("http://{host}")));
+            if !same {
+                return Err(PageError::Forbidden(None));
+            }
+        }
+        if self.route == Route::SignOut && self.session.is_none() {
+            // Nothing to protect: signing out a browser that is not signed in changes nothing.
+            return Ok(());
+        }
+        let given = self.form.get("csrf_token").unwrap_or("");
+        let session_ok = self
+            .session
+            .as_ref()
+            .is_some_and(|(_, s)| bool::from(given.as_bytes().ct_eq(s.csrf_token.as_bytes())));
+        let pre_ok = self.route.is_public()
+            && self
+                .pre
+                .as_ref()
+                .is_some_and(|p| bool::from(given.as_bytes().ct_eq(p.nonce.as_bytes())));
+        if given.is_empty() || !(session_ok || pre_ok) {
+            return Err(PageError::Forbidden(None));
+        }
+        Ok(())
+    }
+
+    /// The signed-in session, or a redirect to sign in.
+    pub fn session(&self) -> Result<&Session, PageError> {
+        self.session
+            .as_ref()
+            .map(|(_, s)| s)
+            .ok_or(PageError::SignInRequired)
+    }
+
+    /// The signed-in session of the household's owner; other members are refused.
+    pub fn owner_session(&self) -> Result<&Session, PageError> {
+        let session = self.session()?;
+        if session.is_owner {
+            Ok(session)
+        } else {
+            Err(PageError::Forbidden(Some(
+                "Only the account owner can see this. Ask them, or call the practice.",
+            )))
+        }
+    }
+
+    /// The CSRF token forms on this page must carry, creating a pre-session if there is none.
+    pub fn csrf_token(&mut self, app: &App) -> String {
+        if let Some((_, s)) = &self.session {
+            return s.csrf_token.clone();
+        }
+        if self.pre.is_none() {
+            let pre = PreSession {
+                nonce: random_token(app.random.as_ref(), 24),
+                signin_id: None,
+                masked_email: None,
+                issued: app.now().timestamp(),
+            };
+            self.set_pre(app, pre);
+        }
+        self.pre
+            .as_ref()
+            .map(|p| p.nonce.clone())
+            .unwrap_or_default()
+    }
+
+    /// Stores the pre-session in its cookie.
+    pub fn set_pre(&mut self, app: &App, pre: PreSession) {
+        let https = app.config.is_https();
+        self.set_cookies.push(set_cookie(
+            pre_cookie_name(https),
+            &pre.encode(&app.config.secret),
+            PRE_SESSION_SECONDS,
+            https,
+        ));
+        self.pre = Some(pre);
+    }
+
+    /// Signs the browser in: a new session cookie, and the pre-session is gone.
+    pub fn set_session(&mut self, app: &App, token: &Token) {
+        let https = app.config.is_https();
+        self.set_cookies.push(set_cookie(
+            session_cookie_name(https),
+            token.expose(),
+            SESSION_COOKIE_SECONDS,
+            https,
+        ));
+        self.set_cookies
+            .push(set_cookie(pre_cookie_name(https), "", 0, https));
+        self.pre = None;
+    }
+
+    /// Removes the session cookie.
+    pub fn clear_session(&mut self, app: &App) {
+        let https = app.config.is_https();
+        self.set_cookies
+            .push(set_cookie(session_cookie_name(https), "", 0, https));
+        self.session = None;
+    }
+
+    /// The page frame for this request.
+    pub fn chrome<'a>(&'a self, app: &'a App, current: Option<Section>) -> Chrome<'a> {
+        Chrome {
+            practice: &app.config.practice_name,
+            nav: self.session.as_ref().map(|(_, s)| Nav {
+                current,
+                csrf_token: &s.csrf_token,
+                is_owner: s.is_owner,
+                member_name: &s.display_name,
+            }),
+        }
+    }
+
+    /// A query parameter.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Turns the outcome into the response: error pages, cookies, security headers, one log line.
+    pub fn finish(self, app: &App, result: PageResult) -> Response<Body> {
+        let mut response = match result {
+            Ok(r) => r,
+            Err(e) => self.error_response(app, e),
+        };
+        let headers = response.headers_mut();
+        for cookie in &self.set_cookies {
+            if let Ok(v) = HeaderValue::from_str(cookie) {
+                headers.append(header::SET_COOKIE, v);
+            }
+        }
+        headers.insert(
+            "content-security-policy",
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        headers.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        if app.config.is_https() {
+            headers.insert(
+                "strict-transport-security",
+                HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+            );
+        }
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if let Ok(v) = HeaderValue::from_str(&self.request_id) {
+            headers.insert("x-request-id", v);
+        }
+        tracing::info!(
+            request_id = %self.request_id,
+            route = self.route.name(),
+            method = %self.method,
+            status = response.status().as_u16(),
+            duration_us = self.started.elapsed().as_micros() as u64,
+            signed_in = self.session.is_some(),
+            "request"
+        );
+        response
+    }
+
+    fn error_response(&self, app: &App, error: PageError) -> Response<Body> {
+        let (status, message) = match &error {
+            PageError::SignInRequired => return redirect(&Route::SignIn),
+            PageError::NotFound => (StatusCode::NOT_FOUND, None),
+            PageError::Forbidden(m) => (StatusCode::FORBIDDEN, *m),
+            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, Some(*m)),
+            PageError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, None),
+            PageError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, None),
+            PageError::Conflict => (StatusCode::CONFLICT, None),
+            PageError::Unavailable(cause) => {
+                tracing::error!(request_id = %self.request_id, route = self.route.name(), error = ?cause, "unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, None)
+            }
+        };
+        let markup = error_page(
+            &self.chrome(app, None),
+            status.as_u16(),
+            message,
+            &self.request_id,
+        );
+        let mut response = html(status, markup);
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        }
+        response
+    }
+}
+
+/// An HTML page.
+pub fn html(status: StatusCode, markup: Markup) -> Response<Body> {
+    let mut response = Response::new(Body::Text(markup.into_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// A 303 redirect to a route (after a POST, or to where a visitor belongs).
+pub fn redirect(to: &Route) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(&to.path()) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// The stylesheet, cacheable for a day.
+pub fn stylesheet() -> Response<Body> {
+    let mut response = Response::new(Body::Text(portal_templates::STYLESHEET.to_owned()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    response
+}

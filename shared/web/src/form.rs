@@ -1,0 +1,55 @@
+//! Form bodies (`application/x-www-form-urlencoded`), as function URLs deliver them.
+
+/// The fields of a submitted form. A field sent twice keeps its first value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Form(Vec<(String, String)>);
+
+/// The most fields a form may have; portal forms have at most a dozen or so.
+const MAX_FIELDS: usize = 64;
+
+impl Form {
+    /// Parses a body; `None` when it is not valid UTF-8 or not a form.
+    pub fn parse(body: &[u8]) -> Option<Form> {
+        let text = std::str::from_utf8(body).ok()?;
+        let fields: Vec<(String, String)> = serde_urlencoded::from_str(text).ok()?;
+        (fields.len() <= MAX_FIELDS).then_some(Form(fields))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A field's value, or "" when absent.
+    pub fn text(&self, name: &str) -> &str {
+        self.get(name).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_encoded_fields() {
+        let form = Form::parse(b"email=maria%40example.com&csrf_token=a+b&email=second").unwrap();
+        assert_eq!(form.get("email"), Some("maria@example.com"));
+        assert_eq!(form.text("csrf_token"), "a b");
+        assert_eq!(form.text("missing"), "");
+    }
+
+    #[test]
+    fn refuses_invalid_utf8() {
+        assert_eq!(Form::parse(&[0x66, 0x3d, 0xff, 0xfe]), None);
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Form::parse(&body);
+        }
+    }
+}

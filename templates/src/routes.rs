@@ -1,0 +1,349 @@
+//! The route table: every path of the portal is built and parsed here, and nowhere else.
+
+use portal_domain::{AgreementId, InvoiceId, MemberId, MembershipId, PaymentId, SourceId};
+
+/// The Lambda function that serves a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    SignIn,
+    Invoices,
+    PayInvoice,
+    ContactInfo,
+    Memberships,
+    RenewMembership,
+    AddDependent,
+    PaymentOptions,
+    Agreements,
+}
+
+impl Function {
+    pub const ALL: [Function; 9] = [
+        Function::SignIn,
+        Function::Invoices,
+        Function::PayInvoice,
+        Function::ContactInfo,
+        Function::Memberships,
+        Function::RenewMembership,
+        Function::AddDependent,
+        Function::PaymentOptions,
+        Function::Agreements,
+    ];
+
+    /// The function's crate and binary name under `functions/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::SignIn => "sign-in",
+            Function::Invoices => "invoices",
+            Function::PayInvoice => "pay-invoice",
+            Function::ContactInfo => "contact-info",
+            Function::Memberships => "memberships",
+            Function::RenewMembership => "renew-membership",
+            Function::AddDependent => "add-dependent",
+            Function::PaymentOptions => "payment-options",
+            Function::Agreements => "agreements",
+        }
+    }
+}
+
+/// Every page and action of the portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Home,
+    SignIn,
+    SignInCode,
+    /// A login-less access link; the token is a secret and is never logged.
+    Access(String),
+    SignOut,
+    Invoices,
+    Invoice(InvoiceId),
+    InvoicePdf(InvoiceId),
+    Statement,
+    StatementPdf,
+    PayInvoice(InvoiceId),
+    Payment(PaymentId),
+    Members,
+    MemberContact(MemberId),
+    Memberships,
+    Renew(MembershipId),
+    NewDependent(MembershipId),
+    ConfirmDependent(MembershipId),
+    PaymentMethods,
+    NewPaymentMethod,
+    RemovePaymentMethod(SourceId),
+    DefaultPaymentMethod(SourceId),
+    Agreements,
+    Agreement(AgreementId),
+    SignAgreement(AgreementId),
+    AgreementPdf(AgreementId),
+    /// The one stylesheet, served by every function.
+    Stylesheet,
+}
+
+/// The path of the stylesheet; versioned by content so browsers may cache it.
+pub const STYLESHEET_PATH: &str = "/assets/portal.css";
+
+fn access_token_ok(token: &str) -> bool {
+    (32..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Route {
+    pub fn path(&self) -> String {
+        match self {
+            Route::Home => "/".into(),
+            Route::SignIn => "/sign-in".into(),
+            Route::SignInCode => "/sign-in/code".into(),
+            Route::Access(token) => format!("/access/{token}"),
+            Route::SignOut => "/sign-out".into(),
+            Route::Invoices => "/invoices".into(),
+            Route::Invoice(id) => format!("/invoices/{id}"),
+            Route::InvoicePdf(id) => format!("/invoices/{id}/pdf"),
+            Route::Statement => "/statement".into(),
+            Route::StatementPdf => "/statement/pdf".into(),
+            Route::PayInvoice(id) => format!("/invoices/{id}/pay"),
+            Route::Payment(id) => format!("/payments/{id}"),
+            Route::Members => "/members".into(),
+            Route::MemberContact(id) => format!("/members/{id}/contact"),
+            Route::Memberships => "/memberships".into(),
+            Route::Renew(id) => format!("/memberships/{id}/renew"),
+            Route::NewDependent(id) => format!("/memberships/{id}/dependents/new"),
+            Route::ConfirmDependent(id) => format!("/memberships/{id}/dependents/confirm"),
+            Route::PaymentMethods => "/payment-methods".into(),
+            Route::NewPaymentMethod => "/payment-methods/new".into(),
+            Route::RemovePaymentMethod(id) => format!("/payment-methods/{id}/remove"),
+            Route::DefaultPaymentMethod(id) => format!("/payment-methods/{id}/default"),
+            Route::Agreements => "/agreements".into(),
+            Route::Agreement(id) => format!("/agreements/{id}"),
+            Route::SignAgreement(id) => format!("/agreements/{id}/sign"),
+            Route::AgreementPdf(id) => format!("/agreements/{id}/pdf"),
+            Route::Stylesheet => STYLESHEET_PATH.into(),
+        }
+    }
+
+    /// The route a path names, if any. A trailing slash is not the same path.
+    pub fn parse(path: &str) -> Option<Route> {
+        let rest = path.strip_prefix('/')?;
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
+        let route = match parts.as_slice() {
+            [] => Route::Home,
+            ["sign-in"] => Route::SignIn,
+            ["sign-in", "code"] => Route::SignInCode,
+            ["access", token] if access_token_ok(token) => Route::Access((*token).to_owned()),
+            ["sign-out"] => Route::SignOut,
+            ["invoices"] => Route::Invoices,
+            ["invoices", id] => Route::Invoice(InvoiceId::parse(id).ok()?),
+            ["invoices", id, "pdf"] => Route::InvoicePdf(InvoiceId::parse(id).ok()?),
+            ["invoices", id, "pay"] => Route::PayInvoice(InvoiceId::parse(id).ok()?),
+            ["statement"] => Route::Statement,
+            ["statement", "pdf"] => Route::StatementPdf,
+            ["payments", id] => Route::Payment(PaymentId::parse(id).ok()?),
+            ["members"] => Route::Members,
+            ["members", id, "contact"] => Route::MemberContact(MemberId::parse(id).ok()?),
+            ["memberships"] => Route::Memberships,
+            ["memberships", id, "renew"] => Route::Renew(MembershipId::parse(id).ok()?),
+            ["memberships", id, "dependents", "new"] => {
+                Route::NewDependent(MembershipId::parse(id).ok()?)
+            }
+            ["memberships", id, "dependents", "confirm"] => {
+                Route::ConfirmDependent(MembershipId::parse(id).ok()?)
+            }
+            ["payment-methods"] => Route::PaymentMethods,
+            ["payment-methods", "new"] => Route::NewPaymentMethod,
+            ["payment-methods", id, "remove"] => {
+                Route::RemovePaymentMethod(SourceId::parse(id).ok()?)
+            }
+            ["payment-methods", id, "default"] => {
+                Route::DefaultPaymentMethod(SourceId::parse(id).ok()?)
+            }
+            ["agreements"] => Route::Agreements,
+            ["agreements", id] => Route::Agreement(AgreementId::parse(id).ok()?),
+            ["agreements", id, "sign"] => Route::SignAgreement(AgreementId::parse(id).ok()?),
+            ["agreements", id, "pdf"] => Route::AgreementPdf(AgreementId::parse(id).ok()?),
+            ["assets", "portal.css"] => Route::Stylesheet,
+            _ => return None,
+        };
+        Some(route)
+    }
+
+    /// The function that serves this route (the stylesheet is served by every function; sign-in owns it).
+    pub fn function(&self) -> Function {
+        match self {
+            Route::Home
+            | Route::SignIn
+            | Route::SignInCode
+            | Route::Access(_)
+            | Route::SignOut
+            | Route::Stylesheet => Function::SignIn,
+            Route::Invoices
+            | Route::Invoice(_)
+            | Route::InvoicePdf(_)
+            | Route::Statement
+            | Route::StatementPdf => Function::Invoices,
+            Route::PayInvoice(_) | Route::Payment(_) => Function::PayInvoice,
+            Route::Members | Route::MemberContact(_) => Function::ContactInfo,
+            Route::Memberships => Function::Memberships,
+            Route::Renew(_) => Function::RenewMembership,
+            Route::NewDependent(_) | Route::ConfirmDependent(_) => Function::AddDependent,
+            Route::PaymentMethods
+            | Route::NewPaymentMethod
+            | Route::RemovePaymentMethod(_)
+            | Route::DefaultPaymentMethod(_) => Function::PaymentOptions,
+            Route::Agreements
+            | Route::Agreement(_)
+            | Route::SignAgreement(_)
+            | Route::AgreementPdf(_) => Function::Agreements,
+        }
+    }
+
+    /// Routes that work without a session (sign-in and the stylesheet).
+    pub fn is_public(&self) -> bool {
+        matches!(
+            self,
+            Route::Home
+                | Route::SignIn
+                | Route::SignInCode
+                | Route::Access(_)
+                | Route::SignOut
+                | Route::Stylesheet
+        )
+    }
+
+    /// A name for logs and metrics that never contains an id or a token.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Home => "home",
+            Route::SignIn => "sign-in",
+            Route::SignInCode => "sign-in-code",
+            Route::Access(_) => "access",
+            Route::SignOut => "sign-out",
+            Route::Invoices => "invoices",
+            Route::Invoice(_) => "invoice",
+            Route::InvoicePdf(_) => "invoice-pdf",
+            Route::Statement => "statement",
+            Route::StatementPdf => "statement-pdf",
+            Route::PayInvoice(_) => "pay-invoice",
+            Route::Payment(_) => "payment",
+            Route::Members => "members",
+            Route::MemberContact(_) => "member-contact",
+            Route::Memberships => "memberships",
+            Route::Renew(_) => "renew",
+            Route::NewDependent(_) => "new-dependent",
+            Route::ConfirmDependent(_) => "confirm-dependent",
+            Route::PaymentMethods => "payment-methods",
+            Route::NewPaymentMethod => "new-payment-method",
+            Route::RemovePaymentMethod(_) => "remove-payment-method",
+            Route::DefaultPaymentMethod(_) => "default-payment-method",
+            Route::Agreements => "agreements",
+            Route::Agreement(_) => "agreement",
+            Route::SignAgreement(_) => "sign-agreement",
+            Route::AgreementPdf(_) => "agreement-pdf",
+            Route::Stylesheet => "stylesheet",
+        }
+    }
+
+    /// One example of every route, for tests that must cover them all.
+    pub fn examples() -> Vec<Route> {
+        let inv = InvoiceId::parse("x1").expect("valid");
+        let ms = MembershipId::parse("x1").expect("valid");
+        let src = SourceId::parse("x1").expect("valid");
+        let agr = AgreementId::parse("x1").expect("valid");
+        vec![
+            Route::Home,
+            Route::SignIn,
+            Route::SignInCode,
+            Route::Access("a".repeat(43)),
+            Route::SignOut,
+            Route::Invoices,
+            Route::Invoice(inv.clone()),
+            Route::InvoicePdf(inv.clone()),
+            Route::Statement,
+            Route::StatementPdf,
+            Route::PayInvoice(inv),
+            Route::Payment(PaymentId::parse("x1").expect("valid")),
+            Route::Members,
+            Route::MemberContact(MemberId::parse("x1").expect("valid")),
+            Route::Memberships,
+            Route::Renew(ms.clone()),
+            Route::NewDependent(ms.clone()),
+            Route::ConfirmDependent(ms),
+            Route::PaymentMethods,
+            Route::NewPaymentMethod,
+            Route::RemovePaymentMethod(src.clone()),
+            Route::DefaultPaymentMethod(src),
+            Route::Agreements,
+            Route::Agreement(agr.clone()),
+            Route::SignAgreement(agr.clone()),
+            Route::AgreementPdf(agr),
+            Route::Stylesheet,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_route_parses_back_from_its_path() {
+        for route in Route::examples() {
+            assert_eq!(
+                Route::parse(&route.path()),
+                Some(route.clone()),
+                "{}",
+                route.path()
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_and_tricky_paths_are_not_routes() {
+        for path in [
+            "",
+            "/nope",
+            "/invoices/",
+            "/invoices/../x",
+            "/invoices/a%2Fb",
+            "//invoices",
+            "/access/short",
+            "/members/x1",
+        ] {
+            assert_eq!(Route::parse(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn memberships_and_pay_go_to_their_own_functions() {
+        assert_eq!(
+            Route::parse("/memberships").unwrap().function(),
+            Function::Memberships
+        );
+        assert_eq!(
+            Route::parse("/members").unwrap().function(),
+            Function::ContactInfo
+        );
+        assert_eq!(
+            Route::parse("/invoices/x/pay").unwrap().function(),
+            Function::PayInvoice
+        );
+        assert_eq!(
+            Route::parse("/invoices/x").unwrap().function(),
+            Function::Invoices
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_round_trips(path in "/[a-z0-9/_-]{0,60}") {
+            if let Some(route) = Route::parse(&path) {
+                prop_assert_eq!(route.path(), path);
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Rendering tests, including hostile input.
+
+use chrono::NaiveDate;
+use portal_domain::*;
+
+use crate::layout::{Chrome, Nav};
+
+const HOSTILE: &str = "<script>alert(1)</script>\"'&";
+
+fn chrome<'a>(nav: Option<Nav<'a>>) -> Chrome<'a> {
+    Chrome {
+        practice: HOSTILE,
+        nav,
+    }
+}
+
+fn invoice(number: &str, cents: i64, paid: i64, issued: &str, due: &str) -> Invoice {
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    Invoice::new(InvoiceData {
+        id: InvoiceId::parse("i1").unwrap(),
+        account: AccountId::parse("a1").unwrap(),
+        number: number.into(),
+        issued: d(issued),
+        due: d(due),
+        lines: vec![LineItem {
+            member: None,
+            description: HOSTILE.into(),
+            period_start: None,
+            period_end: None,
+            amount: Money::from_cents(cents),
+        }],
+        paid: Money::from_cents(paid),
+        pending: Money::ZERO,
+        void: false,
+    })
+    .unwrap()
+}
+
+#[test]
+fn hostile_text_is_escaped_everywhere() {
+    let nav = Nav {
+        current: None,
+        csrf_token: HOSTILE,
+        is_owner: true,
+        member_name: HOSTILE,
+    };
+    let pages = [
+        crate::signin::email_page(
+            &chrome(None),
+            HOSTILE,
+            HOSTILE,
+            Some(HOSTILE),
+            Some(HOSTILE),
+        )
+        .into_string(),
+        crate::signin::code_page(&chrome(None), HOSTILE, HOSTILE, Some(HOSTILE), None)
+            .into_string(),
+        crate::invoices::overview(
+            &chrome(Some(nav)),
+            NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+            HOSTILE,
+            &[invoice(HOSTILE, 100, 0, "2026-11-01", "2026-11-15")],
+        )
+        .into_string(),
+        crate::errors::error_page(&chrome(None), 404, Some(HOSTILE), HOSTILE).into_string(),
+    ];
+    for html in pages {
+        assert!(!html.contains("<script>"), "unescaped script in {html}");
+        assert!(html.contains("&lt;script&gt;"));
+    }
+}
+
+#[test]
+fn overview_shows_balances_and_flags_past_due() {
+    let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    let invoices = [
+        invoice("INV-2", 19000, 0, "2026-11-21", "2026-12-05"),
+        invoice("INV-1", 19000, 5000, "2026-10-22", "2026-11-05"),
+    ];
+    let html =
+        crate::invoices::overview(&chrome(None), today, "Lopez household", &invoices).into_string();
+    assert!(html.contains("$330.00"), "total due");
+    assert!(html.contains(r#"id="past-due">$140.00"#), "past due");
+    assert!(html.contains(r#"<span class="badge past-due">Past due</span>"#));
+    assert!(html.contains(r#"<span class="badge open">Open</span>"#));
+    assert!(
+        html.find("INV-2").unwrap() < html.find("INV-1").unwrap(),
+        "newest first"
+    );
+}
+
+#[test]
+fn fields_tie_errors_to_inputs() {
+    let html = crate::signin::email_page(
+        &chrome(None),
+        "t",
+        "x",
+        Some("Enter an email address."),
+        None,
+    )
+    .into_string();
+    assert!(html.contains(r#"aria-describedby="f-email-error""#));
+    assert!(html.contains(r#"id="f-email-error""#));
+    assert!(html.contains(r#"aria-invalid="true""#));
+}
+
+#[test]
+fn code_email_has_both_parts_and_names_the_practice() {
+    let m = crate::emails::signin_code("maria@example.com", "Cedar Valley", "123456", 10);
+    assert!(m.subject.contains("123456") && m.subject.contains("Cedar Valley"));
+    assert!(m.html.contains("123456") && m.text.contains("123456"));
+    assert!(m.text.contains("10 minutes"));
+}
+
+#[test]
+fn stylesheet_is_small() {
+    assert!(crate::STYLESHEET.len() < 12_000);
+}
