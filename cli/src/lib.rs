@@ -1,1 +1,17 @@
+//! The `portal` command's library: the local server and the dispatch that stands in for CloudFront.
 
+pub mod local;
+
+use lambda_http::{Body, Request, Response};
+use portal_templates::routes::{Function, Route};
+use portal_web::App;
+
+/// Hands a request to the function that serves its path, as CloudFront's path behaviours do.
+pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
+    let function = Route::parse(req.uri().path()).map_or(Function::SignIn, |r| r.function());
+    match function {
+        Function::Invoices => invoices::handle(app, req).await,
+        // Sign-in is the default behaviour: it also answers paths no function serves yet, with a 404 page.
+        _ => sign_in::handle(app, req).await,
+    }
+}

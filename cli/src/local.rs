@@ -16,7 +16,7 @@ use lambda_http::Body;
 use portal_adapters::{demo, DynamoTable, MemoryTable, OsRandom, OutboxMailer, SystemClock};
 use portal_domain::{session, store, Clock, Email, Random, Table};
 use portal_templates::layout::Chrome;
-use portal_templates::routes::{Function, Route};
+use portal_templates::routes::Route;
 use portal_web::{App, ClientAddr, Config};
 use tokio::net::TcpListener;
 
@@ -251,13 +251,7 @@ impl Local {
         if req.uri().path() == "/_dev/outbox" {
             return self.outbox_page(&req);
         }
-        let function = Route::parse(req.uri().path()).map_or(Function::SignIn, |r| r.function());
-        let response = match function {
-            Function::Invoices => invoices::handle(&self.app, req).await,
-            // Sign-in also answers every path no function serves yet, with the portal's 404 page.
-            _ => sign_in::handle(&self.app, req).await,
-        };
-        let (parts, body) = response.into_parts();
+        let (parts, body) = crate::dispatch(&self.app, req).await.into_parts();
         let bytes = match body {
             Body::Text(t) => Bytes::from(t),
             Body::Binary(b) => Bytes::from(b),

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-mod local;
+use portal_cli::local;
 
 #[derive(Parser)]
 #[command(

@@ -1,1 +1,247 @@
+//! Test helpers: a portal app per test with a recording mailer, a clock that stands still,
+//! a cookie jar, and typed steps such as `app.sign_in("maria@example.com")`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use lambda_http::http::{header, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use portal_adapters::{demo, DynamoTable, ManualClock, MemoryTable, OsRandom, OutboxMailer};
+use portal_domain::ports::{Item, Key, Write};
+use portal_domain::{Clock, Mailer, StoreError, Table};
+use portal_web::{App, Config};
+
+/// A fixed "now" for tests: noon in Chicago on a weekday.
+pub fn test_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 18, 0, 0).single().expect("valid instant")
+}
+
+/// The DynamoDB emulator's URL; `scripts/test` starts moto and sets it. Tests fail without it.
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("PORTAL_TEST_DYNAMODB_ENDPOINT")
+        .expect("PORTAL_TEST_DYNAMODB_ENDPOINT is not set: run scripts/test, which starts the DynamoDB emulator")
+}
+
+static TABLES: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh table with a unique name on the emulator.
+pub async fn fresh_dynamo_table(clock: Arc<dyn Clock>) -> DynamoTable {
+    let n = TABLES.fetch_add(1, Ordering::SeqCst);
+    let name = format!("portal-test-{}-{n}-{}", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or(0));
+    let sdk = portal_adapters::aws_config(Some(&dynamodb_endpoint())).await;
+    let table = DynamoTable::new(portal_adapters::DynamoClient::new(&sdk), name, clock);
+    table.create().await.expect("creating a table on the emulator");
+    table
+}
+
+/// Counts the requests a table receives, to compare work and budget page costs.
+pub struct CountingTable {
+    inner: Arc<dyn Table>,
+    pub reads: AtomicUsize,
+    pub writes: AtomicUsize,
+}
+
+impl CountingTable {
+    pub fn new(inner: Arc<dyn Table>) -> CountingTable {
+        CountingTable { inner, reads: AtomicUsize::new(0), writes: AtomicUsize::new(0) }
+    }
+
+    /// (reads, writes) so far.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.reads.load(Ordering::SeqCst), self.writes.load(Ordering::SeqCst))
+    }
+
+    pub fn reset(&self) {
+        self.reads.store(0, Ordering::SeqCst);
+        self.writes.store(0, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Table for CountingTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(key).await
+    }
+    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.query(pk, sk_prefix).await
+    }
+    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Item>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.query_index(gsi1pk).await
+    }
+    async fn write(&self, write: Write) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.write(write).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.transact(writes).await
+    }
+}
+
+/// A response with its body as text.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: lambda_http::http::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    /// The value of the first hidden `csrf_token` field.
+    pub fn csrf_token(&self) -> String {
+        let marker = r#"name="csrf_token" value=""#;
+        let start = self.body.find(marker).map(|i| i + marker.len()).expect("the page has a csrf_token field");
+        let end = self.body[start..].find('"').expect("closing quote") + start;
+        self.body[start..end].to_owned()
+    }
+}
+
+/// One portal app with its own table, outbox and clock, and a browser's cookie jar.
+pub struct TestApp {
+    pub app: App,
+    pub outbox: Arc<OutboxMailer>,
+    pub clock: Arc<ManualClock>,
+    pub counter: Arc<CountingTable>,
+    pub cookies: Vec<(String, String)>,
+    pub origin: Option<String>,
+}
+
+impl TestApp {
+    /// The demo data in the in-memory table.
+    pub async fn memory() -> TestApp {
+        let clock = Arc::new(ManualClock::new(test_now()));
+        let table = Arc::new(MemoryTable::new(clock.clone()));
+        TestApp::with_table(table, clock).await
+    }
+
+    /// The demo data in a fresh table on the DynamoDB emulator.
+    pub async fn dynamo() -> TestApp {
+        let clock = Arc::new(ManualClock::new(test_now()));
+        let table = Arc::new(fresh_dynamo_table(clock.clone()).await);
+        TestApp::with_table(table, clock).await
+    }
+
+    async fn with_table(table: Arc<dyn Table>, clock: Arc<ManualClock>) -> TestApp {
+        let outbox = Arc::new(OutboxMailer::new());
+        TestApp::build(table, clock, outbox.clone(), outbox).await
+    }
+
+    /// An app with a mailer of the test's choosing (e.g. a mock that fails); `outbox` stays empty then.
+    pub async fn build(table: Arc<dyn Table>, clock: Arc<ManualClock>, outbox: Arc<OutboxMailer>, mailer: Arc<dyn Mailer>) -> TestApp {
+        let counter = Arc::new(CountingTable::new(table));
+        let config = Config::local(3000, b"test secret that is at least 32 bytes".to_vec());
+        let today = clock.now().with_timezone(&config.time_zone).date_naive();
+        demo::seed_if_empty(counter.as_ref(), today).await.expect("seeding the demo");
+        counter.reset();
+        let app = App { table: counter.clone(), mailer, clock: clock.clone(), random: Arc::new(OsRandom), config };
+        TestApp { app, outbox, clock, counter, cookies: Vec::new(), origin: None }
+    }
+
+    /// Sends a request as a browser would: with the jar's cookies, keeping the cookies it sets.
+    pub async fn request(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut builder = lambda_http::http::Request::builder().method(method).uri(path).header("host", "127.0.0.1:3000").header("user-agent", "portal-tests");
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            builder = builder.header(header::COOKIE, jar.join("; "));
+        }
+        if let Some(origin) = &self.origin {
+            builder = builder.header("origin", origin);
+        }
+        let body = match form {
+            Some(fields) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::Text(encode_form(fields))
+            }
+            None => Body::Empty,
+        };
+        let req: Request = builder.body(body).expect("valid request");
+        let response = portal_cli::dispatch(&self.app, req).await;
+        self.keep_cookies(&response);
+        let (parts, body) = response.into_parts();
+        let body = match body {
+            Body::Text(t) => t,
+            Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        Page { status: parts.status, headers: parts.headers, body }
+    }
+
+    fn keep_cookies(&mut self, response: &Response<Body>) {
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let text = value.to_str().unwrap_or("");
+            let pair = text.split(';').next().unwrap_or("");
+            let Some((name, value)) = pair.split_once('=') else { continue };
+            self.cookies.retain(|(n, _)| n != name);
+            let expired = text.contains("Max-Age=0");
+            if !expired {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.request(Method::GET, path, None).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.request(Method::POST, path, Some(form)).await
+    }
+
+    /// The value of a cookie in the jar.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    /// Opens `/sign-in` and submits `email`.
+    pub async fn request_code(&mut self, email: &str) -> Page {
+        let form = self.get("/sign-in").await;
+        let csrf = form.csrf_token();
+        self.post("/sign-in", &[("csrf_token", &csrf), ("email", email)]).await
+    }
+
+    /// Submits a code on `/sign-in/code`.
+    pub async fn enter_code(&mut self, code: &str) -> Page {
+        let form = self.get("/sign-in/code").await;
+        let csrf = form.csrf_token();
+        self.post("/sign-in/code", &[("csrf_token", &csrf), ("code", code)]).await
+    }
+
+    /// The 6-digit code in the newest email to `to`.
+    pub fn last_code_to(&self, to: &str) -> Option<String> {
+        let message = self.outbox.last_to(to)?;
+        message.text.split_whitespace().find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit())).map(str::to_owned)
+    }
+
+    /// Signs in through `/sign-in` with the emailed code; returns the page it lands on.
+    pub async fn sign_in(&mut self, email: &str) -> Page {
+        let sent = self.request_code(email).await;
+        assert_eq!(sent.location(), Some("/sign-in/code"), "asking for a code for {email}");
+        let code = self.last_code_to(email).expect("a code was emailed");
+        let landed = self.enter_code(&code).await;
+        assert_eq!(landed.location(), Some("/invoices"), "signing in as {email}: {}", landed.body);
+        self.get("/invoices").await
+    }
+}
+
+/// `application/x-www-form-urlencoded`, as browsers send it.
+pub fn encode_form(fields: &[(&str, &str)]) -> String {
+    fields.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&")
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,212 @@
+//! One storage contract, run against the in-memory table and DynamoDB (moto's server).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use portal_adapters::{ManualClock, MemoryTable};
+use portal_domain::ports::{attr, Condition, Item, Key, Update, Value, Write};
+use portal_domain::{Clock, StoreError, Table};
+use portal_tests::{fresh_dynamo_table, test_now};
+use rust_decimal::Decimal;
+
+type Fixture = (Arc<dyn Table>, Arc<ManualClock>);
+
+fn item(pk: &str, sk: &str, extra: &[(&str, Value)]) -> Item {
+    let mut item = Item::new();
+    item.insert(attr::PK.into(), Value::S(pk.into()));
+    item.insert(attr::SK.into(), Value::S(sk.into()));
+    for (k, v) in extra {
+        item.insert((*k).into(), v.clone());
+    }
+    item
+}
+
+fn n(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn put(item: Item, condition: Option<Condition>) -> Write {
+    Write::Put { item, condition }
+}
+
+async fn round_trips_every_value_kind((table, _): Fixture) {
+    let stored = item("A#1", "X", &[("s", Value::S("text with ünïcode <&>".into())), ("n", Value::N(n("1234567.89"))), ("b", Value::Bool(true)), ("z", Value::N(n("0")))]);
+    table.write(put(stored.clone(), None)).await.unwrap();
+    assert_eq!(table.get(&Key::new("A#1", "X")).await.unwrap(), Some(stored));
+    assert_eq!(table.get(&Key::new("A#1", "missing")).await.unwrap(), None);
+}
+
+async fn queries_a_partition_by_prefix_in_order((table, _): Fixture) {
+    for sk in ["INVOICE#2026-02-01#b", "INVOICE#2026-01-01#a", "MEMBER#m1", "ACCOUNT"] {
+        table.write(put(item("ACCOUNT#1", sk, &[]), None)).await.unwrap();
+    }
+    table.write(put(item("ACCOUNT#2", "INVOICE#2026-01-01#z", &[]), None)).await.unwrap();
+    let sks = |items: Vec<Item>| items.iter().map(|i| i[attr::SK].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(sks(table.query("ACCOUNT#1", "INVOICE#").await.unwrap()), ["INVOICE#2026-01-01#a", "INVOICE#2026-02-01#b"]);
+    assert_eq!(sks(table.query("ACCOUNT#1", "").await.unwrap()), ["ACCOUNT", "INVOICE#2026-01-01#a", "INVOICE#2026-02-01#b", "MEMBER#m1"]);
+    assert!(table.query("ACCOUNT#3", "").await.unwrap().is_empty());
+}
+
+async fn not_exists_refuses_a_second_put((table, _): Fixture) {
+    table.write(put(item("P", "S", &[("v", Value::from(1i64))]), Some(Condition::NotExists))).await.unwrap();
+    let second = table.write(put(item("P", "S", &[("v", Value::from(2i64))]), Some(Condition::NotExists))).await;
+    assert!(matches!(second, Err(StoreError::ConditionFailed)));
+    assert_eq!(table.get(&Key::new("P", "S")).await.unwrap().unwrap()["v"], Value::from(1i64));
+}
+
+async fn exists_needs_the_item((table, _): Fixture) {
+    let missing = table.write(put(item("P", "S", &[]), Some(Condition::Exists))).await;
+    assert!(matches!(missing, Err(StoreError::ConditionFailed)));
+    assert_eq!(table.get(&Key::new("P", "S")).await.unwrap(), None);
+    table.write(put(item("P", "S", &[]), None)).await.unwrap();
+    table.write(put(item("P", "S", &[("x", Value::Bool(true))]), Some(Condition::Exists))).await.unwrap();
+}
+
+async fn equals_guards_versions((table, _): Fixture) {
+    table.write(put(item("P", "S", &[(attr::VERSION, Value::from(1i64))]), None)).await.unwrap();
+    let bump = |from: i64| Write::Update {
+        key: Key::new("P", "S"),
+        update: Update::default().set(attr::VERSION, from + 1),
+        condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(from))),
+    };
+    table.write(bump(1)).await.unwrap();
+    assert!(matches!(table.write(bump(1)).await, Err(StoreError::ConditionFailed)), "a stale version is refused");
+    assert_eq!(table.get(&Key::new("P", "S")).await.unwrap().unwrap()[attr::VERSION], Value::from(2i64));
+}
+
+async fn at_least_compares_numbers_exactly((table, _): Fixture) {
+    table.write(put(item("INV", "1", &[("available", Value::N(n("80.00")))]), None)).await.unwrap();
+    let take = |amount: &str| Write::Update {
+        key: Key::new("INV", "1"),
+        update: Update::default().add("available", -n(amount)).add("pending", n(amount)),
+        condition: Some(Condition::AtLeast("available".into(), n(amount))),
+    };
+    table.write(take("30.01")).await.unwrap();
+    assert!(matches!(table.write(take("49.999")).await, Err(StoreError::ConditionFailed)));
+    table.write(take("49.99")).await.unwrap();
+    let stored = table.get(&Key::new("INV", "1")).await.unwrap().unwrap();
+    assert_eq!(stored["available"].as_number().unwrap(), n("0"));
+    assert_eq!(stored["pending"].as_number().unwrap(), n("80"));
+    assert!(matches!(table.write(take("0.01")).await, Err(StoreError::ConditionFailed)), "never below zero");
+}
+
+async fn all_needs_every_condition((table, _): Fixture) {
+    table.write(put(item("P", "S", &[("a", Value::from(1i64)), ("b", Value::from(5i64))]), None)).await.unwrap();
+    let both = |a: i64, b: i64| Condition::All(vec![Condition::Equals("a".into(), Value::from(a)), Condition::AtLeast("b".into(), Decimal::from(b))]);
+    let del = |c| Write::Delete { key: Key::new("P", "S"), condition: Some(c) };
+    assert!(matches!(table.write(del(both(1, 6))).await, Err(StoreError::ConditionFailed)));
+    assert!(matches!(table.write(del(both(2, 5))).await, Err(StoreError::ConditionFailed)));
+    table.write(del(both(1, 5))).await.unwrap();
+    assert_eq!(table.get(&Key::new("P", "S")).await.unwrap(), None);
+}
+
+async fn update_sets_adds_removes_and_never_creates((table, _): Fixture) {
+    let update = Update::default().set("name", "x").add("count", Decimal::from(2)).remove("gone");
+    let create = table.write(Write::Update { key: Key::new("P", "S"), update: update.clone(), condition: None }).await;
+    assert!(matches!(create, Err(StoreError::ConditionFailed)), "an update never creates an item");
+    assert_eq!(table.get(&Key::new("P", "S")).await.unwrap(), None);
+    table.write(put(item("P", "S", &[("gone", Value::Bool(true)), ("count", Value::from(1i64))]), None)).await.unwrap();
+    table.write(Write::Update { key: Key::new("P", "S"), update, condition: None }).await.unwrap();
+    let stored = table.get(&Key::new("P", "S")).await.unwrap().unwrap();
+    assert_eq!(stored["name"], Value::from("x"));
+    assert_eq!(stored["count"].as_number(), Some(Decimal::from(3)));
+    assert!(!stored.contains_key("gone"));
+}
+
+async fn transactions_are_all_or_nothing((table, _): Fixture) {
+    table.write(put(item("INV", "1", &[("available", Value::from(10i64))]), None)).await.unwrap();
+    let pay = |pid: &str, amount: i64| {
+        vec![
+            Write::Update {
+                key: Key::new("INV", "1"),
+                update: Update::default().add("available", Decimal::from(-amount)),
+                condition: Some(Condition::AtLeast("available".into(), Decimal::from(amount))),
+            },
+            put(item("PAY", pid, &[]), Some(Condition::NotExists)),
+        ]
+    };
+    table.transact(pay("p1", 4)).await.unwrap();
+    // The payment id is new but the amount is too large: nothing at all is written.
+    assert!(matches!(table.transact(pay("p2", 7)).await, Err(StoreError::ConditionFailed)));
+    assert_eq!(table.get(&Key::new("PAY", "p2")).await.unwrap(), None);
+    // The amount fits but the payment id was used: the invoice is untouched.
+    assert!(matches!(table.transact(pay("p1", 1)).await, Err(StoreError::ConditionFailed)));
+    assert_eq!(table.get(&Key::new("INV", "1")).await.unwrap().unwrap()["available"].as_number(), Some(Decimal::from(6)));
+    // A check writes nothing but can stop the transaction.
+    let checked = table
+        .transact(vec![Write::Check { key: Key::new("NOPE", "1"), condition: Condition::Exists }, put(item("PAY", "p3", &[]), None)])
+        .await;
+    assert!(matches!(checked, Err(StoreError::ConditionFailed)));
+    assert_eq!(table.get(&Key::new("PAY", "p3")).await.unwrap(), None);
+}
+
+async fn expired_items_are_invisible((table, clock): Fixture) {
+    let soon = (clock.now() + Duration::minutes(10)).timestamp();
+    let stored = item("SIGNIN#x", "CODE", &[(attr::EXPIRES_AT, Value::from(soon)), (attr::GSI1PK, Value::from("EMAIL#x")), (attr::GSI1SK, Value::from("M#1"))]);
+    table.write(put(stored, None)).await.unwrap();
+    assert!(table.get(&Key::new("SIGNIN#x", "CODE")).await.unwrap().is_some());
+    clock.advance(Duration::minutes(10));
+    assert_eq!(table.get(&Key::new("SIGNIN#x", "CODE")).await.unwrap(), None, "get");
+    assert!(table.query("SIGNIN#x", "").await.unwrap().is_empty(), "query");
+    assert!(table.query_index("EMAIL#x").await.unwrap().is_empty(), "index");
+    // An expired item that TTL has not deleted yet counts as absent for conditions too.
+    table.write(put(item("SIGNIN#x", "CODE", &[]), Some(Condition::NotExists))).await.unwrap();
+    let stale = Write::Update { key: Key::new("SIGNIN#y", "CODE"), update: Update::default().set("a", 1i64), condition: None };
+    table.write(put(item("SIGNIN#y", "CODE", &[(attr::EXPIRES_AT, Value::from(soon))]), None)).await.unwrap();
+    assert!(matches!(table.write(stale).await, Err(StoreError::ConditionFailed)), "an update does not revive an expired item");
+}
+
+async fn finds_members_by_email_through_the_index((table, _): Fixture) {
+    let member = |account: &str, id: &str, email: &str| {
+        item(&format!("ACCOUNT#{account}"), &format!("MEMBER#{id}"), &[(attr::GSI1PK, Value::S(format!("EMAIL#{email}"))), (attr::GSI1SK, Value::S(format!("MEMBER#{id}")))])
+    };
+    table.write(put(member("1", "maria", "maria@example.com"), None)).await.unwrap();
+    table.write(put(member("2", "sam", "sam@example.com"), None)).await.unwrap();
+    table.write(put(item("ACCOUNT#1", "INVOICE#1", &[]), None)).await.unwrap();
+    let found = table.query_index("EMAIL#maria@example.com").await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0][attr::PK], Value::from("ACCOUNT#1"));
+    assert!(table.query_index("EMAIL#nobody@example.com").await.unwrap().is_empty());
+}
+
+async fn one_item_twice_in_a_transaction_is_refused((table, _): Fixture) {
+    let result = table.transact(vec![put(item("P", "S", &[]), None), Write::Delete { key: Key::new("P", "S"), condition: None }]).await;
+    assert!(result.is_err());
+    assert_eq!(table.get(&Key::new("P", "S")).await.unwrap(), None);
+}
+
+async fn memory() -> Fixture {
+    let clock = Arc::new(ManualClock::new(test_now()));
+    (Arc::new(MemoryTable::new(clock.clone())), clock)
+}
+
+async fn dynamodb() -> Fixture {
+    let clock = Arc::new(ManualClock::new(test_now()));
+    (Arc::new(fresh_dynamo_table(clock.clone()).await), clock)
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod in_memory {
+            $( #[tokio::test] async fn $name() { super::$name(super::memory().await).await } )*
+        }
+        mod on_dynamodb {
+            $( #[tokio::test] async fn $name() { super::$name(super::dynamodb().await).await } )*
+        }
+    };
+}
+
+contract!(
+    round_trips_every_value_kind,
+    queries_a_partition_by_prefix_in_order,
+    not_exists_refuses_a_second_put,
+    exists_needs_the_item,
+    equals_guards_versions,
+    at_least_compares_numbers_exactly,
+    all_needs_every_condition,
+    update_sets_adds_removes_and_never_creates,
+    transactions_are_all_or_nothing,
+    expired_items_are_invisible,
+    finds_members_by_email_through_the_index,
+    one_item_twice_in_a_transaction_is_refused,
+);
