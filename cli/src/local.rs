@@ -23,8 +23,7 @@ use tokio::net::TcpListener;
 /// The practice's time zone for local runs (`PRACTICE_TIME_ZONE`, default America/Chicago).
 fn time_zone() -> anyhow::Result<chrono_tz::Tz> {
     let name = std::env::var("PRACTICE_TIME_ZONE").unwrap_or_else(|_| "America/Chicago".into());
-    name.parse()
-        .map_err(|_| anyhow::anyhow!("PRACTICE_TIME_ZONE: {name} is not an IANA time zone"))
+    name.parse().map_err(|_| anyhow::anyhow!("PRACTICE_TIME_ZONE: {name} is not an IANA time zone"))
 }
 
 #[derive(Args, Clone)]
@@ -61,30 +60,17 @@ pub struct AccessLinkArgs {
     #[arg(long, default_value_t = 30)]
     days: i64,
     /// The portal's public URL the link starts with.
-    #[arg(
-        long,
-        env = "PORTAL_PUBLIC_URL",
-        default_value = "http://127.0.0.1:3000"
-    )]
+    #[arg(long, env = "PORTAL_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
     base_url: String,
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .compact()
-        .try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).compact().try_init();
 }
 
 /// A DynamoDB table on `endpoint`, created when missing.
-async fn dynamo_table(
-    endpoint: Option<&str>,
-    name: &str,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<DynamoTable> {
+async fn dynamo_table(endpoint: Option<&str>, name: &str, clock: Arc<dyn Clock>) -> anyhow::Result<DynamoTable> {
     let sdk = portal_adapters::aws_config(endpoint).await;
     let table = DynamoTable::new(portal_adapters::DynamoClient::new(&sdk), name, clock);
     if !table.exists().await? {
@@ -95,22 +81,10 @@ async fn dynamo_table(
 
 pub async fn seed(args: TableArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = dynamo_table(
-        args.dynamodb_endpoint.as_deref(),
-        &args.table,
-        clock.clone(),
-    )
-    .await?;
+    let table = dynamo_table(args.dynamodb_endpoint.as_deref(), &args.table, clock.clone()).await?;
     let today = clock.now().with_timezone(&time_zone()?).date_naive();
     let wrote = demo::seed_if_empty(&table, today).await?;
-    println!(
-        "{}",
-        if wrote {
-            "Seeded the demo data."
-        } else {
-            "The table already has a practice; left it as it is."
-        }
-    );
+    println!("{}", if wrote { "Seeded the demo data." } else { "The table already has a practice; left it as it is." });
     Ok(())
 }
 
@@ -124,43 +98,16 @@ async fn mint_link(
     base_url: &str,
 ) -> anyhow::Result<String> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
-    let member = store::member_by_email(table, &email)
-        .await?
-        .with_context(|| format!("no member signs in with {email}"))?;
-    let token =
-        session::mint_access_link(table, random, now, member.account, member.id, email, days)
-            .await?;
-    Ok(format!(
-        "{}{}",
-        base_url.trim_end_matches('/'),
-        Route::Access(token.expose().to_owned()).path()
-    ))
+    let member = store::member_by_email(table, &email).await?.with_context(|| format!("no member signs in with {email}"))?;
+    let token = session::mint_access_link(table, random, now, member.account, member.id, email, days).await?;
+    Ok(format!("{}{}", base_url.trim_end_matches('/'), Route::Access(token.expose().to_owned()).path()))
 }
 
 pub async fn access_link(args: AccessLinkArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        (1..=365).contains(&args.days),
-        "--days must be between 1 and 365"
-    );
+    anyhow::ensure!((1..=365).contains(&args.days), "--days must be between 1 and 365");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = dynamo_table(
-        args.table.dynamodb_endpoint.as_deref(),
-        &args.table.table,
-        clock.clone(),
-    )
-    .await?;
-    println!(
-        "{}",
-        mint_link(
-            &table,
-            &OsRandom,
-            clock.now(),
-            &args.email,
-            args.days,
-            &args.base_url
-        )
-        .await?
-    );
+    let table = dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock.clone()).await?;
+    println!("{}", mint_link(&table, &OsRandom, clock.now(), &args.email, args.days, &args.base_url).await?);
     Ok(())
 }
 
@@ -172,9 +119,7 @@ struct Local {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
-    let listener = TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    let listener = TcpListener::bind(("127.0.0.1", args.port)).await.with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
     let port = listener.local_addr()?.port();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tz = time_zone()?;
@@ -189,25 +134,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::local(port, secret);
     config.time_zone = tz;
     let outbox = Arc::new(OutboxMailer::new());
-    let app = App {
-        table,
-        mailer: outbox.clone(),
-        clock,
-        random: Arc::new(OsRandom),
-        config,
-    };
-    let link = mint_link(
-        app.table.as_ref(),
-        app.random.as_ref(),
-        app.now(),
-        demo::MARIA,
-        30,
-        &app.config.public_url,
-    )
-    .await?;
+    let app = App { table, mailer: outbox.clone(), clock, random: Arc::new(OsRandom), config };
+    let link = mint_link(app.table.as_ref(), app.random.as_ref(), app.now(), demo::MARIA, 30, &app.config.public_url).await?;
     let url = &app.config.public_url;
     println!("Patient portal: {url}/");
-    println!("Demo households: {} (owner, renewable), {} (member of the same household), {} (single member)", demo::MARIA, demo::DANIEL, demo::SAM);
+    println!(
+        "Demo households: {} (owner, renewable), {} (member of the same household), {} (single member)",
+        demo::MARIA,
+        demo::DANIEL,
+        demo::SAM
+    );
     println!("Access link for Maria: {link}");
     println!("Emails (sign-in codes): {url}/_dev/outbox");
     let local = Arc::new(Local { app, outbox });
@@ -222,10 +158,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 let local = Arc::clone(&local);
                 async move { Ok::<_, Infallible>(local.respond(req, peer).await) }
             });
-            if let Err(e) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(error = %e, "connection closed");
             }
         });
@@ -240,14 +173,9 @@ impl Local {
             Ok(collected) => collected.to_bytes(),
             Err(_) => return plain(StatusCode::BAD_REQUEST, "could not read the request body"),
         };
-        let body = if bytes.is_empty() {
-            Body::Empty
-        } else {
-            Body::Binary(bytes.to_vec())
-        };
+        let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
         let mut req = lambda_http::Request::from_parts(parts, body);
-        req.extensions_mut()
-            .insert(ClientAddr(peer.ip().to_string()));
+        req.extensions_mut().insert(ClientAddr(peer.ip().to_string()));
         if req.uri().path() == "/_dev/outbox" {
             return self.outbox_page(&req);
         }
@@ -263,41 +191,19 @@ impl Local {
     /// `/_dev/outbox`: the emails sent so far, as HTML or (with `Accept: application/json`) JSON.
     fn outbox_page(&self, req: &lambda_http::Request) -> Response<Full<Bytes>> {
         let messages = self.outbox.messages();
-        let wants_json = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/json"));
+        let wants_json = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"));
         let (content_type, body) = if wants_json {
-            let list: Vec<serde_json::Value> = messages
-                .iter()
-                .map(|m| serde_json::json!({ "to": m.to, "subject": m.subject, "text": m.text, "html": m.html }))
-                .collect();
-            (
-                "application/json",
-                serde_json::Value::Array(list).to_string(),
-            )
+            let list: Vec<serde_json::Value> =
+                messages.iter().map(|m| serde_json::json!({ "to": m.to, "subject": m.subject, "text": m.text, "html": m.html })).collect();
+            ("application/json", serde_json::Value::Array(list).to_string())
         } else {
-            let chrome = Chrome {
-                practice: &self.app.config.practice_name,
-                nav: None,
-            };
-            (
-                "text/html; charset=utf-8",
-                portal_templates::dev::outbox(&chrome, &messages).into_string(),
-            )
+            let chrome = Chrome { practice: &self.app.config.practice_name, nav: None };
+            ("text/html; charset=utf-8", portal_templates::dev::outbox(&chrome, &messages).into_string())
         };
         let mut response = Response::new(Full::new(Bytes::from(body)));
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response.headers_mut().insert(
-            "content-security-policy",
-            HeaderValue::from_static(portal_web::edge::CONTENT_SECURITY_POLICY),
-        );
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.headers_mut().insert("content-security-policy", HeaderValue::from_static(portal_web::edge::CONTENT_SECURITY_POLICY));
         response
     }
 }

@@ -5,12 +5,7 @@ use clap::{Parser, Subcommand};
 use portal_cli::local;
 
 #[derive(Parser)]
-#[command(
-    name = "portal",
-    about = "The patient portal's command line",
-    version,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "portal", about = "The patient portal's command line", version, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -18,10 +18,5 @@ pub fn signin_code(to: &str, practice: &str, code: &str, minutes: i64) -> Messag
     let text = format!(
         "Hello,\n\nUse this code to sign in to your {practice} patient portal:\n\n    {code}\n\nIt works once, for {minutes} minutes.\n\nIf you did not ask for it, you can ignore this email: nobody can sign in without the code.\n\n{practice}\n"
     );
-    Message {
-        to: to.to_owned(),
-        subject,
-        html,
-        text,
-    }
+    Message { to: to.to_owned(), subject, html, text }
 }

@@ -8,18 +8,9 @@ use crate::layout::{page, Chrome};
 use crate::{date, status_badge};
 
 /// Every invoice of the household, newest first, with the total due.
-pub fn overview(
-    chrome: &Chrome<'_>,
-    today: NaiveDate,
-    household_name: &str,
-    invoices: &[Invoice],
-) -> Markup {
+pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: &str, invoices: &[Invoice]) -> Markup {
     let total_due: Money = invoices.iter().map(Invoice::balance).sum();
-    let past_due: Money = invoices
-        .iter()
-        .filter(|i| i.status(today) == InvoiceStatus::PastDue)
-        .map(Invoice::balance)
-        .sum();
+    let past_due: Money = invoices.iter().filter(|i| i.status(today) == InvoiceStatus::PastDue).map(Invoice::balance).sum();
     let body = html! {
         h1 { "Invoices" }
         p.lede { (household_name) }

@@ -108,16 +108,7 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     pub fn new(name: &'a str, label: &'a str) -> Field<'a> {
-        Field {
-            name,
-            label,
-            kind: "text",
-            value: "",
-            error: None,
-            hint: None,
-            autocomplete: None,
-            inputmode: None,
-        }
+        Field { name, label, kind: "text", value: "", error: None, hint: None, autocomplete: None, inputmode: None }
     }
 }
 
@@ -125,13 +116,7 @@ pub fn field(f: &Field<'_>) -> Markup {
     let id = format!("f-{}", f.name);
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
-    let described: Vec<&str> = [
-        f.hint.map(|_| hint_id.as_str()),
-        f.error.map(|_| error_id.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let described: Vec<&str> = [f.hint.map(|_| hint_id.as_str()), f.error.map(|_| error_id.as_str())].into_iter().flatten().collect();
     let described = (!described.is_empty()).then(|| described.join(" "));
     html! {
         div.field.invalid[f.error.is_some()] {

@@ -83,10 +83,7 @@ pub enum Route {
 pub const STYLESHEET_PATH: &str = "/assets/portal.css";
 
 fn access_token_ok(token: &str) -> bool {
-    (32..=64).contains(&token.len())
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (32..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Route {
@@ -125,11 +122,7 @@ impl Route {
     /// The route a path names, if any. A trailing slash is not the same path.
     pub fn parse(path: &str) -> Option<Route> {
         let rest = path.strip_prefix('/')?;
-        let parts: Vec<&str> = if rest.is_empty() {
-            Vec::new()
-        } else {
-            rest.split('/').collect()
-        };
+        let parts: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('/').collect() };
         let route = match parts.as_slice() {
             [] => Route::Home,
             ["sign-in"] => Route::SignIn,
@@ -147,20 +140,12 @@ impl Route {
             ["members", id, "contact"] => Route::MemberContact(MemberId::parse(id).ok()?),
             ["memberships"] => Route::Memberships,
             ["memberships", id, "renew"] => Route::Renew(MembershipId::parse(id).ok()?),
-            ["memberships", id, "dependents", "new"] => {
-                Route::NewDependent(MembershipId::parse(id).ok()?)
-            }
-            ["memberships", id, "dependents", "confirm"] => {
-                Route::ConfirmDependent(MembershipId::parse(id).ok()?)
-            }
+            ["memberships", id, "dependents", "new"] => Route::NewDependent(MembershipId::parse(id).ok()?),
+            ["memberships", id, "dependents", "confirm"] => Route::ConfirmDependent(MembershipId::parse(id).ok()?),
             ["payment-methods"] => Route::PaymentMethods,
             ["payment-methods", "new"] => Route::NewPaymentMethod,
-            ["payment-methods", id, "remove"] => {
-                Route::RemovePaymentMethod(SourceId::parse(id).ok()?)
-            }
-            ["payment-methods", id, "default"] => {
-                Route::DefaultPaymentMethod(SourceId::parse(id).ok()?)
-            }
+            ["payment-methods", id, "remove"] => Route::RemovePaymentMethod(SourceId::parse(id).ok()?),
+            ["payment-methods", id, "default"] => Route::DefaultPaymentMethod(SourceId::parse(id).ok()?),
             ["agreements"] => Route::Agreements,
             ["agreements", id] => Route::Agreement(AgreementId::parse(id).ok()?),
             ["agreements", id, "sign"] => Route::SignAgreement(AgreementId::parse(id).ok()?),
@@ -174,44 +159,23 @@ impl Route {
     /// The function that serves this route (the stylesheet is served by every function; sign-in owns it).
     pub fn function(&self) -> Function {
         match self {
-            Route::Home
-            | Route::SignIn
-            | Route::SignInCode
-            | Route::Access(_)
-            | Route::SignOut
-            | Route::Stylesheet => Function::SignIn,
-            Route::Invoices
-            | Route::Invoice(_)
-            | Route::InvoicePdf(_)
-            | Route::Statement
-            | Route::StatementPdf => Function::Invoices,
+            Route::Home | Route::SignIn | Route::SignInCode | Route::Access(_) | Route::SignOut | Route::Stylesheet => Function::SignIn,
+            Route::Invoices | Route::Invoice(_) | Route::InvoicePdf(_) | Route::Statement | Route::StatementPdf => Function::Invoices,
             Route::PayInvoice(_) | Route::Payment(_) => Function::PayInvoice,
             Route::Members | Route::MemberContact(_) => Function::ContactInfo,
             Route::Memberships => Function::Memberships,
             Route::Renew(_) => Function::RenewMembership,
             Route::NewDependent(_) | Route::ConfirmDependent(_) => Function::AddDependent,
-            Route::PaymentMethods
-            | Route::NewPaymentMethod
-            | Route::RemovePaymentMethod(_)
-            | Route::DefaultPaymentMethod(_) => Function::PaymentOptions,
-            Route::Agreements
-            | Route::Agreement(_)
-            | Route::SignAgreement(_)
-            | Route::AgreementPdf(_) => Function::Agreements,
+            Route::PaymentMethods | Route::NewPaymentMethod | Route::RemovePaymentMethod(_) | Route::DefaultPaymentMethod(_) => {
+                Function::PaymentOptions
+            }
+            Route::Agreements | Route::Agreement(_) | Route::SignAgreement(_) | Route::AgreementPdf(_) => Function::Agreements,
         }
     }
 
     /// Routes that work without a session (sign-in and the stylesheet).
     pub fn is_public(&self) -> bool {
-        matches!(
-            self,
-            Route::Home
-                | Route::SignIn
-                | Route::SignInCode
-                | Route::Access(_)
-                | Route::SignOut
-                | Route::Stylesheet
-        )
+        matches!(self, Route::Home | Route::SignIn | Route::SignInCode | Route::Access(_) | Route::SignOut | Route::Stylesheet)
     }
 
     /// A name for logs and metrics that never contains an id or a token.
@@ -293,49 +257,23 @@ mod tests {
     #[test]
     fn every_route_parses_back_from_its_path() {
         for route in Route::examples() {
-            assert_eq!(
-                Route::parse(&route.path()),
-                Some(route.clone()),
-                "{}",
-                route.path()
-            );
+            assert_eq!(Route::parse(&route.path()), Some(route.clone()), "{}", route.path());
         }
     }
 
     #[test]
     fn unknown_and_tricky_paths_are_not_routes() {
-        for path in [
-            "",
-            "/nope",
-            "/invoices/",
-            "/invoices/../x",
-            "/invoices/a%2Fb",
-            "//invoices",
-            "/access/short",
-            "/members/x1",
-        ] {
+        for path in ["", "/nope", "/invoices/", "/invoices/../x", "/invoices/a%2Fb", "//invoices", "/access/short", "/members/x1"] {
             assert_eq!(Route::parse(path), None, "{path}");
         }
     }
 
     #[test]
     fn memberships_and_pay_go_to_their_own_functions() {
-        assert_eq!(
-            Route::parse("/memberships").unwrap().function(),
-            Function::Memberships
-        );
-        assert_eq!(
-            Route::parse("/members").unwrap().function(),
-            Function::ContactInfo
-        );
-        assert_eq!(
-            Route::parse("/invoices/x/pay").unwrap().function(),
-            Function::PayInvoice
-        );
-        assert_eq!(
-            Route::parse("/invoices/x").unwrap().function(),
-            Function::Invoices
-        );
+        assert_eq!(Route::parse("/memberships").unwrap().function(), Function::Memberships);
+        assert_eq!(Route::parse("/members").unwrap().function(), Function::ContactInfo);
+        assert_eq!(Route::parse("/invoices/x/pay").unwrap().function(), Function::PayInvoice);
+        assert_eq!(Route::parse("/invoices/x").unwrap().function(), Function::Invoices);
     }
 
     proptest! {

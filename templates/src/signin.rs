@@ -6,13 +6,7 @@ use crate::layout::{alert, csrf, field, notice, page, Chrome, Field};
 use crate::routes::Route;
 
 /// The email form at `/sign-in`.
-pub fn email_page(
-    chrome: &Chrome<'_>,
-    csrf_token: &str,
-    email: &str,
-    error: Option<&str>,
-    info: Option<&str>,
-) -> Markup {
+pub fn email_page(chrome: &Chrome<'_>, csrf_token: &str, email: &str, error: Option<&str>, info: Option<&str>) -> Markup {
     let body = html! {
         div.narrow {
             h1 { "Sign in to your patient portal" }
@@ -29,13 +23,7 @@ pub fn email_page(
 }
 
 /// The page a login-less access link opens: the practice, the masked address and one button.
-pub fn access_page(
-    chrome: &Chrome<'_>,
-    csrf_token: &str,
-    token: &str,
-    masked_email: &str,
-    error: Option<&str>,
-) -> Markup {
+pub fn access_page(chrome: &Chrome<'_>, csrf_token: &str, token: &str, masked_email: &str, error: Option<&str>) -> Markup {
     let body = html! {
         div.narrow {
             h1 { "Welcome to your patient portal" }
@@ -64,13 +52,7 @@ pub fn access_invalid_page(chrome: &Chrome<'_>) -> Markup {
 }
 
 /// The code form at `/sign-in/code`.
-pub fn code_page(
-    chrome: &Chrome<'_>,
-    csrf_token: &str,
-    masked_email: &str,
-    error: Option<&str>,
-    info: Option<&str>,
-) -> Markup {
+pub fn code_page(chrome: &Chrome<'_>, csrf_token: &str, masked_email: &str, error: Option<&str>, info: Option<&str>) -> Markup {
     let body = html! {
         div.narrow {
             h1 { "Check your email" }

@@ -8,10 +8,7 @@ use crate::layout::{Chrome, Nav};
 const HOSTILE: &str = "<script>alert(1)</script>\"'&";
 
 fn chrome<'a>(nav: Option<Nav<'a>>) -> Chrome<'a> {
-    Chrome {
-        practice: HOSTILE,
-        nav,
-    }
+    Chrome { practice: HOSTILE, nav }
 }
 
 fn invoice(number: &str, cents: i64, paid: i64, issued: &str, due: &str) -> Invoice {
@@ -38,23 +35,10 @@ fn invoice(number: &str, cents: i64, paid: i64, issued: &str, due: &str) -> Invo
 
 #[test]
 fn hostile_text_is_escaped_everywhere() {
-    let nav = Nav {
-        current: None,
-        csrf_token: HOSTILE,
-        is_owner: true,
-        member_name: HOSTILE,
-    };
+    let nav = Nav { current: None, csrf_token: HOSTILE, is_owner: true, member_name: HOSTILE };
     let pages = [
-        crate::signin::email_page(
-            &chrome(None),
-            HOSTILE,
-            HOSTILE,
-            Some(HOSTILE),
-            Some(HOSTILE),
-        )
-        .into_string(),
-        crate::signin::code_page(&chrome(None), HOSTILE, HOSTILE, Some(HOSTILE), None)
-            .into_string(),
+        crate::signin::email_page(&chrome(None), HOSTILE, HOSTILE, Some(HOSTILE), Some(HOSTILE)).into_string(),
+        crate::signin::code_page(&chrome(None), HOSTILE, HOSTILE, Some(HOSTILE), None).into_string(),
         crate::invoices::overview(
             &chrome(Some(nav)),
             NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
@@ -73,32 +57,18 @@ fn hostile_text_is_escaped_everywhere() {
 #[test]
 fn overview_shows_balances_and_flags_past_due() {
     let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-    let invoices = [
-        invoice("INV-2", 19000, 0, "2026-11-21", "2026-12-05"),
-        invoice("INV-1", 19000, 5000, "2026-10-22", "2026-11-05"),
-    ];
-    let html =
-        crate::invoices::overview(&chrome(None), today, "Lopez household", &invoices).into_string();
+    let invoices = [invoice("INV-2", 19000, 0, "2026-11-21", "2026-12-05"), invoice("INV-1", 19000, 5000, "2026-10-22", "2026-11-05")];
+    let html = crate::invoices::overview(&chrome(None), today, "Lopez household", &invoices).into_string();
     assert!(html.contains("$330.00"), "total due");
     assert!(html.contains(r#"id="past-due">$140.00"#), "past due");
     assert!(html.contains(r#"<span class="badge past-due">Past due</span>"#));
     assert!(html.contains(r#"<span class="badge open">Open</span>"#));
-    assert!(
-        html.find("INV-2").unwrap() < html.find("INV-1").unwrap(),
-        "newest first"
-    );
+    assert!(html.find("INV-2").unwrap() < html.find("INV-1").unwrap(), "newest first");
 }
 
 #[test]
 fn fields_tie_errors_to_inputs() {
-    let html = crate::signin::email_page(
-        &chrome(None),
-        "t",
-        "x",
-        Some("Enter an email address."),
-        None,
-    )
-    .into_string();
+    let html = crate::signin::email_page(&chrome(None), "t", "x", Some("Enter an email address."), None).into_string();
     assert!(html.contains(r#"aria-describedby="f-email-error""#));
     assert!(html.contains(r#"id="f-email-error""#));
     assert!(html.contains(r#"aria-invalid="true""#));

@@ -147,7 +147,11 @@ impl TestApp {
 
     /// Sends a request as a browser would: with the jar's cookies, keeping the cookies it sets.
     pub async fn request(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
-        let mut builder = lambda_http::http::Request::builder().method(method).uri(path).header("host", "127.0.0.1:3000").header("user-agent", "portal-tests");
+        let mut builder = lambda_http::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1:3000")
+            .header("user-agent", "portal-tests");
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
             builder = builder.header(header::COOKIE, jar.join("; "));

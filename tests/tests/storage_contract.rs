@@ -30,7 +30,16 @@ fn put(item: Item, condition: Option<Condition>) -> Write {
 }
 
 async fn round_trips_every_value_kind((table, _): Fixture) {
-    let stored = item("A#1", "X", &[("s", Value::S("text with ünïcode <&>".into())), ("n", Value::N(n("1234567.89"))), ("b", Value::Bool(true)), ("z", Value::N(n("0")))]);
+    let stored = item(
+        "A#1",
+        "X",
+        &[
+            ("s", Value::S("text with ünïcode <&>".into())),
+            ("n", Value::N(n("1234567.89"))),
+            ("b", Value::Bool(true)),
+            ("z", Value::N(n("0"))),
+        ],
+    );
     table.write(put(stored.clone(), None)).await.unwrap();
     assert_eq!(table.get(&Key::new("A#1", "X")).await.unwrap(), Some(stored));
     assert_eq!(table.get(&Key::new("A#1", "missing")).await.unwrap(), None);
@@ -92,7 +101,9 @@ async fn at_least_compares_numbers_exactly((table, _): Fixture) {
 
 async fn all_needs_every_condition((table, _): Fixture) {
     table.write(put(item("P", "S", &[("a", Value::from(1i64)), ("b", Value::from(5i64))]), None)).await.unwrap();
-    let both = |a: i64, b: i64| Condition::All(vec![Condition::Equals("a".into(), Value::from(a)), Condition::AtLeast("b".into(), Decimal::from(b))]);
+    let both = |a: i64, b: i64| {
+        Condition::All(vec![Condition::Equals("a".into(), Value::from(a)), Condition::AtLeast("b".into(), Decimal::from(b))])
+    };
     let del = |c| Write::Delete { key: Key::new("P", "S"), condition: Some(c) };
     assert!(matches!(table.write(del(both(1, 6))).await, Err(StoreError::ConditionFailed)));
     assert!(matches!(table.write(del(both(2, 5))).await, Err(StoreError::ConditionFailed)));
@@ -142,7 +153,11 @@ async fn transactions_are_all_or_nothing((table, _): Fixture) {
 
 async fn expired_items_are_invisible((table, clock): Fixture) {
     let soon = (clock.now() + Duration::minutes(10)).timestamp();
-    let stored = item("SIGNIN#x", "CODE", &[(attr::EXPIRES_AT, Value::from(soon)), (attr::GSI1PK, Value::from("EMAIL#x")), (attr::GSI1SK, Value::from("M#1"))]);
+    let stored = item(
+        "SIGNIN#x",
+        "CODE",
+        &[(attr::EXPIRES_AT, Value::from(soon)), (attr::GSI1PK, Value::from("EMAIL#x")), (attr::GSI1SK, Value::from("M#1"))],
+    );
     table.write(put(stored, None)).await.unwrap();
     assert!(table.get(&Key::new("SIGNIN#x", "CODE")).await.unwrap().is_some());
     clock.advance(Duration::minutes(10));
@@ -158,7 +173,11 @@ async fn expired_items_are_invisible((table, clock): Fixture) {
 
 async fn finds_members_by_email_through_the_index((table, _): Fixture) {
     let member = |account: &str, id: &str, email: &str| {
-        item(&format!("ACCOUNT#{account}"), &format!("MEMBER#{id}"), &[(attr::GSI1PK, Value::S(format!("EMAIL#{email}"))), (attr::GSI1SK, Value::S(format!("MEMBER#{id}")))])
+        item(
+            &format!("ACCOUNT#{account}"),
+            &format!("MEMBER#{id}"),
+            &[(attr::GSI1PK, Value::S(format!("EMAIL#{email}"))), (attr::GSI1SK, Value::S(format!("MEMBER#{id}")))],
+        )
     };
     table.write(put(member("1", "maria", "maria@example.com"), None)).await.unwrap();
     table.write(put(member("2", "sam", "sam@example.com"), None)).await.unwrap();

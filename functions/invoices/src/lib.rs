@@ -31,16 +31,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 async fn overview(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.owner_session()?;
     let records = store::household(app.table.as_ref(), &session.account).await?;
-    let name = records
-        .household
-        .as_ref()
-        .map(|h| h.name.as_str())
-        .unwrap_or("");
-    let page = invoices::overview(
-        &ctx.chrome(app, Some(Section::Invoices)),
-        app.today(),
-        name,
-        &records.invoices,
-    );
+    let name = records.household.as_ref().map(|h| h.name.as_str()).unwrap_or("");
+    let page = invoices::overview(&ctx.chrome(app, Some(Section::Invoices)), app.today(), name, &records.invoices);
     Ok(html(StatusCode::OK, page))
 }

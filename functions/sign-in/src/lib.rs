@@ -26,11 +26,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
         (Route::Stylesheet, Method::GET) => Ok(stylesheet()),
-        (Route::Home, Method::GET) => Ok(redirect(if ctx.session.is_some() {
-            &Route::Invoices
-        } else {
-            &Route::SignIn
-        })),
+        (Route::Home, Method::GET) => Ok(redirect(if ctx.session.is_some() { &Route::Invoices } else { &Route::SignIn })),
         (Route::SignIn, Method::GET) => sign_in_form(app, ctx),
         (Route::SignIn, Method::POST) => sign_in_submit(app, ctx).await,
         (Route::Access(token), Method::GET) => access_page(app, ctx, &token).await,
@@ -47,10 +43,7 @@ fn sign_in_form(app: &App, ctx: &mut Ctx) -> PageResult {
         return Ok(redirect(&Route::Invoices));
     }
     let csrf = ctx.csrf_token(app);
-    Ok(html(
-        StatusCode::OK,
-        pages::email_page(&ctx.chrome(app, None), &csrf, "", None, None),
-    ))
+    Ok(html(StatusCode::OK, pages::email_page(&ctx.chrome(app, None), &csrf, "", None, None)))
 }
 
 async fn sign_in_submit(app: &App, ctx: &mut Ctx) -> PageResult {
@@ -59,13 +52,7 @@ async fn sign_in_submit(app: &App, ctx: &mut Ctx) -> PageResult {
         Ok(email) => email,
         Err(e) => {
             let csrf = ctx.csrf_token(app);
-            let page = pages::email_page(
-                &ctx.chrome(app, None),
-                &csrf,
-                &typed,
-                Some(&e.to_string()),
-                None,
-            );
+            let page = pages::email_page(&ctx.chrome(app, None), &csrf, &typed, Some(&e.to_string()), None);
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
         }
     };
@@ -73,8 +60,7 @@ async fn sign_in_submit(app: &App, ctx: &mut Ctx) -> PageResult {
         Sent::Yes | Sent::TooSoon => Ok(redirect(&Route::SignInCode)),
         Sent::TooMany(message) => {
             let csrf = ctx.csrf_token(app);
-            let page =
-                pages::email_page(&ctx.chrome(app, None), &csrf, &typed, Some(&message), None);
+            let page = pages::email_page(&ctx.chrome(app, None), &csrf, &typed, Some(&message), None);
             Ok(html(StatusCode::TOO_MANY_REQUESTS, page))
         }
     }
@@ -89,37 +75,21 @@ enum Sent {
 /// Issues a code and mails it to a known address; remembers in the pre-session which address it was.
 async fn send_code(app: &App, ctx: &mut Ctx, email: &Email) -> Result<Sent, PageError> {
     let now = app.now();
-    let outcome = signin::request_code(
-        app.table.as_ref(),
-        &app.config.secret,
-        app.random.as_ref(),
-        now,
-        email,
-    )
-    .await?;
+    let outcome = signin::request_code(app.table.as_ref(), &app.config.secret, app.random.as_ref(), now, email).await?;
     let (sent, signin_id) = match outcome {
-        CodeRequest::Issued {
-            code,
-            member,
-            signin_id,
-        } => {
+        CodeRequest::Issued { code, member, signin_id } => {
             // The message is rendered either way so both paths do the same work; only a member gets it.
-            let message = emails::signin_code(
-                email.as_str(),
-                &app.config.practice_name,
-                code.expose(),
-                CODE_LIFETIME.num_minutes(),
-            );
+            let message = emails::signin_code(email.as_str(), &app.config.practice_name, code.expose(), CODE_LIFETIME.num_minutes());
             if member.is_some() {
-                app.mailer.send(message).await?;
+                if let Err(e) = app.mailer.send(message).await {
+                    signin::cancel_send(app.table.as_ref(), &signin_id, now).await?;
+                    return Err(e.into());
+                }
             }
             (Sent::Yes, signin_id)
         }
         CodeRequest::TooSoon { signin_id, .. } => (Sent::TooSoon, signin_id),
-        CodeRequest::TooMany {
-            signin_id,
-            retry_after,
-        } => {
+        CodeRequest::TooMany { signin_id, retry_after } => {
             let minutes = (retry_after.num_seconds() + 59) / 60;
             let message = format!(
                 "Too many codes were requested for this address. Try again in {minutes} minute{}.",
@@ -129,54 +99,28 @@ async fn send_code(app: &App, ctx: &mut Ctx, email: &Email) -> Result<Sent, Page
         }
     };
     let nonce = ctx.csrf_token(app);
-    let pre = PreSession {
-        nonce,
-        signin_id: Some(signin_id),
-        masked_email: Some(email.masked()),
-        issued: now.timestamp(),
-    };
+    let pre = PreSession { nonce, signin_id: Some(signin_id), masked_email: Some(email.masked()), issued: now.timestamp() };
     ctx.set_pre(app, pre);
     Ok(sent)
 }
 
 async fn access_page(app: &App, ctx: &mut Ctx, token: &str) -> PageResult {
     let Some(link) = live_link(app, token).await? else {
-        return Ok(html(
-            StatusCode::NOT_FOUND,
-            pages::access_invalid_page(&ctx.chrome(app, None)),
-        ));
+        return Ok(html(StatusCode::NOT_FOUND, pages::access_invalid_page(&ctx.chrome(app, None))));
     };
     let csrf = ctx.csrf_token(app);
-    Ok(html(
-        StatusCode::OK,
-        pages::access_page(
-            &ctx.chrome(app, None),
-            &csrf,
-            token,
-            &link.email.masked(),
-            None,
-        ),
-    ))
+    Ok(html(StatusCode::OK, pages::access_page(&ctx.chrome(app, None), &csrf, token, &link.email.masked(), None)))
 }
 
 async fn access_submit(app: &App, ctx: &mut Ctx, token: &str) -> PageResult {
     let Some(link) = live_link(app, token).await? else {
-        return Ok(html(
-            StatusCode::NOT_FOUND,
-            pages::access_invalid_page(&ctx.chrome(app, None)),
-        ));
+        return Ok(html(StatusCode::NOT_FOUND, pages::access_invalid_page(&ctx.chrome(app, None))));
     };
     match send_code(app, ctx, &link.email).await? {
         Sent::Yes | Sent::TooSoon => Ok(redirect(&Route::SignInCode)),
         Sent::TooMany(message) => {
             let csrf = ctx.csrf_token(app);
-            let page = pages::access_page(
-                &ctx.chrome(app, None),
-                &csrf,
-                token,
-                &link.email.masked(),
-                Some(&message),
-            );
+            let page = pages::access_page(&ctx.chrome(app, None), &csrf, token, &link.email.masked(), Some(&message));
             Ok(html(StatusCode::TOO_MANY_REQUESTS, page))
         }
     }
@@ -203,10 +147,7 @@ fn code_form(app: &App, ctx: &mut Ctx) -> PageResult {
         return Ok(redirect(&Route::SignIn));
     };
     let csrf = ctx.csrf_token(app);
-    Ok(html(
-        StatusCode::OK,
-        pages::code_page(&ctx.chrome(app, None), &csrf, &masked, None, None),
-    ))
+    Ok(html(StatusCode::OK, pages::code_page(&ctx.chrome(app, None), &csrf, &masked, None, None)))
 }
 
 async fn code_submit(app: &App, ctx: &mut Ctx) -> PageResult {
@@ -215,69 +156,36 @@ async fn code_submit(app: &App, ctx: &mut Ctx) -> PageResult {
     };
     let error = match SigninCode::parse(ctx.form.text("code")) {
         Err(e) => e.to_string(),
-        Ok(code) => match signin::check_code(
-            app.table.as_ref(),
-            &app.config.secret,
-            app.now(),
-            &signin_id,
-            &code,
-        )
-        .await?
-        {
-            CodeCheck::SignedIn { account, member } => {
-                return start_session(app, ctx, account, member).await
-            }
+        Ok(code) => match signin::check_code(app.table.as_ref(), &app.config.secret, app.now(), &signin_id, &code).await? {
+            CodeCheck::SignedIn { account, member } => return start_session(app, ctx, account, member).await,
             CodeCheck::Wrong { tries_left } => {
-                format!(
-                    "That code is not right. You have {tries_left} more tr{}.",
-                    if tries_left == 1 { "y" } else { "ies" }
-                )
+                format!("That code is not right. You have {tries_left} more tr{}.", if tries_left == 1 { "y" } else { "ies" })
             }
-            CodeCheck::Expired => {
-                "That code has expired or was already used. Request a new code.".to_owned()
-            }
-            CodeCheck::TooManyTries => {
-                "Too many wrong codes. This code no longer works: request a new code.".to_owned()
-            }
+            CodeCheck::Expired => "That code has expired or was already used. Request a new code.".to_owned(),
+            CodeCheck::TooManyTries => "Too many wrong codes. This code no longer works: request a new code.".to_owned(),
         },
     };
     let csrf = ctx.csrf_token(app);
-    Ok(html(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        pages::code_page(&ctx.chrome(app, None), &csrf, &masked, Some(&error), None),
-    ))
+    Ok(html(StatusCode::UNPROCESSABLE_ENTITY, pages::code_page(&ctx.chrome(app, None), &csrf, &masked, Some(&error), None)))
 }
 
 /// A new session at every sign-in; any session this browser had before ends.
-async fn start_session(
-    app: &App,
-    ctx: &mut Ctx,
-    account: portal_domain::AccountId,
-    member: portal_domain::MemberId,
-) -> PageResult {
+async fn start_session(app: &App, ctx: &mut Ctx, account: portal_domain::AccountId, member: portal_domain::MemberId) -> PageResult {
     if let Some((old, _)) = ctx.session.take() {
         session::end(app.table.as_ref(), &old).await?;
     }
     let household = app.table.get(&store::household_key(&account)).await?;
-    let household: Option<portal_domain::Household> =
-        household.as_ref().map(store::record_of).transpose()?;
+    let household: Option<portal_domain::Household> = household.as_ref().map(store::record_of).transpose()?;
     let Some(household) = household else {
         return Err(PageError::NotFound);
     };
     let person = app.table.get(&store::member_key(&account, &member)).await?;
-    let person: Option<portal_domain::Member> =
-        person.as_ref().map(store::record_of).transpose()?;
+    let person: Option<portal_domain::Member> = person.as_ref().map(store::record_of).transpose()?;
     let Some(person) = person else {
         return Err(PageError::NotFound);
     };
-    let who = SessionFor {
-        is_owner: household.owner == member,
-        display_name: person.full_name(),
-        account,
-        member,
-    };
-    let (token, _) =
-        session::start(app.table.as_ref(), app.random.as_ref(), app.now(), who).await?;
+    let who = SessionFor { is_owner: household.owner == member, display_name: person.full_name(), account, member };
+    let (token, _) = session::start(app.table.as_ref(), app.random.as_ref(), app.now(), who).await?;
     ctx.set_session(app, &token);
     Ok(redirect(&Route::Invoices))
 }

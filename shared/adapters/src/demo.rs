@@ -21,14 +21,7 @@ fn money(text: &str) -> Money {
 }
 
 fn address(line1: &str, city: &str, state: &str, zip: &str) -> UsAddress {
-    UsAddress::parse(&AddressInput {
-        line1,
-        line2: "",
-        city,
-        state,
-        postal_code: zip,
-    })
-    .expect("demo addresses are valid")
+    UsAddress::parse(&AddressInput { line1, line2: "", city, state, postal_code: zip }).expect("demo addresses are valid")
 }
 
 fn phone(text: &str) -> PhoneNumber {
@@ -56,21 +49,9 @@ pub fn standard_plan() -> Plan {
         period: BillingPeriod::Monthly,
         contract_months: 12,
         bands: vec![
-            AgeBand {
-                min_age: 0,
-                max_age: Some(17),
-                rate: money("30"),
-            },
-            AgeBand {
-                min_age: 18,
-                max_age: Some(64),
-                rate: money("80"),
-            },
-            AgeBand {
-                min_age: 65,
-                max_age: None,
-                rate: money("100"),
-            },
+            AgeBand { min_age: 0, max_age: Some(17), rate: money("30") },
+            AgeBand { min_age: 18, max_age: Some(64), rate: money("80") },
+            AgeBand { min_age: 65, max_age: None, rate: money("100") },
         ],
     })
     .expect("the demo plan is valid")
@@ -111,52 +92,27 @@ fn member(
         sex,
         relationship: rel,
         email: email.map(|e| Email::parse(e).expect("valid")),
-        phones: Phones {
-            mobile: mobile.map(phone),
-            home: None,
-            work: None,
-        },
+        phones: Phones { mobile: mobile.map(phone), home: None, work: None },
         address: Some(home.clone()),
         version: 1,
     }
 }
 
 fn at(date: NaiveDate, hour: u32) -> DateTime<Utc> {
-    date.and_time(NaiveTime::from_hms_opt(hour, 0, 0).expect("valid hour"))
-        .and_utc()
+    date.and_time(NaiveTime::from_hms_opt(hour, 0, 0).expect("valid hour")).and_utc()
 }
 
-fn term(
-    account: &str,
-    msid: &str,
-    plan: &Plan,
-    members: &[&Member],
-    start: NaiveDate,
-    end: NaiveDate,
-    today: NaiveDate,
-) -> Membership {
+fn term(account: &str, msid: &str, plan: &Plan, members: &[&Member], start: NaiveDate, end: NaiveDate, today: NaiveDate) -> Membership {
     let enrollments = members
         .iter()
-        .map(|m| Enrollment {
-            member: m.id.clone(),
-            start,
-            end: (end < today).then_some(end),
-            rate: plan.rate_for(m.date_of_birth, start),
-        })
+        .map(|m| Enrollment { member: m.id.clone(), start, end: (end < today).then_some(end), rate: plan.rate_for(m.date_of_birth, start) })
         .collect();
-    let next_bill = (0..)
-        .map(|k| start + Months::new(k))
-        .take_while(|d| *d <= end)
-        .find(|d| *d > today);
+    let next_bill = (0..).map(|k| start + Months::new(k)).take_while(|d| *d <= end).find(|d| *d > today);
     Membership {
         id: id(msid),
         account: id(account),
         plan: plan.clone(),
-        status: if end < today {
-            MembershipStatus::Ended
-        } else {
-            MembershipStatus::Active
-        },
+        status: if end < today { MembershipStatus::Ended } else { MembershipStatus::Active },
         enrollments,
         contract_start: start,
         contract_end: end,
@@ -204,13 +160,7 @@ fn invoice(spec: InvoiceSpec<'_>) -> Invoice {
     .expect("demo invoices are consistent")
 }
 
-fn payment(
-    n: u32,
-    invoice: &Invoice,
-    amount: Money,
-    source: &PaymentSource,
-    at_time: DateTime<Utc>,
-) -> Payment {
+fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_time: DateTime<Utc>) -> Payment {
     Payment {
         id: id(&format!("pay-{n}")),
         account: invoice.account().clone(),
@@ -253,18 +203,8 @@ impl Demo {
             Some("(512) 555-0143"),
             &lopez_home,
         );
-        let sofia = member(
-            "lopez",
-            "sofia",
-            "Sofia",
-            "Lopez",
-            years_ago(today, 8, 150),
-            Sex::Female,
-            Relationship::Child,
-            None,
-            None,
-            &lopez_home,
-        );
+        let sofia =
+            member("lopez", "sofia", "Sofia", "Lopez", years_ago(today, 8, 150), Sex::Female, Relationship::Child, None, None, &lopez_home);
         let taylor_home = address("77 Ridge Road", "Round Rock", "TX", "78664");
         let sam = member(
             "taylor",
@@ -284,48 +224,19 @@ impl Demo {
         let current_start = current_end - Months::new(12) + Days::new(1);
         let previous_end = current_start - Days::new(1);
         let previous_start = current_start - Months::new(12);
-        let mut previous = term(
-            "lopez",
-            "ms-lopez-1",
-            &plan,
-            &[&maria, &daniel],
-            previous_start,
-            previous_end,
-            today,
-        );
-        let mut current = term(
-            "lopez",
-            "ms-lopez-2",
-            &plan,
-            &[&maria, &daniel, &sofia],
-            current_start,
-            current_end,
-            today,
-        );
+        let mut previous = term("lopez", "ms-lopez-1", &plan, &[&maria, &daniel], previous_start, previous_end, today);
+        let mut current = term("lopez", "ms-lopez-2", &plan, &[&maria, &daniel, &sofia], current_start, current_end, today);
         previous.renewed_by = Some(current.id.clone());
         current.renews = Some(previous.id.clone());
 
         // Sam: the term ends in 200 days, so renewal is not offered yet.
         let sam_end = today + Days::new(200);
-        let sam_term = term(
-            "taylor",
-            "ms-taylor-1",
-            &plan,
-            &[&sam],
-            sam_end - Months::new(12) + Days::new(1),
-            sam_end,
-            today,
-        );
+        let sam_term = term("taylor", "ms-taylor-1", &plan, &[&sam], sam_end - Months::new(12) + Days::new(1), sam_end, today);
 
         let visa = PaymentSource {
             id: id("src-visa"),
             account: id("lopez"),
-            details: SourceDetails::Card {
-                brand: "Visa".into(),
-                last4: "4242".into(),
-                exp_month: 8,
-                exp_year: today.year() + 3,
-            },
+            details: SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: 8, exp_year: today.year() + 3 },
             token: "sbx_tok_visa4242".into(),
             is_default: true,
             version: 1,
@@ -345,12 +256,7 @@ impl Demo {
         let mastercard = PaymentSource {
             id: id("src-mastercard"),
             account: id("taylor"),
-            details: SourceDetails::Card {
-                brand: "Mastercard".into(),
-                last4: "4444".into(),
-                exp_month: 3,
-                exp_year: today.year() + 2,
-            },
+            details: SourceDetails::Card { brand: "Mastercard".into(), last4: "4444".into(), exp_month: 3, exp_year: today.year() + 2 },
             token: "sbx_tok_mc4444".into(),
             is_default: true,
             version: 1,
@@ -373,13 +279,7 @@ impl Demo {
                 paid: Money::ZERO,
             });
             let total = inv.total();
-            payments.push(payment(
-                number,
-                &inv,
-                total,
-                &visa,
-                at(issued + Days::new(2), 15),
-            ));
+            payments.push(payment(number, &inv, total, &visa, at(issued + Days::new(2), 15)));
             inv = invoice(InvoiceSpec {
                 account: "lopez",
                 number,
@@ -403,13 +303,7 @@ impl Demo {
             plan: &plan,
             paid: partial,
         });
-        payments.push(payment(
-            number,
-            &past_due,
-            partial,
-            &checking,
-            at(past_due_issued + Days::new(3), 16),
-        ));
+        payments.push(payment(number, &past_due, partial, &checking, at(past_due_issued + Days::new(3), 16)));
         invoices.push(past_due);
         number += 1;
         let open_issued = today - Days::new(5);
@@ -433,7 +327,8 @@ impl Demo {
             paid: Money::ZERO,
         }));
 
-        let membership_agreement = "# Membership Agreement\n\nThis agreement is between Cedar Valley Direct Primary Care and the member.\n\n\
+        let membership_agreement =
+            "# Membership Agreement\n\nThis agreement is between Cedar Valley Direct Primary Care and the member.\n\n\
             1. **Services.** Unlimited office visits, same- or next-day appointments, and direct messaging with your physician.\n\
             2. **Fees.** The monthly fee for each member is set by age as shown on your membership.\n\
             3. **Term.** The membership lasts twelve months and may be renewed.\n\

@@ -8,9 +8,8 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate,
 };
 use aws_sdk_dynamodb::Client;
 use portal_domain::ports::{attr, Condition, Item, Key, Table, Update, Value, Write};
@@ -41,10 +40,7 @@ fn to_attr(value: &Value) -> AttributeValue {
 fn from_attr(value: &AttributeValue) -> Option<Value> {
     match value {
         AttributeValue::S(s) => Some(Value::S(s.clone())),
-        AttributeValue::N(n) => Decimal::from_str(n)
-            .or_else(|_| Decimal::from_scientific(n))
-            .ok()
-            .map(Value::N),
+        AttributeValue::N(n) => Decimal::from_str(n).or_else(|_| Decimal::from_scientific(n)).ok().map(Value::N),
         AttributeValue::Bool(b) => Some(Value::Bool(*b)),
         _ => None,
     }
@@ -55,16 +51,11 @@ fn to_map(item: &Item) -> HashMap<String, AttributeValue> {
 }
 
 fn from_map(map: &HashMap<String, AttributeValue>) -> Item {
-    map.iter()
-        .filter_map(|(k, v)| Some((k.clone(), from_attr(v)?)))
-        .collect()
+    map.iter().filter_map(|(k, v)| Some((k.clone(), from_attr(v)?))).collect()
 }
 
 fn key_map(key: &Key) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (attr::PK.to_owned(), AttributeValue::S(key.pk.clone())),
-        (attr::SK.to_owned(), AttributeValue::S(key.sk.clone())),
-    ])
+    HashMap::from([(attr::PK.to_owned(), AttributeValue::S(key.pk.clone())), (attr::SK.to_owned(), AttributeValue::S(key.sk.clone()))])
 }
 
 /// An expression with its placeholder names and values.
@@ -117,35 +108,21 @@ impl Expr {
                 format!("({live} AND {n} >= {v})")
             }
             Condition::All(all) if all.is_empty() => self.live(now),
-            Condition::All(all) => all
-                .iter()
-                .map(|c| self.condition(c, now))
-                .collect::<Vec<_>>()
-                .join(" AND "),
+            Condition::All(all) => all.iter().map(|c| self.condition(c, now)).collect::<Vec<_>>().join(" AND "),
         }
     }
 
     fn update(&mut self, update: &Update) -> String {
         let mut clauses = Vec::new();
         if !update.set.is_empty() {
-            let parts: Vec<String> = update
-                .set
-                .iter()
-                .map(|(n, v)| format!("{} = {}", self.name(n), self.value(to_attr(v))))
-                .collect();
+            let parts: Vec<String> = update.set.iter().map(|(n, v)| format!("{} = {}", self.name(n), self.value(to_attr(v)))).collect();
             clauses.push(format!("SET {}", parts.join(", ")));
         }
         if !update.add.is_empty() {
             let parts: Vec<String> = update
                 .add
                 .iter()
-                .map(|(n, a)| {
-                    format!(
-                        "{} {}",
-                        self.name(n),
-                        self.value(AttributeValue::N(a.normalize().to_string()))
-                    )
-                })
+                .map(|(n, a)| format!("{} {}", self.name(n), self.value(AttributeValue::N(a.normalize().to_string()))))
                 .collect();
             clauses.push(format!("ADD {}", parts.join(", ")));
         }
@@ -165,19 +142,12 @@ impl Expr {
     }
 }
 
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(
-    e: E,
-    what: &'static str,
-) -> StoreError {
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E, what: &'static str) -> StoreError {
     StoreError::Unavailable(anyhow::Error::new(e).context(what))
 }
 
 /// Maps an SDK error, turning a failed condition into [`StoreError::ConditionFailed`].
-fn write_error<E, R>(
-    e: SdkError<E, R>,
-    what: &'static str,
-    is_condition: impl Fn(&E) -> bool,
-) -> StoreError
+fn write_error<E, R>(e: SdkError<E, R>, what: &'static str, is_condition: impl Fn(&E) -> bool) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -191,11 +161,7 @@ where
 
 impl DynamoTable {
     pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> DynamoTable {
-        DynamoTable {
-            client,
-            table: table.into(),
-            clock,
-        }
+        DynamoTable { client, table: table.into(), clock }
     }
 
     pub fn client(&self) -> &Client {
@@ -212,27 +178,13 @@ impl DynamoTable {
 
     /// Creates the table as the SAM template does (keys, GSI, on-demand, TTL), for local emulators and tests.
     pub async fn create(&self) -> anyhow::Result<()> {
-        let s = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-        };
-        let k = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-        };
+        let s = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build();
+        let k = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
         let gsi = GlobalSecondaryIndex::builder()
             .index_name(GSI1)
             .key_schema(k(attr::GSI1PK, KeyType::Hash)?)
             .key_schema(k(attr::GSI1SK, KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()?;
         self.client
             .create_table()
@@ -251,12 +203,7 @@ impl DynamoTable {
         self.client
             .update_time_to_live()
             .table_name(&self.table)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name(attr::EXPIRES_AT)
-                    .build()?,
-            )
+            .time_to_live_specification(TimeToLiveSpecification::builder().enabled(true).attribute_name(attr::EXPIRES_AT).build()?)
             .send()
             .await
             .context("enabling TTL")?;
@@ -265,28 +212,16 @@ impl DynamoTable {
 
     /// Whether the table exists.
     pub async fn exists(&self) -> anyhow::Result<bool> {
-        match self
-            .client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await
-        {
+        match self.client.describe_table().table_name(&self.table).send().await {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(false),
             Err(e) => Err(anyhow::Error::new(e).context("describing the table")),
         }
     }
 
     fn transact_item(&self, write: &Write, now: i64) -> Result<TransactWriteItem, StoreError> {
-        let built = |e: aws_sdk_dynamodb::error::BuildError| {
-            StoreError::Unavailable(anyhow::Error::new(e).context("building a transaction"))
-        };
+        let built =
+            |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(anyhow::Error::new(e).context("building a transaction"));
         let mut expr = Expr::default();
         let item = match write {
             Write::Put { item, condition } => {
@@ -304,11 +239,7 @@ impl DynamoTable {
                     )
                     .build()
             }
-            Write::Update {
-                key,
-                update,
-                condition,
-            } => {
+            Write::Update { key, update, condition } => {
                 let update_expr = expr.update(update);
                 let cond = self.update_condition(&mut expr, condition.as_ref(), now);
                 TransactWriteItem::builder()
@@ -457,15 +388,9 @@ impl Table for DynamoTable {
                     .set_expression_attribute_values(expr.values())
                     .send()
                     .await
-                    .map_err(|e| {
-                        write_error(e, "PutItem", |s| s.is_conditional_check_failed_exception())
-                    })?;
+                    .map_err(|e| write_error(e, "PutItem", |s| s.is_conditional_check_failed_exception()))?;
             }
-            Write::Update {
-                key,
-                update,
-                condition,
-            } => {
+            Write::Update { key, update, condition } => {
                 let update_expr = expr.update(update);
                 let cond = self.update_condition(&mut expr, condition.as_ref(), now);
                 self.client
@@ -478,11 +403,7 @@ impl Table for DynamoTable {
                     .set_expression_attribute_values(expr.values())
                     .send()
                     .await
-                    .map_err(|e| {
-                        write_error(e, "UpdateItem", |s| {
-                            s.is_conditional_check_failed_exception()
-                        })
-                    })?;
+                    .map_err(|e| write_error(e, "UpdateItem", |s| s.is_conditional_check_failed_exception()))?;
             }
             Write::Delete { key, condition } => {
                 let cond = condition.as_ref().map(|c| expr.condition(c, now));
@@ -495,11 +416,7 @@ impl Table for DynamoTable {
                     .set_expression_attribute_values(expr.values())
                     .send()
                     .await
-                    .map_err(|e| {
-                        write_error(e, "DeleteItem", |s| {
-                            s.is_conditional_check_failed_exception()
-                        })
-                    })?;
+                    .map_err(|e| write_error(e, "DeleteItem", |s| s.is_conditional_check_failed_exception()))?;
             }
             Write::Check { .. } => return self.transact(vec![write]).await,
         }
@@ -508,24 +425,16 @@ impl Table for DynamoTable {
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let now = self.now();
-        let items = writes
-            .iter()
-            .map(|w| self.transact_item(w, now))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(|e| {
-                write_error(e, "TransactWriteItems", |s| match s {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                        let reasons = c.cancellation_reasons();
-                        reasons.is_empty() || reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
-                    }
-                    _ => false,
-                })
-            })?;
+        let items = writes.iter().map(|w| self.transact_item(w, now)).collect::<Result<Vec<_>, _>>()?;
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(|e| {
+            write_error(e, "TransactWriteItems", |s| match s {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                    let reasons = c.cancellation_reasons();
+                    reasons.is_empty() || reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                }
+                _ => false,
+            })
+        })?;
         Ok(())
     }
 }

@@ -22,17 +22,11 @@ pub async fn aws_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     if let Some(url) = endpoint {
         loader = loader.endpoint_url(url);
         if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "local-emulator",
-            ));
+            loader =
+                loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local-emulator"));
         }
     }
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-    {
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
         loader = loader.region(aws_config::Region::new("us-east-1"));
     }
     loader.load().await

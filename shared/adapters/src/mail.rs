@@ -15,33 +15,20 @@ pub struct SesMailer {
 
 impl SesMailer {
     pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>) -> SesMailer {
-        SesMailer {
-            client,
-            from: from.into(),
-        }
+        SesMailer { client, from: from.into() }
     }
 }
 
 fn content(text: &str) -> Result<Content, MailError> {
-    Content::builder()
-        .data(text)
-        .charset("UTF-8")
-        .build()
-        .map_err(|e| MailError(anyhow::Error::new(e)))
+    Content::builder().data(text).charset("UTF-8").build().map_err(|e| MailError(anyhow::Error::new(e)))
 }
 
 #[async_trait]
 impl Mailer for SesMailer {
     #[tracing::instrument(skip_all)]
     async fn send(&self, message: Message) -> Result<(), MailError> {
-        let body = Body::builder()
-            .html(content(&message.html)?)
-            .text(content(&message.text)?)
-            .build();
-        let email = SesMessage::builder()
-            .subject(content(&message.subject)?)
-            .body(body)
-            .build();
+        let body = Body::builder().html(content(&message.html)?).text(content(&message.text)?).build();
+        let email = SesMessage::builder().subject(content(&message.subject)?).body(body).build();
         self.client
             .send_email()
             .from_email_address(&self.from)
@@ -73,20 +60,14 @@ impl OutboxMailer {
 
     /// The newest message to `to`.
     pub fn last_to(&self, to: &str) -> Option<Message> {
-        self.messages()
-            .into_iter()
-            .rev()
-            .find(|m| m.to.eq_ignore_ascii_case(to))
+        self.messages().into_iter().rev().find(|m| m.to.eq_ignore_ascii_case(to))
     }
 }
 
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, message: Message) -> Result<(), MailError> {
-        self.sent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(message);
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).push(message);
         Ok(())
     }
 }

@@ -16,10 +16,7 @@ pub struct MemoryTable {
 
 impl MemoryTable {
     pub fn new(clock: Arc<dyn Clock>) -> MemoryTable {
-        MemoryTable {
-            items: Mutex::new(BTreeMap::new()),
-            clock,
-        }
+        MemoryTable { items: Mutex::new(BTreeMap::new()), clock }
     }
 
     /// How many items are stored, expired ones included (as DynamoDB keeps them until TTL runs).
@@ -54,10 +51,7 @@ fn holds(condition: &Condition, item: Option<&Item>) -> bool {
         Condition::Exists => item.is_some(),
         Condition::NotExists => item.is_none(),
         Condition::Equals(name, value) => item.and_then(|i| i.get(name)) == Some(value),
-        Condition::AtLeast(name, min) => item
-            .and_then(|i| i.get(name))
-            .and_then(Value::as_number)
-            .is_some_and(|n| n >= *min),
+        Condition::AtLeast(name, min) => item.and_then(|i| i.get(name)).and_then(Value::as_number).is_some_and(|n| n >= *min),
         Condition::All(all) => all.iter().all(|c| holds(c, item)),
     }
 }
@@ -67,10 +61,7 @@ fn apply(item: &mut Item, update: &Update) {
         item.insert(name.clone(), value.clone());
     }
     for (name, amount) in &update.add {
-        let current = item
-            .get(name)
-            .and_then(Value::as_number)
-            .unwrap_or(Decimal::ZERO);
+        let current = item.get(name).and_then(Value::as_number).unwrap_or(Decimal::ZERO);
         item.insert(name.clone(), Value::N(current + amount));
     }
     for name in &update.remove {
@@ -80,29 +71,19 @@ fn apply(item: &mut Item, update: &Update) {
 
 fn key_of_write(write: &Write) -> Result<Key, StoreError> {
     match write {
-        Write::Put { item, .. } => {
-            Key::of(item).ok_or_else(|| StoreError::Malformed("put without pk/sk".into()))
-        }
-        Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => {
-            Ok(key.clone())
-        }
+        Write::Put { item, .. } => Key::of(item).ok_or_else(|| StoreError::Malformed("put without pk/sk".into())),
+        Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => Ok(key.clone()),
     }
 }
 
 impl MemoryTable {
     /// Checks a write against the current items; returns what to store (None: delete, or nothing for a check).
-    fn plan(
-        items: &BTreeMap<Key, Item>,
-        now: Decimal,
-        write: &Write,
-    ) -> Result<(Key, Option<Option<Item>>), StoreError> {
+    fn plan(items: &BTreeMap<Key, Item>, now: Decimal, write: &Write) -> Result<(Key, Option<Option<Item>>), StoreError> {
         let key = key_of_write(write)?;
         let current = items.get(&key).filter(|i| is_live(i, now));
         let (condition, outcome) = match write {
             Write::Put { item, condition } => (condition.as_ref(), Some(Some(item.clone()))),
-            Write::Update {
-                update, condition, ..
-            } => {
+            Write::Update { update, condition, .. } => {
                 let Some(existing) = current else {
                     return Err(StoreError::ConditionFailed);
                 };
@@ -142,18 +123,9 @@ impl Table for MemoryTable {
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Item>, StoreError> {
         let now = self.now_secs();
         let items = self.lock();
-        let mut found: Vec<Item> = items
-            .values()
-            .filter(|i| {
-                i.get(attr::GSI1PK).and_then(Value::as_str) == Some(gsi1pk) && is_live(i, now)
-            })
-            .cloned()
-            .collect();
-        found.sort_by(|a, b| {
-            a.get(attr::GSI1SK)
-                .and_then(Value::as_str)
-                .cmp(&b.get(attr::GSI1SK).and_then(Value::as_str))
-        });
+        let mut found: Vec<Item> =
+            items.values().filter(|i| i.get(attr::GSI1PK).and_then(Value::as_str) == Some(gsi1pk) && is_live(i, now)).cloned().collect();
+        found.sort_by(|a, b| a.get(attr::GSI1SK).and_then(Value::as_str).cmp(&b.get(attr::GSI1SK).and_then(Value::as_str)));
         Ok(found)
     }
 
@@ -169,9 +141,7 @@ impl Table for MemoryTable {
             let (key, outcome) = Self::plan(&items, now, write)?;
             if planned.iter().any(|(k, _)| *k == key) {
                 // DynamoDB refuses two writes to one item in a transaction; so do we.
-                return Err(StoreError::Unavailable(anyhow::anyhow!(
-                    "a transaction touches one item twice"
-                )));
+                return Err(StoreError::Unavailable(anyhow::anyhow!("a transaction touches one item twice")));
             }
             planned.push((key, outcome));
         }

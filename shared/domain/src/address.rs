@@ -3,10 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 const STATES: [&str; 56] = [
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
-    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
-    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
-    "WV", "WI", "WY", "PR", "VI", "GU", "AS", "MP",
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA",
+    "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX",
+    "UT", "VT", "VA", "WA", "WV", "WI", "WY", "PR", "VI", "GU", "AS", "MP",
 ];
 
 /// A US mailing address with a 2-letter state and a ZIP or ZIP+4 code.
@@ -72,18 +71,12 @@ impl UsAddress {
     /// Parses every field, reporting each one that is wrong.
     pub fn parse(input: &AddressInput<'_>) -> Result<UsAddress, AddressErrors> {
         let mut errors = AddressErrors::default();
-        let line1 = clean_line(input.line1, 100)
-            .map_err(|e| errors.line1 = Some(e))
-            .ok();
+        let line1 = clean_line(input.line1, 100).map_err(|e| errors.line1 = Some(e)).ok();
         if line1.as_deref() == Some("") {
             errors.line1 = Some("Enter the street address.");
         }
-        let line2 = clean_line(input.line2, 100)
-            .map_err(|e| errors.line2 = Some(e))
-            .ok();
-        let city = clean_line(input.city, 60)
-            .map_err(|e| errors.city = Some(e))
-            .ok();
+        let line2 = clean_line(input.line2, 100).map_err(|e| errors.line2 = Some(e)).ok();
+        let city = clean_line(input.city, 60).map_err(|e| errors.city = Some(e)).ok();
         if city.as_deref() == Some("") {
             errors.city = Some("Enter the city.");
         }
@@ -91,18 +84,10 @@ impl UsAddress {
         if !STATES.contains(&state.as_str()) {
             errors.state = Some("Choose a state by its 2-letter code, for example TX.");
         }
-        let postal_code = parse_postal_code(input.postal_code)
-            .map_err(|e| errors.postal_code = Some(e))
-            .ok();
+        let postal_code = parse_postal_code(input.postal_code).map_err(|e| errors.postal_code = Some(e)).ok();
         match (line1, line2, city, postal_code) {
             (Some(line1), Some(line2), Some(city), Some(postal_code)) if errors.is_empty() => {
-                Ok(UsAddress {
-                    line1,
-                    line2: Some(line2).filter(|l| !l.is_empty()),
-                    city,
-                    state,
-                    postal_code,
-                })
+                Ok(UsAddress { line1, line2: Some(line2).filter(|l| !l.is_empty()), city, state, postal_code })
             }
             _ => Err(errors),
         }
@@ -141,13 +126,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn input<'a>(state: &'a str, zip: &'a str) -> AddressInput<'a> {
-        AddressInput {
-            line1: " 12  Oak St ",
-            line2: "",
-            city: "Austin",
-            state,
-            postal_code: zip,
-        }
+        AddressInput { line1: " 12  Oak St ", line2: "", city: "Austin", state, postal_code: zip }
     }
 
     #[test]
@@ -156,30 +135,13 @@ mod tests {
         assert_eq!(address.line1(), "12 Oak St");
         assert_eq!(address.line2(), None);
         assert_eq!(address.city_line(), "Austin, TX 78701-1234");
-        assert_eq!(
-            UsAddress::parse(&input("TX", "787011234"))
-                .unwrap()
-                .postal_code(),
-            "78701-1234"
-        );
+        assert_eq!(UsAddress::parse(&input("TX", "787011234")).unwrap().postal_code(), "78701-1234");
     }
 
     #[test]
     fn reports_every_wrong_field() {
-        let errors = UsAddress::parse(&AddressInput {
-            line1: "",
-            line2: "",
-            city: "",
-            state: "Texas",
-            postal_code: "7870",
-        })
-        .unwrap_err();
-        assert!(
-            errors.line1.is_some()
-                && errors.city.is_some()
-                && errors.state.is_some()
-                && errors.postal_code.is_some()
-        );
+        let errors = UsAddress::parse(&AddressInput { line1: "", line2: "", city: "", state: "Texas", postal_code: "7870" }).unwrap_err();
+        assert!(errors.line1.is_some() && errors.city.is_some() && errors.state.is_some() && errors.postal_code.is_some());
         assert!(errors.line2.is_none());
     }
 

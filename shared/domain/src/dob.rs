@@ -30,8 +30,7 @@ pub fn age_between(born: NaiveDate, on: NaiveDate) -> u32 {
 impl DateOfBirth {
     /// Parses `YYYY-MM-DD` (as an HTML date input sends it) against today's date.
     pub fn parse(input: &str, today: NaiveDate) -> Result<DateOfBirth, DateOfBirthError> {
-        let date = NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d")
-            .map_err(|_| DateOfBirthError::NotADate)?;
+        let date = NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d").map_err(|_| DateOfBirthError::NotADate)?;
         DateOfBirth::new(date, today)
     }
 
@@ -77,22 +76,10 @@ mod tests {
     #[test]
     fn refuses_future_and_implausible_dates() {
         let today = d("2026-11-26");
-        assert_eq!(
-            DateOfBirth::parse("2026-11-27", today),
-            Err(DateOfBirthError::InFuture)
-        );
-        assert_eq!(
-            DateOfBirth::parse("1900-01-01", today),
-            Err(DateOfBirthError::TooOld)
-        );
-        assert_eq!(
-            DateOfBirth::parse("11/26/2000", today),
-            Err(DateOfBirthError::NotADate)
-        );
-        assert_eq!(
-            DateOfBirth::parse("2000-02-30", today),
-            Err(DateOfBirthError::NotADate)
-        );
+        assert_eq!(DateOfBirth::parse("2026-11-27", today), Err(DateOfBirthError::InFuture));
+        assert_eq!(DateOfBirth::parse("1900-01-01", today), Err(DateOfBirthError::TooOld));
+        assert_eq!(DateOfBirth::parse("11/26/2000", today), Err(DateOfBirthError::NotADate));
+        assert_eq!(DateOfBirth::parse("2000-02-30", today), Err(DateOfBirthError::NotADate));
         assert!(DateOfBirth::parse("2026-11-26", today).is_ok());
     }
 

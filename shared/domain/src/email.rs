@@ -34,9 +34,7 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|l| {
@@ -46,9 +44,7 @@ impl Email {
                     && !l.ends_with('-')
                     && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
-            && labels
-                .last()
-                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+            && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
         if local_ok && domain_ok {
             Ok(Email(value))
         } else {
@@ -100,10 +96,7 @@ mod tests {
 
     #[test]
     fn normalizes_case_and_space() {
-        assert_eq!(
-            Email::parse("  Maria@Example.COM ").unwrap().as_str(),
-            "maria@example.com"
-        );
+        assert_eq!(Email::parse("  Maria@Example.COM ").unwrap().as_str(), "maria@example.com");
         assert!(Email::parse("first.last+tag@mail.example.org").is_ok());
     }
 
@@ -124,18 +117,12 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
         assert_eq!(Email::parse(""), Err(EmailError::Empty));
-        assert_eq!(
-            Email::parse(&format!("{}@example.com", "a".repeat(250))),
-            Err(EmailError::TooLong)
-        );
+        assert_eq!(Email::parse(&format!("{}@example.com", "a".repeat(250))), Err(EmailError::TooLong));
     }
 
     #[test]
     fn masks_all_but_the_first_letter() {
-        assert_eq!(
-            Email::parse("maria@example.com").unwrap().masked(),
-            "m•••@example.com"
-        );
+        assert_eq!(Email::parse("maria@example.com").unwrap().masked(), "m•••@example.com");
     }
 
     proptest! {

@@ -10,11 +10,7 @@ pub struct IdError;
 
 /// Checks an id taken from a path or a form: 1 to 64 of `A-Z a-z 0-9 - _`.
 fn check(value: &str) -> Result<(), IdError> {
-    let ok = !value.is_empty()
-        && value.len() <= 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok = !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -89,10 +85,7 @@ mod tests {
         for bad in ["", "../x", "a/b", "a b", "%2e", "<x>", &"a".repeat(65)] {
             assert!(InvoiceId::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            InvoiceId::parse("inv-2026_01").unwrap().as_str(),
-            "inv-2026_01"
-        );
+        assert_eq!(InvoiceId::parse("inv-2026_01").unwrap().as_str(), "inv-2026_01");
     }
 
     proptest! {

@@ -199,22 +199,10 @@ mod tests {
 
     #[test]
     fn status_follows_amounts_and_dates() {
-        assert_eq!(
-            invoice(8000, 0).unwrap().status(d("2026-11-10")),
-            InvoiceStatus::Open
-        );
-        assert_eq!(
-            invoice(8000, 2000).unwrap().status(d("2026-11-10")),
-            InvoiceStatus::PartiallyPaid
-        );
-        assert_eq!(
-            invoice(8000, 2000).unwrap().status(d("2026-11-16")),
-            InvoiceStatus::PastDue
-        );
-        assert_eq!(
-            invoice(8000, 8000).unwrap().status(d("2027-01-01")),
-            InvoiceStatus::Paid
-        );
+        assert_eq!(invoice(8000, 0).unwrap().status(d("2026-11-10")), InvoiceStatus::Open);
+        assert_eq!(invoice(8000, 2000).unwrap().status(d("2026-11-10")), InvoiceStatus::PartiallyPaid);
+        assert_eq!(invoice(8000, 2000).unwrap().status(d("2026-11-16")), InvoiceStatus::PastDue);
+        assert_eq!(invoice(8000, 8000).unwrap().status(d("2027-01-01")), InvoiceStatus::Paid);
         assert_eq!(invoice(8000, 2000).unwrap().balance().to_string(), "$60.00");
     }
 

@@ -94,18 +94,8 @@ mod tests {
             plan: standard(),
             status: MembershipStatus::Active,
             enrollments: vec![
-                Enrollment {
-                    member: MemberId::parse("m1").unwrap(),
-                    start: d("2026-01-01"),
-                    end: None,
-                    rate: m("80"),
-                },
-                Enrollment {
-                    member: MemberId::parse("m2").unwrap(),
-                    start: d("2026-12-01"),
-                    end: None,
-                    rate: m("30"),
-                },
+                Enrollment { member: MemberId::parse("m1").unwrap(), start: d("2026-01-01"), end: None, rate: m("80") },
+                Enrollment { member: MemberId::parse("m2").unwrap(), start: d("2026-12-01"), end: None, rate: m("30") },
             ],
             contract_start: d("2026-01-01"),
             contract_end: d(end),
@@ -140,9 +130,6 @@ mod tests {
 
     #[test]
     fn next_term_follows_the_current_one() {
-        assert_eq!(
-            membership("2026-12-31").next_term(),
-            (d("2027-01-01"), d("2027-12-31"))
-        );
+        assert_eq!(membership("2026-12-31").next_term(), (d("2027-01-01"), d("2027-12-31")));
     }
 }

@@ -12,9 +12,7 @@ use serde::{Deserialize, Serialize};
 const MAX_AMOUNT: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 2); // $1,000,000.00
 
 /// An amount of US dollars with exactly two decimal places.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(try_from = "Decimal", into = "Decimal")]
 pub struct Money(Decimal);
 
@@ -102,17 +100,12 @@ impl Money {
         }
         let groups: Vec<&str> = whole.split(',').collect();
         let first_ok = (1..=3).contains(&groups[0].len());
-        first_ok
-            && groups[1..].iter().all(|g| g.len() == 3)
-            && !text.split_once('.').is_some_and(|(_, c)| c.contains(','))
+        first_ok && groups[1..].iter().all(|g| g.len() == 3) && !text.split_once('.').is_some_and(|(_, c)| c.contains(','))
     }
 
     /// Whole cents, for use as an exact integer (e.g. a processor's amount).
     pub fn cents(self) -> i64 {
-        (self.0 * Decimal::ONE_HUNDRED)
-            .trunc()
-            .try_into()
-            .unwrap_or(i64::MAX)
+        (self.0 * Decimal::ONE_HUNDRED).trunc().try_into().unwrap_or(i64::MAX)
     }
 
     /// An amount from whole cents.
@@ -156,9 +149,7 @@ impl TryFrom<Decimal> for Money {
         if value > MAX_AMOUNT {
             return Err(MoneyError::TooLarge);
         }
-        let mut exact = value
-            .round_dp_with_strategy(2, RoundingStrategy::ToZero)
-            .abs();
+        let mut exact = value.round_dp_with_strategy(2, RoundingStrategy::ToZero).abs();
         exact.rescale(2);
         Ok(Money(exact))
     }
@@ -244,10 +235,7 @@ mod tests {
     fn displays_with_dollar_sign_and_grouping() {
         assert_eq!(Money::parse("1234.5").unwrap().to_string(), "$1,234.50");
         assert_eq!(Money::parse("80").unwrap().to_string(), "$80.00");
-        assert_eq!(
-            Money::parse("1000000").unwrap().to_string(),
-            "$1,000,000.00"
-        );
+        assert_eq!(Money::parse("1000000").unwrap().to_string(), "$1,000,000.00");
         assert_eq!(Money::ZERO.to_string(), "$0.00");
     }
 

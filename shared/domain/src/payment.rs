@@ -16,17 +16,8 @@ pub enum BankAccountType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SourceDetails {
-    Card {
-        brand: String,
-        last4: String,
-        exp_month: u32,
-        exp_year: i32,
-    },
-    BankAccount {
-        bank_name: String,
-        last4: String,
-        account_type: BankAccountType,
-    },
+    Card { brand: String, last4: String, exp_month: u32, exp_year: i32 },
+    BankAccount { bank_name: String, last4: String, account_type: BankAccountType },
 }
 
 impl SourceDetails {
@@ -34,11 +25,7 @@ impl SourceDetails {
     pub fn describe(&self) -> String {
         match self {
             SourceDetails::Card { brand, last4, .. } => format!("{brand} ending {last4}"),
-            SourceDetails::BankAccount {
-                bank_name,
-                last4,
-                account_type,
-            } => {
+            SourceDetails::BankAccount { bank_name, last4, account_type } => {
                 let kind = match account_type {
                     BankAccountType::Checking => "checking",
                     BankAccountType::Savings => "savings",

@@ -139,12 +139,7 @@ impl Plan {
 
     /// The rate for someone of `age`.
     pub fn rate_for_age(&self, age: u32) -> Money {
-        self.data
-            .bands
-            .iter()
-            .find(|b| b.contains(age))
-            .map(|b| b.rate)
-            .unwrap_or(Money::ZERO)
+        self.data.bands.iter().find(|b| b.contains(age)).map(|b| b.rate).unwrap_or(Money::ZERO)
     }
 
     /// The rate for someone born on `dob`, priced on `on`.
@@ -166,21 +161,9 @@ pub(crate) mod tests {
             period: BillingPeriod::Monthly,
             contract_months: 12,
             bands: vec![
-                AgeBand {
-                    min_age: 18,
-                    max_age: Some(64),
-                    rate: m("80"),
-                },
-                AgeBand {
-                    min_age: 0,
-                    max_age: Some(17),
-                    rate: m("30"),
-                },
-                AgeBand {
-                    min_age: 65,
-                    max_age: None,
-                    rate: m("100"),
-                },
+                AgeBand { min_age: 18, max_age: Some(64), rate: m("80") },
+                AgeBand { min_age: 0, max_age: Some(17), rate: m("30") },
+                AgeBand { min_age: 65, max_age: None, rate: m("100") },
             ],
         })
         .unwrap()

@@ -83,18 +83,12 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
-        Key {
-            pk: pk.into(),
-            sk: sk.into(),
-        }
+        Key { pk: pk.into(), sk: sk.into() }
     }
 
     /// The key of a stored item, if it has one.
     pub fn of(item: &Item) -> Option<Key> {
-        Some(Key::new(
-            item.get(attr::PK)?.as_str()?,
-            item.get(attr::SK)?.as_str()?,
-        ))
+        Some(Key::new(item.get(attr::PK)?.as_str()?, item.get(attr::SK)?.as_str()?))
     }
 }
 
@@ -155,7 +149,10 @@ pub enum Write {
         condition: Option<Condition>,
     },
     /// Writes nothing; makes the transaction depend on another item.
-    Check { key: Key, condition: Condition },
+    Check {
+        key: Key,
+        condition: Condition,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

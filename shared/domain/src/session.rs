@@ -28,10 +28,7 @@ impl Token {
 
     /// A token as the browser or a link presents it; anything not shaped like one is refused.
     pub fn parse(input: &str) -> Option<Token> {
-        let ok = (32..=64).contains(&input.len())
-            && input
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok = (32..=64).contains(&input.len()) && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Token(SecretString::from(input.to_owned())))
     }
 
@@ -88,12 +85,7 @@ fn session_key(token: &Token) -> Key {
 }
 
 /// Starts a session for a member who just proved their address.
-pub async fn start(
-    table: &dyn Table,
-    random: &dyn Random,
-    now: DateTime<Utc>,
-    who: SessionFor,
-) -> Result<(Token, Session), StoreError> {
+pub async fn start(table: &dyn Table, random: &dyn Random, now: DateTime<Utc>, who: SessionFor) -> Result<(Token, Session), StoreError> {
     let token = Token::generate(random);
     let session = Session {
         account: who.account,
@@ -105,25 +97,13 @@ pub async fn start(
         last_seen: now,
     };
     let mut item = record_item(&session_key(&token), "session", &session, 1)?;
-    item.insert(
-        attr::EXPIRES_AT.into(),
-        Value::from(session.expires_at().timestamp()),
-    );
-    table
-        .write(Write::Put {
-            item,
-            condition: Some(Condition::NotExists),
-        })
-        .await?;
+    item.insert(attr::EXPIRES_AT.into(), Value::from(session.expires_at().timestamp()));
+    table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;
     Ok((token, session))
 }
 
 /// The live session for a token, refreshing its idle timer now and then.
-pub async fn load(
-    table: &dyn Table,
-    now: DateTime<Utc>,
-    token: &Token,
-) -> Result<Option<Session>, StoreError> {
+pub async fn load(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Result<Option<Session>, StoreError> {
     let key = session_key(token);
     let Some(item) = table.get(&key).await? else {
         return Ok(None);
@@ -135,24 +115,11 @@ pub async fn load(
     if now - session.last_seen >= TOUCH_AFTER {
         let version = version_of(&item);
         session.last_seen = now;
-        let data =
-            serde_json::to_string(&session).map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let update = Update::default()
-            .set(DATA, data)
-            .set(attr::EXPIRES_AT, session.expires_at().timestamp())
-            .set(attr::VERSION, version + 1);
-        let condition = Some(Condition::Equals(
-            attr::VERSION.into(),
-            Value::from(version),
-        ));
-        match table
-            .write(Write::Update {
-                key,
-                update,
-                condition,
-            })
-            .await
-        {
+        let data = serde_json::to_string(&session).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let update =
+            Update::default().set(DATA, data).set(attr::EXPIRES_AT, session.expires_at().timestamp()).set(attr::VERSION, version + 1);
+        let condition = Some(Condition::Equals(attr::VERSION.into(), Value::from(version)));
+        match table.write(Write::Update { key, update, condition }).await {
             // A parallel request refreshed it first, which is just as good.
             Ok(()) | Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(e),
@@ -163,12 +130,7 @@ pub async fn load(
 
 /// Ends a session; the token is dead from now on.
 pub async fn end(table: &dyn Table, token: &Token) -> Result<(), StoreError> {
-    table
-        .write(Write::Delete {
-            key: session_key(token),
-            condition: None,
-        })
-        .await
+    table.write(Write::Delete { key: session_key(token), condition: None }).await
 }
 
 /// A login-less link a practice sends a member: it names who may ask for a code, nothing more.
@@ -195,32 +157,15 @@ pub async fn mint_access_link(
     days: i64,
 ) -> Result<Token, StoreError> {
     let token = Token::generate(random);
-    let link = AccessLink {
-        account,
-        member,
-        email,
-        expires: now + Duration::days(days),
-    };
+    let link = AccessLink { account, member, email, expires: now + Duration::days(days) };
     let mut item = record_item(&access_key(&token), "access", &link, 1)?;
-    item.insert(
-        attr::EXPIRES_AT.into(),
-        Value::from(link.expires.timestamp()),
-    );
-    table
-        .write(Write::Put {
-            item,
-            condition: Some(Condition::NotExists),
-        })
-        .await?;
+    item.insert(attr::EXPIRES_AT.into(), Value::from(link.expires.timestamp()));
+    table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;
     Ok(token)
 }
 
 /// The live access link for a token.
-pub async fn access_link(
-    table: &dyn Table,
-    now: DateTime<Utc>,
-    token: &Token,
-) -> Result<Option<AccessLink>, StoreError> {
+pub async fn access_link(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Result<Option<AccessLink>, StoreError> {
     let Some(item) = table.get(&access_key(token)).await? else {
         return Ok(None);
     };

@@ -43,8 +43,7 @@ impl HmacKey {
     }
 
     fn mac(&self, parts: &[&[u8]]) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.expose_secret())
-            .expect("HMAC takes keys of any length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.expose_secret()).expect("HMAC takes keys of any length");
         for part in parts {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);
@@ -70,18 +69,12 @@ pub enum CodeError {
 
 impl SigninCode {
     pub fn generate(random: &dyn Random) -> SigninCode {
-        SigninCode(SecretString::from(format!(
-            "{:06}",
-            random_below(random, 1_000_000)
-        )))
+        SigninCode(SecretString::from(format!("{:06}", random_below(random, 1_000_000))))
     }
 
     /// Accepts the code as typed or pasted, ignoring spaces and dashes.
     pub fn parse(input: &str) -> Result<SigninCode, CodeError> {
-        let digits: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .collect();
+        let digits: String = input.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
         if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
             Ok(SigninCode(SecretString::from(digits)))
         } else {
@@ -130,21 +123,11 @@ struct CodeRecord {
 #[derive(Debug)]
 pub enum CodeRequest {
     /// A code was issued; `member` is who it is for, `None` for an unknown address (send nothing).
-    Issued {
-        code: SigninCode,
-        member: Option<Member>,
-        signin_id: String,
-    },
+    Issued { code: SigninCode, member: Option<Box<Member>>, signin_id: String },
     /// The last code went out less than a minute ago.
-    TooSoon {
-        signin_id: String,
-        retry_after: Duration,
-    },
+    TooSoon { signin_id: String, retry_after: Duration },
     /// Five codes went out in the last hour.
-    TooMany {
-        signin_id: String,
-        retry_after: Duration,
-    },
+    TooMany { signin_id: String, retry_after: Duration },
 }
 
 /// Issues a new code for `email`, replacing any earlier one, within the send limits.
@@ -166,18 +149,12 @@ pub async fn request_code(
     record.sends.retain(|t| now - *t < Duration::hours(1));
     if let Some(last) = record.sends.iter().max() {
         if now - *last < MIN_SEND_INTERVAL {
-            return Ok(CodeRequest::TooSoon {
-                signin_id,
-                retry_after: MIN_SEND_INTERVAL - (now - *last),
-            });
+            return Ok(CodeRequest::TooSoon { signin_id, retry_after: MIN_SEND_INTERVAL - (now - *last) });
         }
     }
     if record.sends.len() >= MAX_SENDS_PER_HOUR {
         let oldest = record.sends.iter().min().copied().unwrap_or(now);
-        return Ok(CodeRequest::TooMany {
-            signin_id,
-            retry_after: Duration::hours(1) - (now - oldest),
-        });
+        return Ok(CodeRequest::TooMany { signin_id, retry_after: Duration::hours(1) - (now - oldest) });
     }
     let code = SigninCode::generate(random);
     record.code_mac = code_mac(key, &signin_id, code.expose());
@@ -189,31 +166,15 @@ pub async fn request_code(
     let next_version = version.map_or(1, |v| v + 1);
     let mut item = record_item(&rkey, "signin", &record, next_version)?;
     // Kept an hour past the last send, so the hourly limit outlives the code.
-    item.insert(
-        attr::EXPIRES_AT.into(),
-        Value::from((now + Duration::hours(1)).timestamp()),
-    );
+    item.insert(attr::EXPIRES_AT.into(), Value::from((now + Duration::hours(1)).timestamp()));
     let condition = match version {
         Some(v) => Condition::Equals(attr::VERSION.into(), Value::from(v)),
         None => Condition::NotExists,
     };
-    match table
-        .write(Write::Put {
-            item,
-            condition: Some(condition),
-        })
-        .await
-    {
-        Ok(()) => Ok(CodeRequest::Issued {
-            code,
-            member,
-            signin_id,
-        }),
+    match table.write(Write::Put { item, condition: Some(condition) }).await {
+        Ok(()) => Ok(CodeRequest::Issued { code, member: member.map(Box::new), signin_id }),
         // Another request for the same address won the race: that one counts as this minute's send.
-        Err(StoreError::ConditionFailed) => Ok(CodeRequest::TooSoon {
-            signin_id,
-            retry_after: MIN_SEND_INTERVAL,
-        }),
+        Err(StoreError::ConditionFailed) => Ok(CodeRequest::TooSoon { signin_id, retry_after: MIN_SEND_INTERVAL }),
         Err(e) => Err(e),
     }
 }
@@ -260,10 +221,7 @@ pub async fn check_code(
         (true, Some(account), Some(member)) => {
             record.code_mac.clear();
             record.code_expires = None;
-            CodeCheck::SignedIn {
-                account: account.clone(),
-                member: member.clone(),
-            }
+            CodeCheck::SignedIn { account: account.clone(), member: member.clone() }
         }
         _ => {
             record.wrong_tries += 1;
@@ -271,9 +229,7 @@ pub async fn check_code(
                 record.code_mac.clear();
                 CodeCheck::TooManyTries
             } else {
-                CodeCheck::Wrong {
-                    tries_left: MAX_WRONG_TRIES - record.wrong_tries,
-                }
+                CodeCheck::Wrong { tries_left: MAX_WRONG_TRIES - record.wrong_tries }
             }
         }
     };
@@ -282,16 +238,31 @@ pub async fn check_code(
         updated.insert(attr::EXPIRES_AT.into(), expires.clone());
     }
     let condition = Condition::Equals(attr::VERSION.into(), Value::from(version));
-    match table
-        .write(Write::Put {
-            item: updated,
-            condition: Some(condition),
-        })
-        .await
-    {
+    match table.write(Write::Put { item: updated, condition: Some(condition) }).await {
         Ok(()) => Ok(outcome),
         // Someone else used or tried the code at the same moment: a code works once.
         Err(StoreError::ConditionFailed) => Ok(CodeCheck::Expired),
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes back a send that never reached the member (the mail service failed), so the code is
+/// dead and they may ask again at once instead of waiting out the limits.
+pub async fn cancel_send(table: &dyn Table, signin_id: &str, sent_at: DateTime<Utc>) -> Result<(), StoreError> {
+    let rkey = record_key(signin_id);
+    let Some(item) = table.get(&rkey).await? else { return Ok(()) };
+    let version = version_of(&item);
+    let mut record: CodeRecord = record_of(&item)?;
+    record.sends.retain(|t| *t != sent_at);
+    record.code_mac.clear();
+    record.code_expires = None;
+    let mut updated = record_item(&rkey, "signin", &record, version + 1)?;
+    if let Some(expires) = item.get(attr::EXPIRES_AT) {
+        updated.insert(attr::EXPIRES_AT.into(), expires.clone());
+    }
+    let condition = Condition::Equals(attr::VERSION.into(), Value::from(version));
+    match table.write(Write::Put { item: updated, condition: Some(condition) }).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::ports::{attr, Condition, Item, Key, Table, Update, Value, Write};
 use crate::{
-    AccountId, Agreement, Email, Household, Invoice, InvoiceData, Member, MemberId, Membership,
-    Money, Payment, PaymentSource, Plan, PlanId, Practice, StoreError,
+    AccountId, Agreement, Email, Household, Invoice, InvoiceData, Member, MemberId, Membership, Money, Payment, PaymentSource, Plan,
+    PlanId, Practice, StoreError,
 };
 
 pub const DATA: &str = "data";
@@ -42,43 +42,24 @@ pub fn membership_key(ms: &Membership) -> Key {
     Key::new(account_pk(&ms.account), format!("MEMBERSHIP#{}", ms.id))
 }
 pub fn invoice_key(invoice: &Invoice) -> Key {
-    Key::new(
-        account_pk(invoice.account()),
-        format!("INVOICE#{}#{}", invoice.issued(), invoice.id()),
-    )
+    Key::new(account_pk(invoice.account()), format!("INVOICE#{}#{}", invoice.issued(), invoice.id()))
 }
 pub fn payment_key(payment: &Payment) -> Key {
-    Key::new(
-        account_pk(&payment.account),
-        format!(
-            "PAYMENT#{}#{}",
-            payment.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
-            payment.id
-        ),
-    )
+    Key::new(account_pk(&payment.account), format!("PAYMENT#{}#{}", payment.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), payment.id))
 }
 pub fn source_key(source: &PaymentSource) -> Key {
     Key::new(account_pk(&source.account), format!("SOURCE#{}", source.id))
 }
 pub fn agreement_key(agreement: &Agreement) -> Key {
-    Key::new(
-        account_pk(&agreement.account),
-        format!("AGREEMENT#{}", agreement.id),
-    )
+    Key::new(account_pk(&agreement.account), format!("AGREEMENT#{}", agreement.id))
 }
 pub fn email_index_pk(email: &Email) -> String {
     format!("EMAIL#{email}")
 }
 
 /// An item holding `record` as JSON under `key`.
-pub fn record_item(
-    key: &Key,
-    kind: &str,
-    record: &impl Serialize,
-    version: u64,
-) -> Result<Item, StoreError> {
-    let json =
-        serde_json::to_string(record).map_err(|e| StoreError::Malformed(format!("{kind}: {e}")))?;
+pub fn record_item(key: &Key, kind: &str, record: &impl Serialize, version: u64) -> Result<Item, StoreError> {
+    let json = serde_json::to_string(record).map_err(|e| StoreError::Malformed(format!("{kind}: {e}")))?;
     let mut item = Item::new();
     item.insert(attr::PK.into(), Value::S(key.pk.clone()));
     item.insert(attr::SK.into(), Value::S(key.sk.clone()));
@@ -90,10 +71,7 @@ pub fn record_item(
 
 /// The record stored as JSON in an item.
 pub fn record_of<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    let json = item
-        .get(DATA)
-        .and_then(Value::as_str)
-        .ok_or_else(|| StoreError::Malformed("item without data".into()))?;
+    let json = item.get(DATA).and_then(Value::as_str).ok_or_else(|| StoreError::Malformed("item without data".into()))?;
     serde_json::from_str(json).map_err(|e| StoreError::Malformed(format!("{}: {e}", kind_of(item))))
 }
 
@@ -103,77 +81,44 @@ fn kind_of(item: &Item) -> &str {
 
 /// The `version` attribute of an item (0 when absent).
 pub fn version_of(item: &Item) -> u64 {
-    item.get(attr::VERSION)
-        .and_then(Value::as_number)
-        .and_then(|n| u64::try_from(n).ok())
-        .unwrap_or(0)
+    item.get(attr::VERSION).and_then(Value::as_number).and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }
 
 fn money_attr(item: &Item, name: &str) -> Result<Money, StoreError> {
-    let n = item
-        .get(name)
-        .and_then(Value::as_number)
-        .unwrap_or(Decimal::ZERO);
+    let n = item.get(name).and_then(Value::as_number).unwrap_or(Decimal::ZERO);
     Money::try_from(n).map_err(|e| StoreError::Malformed(format!("invoice {name}: {e}")))
 }
 
 /// Puts a record only if no item has its key yet.
 fn put_new(item: Item) -> Write {
-    Write::Put {
-        item,
-        condition: Some(Condition::NotExists),
-    }
+    Write::Put { item, condition: Some(Condition::NotExists) }
 }
 
 // ---- writes used to create records (seeding, importing, enrolling) ----
 
 pub fn put_practice(practice: &Practice) -> Result<Write, StoreError> {
-    Ok(Write::Put {
-        item: record_item(&practice_key(), "practice", practice, 1)?,
-        condition: None,
-    })
+    Ok(Write::Put { item: record_item(&practice_key(), "practice", practice, 1)?, condition: None })
 }
 
 pub fn put_plan(plan: &Plan) -> Result<Write, StoreError> {
-    Ok(Write::Put {
-        item: record_item(&plan_key(plan.id()), "plan", plan, 1)?,
-        condition: None,
-    })
+    Ok(Write::Put { item: record_item(&plan_key(plan.id()), "plan", plan, 1)?, condition: None })
 }
 
 pub fn put_household(household: &Household) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(
-        &household_key(&household.id),
-        "household",
-        household,
-        household.version.max(1),
-    )?))
+    Ok(put_new(record_item(&household_key(&household.id), "household", household, household.version.max(1))?))
 }
 
 pub fn put_member(member: &Member) -> Result<Write, StoreError> {
-    let mut item = record_item(
-        &member_key(&member.account, &member.id),
-        "member",
-        member,
-        member.version.max(1),
-    )?;
+    let mut item = record_item(&member_key(&member.account, &member.id), "member", member, member.version.max(1))?;
     if let Some(email) = &member.email {
         item.insert(attr::GSI1PK.into(), Value::S(email_index_pk(email)));
-        item.insert(
-            attr::GSI1SK.into(),
-            Value::S(format!("MEMBER#{}", member.id)),
-        );
+        item.insert(attr::GSI1SK.into(), Value::S(format!("MEMBER#{}", member.id)));
     }
     Ok(put_new(item))
 }
 
 pub fn put_membership(ms: &Membership) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(
-        &membership_key(ms),
-        "membership",
-        ms,
-        ms.version.max(1),
-    )?))
+    Ok(put_new(record_item(&membership_key(ms), "membership", ms, ms.version.max(1))?))
 }
 
 pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
@@ -187,30 +132,15 @@ pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
 }
 
 pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(
-        &payment_key(payment),
-        "payment",
-        payment,
-        1,
-    )?))
+    Ok(put_new(record_item(&payment_key(payment), "payment", payment, 1)?))
 }
 
 pub fn put_source(source: &PaymentSource) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(
-        &source_key(source),
-        "source",
-        source,
-        source.version.max(1),
-    )?))
+    Ok(put_new(record_item(&source_key(source), "source", source, source.version.max(1))?))
 }
 
 pub fn put_agreement(agreement: &Agreement) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(
-        &agreement_key(agreement),
-        "agreement",
-        agreement,
-        1,
-    )?))
+    Ok(put_new(record_item(&agreement_key(agreement), "agreement", agreement, 1)?))
 }
 
 /// Bumps an item's version on condition it is still `version`: the optimistic lock every edit uses.
@@ -218,10 +148,7 @@ pub fn versioned_update(key: Key, version: u64, update: Update) -> Write {
     Write::Update {
         key,
         update: update.set(attr::VERSION, version + 1),
-        condition: Some(Condition::Equals(
-            attr::VERSION.into(),
-            Value::from(version),
-        )),
+        condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))),
     }
 }
 
@@ -229,37 +156,20 @@ pub fn versioned_update(key: Key, version: u64, update: Update) -> Write {
 
 /// Reads the practice profile.
 pub async fn practice(table: &dyn Table) -> Result<Option<Practice>, StoreError> {
-    table
-        .get(&practice_key())
-        .await?
-        .as_ref()
-        .map(record_of)
-        .transpose()
+    table.get(&practice_key()).await?.as_ref().map(record_of).transpose()
 }
 
 /// Every plan the practice offers.
 pub async fn plans(table: &dyn Table) -> Result<Vec<Plan>, StoreError> {
-    table
-        .query("PRACTICE", "PLAN#")
-        .await?
-        .iter()
-        .map(record_of)
-        .collect()
+    table.query("PRACTICE", "PLAN#").await?.iter().map(record_of).collect()
 }
 
 /// The member who signs in with `email`, if any.
-pub async fn member_by_email(
-    table: &dyn Table,
-    email: &Email,
-) -> Result<Option<Member>, StoreError> {
+pub async fn member_by_email(table: &dyn Table, email: &Email) -> Result<Option<Member>, StoreError> {
     let items = table.query_index(&email_index_pk(email)).await?;
     let mut members: Vec<Member> = items.iter().map(record_of).collect::<Result<_, _>>()?;
     // An address belongs to one member; should two ever share one, neither may sign in with it.
-    Ok(if members.len() == 1 {
-        members.pop()
-    } else {
-        None
-    })
+    Ok(if members.len() == 1 { members.pop() } else { None })
 }
 
 /// Everything stored for one household, read with a single query of its partition.
@@ -290,10 +200,7 @@ fn invoice_of(item: &Item) -> Result<Invoice, StoreError> {
 }
 
 /// Loads a household's records in one query.
-pub async fn household(
-    table: &dyn Table,
-    account: &AccountId,
-) -> Result<HouseholdRecords, StoreError> {
+pub async fn household(table: &dyn Table, account: &AccountId) -> Result<HouseholdRecords, StoreError> {
     let items = table.query(&account_pk(account), "").await?;
     let mut records = HouseholdRecords::default();
     for item in &items {

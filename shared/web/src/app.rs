@@ -22,9 +22,6 @@ impl App {
 
     /// Today's date in the practice's time zone.
     pub fn today(&self) -> NaiveDate {
-        self.clock
-            .now()
-            .with_timezone(&self.config.time_zone)
-            .date_naive()
+        self.clock.now().with_timezone(&self.config.time_zone).date_naive()
     }
 }

@@ -47,34 +47,21 @@ impl Config {
         let local = var("PORTAL_LOCAL").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
         let secret = required("PORTAL_SECRET")?;
         if secret.len() < 32 {
-            return Err(ConfigError::Invalid(
-                "PORTAL_SECRET",
-                "use at least 32 characters",
-            ));
+            return Err(ConfigError::Invalid("PORTAL_SECRET", "use at least 32 characters"));
         }
         let origin_verify = match var("ORIGIN_VERIFY_SECRET") {
             Some(v) => Some(SecretString::from(v)),
             None if local => None,
             None => return Err(ConfigError::Missing("ORIGIN_VERIFY_SECRET")),
         };
-        let public_url = required("PORTAL_PUBLIC_URL")?
-            .trim_end_matches('/')
-            .to_owned();
+        let public_url = required("PORTAL_PUBLIC_URL")?.trim_end_matches('/').to_owned();
         if !(public_url.starts_with("https://") || (local && public_url.starts_with("http://"))) {
-            return Err(ConfigError::Invalid(
-                "PORTAL_PUBLIC_URL",
-                "must be an https:// URL",
-            ));
+            return Err(ConfigError::Invalid("PORTAL_PUBLIC_URL", "must be an https:// URL"));
         }
         let time_zone = var("PRACTICE_TIME_ZONE")
             .unwrap_or_else(|| "America/Chicago".into())
             .parse::<Tz>()
-            .map_err(|_| {
-                ConfigError::Invalid(
-                    "PRACTICE_TIME_ZONE",
-                    "not an IANA time zone such as America/Chicago",
-                )
-            })?;
+            .map_err(|_| ConfigError::Invalid("PRACTICE_TIME_ZONE", "not an IANA time zone such as America/Chicago"))?;
         Ok(Config {
             practice_name: var("PRACTICE_NAME").unwrap_or_else(|| "Your practice".into()),
             public_url,

@@ -37,10 +37,7 @@ pub fn parse_cookie_header<'a>(headers: impl Iterator<Item = &'a str>) -> Vec<(S
         .flat_map(|h| h.split(';'))
         .filter_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            Some((
-                name.trim().to_owned(),
-                value.trim().trim_matches('"').to_owned(),
-            ))
+            Some((name.trim().to_owned(), value.trim().trim_matches('"').to_owned()))
         })
         .collect()
 }
@@ -70,9 +67,7 @@ impl PreSession {
         if payload.len() > 2048 || !key.verify(&[b"pre-session", payload.as_bytes()], mac) {
             return None;
         }
-        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()?;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
         let pre: PreSession = serde_json::from_slice(&json).ok()?;
         (now - pre.issued < PRE_SESSION_SECONDS && pre.issued <= now + 60).then_some(pre)
     }
@@ -89,44 +84,23 @@ mod tests {
 
     #[test]
     fn pre_session_round_trips_and_refuses_tampering() {
-        let pre = PreSession {
-            nonce: "n".into(),
-            signin_id: Some("abc".into()),
-            masked_email: Some("m•••@example.com".into()),
-            issued: 1000,
-        };
+        let pre =
+            PreSession {
+                nonce: "n".into(), signin_id: Some("abc".into()), masked_email: Some("m•••@example.com".into()), issued: 1000
+            };
         let value = pre.encode(&key());
         assert_eq!(PreSession::decode(&value, &key(), 1001), Some(pre.clone()));
-        assert_eq!(
-            PreSession::decode(&value, &key(), 1000 + PRE_SESSION_SECONDS),
-            None,
-            "expired"
-        );
+        assert_eq!(PreSession::decode(&value, &key(), 1000 + PRE_SESSION_SECONDS), None, "expired");
         let other = HmacKey::new(b"another key that is long enough!!".to_vec());
-        assert_eq!(
-            PreSession::decode(&value, &other, 1001),
-            None,
-            "foreign key"
-        );
-        let forged = PreSession {
-            signin_id: Some("victim".into()),
-            ..pre
-        }
-        .encode(&other);
+        assert_eq!(PreSession::decode(&value, &other, 1001), None, "foreign key");
+        let forged = PreSession { signin_id: Some("victim".into()), ..pre }.encode(&other);
         assert_eq!(PreSession::decode(&forged, &key(), 1001), None);
     }
 
     #[test]
     fn parses_cookie_headers() {
         let cookies = parse_cookie_header(["a=1; portal_session=xyz", "b=\"2\""].into_iter());
-        assert_eq!(
-            cookies,
-            vec![
-                ("a".into(), "1".into()),
-                ("portal_session".into(), "xyz".into()),
-                ("b".into(), "2".into())
-            ]
-        );
+        assert_eq!(cookies, vec![("a".into(), "1".into()), ("portal_session".into(), "xyz".into()), ("b".into(), "2".into())]);
     }
 
     proptest! {

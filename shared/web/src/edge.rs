@@ -18,8 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::app::App;
 use crate::config::ORIGIN_VERIFY_HEADER;
 use crate::cookies::{
-    parse_cookie_header, pre_cookie_name, session_cookie_name, set_cookie, PreSession,
-    PRE_SESSION_SECONDS, SESSION_COOKIE_SECONDS,
+    parse_cookie_header, pre_cookie_name, session_cookie_name, set_cookie, PreSession, PRE_SESSION_SECONDS, SESSION_COOKIE_SECONDS,
 };
 use crate::form::Form;
 
@@ -89,23 +88,16 @@ pub struct Ctx {
 }
 
 fn request_id(req: &Request, app: &App) -> String {
-    req.lambda_context_ref()
-        .map(|c| c.request_id.clone())
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| {
-            let mut bytes = [0u8; 12];
-            app.random.fill(&mut bytes);
-            hex::encode(bytes)
-        })
+    req.lambda_context_ref().map(|c| c.request_id.clone()).filter(|id| !id.is_empty()).unwrap_or_else(|| {
+        let mut bytes = [0u8; 12];
+        app.random.fill(&mut bytes);
+        hex::encode(bytes)
+    })
 }
 
 fn client_ip(req: &Request) -> String {
     // CloudFront's viewer address ("ip:port"); the origin-verify check makes sure CloudFront set it.
-    if let Some(addr) = req
-        .headers()
-        .get("cloudfront-viewer-address")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(addr) = req.headers().get("cloudfront-viewer-address").and_then(|v| v.to_str().ok()) {
         if let Some((ip, _port)) = addr.rsplit_once(':') {
             return ip.to_owned();
         }
@@ -114,9 +106,7 @@ fn client_ip(req: &Request) -> String {
         return ip.clone();
     }
     match req.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.http.source_ip.clone().unwrap_or_default()
-        }
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -143,11 +133,7 @@ impl Ctx {
             method: req.method().clone(),
             request_id: request_id(&req, app),
             client_ip: client_ip(&req),
-            user_agent: header_str(req.headers(), "user-agent")
-                .unwrap_or("")
-                .chars()
-                .take(256)
-                .collect(),
+            user_agent: header_str(req.headers(), "user-agent").unwrap_or("").chars().take(256).collect(),
             query: Vec::new(),
             form: Form::default(),
             session: None,
@@ -161,12 +147,7 @@ impl Ctx {
         }
     }
 
-    async fn check(
-        &mut self,
-        app: &App,
-        req: &Request,
-        function: Function,
-    ) -> Result<(), PageError> {
+    async fn check(&mut self, app: &App, req: &Request, function: Function) -> Result<(), PageError> {
         if let Some(expected) = &app.config.origin_verify {
             let given = header_str(req.headers(), ORIGIN_VERIFY_HEADER).unwrap_or("");
             if !bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
@@ -178,44 +159,27 @@ impl Ctx {
             return Err(PageError::NotFound);
         }
         if let Some(query) = req.uri().query() {
-            self.query = serde_urlencoded::from_str(query)
-                .map_err(|_| PageError::BadRequest("The address has a malformed query."))?;
+            self.query = serde_urlencoded::from_str(query).map_err(|_| PageError::BadRequest("The address has a malformed query."))?;
         }
         let https = app.config.is_https();
-        let cookies = parse_cookie_header(
-            req.headers()
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-        );
-        let cookie = |name: &str| {
-            cookies
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let cookies = parse_cookie_header(req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()));
+        let cookie = |name: &str| cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
         if let Some(token) = cookie(session_cookie_name(https)).and_then(Token::parse) {
             if let Some(session) = session::load(app.table.as_ref(), app.now(), &token).await? {
                 self.session = Some((token, session));
             }
         }
-        self.pre = cookie(pre_cookie_name(https))
-            .and_then(|v| PreSession::decode(v, &app.config.secret, app.now().timestamp()));
+        self.pre = cookie(pre_cookie_name(https)).and_then(|v| PreSession::decode(v, &app.config.secret, app.now().timestamp()));
         if self.method == Method::POST {
             let body = body_bytes(req.body());
             if body.len() > MAX_BODY_BYTES {
                 return Err(PageError::TooLarge);
             }
             let content_type = header_str(req.headers(), "content-type").unwrap_or("");
-            if !content_type
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-            {
+            if !content_type.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
                 return Err(PageError::BadRequest("Send the form as the page does."));
             }
-            self.form =
-                Form::parse(body).ok_or(PageError::BadRequest("The form could not be read."))?;
+            self.form = Form::parse(body).ok_or(PageError::BadRequest("The form could not be read."))?;
             self.check_csrf(app, req)?;
         }
         Ok(())
@@ -225,9 +189,7 @@ impl Ctx {
     fn check_csrf(&self, app: &App, req: &Request) -> Result<(), PageError> {
         if let Some(origin) = header_str(req.headers(), "origin") {
             let same = origin == app.config.origin()
-                || (app.config.local
-                    && header_str(req.headers(), "host")
-                        .is_some_and(|host| origin == format!("http://{host}")));
+                || (app.config.local && header_str(req.headers(), "host").is_some_and(|host| origin == format!("http://{host}")));
             if !same {
                 return Err(PageError::Forbidden(None));
             }
@@ -237,15 +199,8 @@ impl Ctx {
             return Ok(());
         }
         let given = self.form.get("csrf_token").unwrap_or("");
-        let session_ok = self
-            .session
-            .as_ref()
-            .is_some_and(|(_, s)| bool::from(given.as_bytes().ct_eq(s.csrf_token.as_bytes())));
-        let pre_ok = self.route.is_public()
-            && self
-                .pre
-                .as_ref()
-                .is_some_and(|p| bool::from(given.as_bytes().ct_eq(p.nonce.as_bytes())));
+        let session_ok = self.session.as_ref().is_some_and(|(_, s)| bool::from(given.as_bytes().ct_eq(s.csrf_token.as_bytes())));
+        let pre_ok = self.route.is_public() && self.pre.as_ref().is_some_and(|p| bool::from(given.as_bytes().ct_eq(p.nonce.as_bytes())));
         if given.is_empty() || !(session_ok || pre_ok) {
             return Err(PageError::Forbidden(None));
         }
@@ -254,10 +209,7 @@ impl Ctx {
 
     /// The signed-in session, or a redirect to sign in.
     pub fn session(&self) -> Result<&Session, PageError> {
-        self.session
-            .as_ref()
-            .map(|(_, s)| s)
-            .ok_or(PageError::SignInRequired)
+        self.session.as_ref().map(|(_, s)| s).ok_or(PageError::SignInRequired)
     }
 
     /// The signed-in session of the household's owner; other members are refused.
@@ -266,9 +218,7 @@ impl Ctx {
         if session.is_owner {
             Ok(session)
         } else {
-            Err(PageError::Forbidden(Some(
-                "Only the account owner can see this. Ask them, or call the practice.",
-            )))
+            Err(PageError::Forbidden(Some("Only the account owner can see this. Ask them, or call the practice.")))
         }
     }
 
@@ -286,43 +236,28 @@ impl Ctx {
             };
             self.set_pre(app, pre);
         }
-        self.pre
-            .as_ref()
-            .map(|p| p.nonce.clone())
-            .unwrap_or_default()
+        self.pre.as_ref().map(|p| p.nonce.clone()).unwrap_or_default()
     }
 
     /// Stores the pre-session in its cookie.
     pub fn set_pre(&mut self, app: &App, pre: PreSession) {
         let https = app.config.is_https();
-        self.set_cookies.push(set_cookie(
-            pre_cookie_name(https),
-            &pre.encode(&app.config.secret),
-            PRE_SESSION_SECONDS,
-            https,
-        ));
+        self.set_cookies.push(set_cookie(pre_cookie_name(https), &pre.encode(&app.config.secret), PRE_SESSION_SECONDS, https));
         self.pre = Some(pre);
     }
 
     /// Signs the browser in: a new session cookie, and the pre-session is gone.
     pub fn set_session(&mut self, app: &App, token: &Token) {
         let https = app.config.is_https();
-        self.set_cookies.push(set_cookie(
-            session_cookie_name(https),
-            token.expose(),
-            SESSION_COOKIE_SECONDS,
-            https,
-        ));
-        self.set_cookies
-            .push(set_cookie(pre_cookie_name(https), "", 0, https));
+        self.set_cookies.push(set_cookie(session_cookie_name(https), token.expose(), SESSION_COOKIE_SECONDS, https));
+        self.set_cookies.push(set_cookie(pre_cookie_name(https), "", 0, https));
         self.pre = None;
     }
 
     /// Removes the session cookie.
     pub fn clear_session(&mut self, app: &App) {
         let https = app.config.is_https();
-        self.set_cookies
-            .push(set_cookie(session_cookie_name(https), "", 0, https));
+        self.set_cookies.push(set_cookie(session_cookie_name(https), "", 0, https));
         self.session = None;
     }
 
@@ -341,10 +276,7 @@ impl Ctx {
 
     /// A query parameter.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// Turns the outcome into the response: error pages, cookies, security headers, one log line.
@@ -359,21 +291,12 @@ impl Ctx {
                 headers.append(header::SET_COOKIE, v);
             }
         }
-        headers.insert(
-            "content-security-policy",
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        );
+        headers.insert("content-security-policy", HeaderValue::from_static(CONTENT_SECURITY_POLICY));
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-        headers.insert(
-            "x-content-type-options",
-            HeaderValue::from_static("nosniff"),
-        );
+        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
         if app.config.is_https() {
-            headers.insert(
-                "strict-transport-security",
-                HeaderValue::from_static("max-age=63072000; includeSubDomains"),
-            );
+            headers.insert("strict-transport-security", HeaderValue::from_static("max-age=63072000; includeSubDomains"));
         }
         if !headers.contains_key(header::CACHE_CONTROL) {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -407,17 +330,10 @@ impl Ctx {
                 (StatusCode::SERVICE_UNAVAILABLE, None)
             }
         };
-        let markup = error_page(
-            &self.chrome(app, None),
-            status.as_u16(),
-            message,
-            &self.request_id,
-        );
+        let markup = error_page(&self.chrome(app, None), status.as_u16(), message, &self.request_id);
         let mut response = html(status, markup);
         if status == StatusCode::METHOD_NOT_ALLOWED {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
         }
         response
     }
@@ -427,10 +343,7 @@ impl Ctx {
 pub fn html(status: StatusCode, markup: Markup) -> Response<Body> {
     let mut response = Response::new(Body::Text(markup.into_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     response
 }
 
@@ -447,13 +360,7 @@ pub fn redirect(to: &Route) -> Response<Body> {
 /// The stylesheet, cacheable for a day.
 pub fn stylesheet() -> Response<Body> {
     let mut response = Response::new(Body::Text(portal_templates::STYLESHEET.to_owned()));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     response
 }

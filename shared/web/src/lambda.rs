@@ -9,15 +9,8 @@ use crate::config::Config;
 
 /// Structured JSON logs on stdout (CloudWatch), level from `RUST_LOG` (default info).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).with_target(false).without_time().try_init();
 }
 
 /// Builds the app for a deployed function: DynamoDB, SES v2, the system clock and the OS's CSPRNG.
@@ -26,19 +19,9 @@ pub async fn app_from_env() -> anyhow::Result<App> {
     let config = Config::from_env()?;
     let sdk = portal_adapters::aws_config(config.dynamodb_endpoint.as_deref()).await;
     let clock = Arc::new(SystemClock);
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb_client(&sdk),
-        config.table_name.clone(),
-        clock.clone(),
-    );
+    let table = DynamoTable::new(aws_sdk_dynamodb_client(&sdk), config.table_name.clone(), clock.clone());
     let mailer = SesMailer::new(aws_sdk_sesv2_client(&sdk), config.mail_from.clone());
-    Ok(App {
-        table: Arc::new(table),
-        mailer: Arc::new(mailer),
-        clock,
-        random: Arc::new(OsRandom),
-        config,
-    })
+    Ok(App { table: Arc::new(table), mailer: Arc::new(mailer), clock, random: Arc::new(OsRandom), config })
 }
 
 fn aws_sdk_dynamodb_client(sdk: &portal_adapters::SdkConfig) -> portal_adapters::DynamoClient {

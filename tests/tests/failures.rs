@@ -1,0 +1,72 @@
+//! When the store or the mail service fails, patients get a friendly page and nothing half-done;
+//! and the SES adapter against the emulator.
+
+use std::sync::Arc;
+
+use lambda_http::http::StatusCode;
+use portal_adapters::{ManualClock, MemoryTable, OutboxMailer, SesMailer};
+use portal_domain::ports::{MailError, Mailer, Message, MockMailer, MockTable};
+use portal_domain::StoreError;
+use portal_tests::{dynamodb_endpoint, test_now, TestApp};
+
+#[tokio::test]
+async fn a_mail_outage_shows_a_friendly_503_with_a_reference() {
+    let clock = Arc::new(ManualClock::new(test_now()));
+    let mut mailer = MockMailer::new();
+    mailer.expect_send().times(1).returning(|_| Err(MailError(anyhow::anyhow!("SES throttled: internal detail"))));
+    let mut app = TestApp::build(Arc::new(MemoryTable::new(clock.clone())), clock, Arc::new(OutboxMailer::new()), Arc::new(mailer)).await;
+    let page = app.request_code("maria@example.com").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.body.contains("Reference:"));
+    assert!(page.body.contains(page.headers["x-request-id"].to_str().unwrap()));
+    assert!(!page.body.contains("internal detail") && !page.body.contains("SES"), "no internals on the page");
+    // The failed send does not count: asking again at once sends a code.
+    app.app.mailer = app.outbox.clone();
+    assert_eq!(app.request_code("maria@example.com").await.location(), Some("/sign-in/code"));
+    assert_eq!(app.outbox.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_address_never_reaches_the_mailer() {
+    let clock = Arc::new(ManualClock::new(test_now()));
+    let mut mailer = MockMailer::new();
+    mailer.expect_send().times(0);
+    let mut app = TestApp::build(Arc::new(MemoryTable::new(clock.clone())), clock, Arc::new(OutboxMailer::new()), Arc::new(mailer)).await;
+    assert_eq!(app.request_code("stranger@example.com").await.location(), Some("/sign-in/code"));
+}
+
+#[tokio::test]
+async fn a_store_outage_shows_a_friendly_503() {
+    let clock = Arc::new(ManualClock::new(test_now()));
+    let mut table = MockTable::new();
+    // Seeding finds a practice already there, so nothing else is written.
+    table.expect_get().returning(|key| {
+        if key.pk == "PRACTICE" {
+            let item = portal_domain::store::record_item(key, "practice", &portal_adapters::demo::practice(), 1).unwrap();
+            Ok(Some(item))
+        } else {
+            Err(StoreError::Unavailable(anyhow::anyhow!("connection reset")))
+        }
+    });
+    table.expect_query_index().returning(|_| Err(StoreError::Unavailable(anyhow::anyhow!("connection reset"))));
+    table.expect_write().times(0);
+    let mut app = TestApp::build(Arc::new(table), clock, Arc::new(OutboxMailer::new()), Arc::new(OutboxMailer::new())).await;
+    let page = app.request_code("maria@example.com").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.body.contains("Nothing was changed"));
+    app.cookies.push(("portal_session".into(), "A".repeat(43)));
+    assert_eq!(app.get("/invoices").await.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn ses_sends_from_a_verified_identity_and_refuses_others() {
+    let sdk = portal_adapters::aws_config(Some(&dynamodb_endpoint())).await;
+    let client = portal_adapters::SesClient::new(&sdk);
+    let message =
+        || Message { to: "maria@example.com".into(), subject: "Code".into(), html: "<p>123456</p>".into(), text: "123456".into() };
+    let unverified = SesMailer::new(client.clone(), "nobody-verified-this@cedarvalley.example");
+    assert!(unverified.send(message()).await.is_err(), "SES refuses an unverified sender");
+    client.create_email_identity().email_identity("portal@cedarvalley.example").send().await.expect("creating the identity");
+    let mailer = SesMailer::new(client, "portal@cedarvalley.example");
+    mailer.send(message()).await.expect("sent through SES v2");
+}
