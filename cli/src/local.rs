@@ -134,7 +134,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::local(port, secret);
     config.time_zone = tz;
     let outbox = Arc::new(OutboxMailer::new());
-    let app = App { table, mailer: outbox.clone(), clock, random: Arc::new(OsRandom), config };
+    let app = App::new(table, outbox.clone(), clock, Arc::new(OsRandom), config);
     let link = mint_link(app.table.as_ref(), app.random.as_ref(), app.now(), demo::MARIA, 30, &app.config.public_url).await?;
     let url = &app.config.public_url;
     println!("Patient portal: {url}/");

@@ -5,12 +5,59 @@ use maud::{html, Markup};
 use portal_domain::{Invoice, InvoiceStatus, Money};
 
 use crate::layout::{page, Chrome};
+use crate::routes::Route;
 use crate::{date, status_badge};
 
-/// Every invoice of the household, newest first, with the total due.
-pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: &str, invoices: &[Invoice]) -> Markup {
+/// Which invoices the overview lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    All,
+    Unpaid,
+    Paid,
+}
+
+impl Filter {
+    /// From the `show` query parameter; anything unknown shows all.
+    pub fn parse(value: Option<&str>) -> Filter {
+        match value {
+            Some("unpaid") => Filter::Unpaid,
+            Some("paid") => Filter::Paid,
+            _ => Filter::All,
+        }
+    }
+
+    fn keeps(self, invoice: &Invoice) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Unpaid => !invoice.balance().is_zero(),
+            Filter::Paid => invoice.balance().is_zero() && !invoice.is_void(),
+        }
+    }
+
+    fn href(self) -> String {
+        match self {
+            Filter::All => Route::Invoices.path(),
+            Filter::Unpaid => format!("{}?show=unpaid", Route::Invoices.path()),
+            Filter::Paid => format!("{}?show=paid", Route::Invoices.path()),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Filter::All => "All",
+            Filter::Unpaid => "Unpaid",
+            Filter::Paid => "Paid",
+        }
+    }
+}
+
+/// Every invoice of the household, newest first, with the total due, a filter and a statement form.
+pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: &str, invoices: &[Invoice], filter: Filter) -> Markup {
     let total_due: Money = invoices.iter().map(Invoice::balance).sum();
     let past_due: Money = invoices.iter().filter(|i| i.status(today) == InvoiceStatus::PastDue).map(Invoice::balance).sum();
+    let shown: Vec<&Invoice> = invoices.iter().filter(|i| filter.keeps(i)).collect();
+    let statement_from = (today - chrono::Months::new(12) + chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+    let statement_to = today.format("%Y-%m-%d").to_string();
     let body = html! {
         h1 { "Invoices" }
         p.lede { (household_name) }
@@ -26,8 +73,21 @@ pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: &str, inv
                 }
             }
         }
-        @if invoices.is_empty() {
-            p { "You have no invoices yet." }
+        nav.filters aria-label="Show invoices" {
+            ul {
+                @for f in [Filter::All, Filter::Unpaid, Filter::Paid] {
+                    li {
+                        @if f == filter {
+                            a href=(f.href()) aria-current="true" { (f.label()) }
+                        } @else {
+                            a href=(f.href()) { (f.label()) }
+                        }
+                    }
+                }
+            }
+        }
+        @if shown.is_empty() {
+            p { @if invoices.is_empty() { "You have no invoices yet." } @else { "No invoices match." } }
         } @else {
             div.table-wrap {
                 table.invoices {
@@ -44,10 +104,10 @@ pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: &str, inv
                         }
                     }
                     tbody {
-                        @for invoice in invoices {
+                        @for invoice in &shown {
                             @let status = invoice.status(today);
                             tr.past-due[status == InvoiceStatus::PastDue] data-invoice=(invoice.number()) {
-                                th scope="row" data-label="Invoice" { (invoice.number()) }
+                                th scope="row" data-label="Invoice" { a href=(Route::Invoice(invoice.id().clone()).path()) { (invoice.number()) } }
                                 td data-label="Issued" { (date(invoice.issued())) }
                                 td data-label="Due" { (date(invoice.due())) }
                                 td.num data-label="Total" { (invoice.total()) }
@@ -59,6 +119,11 @@ pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: &str, inv
                     }
                 }
             }
+        }
+        section.statement-box aria-labelledby="statement-heading" {
+            h2 #statement-heading { "Account statement" }
+            p { "A summary of charges and payments for any period." }
+            (crate::statement::period_form(&statement_from, &statement_to, None))
         }
     };
     page(chrome, "Invoices", body)

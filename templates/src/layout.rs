@@ -2,7 +2,7 @@
 
 use maud::{html, Markup, DOCTYPE};
 
-use crate::routes::{Route, STYLESHEET_PATH};
+use crate::routes::{Route, SCRIPT_PATH, STYLESHEET_PATH};
 
 /// The sections of a signed-in household, in navigation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,7 @@ pub fn page(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
                 meta name="referrer" content="no-referrer";
                 title { (title) " · " (chrome.practice) }
                 link rel="stylesheet" href=(STYLESHEET_PATH);
+                script src=(SCRIPT_PATH) defer {}
             }
             body {
                 a.skip href="#main" { "Skip to content" }
@@ -90,6 +91,22 @@ pub fn page(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
                 main #main .wrap { (body) }
                 footer.site { div.wrap { p { (chrome.practice) " · Patient portal" } } }
             }
+        }
+    }
+}
+
+/// A page for printing: the document alone, without navigation.
+pub fn print_page(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (chrome.practice) }
+                link rel="stylesheet" href=(STYLESHEET_PATH);
+            }
+            body.print-view { main #main .wrap { (body) } }
         }
     }
 }

@@ -3,10 +3,13 @@
 pub mod dev;
 pub mod emails;
 pub mod errors;
+pub mod invoice;
 pub mod invoices;
 pub mod layout;
+pub mod pdf;
 pub mod routes;
 pub mod signin;
+pub mod statement;
 
 use chrono::NaiveDate;
 use maud::{html, Markup};
@@ -14,6 +17,9 @@ use portal_domain::InvoiceStatus;
 
 /// The stylesheet served at [`routes::STYLESHEET_PATH`].
 pub const STYLESHEET: &str = include_str!("portal.css");
+
+/// The script served at [`routes::SCRIPT_PATH`]: only enhancements, such as opening the print dialog.
+pub const SCRIPT: &str = include_str!("portal.js");
 
 /// A date as patients read it: `Nov 26, 2026`, in a `<time>` element.
 pub fn date(d: NaiveDate) -> Markup {

@@ -77,10 +77,13 @@ pub enum Route {
     AgreementPdf(AgreementId),
     /// The one stylesheet, served by every function.
     Stylesheet,
+    /// The one script (progressive enhancement only: every page works without it).
+    Script,
 }
 
 /// The path of the stylesheet; versioned by content so browsers may cache it.
 pub const STYLESHEET_PATH: &str = "/assets/portal.css";
+pub const SCRIPT_PATH: &str = "/assets/portal.js";
 
 fn access_token_ok(token: &str) -> bool {
     (32..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -116,6 +119,7 @@ impl Route {
             Route::SignAgreement(id) => format!("/agreements/{id}/sign"),
             Route::AgreementPdf(id) => format!("/agreements/{id}/pdf"),
             Route::Stylesheet => STYLESHEET_PATH.into(),
+            Route::Script => SCRIPT_PATH.into(),
         }
     }
 
@@ -151,15 +155,18 @@ impl Route {
             ["agreements", id, "sign"] => Route::SignAgreement(AgreementId::parse(id).ok()?),
             ["agreements", id, "pdf"] => Route::AgreementPdf(AgreementId::parse(id).ok()?),
             ["assets", "portal.css"] => Route::Stylesheet,
+            ["assets", "portal.js"] => Route::Script,
             _ => return None,
         };
         Some(route)
     }
 
-    /// The function that serves this route (the stylesheet is served by every function; sign-in owns it).
+    /// The function that serves this route (the assets are served by every function; sign-in owns them).
     pub fn function(&self) -> Function {
         match self {
-            Route::Home | Route::SignIn | Route::SignInCode | Route::Access(_) | Route::SignOut | Route::Stylesheet => Function::SignIn,
+            Route::Home | Route::SignIn | Route::SignInCode | Route::Access(_) | Route::SignOut | Route::Stylesheet | Route::Script => {
+                Function::SignIn
+            }
             Route::Invoices | Route::Invoice(_) | Route::InvoicePdf(_) | Route::Statement | Route::StatementPdf => Function::Invoices,
             Route::PayInvoice(_) | Route::Payment(_) => Function::PayInvoice,
             Route::Members | Route::MemberContact(_) => Function::ContactInfo,
@@ -173,9 +180,16 @@ impl Route {
         }
     }
 
-    /// Routes that work without a session (sign-in and the stylesheet).
+    /// Routes that work without a session (sign-in and the assets).
+    pub fn is_asset(&self) -> bool {
+        matches!(self, Route::Stylesheet | Route::Script)
+    }
+
     pub fn is_public(&self) -> bool {
-        matches!(self, Route::Home | Route::SignIn | Route::SignInCode | Route::Access(_) | Route::SignOut | Route::Stylesheet)
+        matches!(
+            self,
+            Route::Home | Route::SignIn | Route::SignInCode | Route::Access(_) | Route::SignOut | Route::Stylesheet | Route::Script
+        )
     }
 
     /// A name for logs and metrics that never contains an id or a token.
@@ -208,6 +222,7 @@ impl Route {
             Route::SignAgreement(_) => "sign-agreement",
             Route::AgreementPdf(_) => "agreement-pdf",
             Route::Stylesheet => "stylesheet",
+            Route::Script => "script",
         }
     }
 
@@ -245,6 +260,7 @@ impl Route {
             Route::SignAgreement(agr.clone()),
             Route::AgreementPdf(agr),
             Route::Stylesheet,
+            Route::Script,
         ]
     }
 }

@@ -44,6 +44,7 @@ fn hostile_text_is_escaped_everywhere() {
             NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
             HOSTILE,
             &[invoice(HOSTILE, 100, 0, "2026-11-01", "2026-11-15")],
+            crate::invoices::Filter::All,
         )
         .into_string(),
         crate::errors::error_page(&chrome(None), 404, Some(HOSTILE), HOSTILE).into_string(),
@@ -58,7 +59,7 @@ fn hostile_text_is_escaped_everywhere() {
 fn overview_shows_balances_and_flags_past_due() {
     let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
     let invoices = [invoice("INV-2", 19000, 0, "2026-11-21", "2026-12-05"), invoice("INV-1", 19000, 5000, "2026-10-22", "2026-11-05")];
-    let html = crate::invoices::overview(&chrome(None), today, "Lopez household", &invoices).into_string();
+    let html = crate::invoices::overview(&chrome(None), today, "Lopez household", &invoices, crate::invoices::Filter::All).into_string();
     assert!(html.contains("$330.00"), "total due");
     assert!(html.contains(r#"id="past-due">$140.00"#), "past due");
     assert!(html.contains(r#"<span class="badge past-due">Past due</span>"#));
@@ -85,4 +86,75 @@ fn code_email_has_both_parts_and_names_the_practice() {
 #[test]
 fn stylesheet_is_small() {
     assert!(crate::STYLESHEET.len() < 12_000);
+}
+
+fn practice() -> Practice {
+    Practice {
+        name: HOSTILE.into(),
+        phone: PhoneNumber::parse("512-555-0100").unwrap(),
+        email: Email::parse("care@example.com").unwrap(),
+        address: UsAddress::parse(&AddressInput { line1: HOSTILE, line2: "", city: "Austin", state: "TX", postal_code: "78701" }).unwrap(),
+    }
+}
+
+fn household() -> Household {
+    Household {
+        id: AccountId::parse("a1").unwrap(),
+        name: HOSTILE.into(),
+        owner: MemberId::parse("m1").unwrap(),
+        billing_address: None,
+        version: 1,
+    }
+}
+
+#[test]
+fn invoice_detail_and_statement_escape_hostile_text() {
+    let practice = practice();
+    let household = household();
+    let inv = invoice("INV-9", 12345, 0, "2026-11-01", "2026-11-15");
+    let view = crate::invoice::InvoiceView {
+        practice: &practice,
+        household: &household,
+        members: &[],
+        invoice: &inv,
+        payments: vec![],
+        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    };
+    let detail = crate::invoice::detail(&chrome(None), &view).into_string();
+    let print = crate::invoice::print_view(&chrome(None), &view).into_string();
+    let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let activity = portal_domain::statement::Activity {
+        date: from,
+        kind: portal_domain::statement::ActivityKind::Charge,
+        amount: Money::from_cents(100),
+        description: HOSTILE.into(),
+    };
+    let s = portal_domain::statement::statement(&[activity], from, from);
+    let statement = crate::statement::page_for(&chrome(None), HOSTILE, HOSTILE, HOSTILE, Some(HOSTILE), Some(&s)).into_string();
+    for html in [detail, print, statement] {
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;"));
+    }
+}
+
+#[test]
+fn invoice_detail_offers_pay_only_with_a_balance() {
+    let practice = practice();
+    let household = household();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    let open = invoice("INV-1", 19000, 5000, "2026-11-01", "2026-11-15");
+    let paid = invoice("INV-2", 19000, 19000, "2026-10-01", "2026-10-15");
+    let view = |inv| crate::invoice::InvoiceView {
+        practice: &practice,
+        household: &household,
+        members: &[],
+        invoice: inv,
+        payments: vec![],
+        today,
+    };
+    let html = crate::invoice::detail(&chrome(None), &view(&open)).into_string();
+    assert!(html.contains("/invoices/i1/pay") && html.contains("Pay $140.00"));
+    assert!(html.contains(r#"id="invoice-balance">$140.00"#));
+    let html = crate::invoice::detail(&chrome(None), &view(&paid)).into_string();
+    assert!(!html.contains("/pay"));
 }

@@ -88,6 +88,8 @@ pub struct Page {
     pub status: StatusCode,
     pub headers: lambda_http::http::HeaderMap,
     pub body: String,
+    /// The body as sent, for downloads such as PDFs.
+    pub bytes: Vec<u8>,
 }
 
 impl Page {
@@ -141,7 +143,7 @@ impl TestApp {
         let today = clock.now().with_timezone(&config.time_zone).date_naive();
         demo::seed_if_empty(counter.as_ref(), today).await.expect("seeding the demo");
         counter.reset();
-        let app = App { table: counter.clone(), mailer, clock: clock.clone(), random: Arc::new(OsRandom), config };
+        let app = App::new(counter.clone(), mailer, clock.clone(), Arc::new(OsRandom), config);
         TestApp { app, outbox, clock, counter, cookies: Vec::new(), origin: None }
     }
 
@@ -170,12 +172,12 @@ impl TestApp {
         let response = portal_cli::dispatch(&self.app, req).await;
         self.keep_cookies(&response);
         let (parts, body) = response.into_parts();
-        let body = match body {
-            Body::Text(t) => t,
-            Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-            _ => String::new(),
+        let bytes = match body {
+            Body::Text(t) => t.into_bytes(),
+            Body::Binary(b) => b,
+            _ => Vec::new(),
         };
-        Page { status: parts.status, headers: parts.headers, body }
+        Page { status: parts.status, headers: parts.headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
     }
 
     fn keep_cookies(&mut self, response: &Response<Body>) {
@@ -248,4 +250,20 @@ fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The text of a PDF as `pdftotext -layout` extracts it (poppler-utils; `scripts/test` installs it).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let n = TABLES.fetch_add(1, Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("portal-test-{}-{n}.pdf", std::process::id()));
+    std::fs::write(&path, pdf).expect("writing the PDF");
+    let output = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext is not installed: run scripts/test, which installs poppler-utils");
+    let _ = std::fs::remove_file(&path);
+    assert!(output.status.success(), "pdftotext could not read the PDF: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("pdftotext prints UTF-8")
 }

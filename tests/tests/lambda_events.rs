@@ -32,7 +32,7 @@ async fn deployed() -> Deployed {
     config.origin_verify = Some(SecretString::from("origin-verify-secret-for-tests"));
     demo::seed_if_empty(table.as_ref() as &dyn Table, clock.now().with_timezone(&config.time_zone).date_naive()).await.unwrap();
     let outbox = Arc::new(OutboxMailer::new());
-    let app = App { table, mailer: outbox.clone(), clock, random: Arc::new(OsRandom), config };
+    let app = App::new(table, outbox.clone(), clock, Arc::new(OsRandom), config);
     Deployed { app: Arc::new(app), outbox }
 }
 

@@ -1,12 +1,16 @@
-//! The invoices function: `/invoices` (the first page after sign-in).
+//! The invoices function: the overview, one invoice (page, print view, PDF), and account
+//! statements (page and PDF). Only the household's owner sees billing.
 
-use lambda_http::http::{Method, Response, StatusCode};
+use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
 use lambda_http::{Body, Request};
-use portal_domain::store;
-use portal_templates::invoices;
+use portal_domain::statement::{self, parse_period};
+use portal_domain::store::{self, HouseholdRecords};
+use portal_domain::{Household, InvoiceId};
+use portal_templates::invoice::{self, InvoiceView};
+use portal_templates::invoices::{self, Filter};
 use portal_templates::layout::Section;
 use portal_templates::routes::{Function, Route};
-use portal_web::{html, stylesheet, App, Ctx, PageError, PageResult};
+use portal_web::{asset, html, App, Ctx, PageError, PageResult};
 
 /// Serves one request.
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -19,19 +23,79 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
-    match (ctx.route.clone(), ctx.method.clone()) {
-        (Route::Stylesheet, Method::GET) => Ok(stylesheet()),
-        (Route::Invoices, Method::GET) => overview(app, ctx).await,
-        (Route::Invoices, _) => Err(PageError::MethodNotAllowed),
-        // Detail, PDFs and statements are not served yet.
+    if ctx.method != Method::GET {
+        return Err(PageError::MethodNotAllowed);
+    }
+    match ctx.route.clone() {
+        r if r.is_asset() => Ok(asset(&r)),
+        Route::Invoices => overview(app, ctx).await,
+        Route::Invoice(id) => detail(app, ctx, &id, false).await,
+        Route::InvoicePdf(id) => detail(app, ctx, &id, true).await,
+        Route::Statement => statement_page(app, ctx, false).await,
+        Route::StatementPdf => statement_page(app, ctx, true).await,
         _ => Err(PageError::NotFound),
     }
 }
 
-async fn overview(app: &App, ctx: &mut Ctx) -> PageResult {
+/// The signed-in owner's household, read in one query.
+async fn household(app: &App, ctx: &Ctx) -> Result<(HouseholdRecords, Household), PageError> {
     let session = ctx.owner_session()?;
     let records = store::household(app.table.as_ref(), &session.account).await?;
-    let name = records.household.as_ref().map(|h| h.name.as_str()).unwrap_or("");
-    let page = invoices::overview(&ctx.chrome(app, Some(Section::Invoices)), app.today(), name, &records.invoices);
+    let household = records.household.clone().ok_or(PageError::NotFound)?;
+    Ok((records, household))
+}
+
+async fn overview(app: &App, ctx: &mut Ctx) -> PageResult {
+    let (records, household) = household(app, ctx).await?;
+    let filter = Filter::parse(ctx.query("show"));
+    let page = invoices::overview(&ctx.chrome(app, Some(Section::Invoices)), app.today(), &household.name, &records.invoices, filter);
     Ok(html(StatusCode::OK, page))
+}
+
+async fn detail(app: &App, ctx: &mut Ctx, id: &InvoiceId, as_pdf: bool) -> PageResult {
+    let (records, household) = household(app, ctx).await?;
+    // Only this household's invoices are found: another household's id is as unknown as a made-up one.
+    let invoice = records.invoices.iter().find(|i| i.id() == id).ok_or(PageError::NotFound)?;
+    let practice = app.practice().await?;
+    let payments = records.payments.iter().rev().filter(|p| p.invoice == *id).map(|p| (p, app.date_of(p.at))).collect();
+    let view = InvoiceView { practice: &practice, household: &household, members: &records.members, invoice, payments, today: app.today() };
+    if as_pdf {
+        return Ok(pdf_response(invoice::pdf(&view), &format!("invoice-{}.pdf", invoice.number())));
+    }
+    let chrome = ctx.chrome(app, Some(Section::Invoices));
+    let page = if ctx.query("print").is_some() { invoice::print_view(&chrome, &view) } else { invoice::detail(&chrome, &view) };
+    Ok(html(StatusCode::OK, page))
+}
+
+async fn statement_page(app: &App, ctx: &mut Ctx, as_pdf: bool) -> PageResult {
+    let (records, household) = household(app, ctx).await?;
+    let (from, to) = (ctx.query("from").unwrap_or("").to_owned(), ctx.query("to").unwrap_or("").to_owned());
+    let chrome = ctx.chrome(app, Some(Section::Invoices));
+    let (start, end) = match parse_period(Some(&from), Some(&to), app.today()) {
+        Ok(period) => period,
+        Err(e) => {
+            let page = portal_templates::statement::page_for(&chrome, &household.name, &from, &to, Some(&e.to_string()), None);
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
+        }
+    };
+    let activities = statement::activities(&records.invoices, &records.payments, |at| app.date_of(at));
+    let statement = statement::statement(&activities, start, end);
+    if as_pdf {
+        let name = format!("statement-{}-to-{}.pdf", start.format("%Y-%m-%d"), end.format("%Y-%m-%d"));
+        return Ok(pdf_response(portal_templates::statement::pdf(&app.config.practice_name, &household.name, &statement), &name));
+    }
+    let (from, to) = (start.format("%Y-%m-%d").to_string(), end.format("%Y-%m-%d").to_string());
+    Ok(html(StatusCode::OK, portal_templates::statement::page_for(&chrome, &household.name, &from, &to, None, Some(&statement))))
+}
+
+/// A PDF download. The file name keeps only characters that are safe in a header and a file system.
+fn pdf_response(bytes: Vec<u8>, filename: &str) -> Response<Body> {
+    let filename: String = filename.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    let mut response = Response::new(Body::Binary(bytes));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
 }

@@ -11,7 +11,7 @@ use portal_domain::{store, Email};
 use portal_templates::routes::{Function, Route};
 use portal_templates::{emails, signin as pages};
 use portal_web::cookies::PreSession;
-use portal_web::{html, redirect, stylesheet, App, Ctx, PageError, PageResult};
+use portal_web::{asset, html, redirect, App, Ctx, PageError, PageResult};
 
 /// Serves one request.
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -25,7 +25,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
-        (Route::Stylesheet, Method::GET) => Ok(stylesheet()),
+        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
         (Route::Home, Method::GET) => Ok(redirect(if ctx.session.is_some() { &Route::Invoices } else { &Route::SignIn })),
         (Route::SignIn, Method::GET) => sign_in_form(app, ctx),
         (Route::SignIn, Method::POST) => sign_in_submit(app, ctx).await,

@@ -17,6 +17,7 @@ pub mod ports;
 pub mod practice;
 pub mod session;
 pub mod signin;
+pub mod statement;
 pub mod store;
 
 pub use address::{AddressErrors, AddressInput, UsAddress};
@@ -27,7 +28,7 @@ pub use household::{Household, Member, Phones, Relationship, Sex};
 pub use ids::{AccountId, AgreementId, IdError, InvoiceId, MemberId, MembershipId, PaymentId, PlanId, SourceId};
 pub use invoice::{Invoice, InvoiceData, InvoiceError, InvoiceStatus, LineItem};
 pub use membership::{Enrollment, Membership, MembershipStatus};
-pub use money::{Money, MoneyError};
+pub use money::{Balance, Money, MoneyError};
 pub use payment::{BankAccountType, Payment, PaymentSource, PaymentStatus, SourceDetails};
 pub use phone::{PhoneError, PhoneNumber};
 pub use plan::{AgeBand, BillingPeriod, Plan, PlanData, PlanError};

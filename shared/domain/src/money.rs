@@ -272,3 +272,49 @@ mod tests {
         }
     }
 }
+
+/// A running account balance: what is owed (positive) or held as credit (negative).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Balance(Decimal);
+
+impl Balance {
+    pub const ZERO: Balance = Balance(Decimal::from_parts(0, 0, 0, false, 2));
+
+    pub fn plus(self, amount: Money) -> Balance {
+        let mut sum = self.0 + amount.amount();
+        sum.rescale(2);
+        Balance(sum)
+    }
+
+    pub fn minus(self, amount: Money) -> Balance {
+        let mut difference = self.0 - amount.amount();
+        difference.rescale(2);
+        Balance(difference)
+    }
+
+    pub fn amount(self) -> Decimal {
+        self.0
+    }
+
+    pub fn is_credit(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+}
+
+impl From<Money> for Balance {
+    fn from(value: Money) -> Self {
+        Balance::ZERO.plus(value)
+    }
+}
+
+impl fmt::Display for Balance {
+    /// `$1,234.50`, or `-$12.00` for a credit.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let magnitude = Money::try_from(self.0.abs()).unwrap_or(Money::ZERO);
+        if self.is_credit() {
+            write!(f, "-{magnitude}")
+        } else {
+            write!(f, "{magnitude}")
+        }
+    }
+}

@@ -26,7 +26,7 @@ use crate::form::Form;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The peer address of a request served by the local server (Lambda requests carry it in their context).
 #[derive(Debug, Clone)]
@@ -155,7 +155,7 @@ impl Ctx {
             }
         }
         self.route = Route::parse(req.uri().path()).ok_or(PageError::NotFound)?;
-        if self.route.function() != function && self.route != Route::Stylesheet {
+        if self.route.function() != function && !self.route.is_asset() {
             return Err(PageError::NotFound);
         }
         if let Some(query) = req.uri().query() {
@@ -357,10 +357,14 @@ pub fn redirect(to: &Route) -> Response<Body> {
     response
 }
 
-/// The stylesheet, cacheable for a day.
-pub fn stylesheet() -> Response<Body> {
-    let mut response = Response::new(Body::Text(portal_templates::STYLESHEET.to_owned()));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+/// The stylesheet or the script, cacheable for an hour.
+pub fn asset(route: &Route) -> Response<Body> {
+    let (body, content_type) = match route {
+        Route::Script => (portal_templates::SCRIPT, "text/javascript; charset=utf-8"),
+        _ => (portal_templates::STYLESHEET, "text/css; charset=utf-8"),
+    };
+    let mut response = Response::new(Body::Text(body.to_owned()));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     response
 }

@@ -21,7 +21,7 @@ pub async fn app_from_env() -> anyhow::Result<App> {
     let clock = Arc::new(SystemClock);
     let table = DynamoTable::new(aws_sdk_dynamodb_client(&sdk), config.table_name.clone(), clock.clone());
     let mailer = SesMailer::new(aws_sdk_sesv2_client(&sdk), config.mail_from.clone());
-    Ok(App { table: Arc::new(table), mailer: Arc::new(mailer), clock, random: Arc::new(OsRandom), config })
+    Ok(App::new(Arc::new(table), Arc::new(mailer), clock, Arc::new(OsRandom), config))
 }
 
 fn aws_sdk_dynamodb_client(sdk: &portal_adapters::SdkConfig) -> portal_adapters::DynamoClient {

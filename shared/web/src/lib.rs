@@ -9,6 +9,6 @@ pub mod lambda;
 
 pub use app::App;
 pub use config::Config;
-pub use edge::{html, redirect, stylesheet, ClientAddr, Ctx, PageError, PageResult};
+pub use edge::{asset, html, redirect, ClientAddr, Ctx, PageError, PageResult};
 pub use form::Form;
 pub use lambda_http::{Body, Request};

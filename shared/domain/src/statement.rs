@@ -1,0 +1,224 @@
+//! Account statements: every charge and payment of a period with a running balance.
+
+use chrono::{Months, NaiveDate};
+
+use crate::money::Balance;
+use crate::Money;
+
+/// One charge (an invoice) or payment on the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    pub date: NaiveDate,
+    pub kind: ActivityKind,
+    pub amount: Money,
+    /// "Invoice INV-1009", "Payment on INV-1008 — Visa ending 4242".
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ActivityKind {
+    Charge,
+    Payment,
+}
+
+/// One line of a statement: the activity and the balance after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub activity: Activity,
+    pub balance: Balance,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub opening: Balance,
+    pub lines: Vec<Line>,
+    pub charges: Money,
+    pub payments: Money,
+    pub closing: Balance,
+}
+
+/// The statement for `from..=to`: activity before `from` makes the opening balance; within the
+/// period, charges come before payments on the same day so the balance reads naturally.
+pub fn statement(activities: &[Activity], from: NaiveDate, to: NaiveDate) -> Statement {
+    let apply = |balance: Balance, a: &Activity| match a.kind {
+        ActivityKind::Charge => balance.plus(a.amount),
+        ActivityKind::Payment => balance.minus(a.amount),
+    };
+    let opening = activities.iter().filter(|a| a.date < from).fold(Balance::ZERO, apply);
+    let mut within: Vec<&Activity> = activities.iter().filter(|a| a.date >= from && a.date <= to).collect();
+    within.sort_by(|a, b| (a.date, a.kind, &a.description).cmp(&(b.date, b.kind, &b.description)));
+    let mut balance = opening;
+    let mut lines = Vec::with_capacity(within.len());
+    for activity in within {
+        balance = apply(balance, activity);
+        lines.push(Line { activity: activity.clone(), balance });
+    }
+    let total = |kind| lines.iter().filter(|l| l.activity.kind == kind).map(|l| l.activity.amount).sum();
+    Statement { from, to, opening, charges: total(ActivityKind::Charge), payments: total(ActivityKind::Payment), closing: balance, lines }
+}
+
+/// The longest period a statement covers.
+pub const MAX_YEARS: u32 = 10;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("Enter the start date as YYYY-MM-DD.")]
+    BadFrom,
+    #[error("Enter the end date as YYYY-MM-DD.")]
+    BadTo,
+    #[error("The start date must be on or before the end date.")]
+    FromAfterTo,
+    #[error("Choose a period of at most 10 years.")]
+    TooLong,
+}
+
+/// The period of a statement from the form's `from` and `to` (each optional; by default the
+/// 12 months ending today).
+pub fn parse_period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), PeriodError> {
+    let parse = |text: Option<&str>, error: PeriodError| match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").map(Some).map_err(|_| error),
+    };
+    let to_date = parse(to, PeriodError::BadTo)?.unwrap_or(today);
+    let from_date = parse(from, PeriodError::BadFrom)?.unwrap_or_else(|| to_date - Months::new(12) + chrono::Days::new(1));
+    if from_date > to_date {
+        return Err(PeriodError::FromAfterTo);
+    }
+    if from_date + Months::new(12 * MAX_YEARS) <= to_date {
+        return Err(PeriodError::TooLong);
+    }
+    Ok((from_date, to_date))
+}
+
+/// The account's activity: each invoice (not void) as a charge on its issue date, and each
+/// succeeded payment on the day it was made (`date_of` turns an instant into the practice's date).
+pub fn activities(
+    invoices: &[crate::Invoice],
+    payments: &[crate::Payment],
+    date_of: impl Fn(chrono::DateTime<chrono::Utc>) -> NaiveDate,
+) -> Vec<Activity> {
+    let number_of =
+        |id: &crate::InvoiceId| invoices.iter().find(|i| i.id() == id).map_or_else(|| id.to_string(), |i| i.number().to_owned());
+    let charges = invoices.iter().filter(|i| !i.is_void()).map(|i| Activity {
+        date: i.issued(),
+        kind: ActivityKind::Charge,
+        amount: i.total(),
+        description: format!("Invoice {}", i.number()),
+    });
+    let paid = payments.iter().filter(|p| p.status == crate::PaymentStatus::Succeeded).map(|p| Activity {
+        date: date_of(p.at),
+        kind: ActivityKind::Payment,
+        amount: p.amount,
+        description: format!("Payment on {}, {}", number_of(&p.invoice), p.source.describe()),
+    });
+    charges.chain(paid).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn act(date: &str, kind: ActivityKind, cents: i64) -> Activity {
+        Activity { date: d(date), kind, amount: Money::from_cents(cents), description: format!("{kind:?} {date}") }
+    }
+
+    #[test]
+    fn runs_the_balance_through_the_period() {
+        let all = [
+            act("2026-01-01", ActivityKind::Charge, 19000),
+            act("2026-01-03", ActivityKind::Payment, 19000),
+            act("2026-02-01", ActivityKind::Charge, 19000),
+            act("2026-02-05", ActivityKind::Payment, 5000),
+            act("2026-03-01", ActivityKind::Charge, 19000),
+        ];
+        let s = statement(&all, d("2026-02-01"), d("2026-02-28"));
+        assert_eq!(s.opening, Balance::ZERO);
+        assert_eq!(s.lines.len(), 2);
+        assert_eq!(s.lines[0].balance.to_string(), "$190.00");
+        assert_eq!(s.lines[1].balance.to_string(), "$140.00");
+        assert_eq!(
+            (s.charges.to_string(), s.payments.to_string(), s.closing.to_string()),
+            ("$190.00".into(), "$50.00".into(), "$140.00".into())
+        );
+        let later = statement(&all, d("2026-03-01"), d("2026-03-31"));
+        assert_eq!(later.opening.to_string(), "$140.00");
+        assert_eq!(later.closing.to_string(), "$330.00");
+    }
+
+    #[test]
+    fn charges_come_before_payments_on_the_same_day() {
+        let all = [act("2026-01-01", ActivityKind::Payment, 100), act("2026-01-01", ActivityKind::Charge, 100)];
+        let s = statement(&all, d("2026-01-01"), d("2026-01-01"));
+        assert_eq!(s.lines[0].activity.kind, ActivityKind::Charge);
+        assert_eq!(s.lines[0].balance.to_string(), "$1.00");
+    }
+
+    #[test]
+    fn an_empty_period_carries_the_balance() {
+        let all = [act("2025-01-01", ActivityKind::Charge, 8000)];
+        let s = statement(&all, d("2026-01-01"), d("2026-12-31"));
+        assert!(s.lines.is_empty());
+        assert_eq!(s.opening, s.closing);
+        assert_eq!(s.closing.to_string(), "$80.00");
+    }
+
+    #[test]
+    fn periods_parse_with_defaults_and_limits() {
+        let today = d("2026-11-26");
+        assert_eq!(parse_period(None, None, today), Ok((d("2025-11-27"), today)));
+        assert_eq!(parse_period(Some("2026-01-01"), Some(""), today), Ok((d("2026-01-01"), today)));
+        assert_eq!(parse_period(Some("2026-13-01"), None, today), Err(PeriodError::BadFrom));
+        assert_eq!(parse_period(None, Some("soon"), today), Err(PeriodError::BadTo));
+        assert_eq!(parse_period(Some("2026-02-01"), Some("2026-01-01"), today), Err(PeriodError::FromAfterTo));
+        assert_eq!(parse_period(Some("2016-01-01"), Some("2026-01-01"), today), Err(PeriodError::TooLong));
+        assert!(parse_period(Some("2016-01-02"), Some("2026-01-01"), today).is_ok());
+    }
+
+    fn activity() -> impl Strategy<Value = Activity> {
+        (0i64..730, prop_oneof![Just(ActivityKind::Charge), Just(ActivityKind::Payment)], 1i64..100_000).prop_map(|(day, kind, cents)| {
+            Activity {
+                date: d("2025-01-01") + chrono::Days::new(day as u64),
+                kind,
+                amount: Money::from_cents(cents),
+                description: String::new(),
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn closing_is_opening_plus_charges_minus_payments(all in proptest::collection::vec(activity(), 0..60), a in 0u64..730, len in 0u64..400) {
+            let from = d("2025-01-01") + chrono::Days::new(a);
+            let s = statement(&all, from, from + chrono::Days::new(len));
+            prop_assert_eq!(s.closing, s.opening.plus(s.charges).minus(s.payments));
+            prop_assert_eq!(s.lines.last().map_or(s.opening, |l| l.balance), s.closing);
+        }
+
+        #[test]
+        fn splitting_a_period_chains_the_balances(all in proptest::collection::vec(activity(), 0..60), a in 0u64..700, split in 0u64..100, len in 0u64..200) {
+            let from = d("2025-01-01") + chrono::Days::new(a);
+            let middle = from + chrono::Days::new(split);
+            let to = middle + chrono::Days::new(len + 1);
+            let whole = statement(&all, from, to);
+            let first = statement(&all, from, middle);
+            let second = statement(&all, middle + chrono::Days::new(1), to);
+            prop_assert_eq!(first.closing, second.opening);
+            prop_assert_eq!(second.closing, whole.closing);
+            prop_assert_eq!(first.lines.len() + second.lines.len(), whole.lines.len());
+        }
+
+        #[test]
+        fn parse_period_never_panics(from in "\\PC{0,12}", to in "\\PC{0,12}") {
+            if let Ok((f, t)) = parse_period(Some(&from), Some(&to), d("2026-11-26")) {
+                prop_assert!(f <= t);
+            }
+        }
+    }
+}

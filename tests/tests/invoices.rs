@@ -1,0 +1,184 @@
+//! The invoices function through the real handlers: overview, detail, print, PDF, statements.
+
+use chrono::Datelike;
+use lambda_http::http::StatusCode;
+use portal_adapters::demo::Demo;
+use portal_domain::Money;
+use portal_tests::{pdf_text, TestApp};
+
+const MARIA: &str = "maria@example.com";
+
+async fn maria() -> TestApp {
+    let mut app = TestApp::memory().await;
+    app.sign_in(MARIA).await;
+    app
+}
+
+fn demo(app: &TestApp) -> Demo {
+    Demo::new(app.app.today())
+}
+
+#[tokio::test]
+async fn every_demo_invoice_shows_its_numbers() {
+    let mut app = maria().await;
+    let mut sam = TestApp::memory().await;
+    sam.sign_in("sam@example.com").await;
+    for invoice in demo(&app).invoices {
+        let who = if invoice.account().as_str() == "lopez" { &mut app } else { &mut sam };
+        let page = who.get(&format!("/invoices/{}", invoice.id())).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", invoice.number());
+        assert!(page.body.contains(&format!("<h1>Invoice {}</h1>", invoice.number())));
+        assert!(page.body.contains(&format!(r#"id="invoice-total">{}"#, invoice.total())));
+        assert!(page.body.contains(&format!(r#"id="invoice-paid">{}"#, invoice.paid())));
+        assert!(page.body.contains(&format!(r#"id="invoice-balance">{}"#, invoice.balance())));
+        for line in invoice.lines() {
+            assert!(page.body.contains(&line.description), "{}", line.description);
+        }
+        assert_eq!(page.body.contains("/pay\""), !invoice.balance().is_zero(), "a Pay action only when a balance is due");
+        assert!(page.body.contains("Cedar Valley Direct Primary Care") && page.body.contains("(512) 555-0100"), "the practice's contact");
+    }
+}
+
+#[tokio::test]
+async fn the_past_due_invoice_shows_its_partial_payment() {
+    let mut app = maria().await;
+    let page = app.get("/invoices/inv-1008").await;
+    assert!(page.body.contains("Past due"));
+    assert!(page.body.contains("Hill Country Bank checking ending 6789"));
+    assert!(page.body.contains(r#"id="invoice-balance">$140.00"#));
+    assert!(page.body.contains("1208 Pecan Street"), "the billing address");
+}
+
+#[tokio::test]
+async fn another_households_invoice_is_not_found() {
+    let mut app = maria().await;
+    assert_eq!(app.get("/invoices/inv-2001").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/invoices/inv-2001/pdf").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/invoices/does-not-exist").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn overview_rows_link_to_details_and_filter() {
+    let mut app = maria().await;
+    let all = app.get("/invoices").await;
+    assert!(all.body.contains(r#"href="/invoices/inv-1009""#));
+    let unpaid = app.get("/invoices?show=unpaid").await;
+    assert!(unpaid.body.contains("INV-1009") && unpaid.body.contains("INV-1008") && !unpaid.body.contains(">INV-1007<"));
+    let paid = app.get("/invoices?show=paid").await;
+    assert!(!paid.body.contains(">INV-1009<") && paid.body.contains(">INV-1007<"));
+    assert!(paid.body.contains(r#"id="total-due">$330.00"#), "the total due counts every invoice");
+}
+
+#[tokio::test]
+async fn the_print_view_is_the_document_alone() {
+    let mut app = maria().await;
+    let page = app.get("/invoices/inv-1009?print=1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("INV-1009") && page.body.contains("Balance due"));
+    assert!(!page.body.contains("Sign out") && !page.body.contains("<nav"), "no navigation");
+    assert!(app.get("/invoices/inv-1009").await.body.contains(r#"id="print""#), "a visible Print action");
+}
+
+#[tokio::test]
+async fn the_invoice_pdf_reads_like_the_page() {
+    let mut app = maria().await;
+    let page = app.get("/invoices/inv-1008/pdf").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.headers["content-type"], "application/pdf");
+    assert_eq!(page.headers["content-disposition"], r#"attachment; filename="invoice-INV-1008.pdf""#);
+    let text = pdf_text(&page.bytes);
+    for expected in [
+        "INV-1008",
+        "Standard Membership — Maria Lopez",
+        "Sofia Lopez",
+        "$190.00",
+        "$50.00",
+        "$140.00",
+        "Balance due",
+        "Past due",
+        "Lopez household",
+        "Cedar Valley Direct Primary Care",
+    ] {
+        assert!(text.contains(expected), "{expected} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_default_statement_closes_at_the_sum_of_open_balances() {
+    let mut app = maria().await;
+    let page = app.get("/statement").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let open: Money = demo(&app).invoices.iter().filter(|i| i.account().as_str() == "lopez").map(|i| i.balance()).sum();
+    assert_eq!(open.to_string(), "$330.00");
+    assert!(page.body.contains(&format!(r#"id="closing-balance">{open}"#)), "{}", page.body);
+    assert!(page.body.contains(r#"id="opening-balance">$0.00"#));
+    assert!(page.body.contains(r#"id="total-charges">$1,710.00"#), "nine invoices of $190");
+    assert!(page.body.contains(r#"id="total-payments">$1,380.00"#), "seven in full and $50");
+    let pdf = app
+        .get(&format!("/statement/pdf?from={}&to={}", app.app.today().with_day(1).unwrap() - chrono::Months::new(11), app.app.today()))
+        .await;
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    let text = pdf_text(&pdf.bytes);
+    assert!(text.contains("Closing balance") && text.contains("$330.00") && text.contains("Opening balance"), "{text}");
+    assert!(text.contains("Payment on INV-1008"));
+}
+
+#[tokio::test]
+async fn statement_periods_carry_balances_and_handle_quiet_times() {
+    let mut app = maria().await;
+    let today = app.app.today();
+    // Before any activity: nothing at all.
+    let empty = app.get("/statement?from=2020-01-01&to=2020-12-31").await;
+    assert!(empty.body.contains("No charges or payments in this period."));
+    assert!(empty.body.contains(r#"id="closing-balance">$0.00"#));
+    // The few days after the last past-due invoice's partial payment and before the open one: only a payment.
+    let demo = demo(&app);
+    let payment = demo.payments.iter().find(|p| p.invoice.as_str() == "inv-1008").unwrap();
+    let day = app.app.date_of(payment.at);
+    let only_payment = app.get(&format!("/statement?from={day}&to={day}")).await;
+    assert!(only_payment.body.contains("Payment on INV-1008") && !only_payment.body.contains("Invoice INV-"), "{}", only_payment.body);
+    assert!(only_payment.body.contains(r#"id="opening-balance">$190.00"#));
+    assert!(only_payment.body.contains(r#"id="closing-balance">$140.00"#));
+    assert!(only_payment.body.contains(r#"id="total-charges">$0.00"#));
+    let future = app.get(&format!("/statement?from={}&to={}", today + chrono::Days::new(1), today + chrono::Days::new(30))).await;
+    assert!(future.body.contains(r#"id="opening-balance">$330.00"#));
+}
+
+#[tokio::test]
+async fn bad_periods_re_render_the_form_with_a_message() {
+    let mut app = maria().await;
+    for (query, message) in [
+        ("from=2026-02-30", "Enter the start date as YYYY-MM-DD."),
+        ("to=tomorrow", "Enter the end date as YYYY-MM-DD."),
+        ("from=2026-05-01&to=2026-04-01", "The start date must be on or before the end date."),
+        ("from=2000-01-01&to=2026-01-01", "Choose a period of at most 10 years."),
+    ] {
+        let page = app.get(&format!("/statement?{query}")).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert!(page.body.contains(message), "{query}");
+        assert!(!page.body.contains("closing-balance"));
+        assert_eq!(app.get(&format!("/statement/pdf?{query}")).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+#[tokio::test]
+async fn billing_is_for_the_owner_only() {
+    let mut app = TestApp::memory().await;
+    app.request_code("daniel@example.com").await;
+    let code = app.last_code_to("daniel@example.com").unwrap();
+    app.enter_code(&code).await;
+    for path in ["/invoices/inv-1009", "/invoices/inv-1009/pdf", "/statement", "/statement/pdf"] {
+        assert_eq!(app.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let mut anonymous = TestApp::memory().await;
+    assert_eq!(anonymous.get("/invoices/inv-1009").await.location(), Some("/sign-in"));
+}
+
+#[tokio::test]
+async fn a_warm_invoice_page_costs_two_table_requests() {
+    let mut app = maria().await;
+    app.get("/invoices/inv-1009").await;
+    app.counter.reset();
+    assert_eq!(app.get("/invoices/inv-1009").await.status, StatusCode::OK);
+    assert_eq!(app.counter.counts(), (2, 0), "session and household; the practice profile is cached");
+}
