@@ -58,6 +58,7 @@ pub fn page(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
                 title { (title) " · " (chrome.practice) }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href=(STYLESHEET_PATH);
                 script src=(SCRIPT_PATH) defer {}
             }
@@ -104,7 +105,9 @@ pub fn print_page(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (chrome.practice) }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href=(STYLESHEET_PATH);
+                script src=(SCRIPT_PATH) defer {}
             }
             body.print-view { main #main .wrap { (body) } }
         }

@@ -72,7 +72,9 @@ pub type PageResult = Result<Response<Body>, PageError>;
 
 /// One request on its way through a function.
 pub struct Ctx {
+    /// The route asked for (`Home` until the path is parsed; see `route_known`).
     pub route: Route,
+    route_known: bool,
     pub method: Method,
     pub request_id: String,
     pub client_ip: String,
@@ -130,6 +132,7 @@ impl Ctx {
         let started = Instant::now();
         let mut ctx = Ctx {
             route: Route::Home,
+            route_known: false,
             method: req.method().clone(),
             request_id: request_id(&req, app),
             client_ip: client_ip(&req),
@@ -155,6 +158,7 @@ impl Ctx {
             }
         }
         self.route = Route::parse(req.uri().path()).ok_or(PageError::NotFound)?;
+        self.route_known = true;
         if self.route.function() != function && !self.route.is_asset() {
             return Err(PageError::NotFound);
         }
@@ -187,7 +191,16 @@ impl Ctx {
 
     /// Every POST must come from our own pages: same origin, and a token bound to this browser.
     fn check_csrf(&self, app: &App, req: &Request) -> Result<(), PageError> {
-        if let Some(origin) = header_str(req.headers(), "origin") {
+        // Browsers mark requests another site started; a form of ours is same-origin (or typed in: none).
+        if let Some(site) = header_str(req.headers(), "sec-fetch-site") {
+            if site == "cross-site" || site == "same-site" {
+                return Err(PageError::Forbidden(None));
+            }
+        }
+        // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` even for our own forms,
+        // and any page can make them do so: "null" proves nothing either way, so only a real
+        // foreign origin is refused here and the token below decides.
+        if let Some(origin) = header_str(req.headers(), "origin").filter(|o| *o != "null") {
             let same = origin == app.config.origin()
                 || (app.config.local && header_str(req.headers(), "host").is_some_and(|host| origin == format!("http://{host}")));
             if !same {
@@ -306,7 +319,7 @@ impl Ctx {
         }
         tracing::info!(
             request_id = %self.request_id,
-            route = self.route.name(),
+            route = if self.route_known { self.route.name() } else { "unknown" },
             method = %self.method,
             status = response.status().as_u16(),
             duration_us = self.started.elapsed().as_micros() as u64,
