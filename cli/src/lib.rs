@@ -11,6 +11,8 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
     let function = Route::parse(req.uri().path()).map_or(Function::SignIn, |r| r.function());
     match function {
         Function::Invoices => invoices::handle(app, req).await,
+        Function::PayInvoice => pay_invoice::handle(app, req).await,
+        Function::PaymentOptions => payment_options::handle(app, req).await,
         // Sign-in is the default behaviour: it also answers paths no function serves yet, with a 404 page.
         _ => sign_in::handle(app, req).await,
     }

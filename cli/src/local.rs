@@ -13,7 +13,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::http::{header, HeaderValue, Request, Response, StatusCode};
 use lambda_http::Body;
-use portal_adapters::{demo, DynamoTable, MemoryTable, OsRandom, OutboxMailer, SystemClock};
+use portal_adapters::{demo, DynamoTable, MemoryTable, OsRandom, OutboxMailer, SandboxGateway, SystemClock};
 use portal_domain::{session, store, Clock, Email, Random, Table};
 use portal_templates::layout::Chrome;
 use portal_templates::routes::Route;
@@ -134,7 +134,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::local(port, secret);
     config.time_zone = tz;
     let outbox = Arc::new(OutboxMailer::new());
-    let app = App::new(table, outbox.clone(), clock, Arc::new(OsRandom), config);
+    let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
+    let app = App::new(table, outbox.clone(), clock, Arc::new(OsRandom), gateway, config);
     let link = mint_link(app.table.as_ref(), app.random.as_ref(), app.now(), demo::MARIA, 30, &app.config.public_url).await?;
     let url = &app.config.public_url;
     println!("Patient portal: {url}/");

@@ -20,3 +20,36 @@ pub fn signin_code(to: &str, practice: &str, code: &str, minutes: i64) -> Messag
     );
     Message { to: to.to_owned(), subject, html, text }
 }
+
+/// The receipt emailed to the household's owner after a payment goes through.
+pub struct ReceiptEmail<'a> {
+    pub to: &'a str,
+    pub practice: &'a str,
+    pub invoice_number: &'a str,
+    pub amount: String,
+    pub source: String,
+    pub new_balance: String,
+    pub reference: &'a str,
+    pub receipt_url: String,
+}
+
+pub fn receipt(r: &ReceiptEmail<'_>) -> Message {
+    let subject = format!("Receipt: {} paid on invoice {}", r.amount, r.invoice_number);
+    let html = html! {
+        p { "Thank you for your payment to " (r.practice) "." }
+        table {
+            tr { th align="left" { "Invoice" } td { (r.invoice_number) } }
+            tr { th align="left" { "Amount" } td { (r.amount) } }
+            tr { th align="left" { "Paid with" } td { (r.source) } }
+            tr { th align="left" { "New balance" } td { (r.new_balance) } }
+            tr { th align="left" { "Reference" } td { (r.reference) } }
+        }
+        p { a href=(r.receipt_url) { "View the receipt" } }
+    }
+    .into_string();
+    let text = format!(
+        "Thank you for your payment to {}.\n\nInvoice: {}\nAmount: {}\nPaid with: {}\nNew balance: {}\nReference: {}\n\nView the receipt: {}\n",
+        r.practice, r.invoice_number, r.amount, r.source, r.new_balance, r.reference, r.receipt_url
+    );
+    Message { to: r.to.to_owned(), subject, html, text }
+}

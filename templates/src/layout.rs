@@ -8,28 +8,31 @@ use crate::routes::{Route, SCRIPT_PATH, STYLESHEET_PATH};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Invoices,
+    PaymentMethods,
 }
 
 impl Section {
     /// The sections that exist; later sections join this list as their functions are built.
-    pub const ALL: [Section; 1] = [Section::Invoices];
+    pub const ALL: [Section; 2] = [Section::Invoices, Section::PaymentMethods];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Invoices => "Invoices",
+            Section::PaymentMethods => "Payment methods",
         }
     }
 
     pub fn route(self) -> Route {
         match self {
             Section::Invoices => Route::Invoices,
+            Section::PaymentMethods => Route::PaymentMethods,
         }
     }
 
     /// Whether a member who is not the household's owner may open the section.
     pub fn for_members(self) -> bool {
         match self {
-            Section::Invoices => false,
+            Section::Invoices | Section::PaymentMethods => false,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod errors;
 pub mod invoice;
 pub mod invoices;
 pub mod layout;
+pub mod pay;
 pub mod pdf;
 pub mod routes;
 pub mod signin;

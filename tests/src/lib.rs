@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use lambda_http::http::{header, Method, StatusCode};
-use lambda_http::{Body, Request, Response};
-use portal_adapters::{demo, DynamoTable, ManualClock, MemoryTable, OsRandom, OutboxMailer};
+use lambda_http::{Body, Request};
+use portal_adapters::{demo, DynamoTable, ManualClock, MemoryTable, OsRandom, OutboxMailer, SandboxGateway};
 use portal_domain::ports::{Item, Key, Write};
 use portal_domain::{Clock, Mailer, StoreError, Table};
 use portal_web::{App, Config};
@@ -112,6 +112,8 @@ pub struct TestApp {
     pub outbox: Arc<OutboxMailer>,
     pub clock: Arc<ManualClock>,
     pub counter: Arc<CountingTable>,
+    /// The sandbox processor, to count charges.
+    pub gateway: Arc<SandboxGateway>,
     pub cookies: Vec<(String, String)>,
     pub origin: Option<String>,
 }
@@ -138,17 +140,29 @@ impl TestApp {
 
     /// An app with a mailer of the test's choosing (e.g. a mock that fails); `outbox` stays empty then.
     pub async fn build(table: Arc<dyn Table>, clock: Arc<ManualClock>, outbox: Arc<OutboxMailer>, mailer: Arc<dyn Mailer>) -> TestApp {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ =
+                tracing_subscriber::fmt().with_test_writer().with_env_filter("debug,aws=info,hyper=info,h2=info,rustls=info").try_init();
+        }
         let counter = Arc::new(CountingTable::new(table));
         let config = Config::local(3000, b"test secret that is at least 32 bytes".to_vec());
         let today = clock.now().with_timezone(&config.time_zone).date_naive();
         demo::seed_if_empty(counter.as_ref(), today).await.expect("seeding the demo");
         counter.reset();
-        let app = App::new(counter.clone(), mailer, clock.clone(), Arc::new(OsRandom), config);
-        TestApp { app, outbox, clock, counter, cookies: Vec::new(), origin: None }
+        let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
+        let app = App::new(counter.clone(), mailer, clock.clone(), Arc::new(OsRandom), gateway.clone(), config);
+        TestApp { app, outbox, clock, counter, gateway, cookies: Vec::new(), origin: None }
     }
 
     /// Sends a request as a browser would: with the jar's cookies, keeping the cookies it sets.
     pub async fn request(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let (page, response_cookies) = self.send(method, path, form).await;
+        self.keep_cookies(&response_cookies);
+        page
+    }
+
+    /// Sends a request with the jar's cookies without changing the jar (for requests made at once).
+    pub async fn send(&self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> (Page, Vec<String>) {
         let mut builder = lambda_http::http::Request::builder()
             .method(method)
             .uri(path)
@@ -170,19 +184,19 @@ impl TestApp {
         };
         let req: Request = builder.body(body).expect("valid request");
         let response = portal_cli::dispatch(&self.app, req).await;
-        self.keep_cookies(&response);
+        let set_cookies =
+            response.headers().get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
         let (parts, body) = response.into_parts();
         let bytes = match body {
             Body::Text(t) => t.into_bytes(),
             Body::Binary(b) => b,
             _ => Vec::new(),
         };
-        Page { status: parts.status, headers: parts.headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }
+        (Page { status: parts.status, headers: parts.headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }, set_cookies)
     }
 
-    fn keep_cookies(&mut self, response: &Response<Body>) {
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            let text = value.to_str().unwrap_or("");
+    fn keep_cookies(&mut self, set_cookies: &[String]) {
+        for text in set_cookies {
             let pair = text.split(';').next().unwrap_or("");
             let Some((name, value)) = pair.split_once('=') else { continue };
             self.cookies.retain(|(n, _)| n != name);
@@ -218,6 +232,14 @@ impl TestApp {
         let form = self.get("/sign-in/code").await;
         let csrf = form.csrf_token();
         self.post("/sign-in/code", &[("csrf_token", &csrf), ("code", code)]).await
+    }
+
+    /// The hidden field `name` of a page's form.
+    pub fn hidden(page: &Page, name: &str) -> String {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = page.body.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name} field"));
+        let end = page.body[start..].find('"').expect("closing quote") + start;
+        page.body[start..end].to_owned()
     }
 
     /// The 6-digit code in the newest email to `to`.

@@ -171,6 +171,7 @@ fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_
         gateway_reference: Some(format!("sbx_ch_demo{n:04}")),
         idempotency_key: format!("demo-{n}"),
         at: at_time,
+        version: 1,
     }
 }
 
@@ -402,7 +403,8 @@ impl Demo {
             writes.push(store::put_plan(p)?);
         }
         for h in &self.households {
-            writes.push(store::put_household(h)?);
+            let sources = self.sources.iter().filter(|s| s.account == h.id).count();
+            writes.push(store::put_household(h, sources)?);
         }
         for m in &self.members {
             writes.push(store::put_member(m)?);

@@ -424,17 +424,34 @@ impl Table for DynamoTable {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         let now = self.now();
         let items = writes.iter().map(|w| self.transact_item(w, now)).collect::<Result<Vec<_>, _>>()?;
-        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(|e| {
-            write_error(e, "TransactWriteItems", |s| match s {
-                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+        let mut attempt = 0;
+        loop {
+            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let Err(e) = result else { return Ok(()) };
+            let reasons: Vec<String> = match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    c.cancellation_reasons().iter().filter_map(|r| r.code()).map(str::to_owned).collect()
+                }
+                _ => Vec::new(),
+            };
+            let conflict = e.as_service_error().is_some_and(|s| matches!(s, TransactWriteItemsError::TransactionInProgressException(_)))
+                || (reasons.iter().any(|r| r == "TransactionConflict") && !reasons.iter().any(|r| r == "ConditionalCheckFailed"));
+            // Another transaction held one of the items for a moment: DynamoDB asks to try again.
+            if conflict && attempt < 6 {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                continue;
+            }
+            return Err(write_error(e, "TransactWriteItems", |s| match s {
+                TransactWriteItemsError::TransactionCanceledException(c) => {
                     let reasons = c.cancellation_reasons();
                     reasons.is_empty() || reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
                 }
                 _ => false,
-            })
-        })?;
-        Ok(())
+            }));
+        }
     }
 }

@@ -4,11 +4,13 @@ pub mod demo;
 pub mod dynamo;
 pub mod mail;
 pub mod memory;
+pub mod sandbox;
 pub mod system;
 
 pub use dynamo::DynamoTable;
 pub use mail::{OutboxMailer, SesMailer};
 pub use memory::MemoryTable;
+pub use sandbox::SandboxGateway;
 pub use system::{ManualClock, OsRandom, SystemClock};
 
 pub use aws_config::SdkConfig;

@@ -28,6 +28,11 @@ impl MemoryTable {
         self.len() == 0
     }
 
+    /// Every stored item (for inspection in tests and local tools; the portal itself never scans).
+    pub fn items(&self) -> Vec<Item> {
+        self.lock().values().cloned().collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Key, Item>> {
         // A panic while holding the lock cannot leave a half-written item: writes replace whole items.
         self.items.lock().unwrap_or_else(|e| e.into_inner())

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod agreement;
+pub mod card;
 pub mod dob;
 pub mod email;
 pub mod household;
@@ -10,6 +11,7 @@ pub mod ids;
 pub mod invoice;
 pub mod membership;
 pub mod money;
+pub mod pay;
 pub mod payment;
 pub mod phone;
 pub mod plan;
@@ -17,6 +19,7 @@ pub mod ports;
 pub mod practice;
 pub mod session;
 pub mod signin;
+pub mod sources;
 pub mod statement;
 pub mod store;
 
@@ -32,5 +35,7 @@ pub use money::{Balance, Money, MoneyError};
 pub use payment::{BankAccountType, Payment, PaymentSource, PaymentStatus, SourceDetails};
 pub use phone::{PhoneError, PhoneNumber};
 pub use plan::{AgeBand, BillingPeriod, Plan, PlanData, PlanError};
-pub use ports::{Clock, MailError, Mailer, Message, Random, StoreError, Table};
+pub use ports::{
+    ChargeOutcome, Clock, GatewayError, MailError, Mailer, Message, PaymentGateway, Random, StoreError, Table, TokenizedSource,
+};
 pub use practice::Practice;

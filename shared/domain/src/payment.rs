@@ -70,4 +70,6 @@ pub struct Payment {
     pub gateway_reference: Option<String>,
     pub idempotency_key: String,
     pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub version: u64,
 }

@@ -234,3 +234,39 @@ pub fn random_token(random: &dyn Random, bytes: usize) -> String {
     random.fill(&mut buf);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
+
+/// A source the processor has stored: its opaque token and what may be shown of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenizedSource {
+    pub token: String,
+    pub details: crate::SourceDetails,
+}
+
+/// What a charge led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Succeeded {
+        reference: String,
+    },
+    /// The processor refused it; the reason is written for the patient.
+    Declined {
+        reason: String,
+    },
+    /// No answer we can trust (a timeout, a processing error): the charge may or may not have happened.
+    Unknown,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the payment processor is unavailable")]
+pub struct GatewayError(#[source] pub anyhow::Error);
+
+/// The payment processor, shaped so a real one (e.g. Stripe PaymentMethods and PaymentIntents) fits.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Stores a card or bank account with the processor and returns its token.
+    async fn tokenize(&self, source: &crate::card::NewSource) -> Result<TokenizedSource, GatewayError>;
+    /// Charges a token. Repeating a charge with the same idempotency key returns the first outcome
+    /// and never charges again.
+    async fn charge(&self, token: &str, amount: crate::Money, idempotency_key: &str) -> Result<ChargeOutcome, GatewayError>;
+}

@@ -104,8 +104,14 @@ pub fn put_plan(plan: &Plan) -> Result<Write, StoreError> {
     Ok(Write::Put { item: record_item(&plan_key(plan.id()), "plan", plan, 1)?, condition: None })
 }
 
-pub fn put_household(household: &Household) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(&household_key(&household.id), "household", household, household.version.max(1))?))
+/// How many payment sources the household has, kept on its account item so that removing one
+/// can be conditioned on another remaining.
+pub const SOURCE_COUNT: &str = "source_count";
+
+pub fn put_household(household: &Household, source_count: usize) -> Result<Write, StoreError> {
+    let mut item = record_item(&household_key(&household.id), "household", household, household.version.max(1))?;
+    item.insert(SOURCE_COUNT.into(), Value::from(source_count as u64));
+    Ok(put_new(item))
 }
 
 pub fn put_member(member: &Member) -> Result<Write, StoreError> {
@@ -133,6 +139,12 @@ pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
 
 pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
     Ok(put_new(record_item(&payment_key(payment), "payment", payment, 1)?))
+}
+
+/// Replaces a record whose stored version is `version` with `record` at `version + 1`.
+pub fn replace_record(key: &Key, kind: &str, record: &impl Serialize, version: u64) -> Result<Write, StoreError> {
+    let item = record_item(key, kind, record, version + 1)?;
+    Ok(Write::Put { item, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) })
 }
 
 pub fn put_source(source: &PaymentSource) -> Result<Write, StoreError> {
@@ -223,7 +235,11 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
                 records.memberships.push(ms);
             }
             "INVOICE" => records.invoices.push(invoice_of(item)?),
-            "PAYMENT" => records.payments.push(record_of(item)?),
+            "PAYMENT" => {
+                let mut p: Payment = record_of(item)?;
+                p.version = version;
+                records.payments.push(p);
+            }
             "SOURCE" => {
                 let mut s: PaymentSource = record_of(item)?;
                 s.version = version;
@@ -235,5 +251,7 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
     }
     records.invoices.reverse();
     records.payments.reverse();
+    // The default source first, as every list and form shows it.
+    records.sources.sort_by_key(|s| !s.is_default);
     Ok(records)
 }

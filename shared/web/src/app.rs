@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use portal_domain::{store, Clock, Mailer, Practice, Random, StoreError, Table};
+use portal_domain::{store, Clock, Mailer, PaymentGateway, Practice, Random, StoreError, Table};
 
 use crate::config::Config;
 
@@ -16,13 +16,21 @@ pub struct App {
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
+    pub gateway: Arc<dyn PaymentGateway>,
     pub config: Config,
     practice: Mutex<Option<(Instant, Arc<Practice>)>>,
 }
 
 impl App {
-    pub fn new(table: Arc<dyn Table>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>, random: Arc<dyn Random>, config: Config) -> App {
-        App { table, mailer, clock, random, config, practice: Mutex::new(None) }
+    pub fn new(
+        table: Arc<dyn Table>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        gateway: Arc<dyn PaymentGateway>,
+        config: Config,
+    ) -> App {
+        App { table, mailer, clock, random, gateway, config, practice: Mutex::new(None) }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

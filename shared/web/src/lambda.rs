@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use portal_adapters::{DynamoTable, OsRandom, SesMailer, SystemClock};
+use portal_adapters::{DynamoTable, OsRandom, SandboxGateway, SesMailer, SystemClock};
 
 use crate::app::App;
 use crate::config::Config;
@@ -13,7 +13,8 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).with_target(false).without_time().try_init();
 }
 
-/// Builds the app for a deployed function: DynamoDB, SES v2, the system clock and the OS's CSPRNG.
+/// Builds the app for a deployed function: DynamoDB, SES v2, the system clock, the OS's CSPRNG
+/// and the sandbox payment processor.
 /// Makes no network call: AWS clients connect on first use.
 pub async fn app_from_env() -> anyhow::Result<App> {
     let config = Config::from_env()?;
@@ -21,7 +22,9 @@ pub async fn app_from_env() -> anyhow::Result<App> {
     let clock = Arc::new(SystemClock);
     let table = DynamoTable::new(aws_sdk_dynamodb_client(&sdk), config.table_name.clone(), clock.clone());
     let mailer = SesMailer::new(aws_sdk_sesv2_client(&sdk), config.mail_from.clone());
-    Ok(App::new(Arc::new(table), Arc::new(mailer), clock, Arc::new(OsRandom), config))
+    // The sandbox is the only processor wired in so far; a real one implements the same port.
+    let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
+    Ok(App::new(Arc::new(table), Arc::new(mailer), clock, Arc::new(OsRandom), gateway, config))
 }
 
 fn aws_sdk_dynamodb_client(sdk: &portal_adapters::SdkConfig) -> portal_adapters::DynamoClient {

@@ -6,6 +6,7 @@ pub mod cookies;
 pub mod edge;
 pub mod form;
 pub mod lambda;
+pub mod payment_form;
 
 pub use app::App;
 pub use config::Config;

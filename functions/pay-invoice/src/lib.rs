@@ -1,0 +1,251 @@
+//! The pay-invoice function: `/invoices/{id}/pay` and the receipt at `/payments/{id}`.
+//! Only the household's owner pays; for anyone else these pages do not exist (404).
+
+use lambda_http::http::{Method, Response, StatusCode};
+use lambda_http::{Body, Request};
+use portal_domain::card::SourceErrors;
+use portal_domain::pay::{self, PayOutcome, PayRequest, PaySource};
+use portal_domain::ports::random_token;
+use portal_domain::store::{self, HouseholdRecords};
+use portal_domain::{Invoice, InvoiceId, Money, Payment, PaymentId};
+use portal_templates::emails::{self, ReceiptEmail};
+use portal_templates::layout::Section;
+use portal_templates::pay::{is_expired, pay_page, receipt_page, NewSourceValues, PayForm};
+use portal_templates::routes::{Function, Route};
+use portal_web::{asset, html, payment_form, redirect, App, Ctx, PageError, PageResult};
+
+/// Serves one request.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let mut ctx = match Ctx::begin(app, req, Function::PayInvoice).await {
+        Ok(ctx) => ctx,
+        Err(done) => return done,
+    };
+    let result = route(app, &mut ctx).await;
+    ctx.finish(app, result)
+}
+
+async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
+    match (ctx.route.clone(), ctx.method.clone()) {
+        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
+        (Route::PayInvoice(id), Method::GET) => pay_form(app, ctx, &id).await,
+        (Route::PayInvoice(id), Method::POST) => pay_submit(app, ctx, &id).await,
+        (Route::Payment(id), Method::GET) => receipt(app, ctx, &id).await,
+        (Route::PayInvoice(_) | Route::Payment(_), _) => Err(PageError::MethodNotAllowed),
+        _ => Err(PageError::NotFound),
+    }
+}
+
+/// The owner's household; for other members the page does not exist.
+async fn owner_household(app: &App, ctx: &Ctx) -> Result<HouseholdRecords, PageError> {
+    let session = ctx.session()?;
+    if !session.is_owner {
+        return Err(PageError::NotFound);
+    }
+    Ok(store::household(app.table.as_ref(), &session.account).await?)
+}
+
+fn find_invoice<'a>(records: &'a HouseholdRecords, id: &InvoiceId) -> Result<&'a Invoice, PageError> {
+    records.invoices.iter().find(|i| i.id() == id).ok_or(PageError::NotFound)
+}
+
+/// A fresh idempotency key for a newly rendered form.
+fn new_key(app: &App) -> String {
+    random_token(app.random.as_ref(), 24)
+}
+
+/// The default source, if it can be used.
+fn preselected(app: &App, records: &HouseholdRecords) -> String {
+    records
+        .sources
+        .iter()
+        .filter(|s| !is_expired(&s.details, app.today()))
+        .max_by_key(|s| s.is_default)
+        .map_or_else(|| "new".to_owned(), |s| s.id.to_string())
+}
+
+struct Rendered<'a> {
+    amount: &'a str,
+    selected: &'a str,
+    save: bool,
+    values: NewSourceValues,
+    message: Option<String>,
+    amount_error: Option<String>,
+    source_error: Option<&'static str>,
+    errors: SourceErrors,
+    key: String,
+}
+
+fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r: Rendered<'_>, status: StatusCode) -> PageResult {
+    let csrf = ctx.session()?.csrf_token.clone();
+    let form = PayForm {
+        invoice,
+        sources: &records.sources,
+        csrf_token: &csrf,
+        idempotency_key: &r.key,
+        amount: r.amount,
+        selected: r.selected,
+        save: r.save,
+        values: &r.values,
+        message: r.message.as_deref(),
+        amount_error: r.amount_error.as_deref(),
+        source_error: r.source_error,
+        errors: &r.errors,
+        today: app.today(),
+    };
+    Ok(html(status, pay_page(&ctx.chrome(app, Some(Section::Invoices)), &form)))
+}
+
+async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    let invoice = find_invoice(&records, id)?;
+    let payable = invoice.payable();
+    let message = payable.is_zero().then(|| "There is nothing left to pay on this invoice.".to_owned());
+    let amount = payable.plain();
+    let selected = preselected(app, &records);
+    let rendered = Rendered {
+        amount: &amount,
+        selected: &selected,
+        save: false,
+        values: NewSourceValues::default(),
+        message,
+        amount_error: None,
+        source_error: None,
+        errors: SourceErrors::default(),
+        key: new_key(app),
+    };
+    render(app, ctx, &records, invoice, rendered, StatusCode::OK)
+}
+
+/// A key as the form carries it: what `random_token` makes, nothing else.
+fn valid_key(key: &str) -> bool {
+    (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    let invoice = find_invoice(&records, id)?;
+    let form = ctx.form.clone();
+    let key = form.text("idempotency_key").to_owned();
+    if !valid_key(&key) {
+        return Err(PageError::BadRequest("The payment form was incomplete. Open it again and retry."));
+    }
+    let amount_text = form.text("amount");
+    let selected = form.text("source");
+    let save = form.get("save").is_some();
+    let mut rendered = Rendered {
+        amount: amount_text,
+        selected,
+        save,
+        values: payment_form::values(&form),
+        message: None,
+        amount_error: None,
+        source_error: None,
+        errors: SourceErrors::default(),
+        key: key.clone(),
+    };
+    let amount = match Money::parse_payment(amount_text) {
+        Ok(a) if a > invoice.payable() => {
+            rendered.amount_error = Some(over_balance(invoice.payable()));
+            None
+        }
+        Ok(a) => Some(a),
+        Err(e) => {
+            rendered.amount_error = Some(e.to_string());
+            None
+        }
+    };
+    let source = if selected == "new" {
+        match payment_form::parse(&form, app.today()) {
+            Ok(source) => Some(PaySource::New { source, save }),
+            Err(errors) => {
+                rendered.errors = errors;
+                None
+            }
+        }
+    } else {
+        match records.sources.iter().find(|s| s.id.as_str() == selected) {
+            Some(s) if is_expired(&s.details, app.today()) => {
+                rendered.source_error = Some("That card has expired. Choose another or add a new one.");
+                None
+            }
+            Some(s) => Some(PaySource::Saved(s.clone())),
+            None => {
+                rendered.source_error = Some("Choose how to pay.");
+                None
+            }
+        }
+    };
+    let (Some(amount), Some(source)) = (amount, source) else {
+        rendered.message = Some("Please correct the highlighted fields. Nothing was charged.".into());
+        return render(app, ctx, &records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let session = ctx.session()?.clone();
+    let request = PayRequest {
+        account: &session.account,
+        invoice,
+        amount,
+        source,
+        idempotency_key: &key,
+        existing_sources: records.sources.len(),
+        now: app.now(),
+    };
+    let outcome = pay::pay(app.table.as_ref(), app.gateway.as_ref(), app.random.as_ref(), request).await.map_err(|e| match e {
+        pay::PayError::Store(s) => PageError::from(s),
+        pay::PayError::Gateway(g) => PageError::Unavailable(anyhow::Error::new(g)),
+    })?;
+    match outcome {
+        PayOutcome::Succeeded(payment) => {
+            send_receipt(app, &records, invoice, &payment).await;
+            Ok(redirect(&Route::Payment(payment.id)))
+        }
+        PayOutcome::Pending(payment) => Ok(redirect(&Route::Payment(payment.id))),
+        PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) if pay::decline_reason(&payment).is_some() => {
+            rendered.message = pay::decline_reason(&payment).map(|r| format!("{r} Nothing was charged."));
+            rendered.key = new_key(app);
+            render(app, ctx, &records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) => Ok(redirect(&Route::Payment(payment.id))),
+        PayOutcome::OverBalance { payable } => {
+            rendered.amount_error = Some(over_balance(payable));
+            rendered.message = Some("Nothing was charged.".into());
+            render(app, ctx, &records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
+fn over_balance(payable: Money) -> String {
+    if payable.is_zero() {
+        "There is nothing left to pay on this invoice.".into()
+    } else {
+        format!("That is more than the {payable} that can be paid on this invoice.")
+    }
+}
+
+/// Emails the owner a receipt. A mail failure does not undo the payment: it is logged.
+async fn send_receipt(app: &App, records: &HouseholdRecords, invoice: &Invoice, payment: &Payment) {
+    let owner = records.household.as_ref().and_then(|h| records.member(&h.owner));
+    let Some(to) = owner.and_then(|m| m.email.as_ref()) else { return };
+    let practice = app.config.practice_name.clone();
+    let new_balance = invoice.balance() - payment.amount;
+    let message = emails::receipt(&ReceiptEmail {
+        to: to.as_str(),
+        practice: &practice,
+        invoice_number: invoice.number(),
+        amount: payment.amount.to_string(),
+        source: payment.source.describe(),
+        new_balance: new_balance.to_string(),
+        reference: payment.gateway_reference.as_deref().unwrap_or(""),
+        receipt_url: format!("{}{}", app.config.public_url, Route::Payment(payment.id.clone()).path()),
+    });
+    if let Err(e) = app.mailer.send(message).await {
+        tracing::warn!(error = %e, "receipt email not sent");
+    }
+}
+
+async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    let payment = records.payments.iter().find(|p| &p.id == id).ok_or(PageError::NotFound)?;
+    let invoice = find_invoice(&records, &payment.invoice)?;
+    let page = receipt_page(&ctx.chrome(app, Some(Section::Invoices)), payment, invoice, app.date_of(payment.at));
+    Ok(html(StatusCode::OK, page))
+}

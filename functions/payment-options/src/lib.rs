@@ -1,0 +1,128 @@
+//! The payment-options function: `/payment-methods` (list, add, remove, make default).
+//! Only the household's owner manages sources; for anyone else these pages do not exist (404).
+
+use lambda_http::http::{Method, Response, StatusCode};
+use lambda_http::{Body, Request};
+use portal_domain::card::SourceErrors;
+use portal_domain::ports::random_token;
+use portal_domain::sources::{self, RemoveOutcome};
+use portal_domain::store::{self, HouseholdRecords};
+use portal_domain::{PaymentSource, SourceId};
+use portal_templates::layout::Section;
+use portal_templates::pay::{methods_page, new_method_page};
+use portal_templates::routes::{Function, Route};
+use portal_web::{asset, html, payment_form, App, Ctx, PageError, PageResult};
+
+/// Serves one request.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let mut ctx = match Ctx::begin(app, req, Function::PaymentOptions).await {
+        Ok(ctx) => ctx,
+        Err(done) => return done,
+    };
+    let result = route(app, &mut ctx).await;
+    ctx.finish(app, result)
+}
+
+async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
+    match (ctx.route.clone(), ctx.method.clone()) {
+        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
+        (Route::PaymentMethods, Method::GET) => list(app, ctx, None, StatusCode::OK).await,
+        (Route::NewPaymentMethod, Method::GET) => new_form(app, ctx).await,
+        (Route::NewPaymentMethod, Method::POST) => add(app, ctx).await,
+        (Route::RemovePaymentMethod(id), Method::POST) => remove(app, ctx, &id).await,
+        (Route::DefaultPaymentMethod(id), Method::POST) => make_default(app, ctx, &id).await,
+        (Route::PaymentMethods | Route::NewPaymentMethod | Route::RemovePaymentMethod(_) | Route::DefaultPaymentMethod(_), _) => {
+            Err(PageError::MethodNotAllowed)
+        }
+        _ => Err(PageError::NotFound),
+    }
+}
+
+async fn owner_household(app: &App, ctx: &Ctx) -> Result<HouseholdRecords, PageError> {
+    let session = ctx.session()?;
+    if !session.is_owner {
+        return Err(PageError::NotFound);
+    }
+    Ok(store::household(app.table.as_ref(), &session.account).await?)
+}
+
+/// The list, with a notice from the action that led here (`?done=`).
+async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCode) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    let info = match ctx.query("done") {
+        Some("added") => Some("The payment method was added."),
+        Some("removed") => Some("The payment method was removed."),
+        Some("default") => Some("The default payment method was changed."),
+        _ => None,
+    };
+    let csrf = ctx.session()?.csrf_token.clone();
+    let page = methods_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &records.sources, app.today(), message, info);
+    Ok(html(status, page))
+}
+
+fn done(what: &str) -> Response<Body> {
+    let mut response = portal_web::redirect(&Route::PaymentMethods);
+    let location = format!("{}?done={what}", Route::PaymentMethods.path());
+    if let Ok(v) = lambda_http::http::HeaderValue::from_str(&location) {
+        response.headers_mut().insert(lambda_http::http::header::LOCATION, v);
+    }
+    response
+}
+
+async fn new_form(app: &App, ctx: &mut Ctx) -> PageResult {
+    owner_household(app, ctx).await?;
+    let csrf = ctx.session()?.csrf_token.clone();
+    let page =
+        new_method_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &Default::default(), &SourceErrors::default(), None, false);
+    Ok(html(StatusCode::OK, page))
+}
+
+async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    let form = ctx.form.clone();
+    let make_default = form.get("make_default").is_some();
+    let new = match payment_form::parse(&form, app.today()) {
+        Ok(new) => new,
+        Err(errors) => {
+            let csrf = ctx.session()?.csrf_token.clone();
+            let values = payment_form::values(&form);
+            let message = Some("Please correct the highlighted fields.");
+            let page = new_method_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &values, &errors, message, make_default);
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
+        }
+    };
+    let tokenized = app.gateway.tokenize(&new).await.map_err(|e| PageError::Unavailable(anyhow::Error::new(e)))?;
+    let session = ctx.session()?;
+    let source = PaymentSource {
+        id: SourceId::parse(&random_token(app.random.as_ref(), 12)).map_err(|_| PageError::Unavailable(anyhow::anyhow!("source id")))?,
+        account: session.account.clone(),
+        details: tokenized.details,
+        token: tokenized.token,
+        is_default: false,
+        version: 1,
+    };
+    sources::add(app.table.as_ref(), source, &records.sources, make_default).await?;
+    Ok(done("added"))
+}
+
+async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    let session = ctx.session()?.clone();
+    match sources::remove(app.table.as_ref(), &session.account, &records.sources, id).await? {
+        RemoveOutcome::Removed => Ok(done("removed")),
+        RemoveOutcome::NotFound => Err(PageError::NotFound),
+        RemoveOutcome::LastSource => {
+            let message = "This is your only payment method, so it cannot be removed. Add another first.";
+            list(app, ctx, Some(message), StatusCode::CONFLICT).await
+        }
+    }
+}
+
+async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    if sources::set_default(app.table.as_ref(), &records.sources, id).await? {
+        Ok(done("default"))
+    } else {
+        Err(PageError::NotFound)
+    }
+}

@@ -1,0 +1,230 @@
+//! Paying an invoice: the pay form and the receipt; and the payment methods pages.
+
+use chrono::{Datelike, NaiveDate};
+use maud::{html, Markup};
+use portal_domain::card::SourceErrors;
+use portal_domain::{Invoice, Payment, PaymentSource, PaymentStatus, SourceDetails};
+
+use crate::date;
+use crate::layout::{alert, csrf, field, notice, page, Chrome, Field};
+use crate::routes::Route;
+
+/// The fields of a new card or bank account that may be shown again (never the numbers).
+#[derive(Debug, Default, Clone)]
+pub struct NewSourceValues {
+    pub kind: String,
+    pub exp_month: String,
+    pub exp_year: String,
+    pub postal_code: String,
+    pub account_holder: String,
+    pub account_type: String,
+}
+
+/// The pay form as it stands.
+pub struct PayForm<'a> {
+    pub invoice: &'a Invoice,
+    pub sources: &'a [PaymentSource],
+    pub csrf_token: &'a str,
+    pub idempotency_key: &'a str,
+    pub amount: &'a str,
+    /// A source id, or `new`.
+    pub selected: &'a str,
+    pub save: bool,
+    pub values: &'a NewSourceValues,
+    pub message: Option<&'a str>,
+    pub amount_error: Option<&'a str>,
+    pub source_error: Option<&'a str>,
+    pub errors: &'a SourceErrors,
+    pub today: NaiveDate,
+}
+
+/// Whether a card has passed its expiry month.
+pub fn is_expired(details: &SourceDetails, today: NaiveDate) -> bool {
+    match details {
+        SourceDetails::Card { exp_month, exp_year, .. } => (*exp_year, *exp_month) < (today.year(), today.month()),
+        SourceDetails::BankAccount { .. } => false,
+    }
+}
+
+fn source_line(s: &PaymentSource, today: NaiveDate) -> Markup {
+    html! {
+        (s.details.describe())
+        @if let SourceDetails::Card { exp_month, exp_year, .. } = &s.details {
+            span.muted { " · expires " (format!("{exp_month:02}/{exp_year}")) }
+        }
+        @if is_expired(&s.details, today) { " " span.badge.past-due { "Expired" } }
+        @if s.is_default { " " span.badge { "Default" } }
+    }
+}
+
+/// The card and bank account fields, shared by the pay form and the new payment method form.
+pub fn new_source_fields(values: &NewSourceValues, errors: &SourceErrors, kind_error: Option<&str>) -> Markup {
+    let card = values.kind != "bank";
+    html! {
+        fieldset.kind {
+            legend { "Type" }
+            @if let Some(e) = kind_error { p.error { (e) } }
+            label.choice { input type="radio" name="new_kind" value="card" checked[card]; " Card" }
+            label.choice { input type="radio" name="new_kind" value="bank" checked[!card]; " Bank account (ACH)" }
+        }
+        fieldset.new-card {
+            legend { "Card" }
+            (field(&Field { error: errors.card_number, autocomplete: Some("cc-number"), inputmode: Some("numeric"), ..Field::new("card_number", "Card number") }))
+            div.inline-fields {
+                (field(&Field { value: &values.exp_month, error: errors.expiry, autocomplete: Some("cc-exp-month"), inputmode: Some("numeric"), hint: Some("MM"), ..Field::new("exp_month", "Expiry month") }))
+                (field(&Field { value: &values.exp_year, autocomplete: Some("cc-exp-year"), inputmode: Some("numeric"), hint: Some("YYYY"), ..Field::new("exp_year", "Expiry year") }))
+                (field(&Field { error: errors.cvc, autocomplete: Some("cc-csc"), inputmode: Some("numeric"), hint: Some("3 or 4 digits"), ..Field::new("cvc", "Security code") }))
+            }
+            (field(&Field { value: &values.postal_code, error: errors.postal_code, autocomplete: Some("postal-code"), inputmode: Some("numeric"), ..Field::new("postal_code", "Billing ZIP code") }))
+        }
+        fieldset.new-bank {
+            legend { "Bank account" }
+            (field(&Field { value: &values.account_holder, error: errors.account_holder, autocomplete: Some("name"), ..Field::new("account_holder", "Name on the account") }))
+            (field(&Field { error: errors.routing_number, inputmode: Some("numeric"), hint: Some("9 digits, at the bottom left of a check"), ..Field::new("routing_number", "Routing number") }))
+            (field(&Field { error: errors.account_number, inputmode: Some("numeric"), ..Field::new("account_number", "Account number") }))
+            div.field {
+                label for="f-account_type" { "Account type" }
+                select #f-account_type name="account_type" {
+                    option value="checking" selected[values.account_type != "savings"] { "Checking" }
+                    option value="savings" selected[values.account_type == "savings"] { "Savings" }
+                }
+            }
+        }
+    }
+}
+
+/// `/invoices/{id}/pay`.
+pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
+    let invoice = f.invoice;
+    let body = html! {
+        p.back { a href=(Route::Invoice(invoice.id().clone()).path()) { "← Invoice " (invoice.number()) } }
+        h1 { "Pay invoice " (invoice.number()) }
+        @if let Some(m) = f.message { (alert("error", m)) }
+        dl.summary-list {
+            dt { "Balance due" } dd #balance { (invoice.balance()) }
+            @if !invoice.pending().is_zero() { dt { "Being processed" } dd { (invoice.pending()) } }
+            dt { "Due" } dd { (date(invoice.due())) }
+        }
+        form.pay method="post" action=(Route::PayInvoice(invoice.id().clone()).path()) novalidate {
+            (csrf(f.csrf_token))
+            input type="hidden" name="idempotency_key" value=(f.idempotency_key);
+            (field(&Field { value: f.amount, error: f.amount_error, inputmode: Some("decimal"), hint: Some("Pay the whole balance or any part of it."), ..Field::new("amount", "Amount (USD)") }))
+            fieldset.sources {
+                legend { "Pay with" }
+                @if let Some(e) = f.source_error { p.error #source-error { (e) } }
+                @for s in f.sources {
+                    @let expired = is_expired(&s.details, f.today);
+                    label.choice {
+                        input type="radio" name="source" value=(s.id) checked[f.selected == s.id.as_str()] disabled[expired];
+                        " " (source_line(s, f.today))
+                    }
+                }
+                label.choice { input type="radio" name="source" value="new" checked[f.selected == "new"]; " A new card or bank account" }
+            }
+            details.new-source open[f.selected == "new" || f.sources.is_empty()] {
+                summary { "New card or bank account" }
+                (new_source_fields(f.values, f.errors, None))
+                label.choice { input type="checkbox" name="save" value="1" checked[f.save]; " Save it for future payments" }
+            }
+            button.primary type="submit" { "Pay now" }
+        }
+    };
+    page(chrome, &format!("Pay invoice {}", invoice.number()), body)
+}
+
+fn status_text(status: &PaymentStatus) -> (&'static str, &'static str) {
+    match status {
+        PaymentStatus::Succeeded => ("Payment received", "Thank you. Your payment went through."),
+        PaymentStatus::Pending => (
+            "Payment processing",
+            "We could not confirm this payment with the processor yet. Nothing more will be charged; the practice will confirm it, and the amount is on hold meanwhile.",
+        ),
+        PaymentStatus::Declined(_) => ("Payment declined", "The payment was declined and nothing was charged."),
+        PaymentStatus::Failed(_) => ("Payment failed", "The payment failed and nothing was charged."),
+    }
+}
+
+/// `/payments/{id}`: the receipt.
+pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, invoice: &Invoice, paid_on: NaiveDate) -> Markup {
+    let (title, text) = status_text(&payment.status);
+    let body = html! {
+        h1 { (title) }
+        @if matches!(payment.status, PaymentStatus::Succeeded) { (notice(text)) } @else { (alert("error", text)) }
+        dl.summary-list.receipt {
+            dt { "Invoice" } dd { a href=(Route::Invoice(invoice.id().clone()).path()) { (invoice.number()) } }
+            dt { "Amount" } dd #receipt-amount { (payment.amount) }
+            dt { "Paid with" } dd { (payment.source.describe()) }
+            dt { "Date" } dd { (date(paid_on)) }
+            dt { "New balance" } dd #receipt-balance { (invoice.balance()) }
+            @if let Some(r) = &payment.gateway_reference { dt { "Reference" } dd { code { (r) } } }
+        }
+        p { a.button.secondary href=(Route::Invoices.path()) { "Back to invoices" } }
+    };
+    page(chrome, title, body)
+}
+
+/// `/payment-methods`.
+pub fn methods_page(
+    chrome: &Chrome<'_>,
+    csrf_token: &str,
+    sources: &[PaymentSource],
+    today: NaiveDate,
+    message: Option<&str>,
+    info: Option<&str>,
+) -> Markup {
+    let only_one = sources.len() == 1;
+    let body = html! {
+        h1 { "Payment methods" }
+        @if let Some(m) = message { (alert("error", m)) }
+        @if let Some(m) = info { (notice(m)) }
+        p { a.button href=(Route::NewPaymentMethod.path()) { "Add a card or bank account" } }
+        @if sources.is_empty() { p { "No payment methods on file." } }
+        ul.sources {
+            @for s in sources {
+                li.source data-source=(s.id) {
+                    p.source-name { (source_line(s, today)) }
+                    div.source-actions {
+                        @if !s.is_default {
+                            form method="post" action=(Route::DefaultPaymentMethod(s.id.clone()).path()) {
+                                (csrf(csrf_token))
+                                button.secondary type="submit" { "Make default" }
+                            }
+                        }
+                        @if only_one {
+                            p.small.muted { "This is your only payment method, so it cannot be removed. Add another first." }
+                        } @else {
+                            form method="post" action=(Route::RemovePaymentMethod(s.id.clone()).path()) {
+                                (csrf(csrf_token))
+                                button.secondary type="submit" { "Remove" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(chrome, "Payment methods", body)
+}
+
+/// `/payment-methods/new`.
+pub fn new_method_page(
+    chrome: &Chrome<'_>,
+    csrf_token: &str,
+    values: &NewSourceValues,
+    errors: &SourceErrors,
+    message: Option<&str>,
+    make_default: bool,
+) -> Markup {
+    let body = html! {
+        p.back { a href=(Route::PaymentMethods.path()) { "← Payment methods" } }
+        h1 { "Add a payment method" }
+        @if let Some(m) = message { (alert("error", m)) }
+        form method="post" action=(Route::NewPaymentMethod.path()) novalidate {
+            (csrf(csrf_token))
+            (new_source_fields(values, errors, None))
+            label.choice { input type="checkbox" name="make_default" value="1" checked[make_default]; " Make it the default" }
+            button.primary type="submit" { "Save" }
+        }
+    };
+    page(chrome, "Add a payment method", body)
+}

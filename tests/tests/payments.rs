@@ -1,0 +1,399 @@
+//! Paying invoices and managing payment sources through the real handlers, with the sandbox
+//! processor: partial and full payments, errors that change nothing, idempotency, concurrency.
+
+use std::sync::{Arc, Mutex};
+
+use lambda_http::http::{Method, StatusCode};
+use portal_domain::store;
+use portal_domain::{AccountId, ChargeOutcome, Money, PaymentStatus};
+use portal_tests::{Page, TestApp};
+use tokio::task::JoinSet;
+
+const MARIA: &str = "maria@example.com";
+
+async fn signed_in(mut app: TestApp, email: &str) -> TestApp {
+    app.sign_in(email).await;
+    app
+}
+
+async fn invoice_state(app: &TestApp, id: &str) -> (Money, Money, Money) {
+    let account = AccountId::parse(if id == "inv-2001" { "taylor" } else { "lopez" }).unwrap();
+    let records = store::household(app.app.table.as_ref(), &account).await.unwrap();
+    let invoice = records.invoices.iter().find(|i| i.id().as_str() == id).unwrap();
+    (invoice.paid(), invoice.pending(), invoice.balance())
+}
+
+/// Opens the pay form and submits it with `fields` (plus its CSRF token and idempotency key).
+async fn pay(app: &mut TestApp, invoice: &str, fields: &[(&str, &str)]) -> Page {
+    let form = app.get(&format!("/invoices/{invoice}/pay")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csrf = form.csrf_token();
+    let key = TestApp::hidden(&form, "idempotency_key");
+    let mut all = vec![("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str())];
+    all.extend_from_slice(fields);
+    app.post(&format!("/invoices/{invoice}/pay"), &all).await
+}
+
+fn new_card<'a>(number: &'a str, cvc: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("source", "new"),
+        ("new_kind", "card"),
+        ("card_number", number),
+        ("exp_month", "12"),
+        ("exp_year", "2030"),
+        ("cvc", cvc),
+        ("postal_code", "78613"),
+    ]
+}
+
+#[tokio::test]
+async fn maria_pays_part_with_her_visa_then_the_rest_with_a_new_saved_card() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let form = app.get("/invoices/inv-1008/pay").await;
+    assert!(form.body.contains(r#"value="140.00""#), "the amount is prefilled with the balance");
+    assert!(form.body.contains(r#"value="src-visa" checked"#), "the default source is preselected");
+
+    let paid = pay(&mut app, "inv-1008", &[("amount", "40"), ("source", "src-visa")]).await;
+    let receipt_path = paid.location().expect("a receipt").to_owned();
+    assert!(receipt_path.starts_with("/payments/"));
+    let receipt = app.get(&receipt_path).await;
+    assert!(receipt.body.contains("Payment received"));
+    assert!(receipt.body.contains(r#"id="receipt-amount">$40.00"#) && receipt.body.contains(r#"id="receipt-balance">$100.00"#));
+    assert!(receipt.body.contains("Visa ending 4242") && receipt.body.contains("sbx_ch_"));
+    assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(9000), Money::ZERO, Money::from_cents(10000)));
+    let email = app.outbox.last_to(MARIA).unwrap();
+    assert!(email.subject.contains("$40.00") && email.text.contains("INV-1008") && email.text.contains("$100.00"));
+
+    let mut fields = new_card("4242 4242 4242 4242", "123");
+    fields.extend([("amount", "100.00"), ("save", "1")]);
+    let rest = pay(&mut app, "inv-1008", &fields).await;
+    assert!(rest.location().unwrap().starts_with("/payments/"));
+    assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(19000), Money::ZERO, Money::ZERO));
+    let detail = app.get("/invoices/inv-1008").await;
+    assert!(detail.body.contains(r#"<span class="badge paid">Paid</span>"#));
+    assert!(!detail.body.contains("/pay\""), "nothing left to pay");
+    let methods = app.get("/payment-methods").await;
+    assert_eq!(methods.body.matches("<li class=\"source\"").count(), 3, "the new card was saved");
+    assert_eq!(app.gateway.charges().len(), 2);
+}
+
+#[tokio::test]
+async fn bad_input_and_declines_re_render_the_form_and_change_nothing() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let before = invoice_state(&app, "inv-1008").await;
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("amount", "140.01"), ("source", "src-visa")], "more than the $140.00"),
+        (vec![("amount", "0"), ("source", "src-visa")], "greater than zero"),
+        (vec![("amount", "10.005"), ("source", "src-visa")], "two digits for cents"),
+        (vec![("amount", "ten"), ("source", "src-visa")], "dollars and cents"),
+        (vec![("amount", "10"), ("source", "src-nope")], "Choose how to pay."),
+        ([new_card("4242 4242 4242 4241", "123"), vec![("amount", "10")]].concat(), "card number is not valid"),
+        ([new_card("4000 0000 0000 0002", "123"), vec![("amount", "10")]].concat(), "Your card was declined"),
+        ([new_card("4000 0000 0000 9995", "123"), vec![("amount", "10")]].concat(), "insufficient funds"),
+        ([new_card("4000 0000 0000 0069", "123"), vec![("amount", "10")]].concat(), "Your card has expired"),
+    ];
+    for (fields, message) in cases {
+        let page = pay(&mut app, "inv-1008", &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(page.body.contains(message), "{message} in {}", page.body);
+        assert!(!page.body.contains("4242 4242 4242 4241") && !page.body.contains("4000 0000"), "the card number is never shown again");
+        assert_eq!(invoice_state(&app, "inv-1008").await, before, "{message}: nothing changed");
+    }
+    let charges = app.gateway.charges();
+    assert_eq!(charges.len(), 3, "only the three declined cards reached the processor");
+    assert!(charges.iter().all(|c| matches!(c.outcome, ChargeOutcome::Declined { .. })));
+    assert_eq!(app.outbox.messages().len(), 1, "only the sign-in code; no receipt");
+}
+
+#[tokio::test]
+async fn a_bank_account_with_insufficient_funds_is_declined() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let fields = [
+        ("amount", "20"),
+        ("source", "new"),
+        ("new_kind", "bank"),
+        ("account_holder", "Maria Lopez"),
+        ("routing_number", "110000000"),
+        ("account_number", "000111111116"),
+    ];
+    let page = pay(&mut app, "inv-1008", &fields).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("insufficient funds"));
+    let bad_routing = pay(
+        &mut app,
+        "inv-1008",
+        &[
+            ("amount", "20"),
+            ("source", "new"),
+            ("new_kind", "bank"),
+            ("account_holder", "M"),
+            ("routing_number", "123456789"),
+            ("account_number", "000123456789"),
+        ],
+    )
+    .await;
+    assert!(bad_routing.body.contains("routing number is not valid"));
+    let ok = pay(
+        &mut app,
+        "inv-1008",
+        &[
+            ("amount", "20"),
+            ("source", "new"),
+            ("new_kind", "bank"),
+            ("account_holder", "Maria Lopez"),
+            ("routing_number", "110000000"),
+            ("account_number", "000123456789"),
+        ],
+    )
+    .await;
+    assert!(ok.location().unwrap().starts_with("/payments/"));
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_holds_the_amount_and_says_so() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let page = pay(&mut app, "inv-1008", &[new_card("4000 0000 0000 0119", "123"), vec![("amount", "30")]].concat()).await;
+    let receipt = app.get(page.location().unwrap()).await;
+    assert!(receipt.body.contains("Payment processing") && receipt.body.contains("Nothing more will be charged"));
+    assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(5000), Money::from_cents(3000), Money::from_cents(14000)));
+    let form = app.get("/invoices/inv-1008/pay").await;
+    assert!(form.body.contains(r#"value="110.00""#), "only the rest can be paid meanwhile");
+}
+
+#[tokio::test]
+async fn a_resubmitted_form_shows_the_first_result_and_charges_once() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let form = app.get("/invoices/inv-1008/pay").await;
+    let fields = [
+        ("csrf_token", form.csrf_token()),
+        ("idempotency_key", TestApp::hidden(&form, "idempotency_key")),
+        ("amount", "25".into()),
+        ("source", "src-visa".into()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let first = app.post("/invoices/inv-1008/pay", &fields).await;
+    let again = app.post("/invoices/inv-1008/pay", &fields).await;
+    assert_eq!(first.location(), again.location(), "the same receipt");
+    assert_eq!(app.gateway.charges().len(), 1);
+    assert_eq!(invoice_state(&app, "inv-1008").await.0, Money::from_cents(7500));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_form_submitted_ten_times_at_once_charges_once() {
+    let app = signed_in(TestApp::dynamo().await, MARIA).await;
+    let (form, _) = app.send(Method::GET, "/invoices/inv-1008/pay", None).await;
+    let csrf = form.csrf_token();
+    let key = TestApp::hidden(&form, "idempotency_key");
+    let app = Arc::new(app);
+    let mut set = JoinSet::new();
+    for _ in 0..10 {
+        let (app, csrf, key) = (Arc::clone(&app), csrf.clone(), key.clone());
+        set.spawn(async move {
+            let fields = [("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str()), ("amount", "60"), ("source", "src-visa")];
+            app.send(Method::POST, "/invoices/inv-1008/pay", Some(&fields)).await.0
+        });
+    }
+    let pages = set.join_all().await;
+    assert_eq!(app.gateway.charges().len(), 1, "one charge");
+    let receipts: Vec<&str> = pages.iter().filter_map(|p| p.location()).collect();
+    assert_eq!(receipts.len(), 10, "every submit ends on the receipt: {:?}", pages.iter().map(|p| p.status).collect::<Vec<_>>());
+    assert!(receipts.iter().all(|r| *r == receipts[0]), "the same receipt every time");
+    assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(11000), Money::ZERO, Money::from_cents(8000)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_partial_payments_never_overpay() {
+    let app = Arc::new(signed_in(TestApp::dynamo().await, MARIA).await);
+    let mut set = JoinSet::new();
+    for _ in 0..20 {
+        let app = Arc::clone(&app);
+        set.spawn(async move {
+            let (form, _) = app.send(Method::GET, "/invoices/inv-1008/pay", None).await;
+            let (csrf, key) = (form.csrf_token(), TestApp::hidden(&form, "idempotency_key"));
+            let fields = [("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str()), ("amount", "10"), ("source", "src-visa")];
+            app.send(Method::POST, "/invoices/inv-1008/pay", Some(&fields)).await.0
+        });
+    }
+    let pages = set.join_all().await;
+    let accepted = pages.iter().filter(|p| p.status == StatusCode::SEE_OTHER).count();
+    let refused = pages.iter().filter(|p| p.status == StatusCode::UNPROCESSABLE_ENTITY).count();
+    assert_eq!(accepted, 14, "$140 left: fourteen payments of $10 fit");
+    assert_eq!(refused, 6);
+    let (paid, pending, balance) = invoice_state(&app, "inv-1008").await;
+    assert_eq!((paid, pending, balance), (Money::from_cents(19000), Money::ZERO, Money::ZERO), "paid never exceeds the total");
+    let records = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
+    let succeeded: Vec<_> = records
+        .payments
+        .iter()
+        .filter(|p| p.invoice.as_str() == "inv-1008" && p.status == PaymentStatus::Succeeded && p.idempotency_key.len() > 10)
+        .collect();
+    assert_eq!(succeeded.len(), 14);
+    let charges = app.gateway.charges();
+    assert_eq!(charges.len(), 14, "every succeeded payment charged exactly once");
+    for payment in succeeded {
+        assert_eq!(charges.iter().filter(|c| c.idempotency_key == payment.id.as_str()).count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_declined_card_leaves_balance_and_pending_unchanged_on_dynamodb() {
+    let mut app = signed_in(TestApp::dynamo().await, MARIA).await;
+    let before = invoice_state(&app, "inv-1008").await;
+    let page = pay(&mut app, "inv-1008", &[new_card("4000 0000 0000 0002", "123"), vec![("amount", "140")]].concat()).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invoice_state(&app, "inv-1008").await, before);
+}
+
+#[tokio::test]
+async fn sam_cannot_remove_his_only_card() {
+    let mut app = signed_in(TestApp::memory().await, "sam@example.com").await;
+    let list = app.get("/payment-methods").await;
+    assert!(list.body.contains("Mastercard ending 4444"));
+    assert!(list.body.contains("cannot be removed"));
+    assert!(!list.body.contains("/remove"), "no Remove button for the last source");
+    let refused = app.post("/payment-methods/src-mastercard/remove", &[("csrf_token", &list.csrf_token())]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("only payment method"));
+    assert!(app.get("/payment-methods").await.body.contains("Mastercard ending 4444"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_removals_at_once_leave_one_source() {
+    let app = Arc::new(signed_in(TestApp::dynamo().await, MARIA).await);
+    let (list, _) = app.send(Method::GET, "/payment-methods", None).await;
+    let csrf = list.csrf_token();
+    let mut set = JoinSet::new();
+    for id in ["src-visa", "src-checking"] {
+        let (app, csrf) = (Arc::clone(&app), csrf.clone());
+        set.spawn(async move {
+            app.send(Method::POST, &format!("/payment-methods/{id}/remove"), Some(&[("csrf_token", csrf.as_str())])).await.0.status
+        });
+    }
+    let mut statuses = set.join_all().await;
+    statuses.sort();
+    assert_eq!(statuses, vec![StatusCode::SEE_OTHER, StatusCode::CONFLICT]);
+    let records = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
+    assert_eq!(records.sources.len(), 1);
+    assert!(records.sources[0].is_default, "the one left is the default");
+}
+
+#[tokio::test]
+async fn maria_adds_a_bank_account_makes_it_default_and_removes_the_visa() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let form = app.get("/payment-methods/new").await;
+    let csrf = form.csrf_token();
+    let bad = app
+        .post(
+            "/payment-methods/new",
+            &[("csrf_token", &csrf), ("new_kind", "bank"), ("account_holder", ""), ("routing_number", "1"), ("account_number", "x")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("Enter the name on the account") && bad.body.contains("9-digit routing number"));
+    let added = app
+        .post(
+            "/payment-methods/new",
+            &[
+                ("csrf_token", &csrf),
+                ("new_kind", "bank"),
+                ("account_holder", "Maria Lopez"),
+                ("routing_number", "021000021"),
+                ("account_number", "55554444"),
+                ("account_type", "savings"),
+                ("make_default", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(added.location(), Some("/payment-methods?done=added"));
+    let list = app.get("/payment-methods?done=added").await;
+    assert!(list.body.contains("The payment method was added."));
+    assert!(list.body.contains("savings ending 4444"));
+    assert_eq!(list.body.matches(r#"<span class="badge">Default</span>"#).count(), 1);
+    let removed = app.post("/payment-methods/src-visa/remove", &[("csrf_token", &csrf)]).await;
+    assert_eq!(removed.location(), Some("/payment-methods?done=removed"));
+    let list = app.get("/payment-methods").await;
+    assert!(!list.body.contains("Visa ending 4242"));
+    let default = app.post("/payment-methods/src-checking/default", &[("csrf_token", &csrf)]).await;
+    assert_eq!(default.location(), Some("/payment-methods?done=default"));
+    let records = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
+    assert_eq!(records.sources.iter().filter(|s| s.is_default).map(|s| s.id.as_str()).collect::<Vec<_>>(), ["src-checking"]);
+}
+
+#[tokio::test]
+async fn other_members_and_households_find_nothing_here() {
+    let mut daniel = TestApp::memory().await;
+    daniel.request_code("daniel@example.com").await;
+    let code = daniel.last_code_to("daniel@example.com").unwrap();
+    daniel.enter_code(&code).await;
+    for path in ["/invoices/inv-1008/pay", "/payment-methods", "/payment-methods/new"] {
+        assert_eq!(daniel.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let mut sam = signed_in(TestApp::memory().await, "sam@example.com").await;
+    assert_eq!(sam.get("/invoices/inv-1008/pay").await.status, StatusCode::NOT_FOUND);
+    let csrf = sam.get("/payment-methods").await.csrf_token();
+    assert_eq!(sam.post("/payment-methods/src-visa/remove", &[("csrf_token", &csrf)]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(sam.post("/payment-methods/src-visa/default", &[("csrf_token", &csrf)]).await.status, StatusCode::NOT_FOUND);
+    let mut shared = signed_in(TestApp::memory().await, MARIA).await;
+    let paid = pay(&mut shared, "inv-1008", &[("amount", "5"), ("source", "src-visa")]).await;
+    let receipt = paid.location().unwrap().to_owned();
+    assert_eq!(shared.get(&receipt).await.status, StatusCode::OK);
+    shared.cookies.clear();
+    shared.sign_in("sam@example.com").await;
+    assert_eq!(shared.get(&receipt).await.status, StatusCode::NOT_FOUND, "another household's receipt");
+}
+
+/// Collects everything logged while it is the default subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn card_numbers_and_security_codes_are_never_stored_or_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().json().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let clock = Arc::new(portal_adapters::ManualClock::new(portal_tests::test_now()));
+    let table = Arc::new(portal_adapters::MemoryTable::new(clock.clone()));
+    let outbox = Arc::new(portal_adapters::OutboxMailer::new());
+    let mut app = signed_in(TestApp::build(table.clone(), clock, outbox.clone(), outbox).await, MARIA).await;
+    let mut fields = new_card("4242 4242 4242 4242", "7319");
+    fields.extend([("amount", "40"), ("save", "1")]);
+    let paid = pay(&mut app, "inv-1008", &fields).await;
+    assert!(paid.location().unwrap().starts_with("/payments/"));
+    let mut bank = pay(
+        &mut app,
+        "inv-1008",
+        &[
+            ("amount", "5"),
+            ("source", "new"),
+            ("new_kind", "bank"),
+            ("account_holder", "M L"),
+            ("routing_number", "110000000"),
+            ("account_number", "000987654321"),
+            ("save", "1"),
+        ],
+    )
+    .await;
+    assert!(bank.location().is_some(), "{}", std::mem::take(&mut bank.body));
+
+    let stored: String = table.items().iter().map(|item| format!("{item:?}")).collect();
+    let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.contains("\"route\":\"pay-invoice\""), "the requests were logged");
+    for (what, text) in [("stored items", &stored), ("logs", &logged)] {
+        assert!(!text.contains("4242424242424242") && !text.contains("4242 4242 4242 4242"), "card number in {what}");
+        assert!(!text.contains("000987654321"), "account number in {what}");
+        let digit_runs: Vec<&str> = text.split(|c: char| !c.is_ascii_digit()).collect();
+        assert!(!digit_runs.contains(&"7319"), "security code in {what}");
+    }
+    assert!(stored.contains("\"last4\\\":\\\"4242\\\"") || stored.contains("4242"), "the last four digits are kept for display");
+}
