@@ -13,6 +13,7 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
         Function::Invoices => invoices::handle(app, req).await,
         Function::PayInvoice => pay_invoice::handle(app, req).await,
         Function::PaymentOptions => payment_options::handle(app, req).await,
+        Function::Agreements => agreements::handle(app, req).await,
         // Sign-in is the default behaviour: it also answers paths no function serves yet, with a 404 page.
         _ => sign_in::handle(app, req).await,
     }

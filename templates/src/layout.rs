@@ -9,16 +9,18 @@ use crate::routes::{Route, SCRIPT_PATH, STYLESHEET_PATH};
 pub enum Section {
     Invoices,
     PaymentMethods,
+    Agreements,
 }
 
 impl Section {
     /// The sections that exist; later sections join this list as their functions are built.
-    pub const ALL: [Section; 2] = [Section::Invoices, Section::PaymentMethods];
+    pub const ALL: [Section; 3] = [Section::Invoices, Section::PaymentMethods, Section::Agreements];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Invoices => "Invoices",
             Section::PaymentMethods => "Payment methods",
+            Section::Agreements => "Agreements",
         }
     }
 
@@ -26,6 +28,7 @@ impl Section {
         match self {
             Section::Invoices => Route::Invoices,
             Section::PaymentMethods => Route::PaymentMethods,
+            Section::Agreements => Route::Agreements,
         }
     }
 
@@ -33,6 +36,7 @@ impl Section {
     pub fn for_members(self) -> bool {
         match self {
             Section::Invoices | Section::PaymentMethods => false,
+            Section::Agreements => true,
         }
     }
 }

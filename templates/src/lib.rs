@@ -1,5 +1,6 @@
 //! portal-templates: the portal's pages, components and emails (maud), and the route table.
 
+pub mod agreements;
 pub mod dev;
 pub mod emails;
 pub mod errors;

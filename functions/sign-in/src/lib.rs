@@ -11,7 +11,7 @@ use portal_domain::{store, Email};
 use portal_templates::routes::{Function, Route};
 use portal_templates::{emails, signin as pages};
 use portal_web::cookies::PreSession;
-use portal_web::{asset, html, redirect, App, Ctx, PageError, PageResult};
+use portal_web::{asset, html, landing, redirect, App, Ctx, PageError, PageResult};
 
 /// Serves one request.
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -26,7 +26,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
         (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
-        (Route::Home, Method::GET) => Ok(redirect(if ctx.session.is_some() { &Route::Invoices } else { &Route::SignIn })),
+        (Route::Home, Method::GET) => Ok(redirect(&ctx.session.as_ref().map_or(Route::SignIn, |(_, s)| landing(s)))),
         (Route::SignIn, Method::GET) => sign_in_form(app, ctx),
         (Route::SignIn, Method::POST) => sign_in_submit(app, ctx).await,
         (Route::Access(token), Method::GET) => access_page(app, ctx, &token).await,
@@ -39,8 +39,8 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 }
 
 fn sign_in_form(app: &App, ctx: &mut Ctx) -> PageResult {
-    if ctx.session.is_some() {
-        return Ok(redirect(&Route::Invoices));
+    if let Some((_, session)) = &ctx.session {
+        return Ok(redirect(&landing(session)));
     }
     let csrf = ctx.csrf_token(app);
     Ok(html(StatusCode::OK, pages::email_page(&ctx.chrome(app, None), &csrf, "", None, None)))
@@ -140,8 +140,8 @@ fn pending_signin(ctx: &Ctx) -> Option<(String, String)> {
 }
 
 fn code_form(app: &App, ctx: &mut Ctx) -> PageResult {
-    if ctx.session.is_some() {
-        return Ok(redirect(&Route::Invoices));
+    if let Some((_, session)) = &ctx.session {
+        return Ok(redirect(&landing(session)));
     }
     let Some((_, masked)) = pending_signin(ctx) else {
         return Ok(redirect(&Route::SignIn));
@@ -185,9 +185,9 @@ async fn start_session(app: &App, ctx: &mut Ctx, account: portal_domain::Account
         return Err(PageError::NotFound);
     };
     let who = SessionFor { is_owner: household.owner == member, display_name: person.full_name(), account, member };
-    let (token, _) = session::start(app.table.as_ref(), app.random.as_ref(), app.now(), who).await?;
+    let (token, session) = session::start(app.table.as_ref(), app.random.as_ref(), app.now(), who).await?;
     ctx.set_session(app, &token);
-    Ok(redirect(&Route::Invoices))
+    Ok(redirect(&landing(&session)))
 }
 
 async fn sign_out(app: &App, ctx: &mut Ctx) -> PageResult {

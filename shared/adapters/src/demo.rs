@@ -348,6 +348,7 @@ impl Demo {
             body: membership_agreement.into(),
             required: true,
             signature: None,
+            record_version: 1,
         };
         agreement.signature = Some(Signature {
             signer_name: maria.full_name(),
@@ -366,6 +367,33 @@ impl Demo {
             body: financial_policy.into(),
             required: true,
             signature: None,
+            record_version: 1,
+        };
+
+        let minor_consent = Agreement {
+            id: id("agr-sofia-consent"),
+            account: id("lopez"),
+            member: sofia.id.clone(),
+            title: "Consent to Treat a Minor".into(),
+            version: "2026-01".into(),
+            body:
+                "# Consent to Treat a Minor\n\nAs parent or guardian, I consent to routine care of my child by the practice's physicians.\n"
+                    .into(),
+            required: true,
+            signature: None,
+            record_version: 1,
+        };
+        let communication = Agreement {
+            id: id("agr-daniel-communication"),
+            account: id("lopez"),
+            member: daniel.id.clone(),
+            title: "Communication Preferences".into(),
+            version: "2026-03".into(),
+            body: "# Communication Preferences\n\nThe practice may contact me by text message and email about appointments and results.\n"
+                .into(),
+            required: false,
+            signature: None,
+            record_version: 1,
         };
 
         Demo {
@@ -392,7 +420,7 @@ impl Demo {
             invoices,
             payments,
             sources: vec![visa, checking, mastercard],
-            agreements: vec![agreement, pending],
+            agreements: vec![agreement, pending, minor_consent, communication],
         }
     }
 

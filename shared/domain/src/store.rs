@@ -245,7 +245,11 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
                 s.version = version;
                 records.sources.push(s);
             }
-            "AGREEMENT" => records.agreements.push(record_of(item)?),
+            "AGREEMENT" => {
+                let mut a: Agreement = record_of(item)?;
+                a.record_version = version;
+                records.agreements.push(a);
+            }
             _ => {}
         }
     }

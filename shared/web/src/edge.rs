@@ -352,6 +352,15 @@ impl Ctx {
     }
 }
 
+/// Where a signed-in member starts: the owner on the invoices, anyone else on what they may see.
+pub fn landing(session: &Session) -> Route {
+    if session.is_owner {
+        Route::Invoices
+    } else {
+        Route::Agreements
+    }
+}
+
 /// An HTML page.
 pub fn html(status: StatusCode, markup: Markup) -> Response<Body> {
     let mut response = Response::new(Body::Text(markup.into_string()));

@@ -10,6 +10,6 @@ pub mod payment_form;
 
 pub use app::App;
 pub use config::Config;
-pub use edge::{asset, html, redirect, ClientAddr, Ctx, PageError, PageResult};
+pub use edge::{asset, html, landing, redirect, ClientAddr, Ctx, PageError, PageResult};
 pub use form::Form;
 pub use lambda_http::{Body, Request};
