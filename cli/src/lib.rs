@@ -14,7 +14,10 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
         Function::PayInvoice => pay_invoice::handle(app, req).await,
         Function::PaymentOptions => payment_options::handle(app, req).await,
         Function::Agreements => agreements::handle(app, req).await,
-        // Sign-in is the default behaviour: it also answers paths no function serves yet, with a 404 page.
-        _ => sign_in::handle(app, req).await,
+        Function::Memberships => memberships::handle(app, req).await,
+        Function::RenewMembership => renew_membership::handle(app, req).await,
+        Function::AddDependent => add_dependent::handle(app, req).await,
+        // Sign-in is the default behaviour: it also answers paths no function serves, with a 404 page.
+        Function::SignIn | Function::ContactInfo => sign_in::handle(app, req).await,
     }
 }

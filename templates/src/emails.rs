@@ -53,3 +53,15 @@ pub fn receipt(r: &ReceiptEmail<'_>) -> Message {
     );
     Message { to: r.to.to_owned(), subject, html, text }
 }
+
+/// A short notice to the household's owner: a subject, a few lines, and a link.
+pub fn notice(to: &str, practice: &str, subject: &str, lines: &[String], link: &str) -> Message {
+    let html = html! {
+        @for line in lines { p { (line) } }
+        p { a href=(link) { "Open your patient portal" } }
+        p { (practice) }
+    }
+    .into_string();
+    let text = format!("{}\n\nOpen your patient portal: {link}\n\n{practice}\n", lines.join("\n\n"));
+    Message { to: to.to_owned(), subject: subject.to_owned(), html, text }
+}

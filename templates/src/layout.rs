@@ -9,18 +9,20 @@ use crate::routes::{Route, SCRIPT_PATH, STYLESHEET_PATH};
 pub enum Section {
     Invoices,
     PaymentMethods,
+    Memberships,
     Agreements,
 }
 
 impl Section {
     /// The sections that exist; later sections join this list as their functions are built.
-    pub const ALL: [Section; 3] = [Section::Invoices, Section::PaymentMethods, Section::Agreements];
+    pub const ALL: [Section; 4] = [Section::Invoices, Section::Memberships, Section::PaymentMethods, Section::Agreements];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Invoices => "Invoices",
             Section::PaymentMethods => "Payment methods",
             Section::Agreements => "Agreements",
+            Section::Memberships => "Memberships",
         }
     }
 
@@ -29,6 +31,7 @@ impl Section {
             Section::Invoices => Route::Invoices,
             Section::PaymentMethods => Route::PaymentMethods,
             Section::Agreements => Route::Agreements,
+            Section::Memberships => Route::Memberships,
         }
     }
 
@@ -36,7 +39,7 @@ impl Section {
     pub fn for_members(self) -> bool {
         match self {
             Section::Invoices | Section::PaymentMethods => false,
-            Section::Agreements => true,
+            Section::Agreements | Section::Memberships => true,
         }
     }
 }

@@ -436,6 +436,9 @@ impl Demo {
         }
         for m in &self.members {
             writes.push(store::put_member(m)?);
+            if let Some(email) = &m.email {
+                writes.push(portal_domain::enrol::claim_email(email, m)?);
+            }
         }
         for ms in &self.memberships {
             writes.push(store::put_membership(ms)?);

@@ -6,6 +6,7 @@ pub mod agreement;
 pub mod card;
 pub mod dob;
 pub mod email;
+pub mod enrol;
 pub mod household;
 pub mod ids;
 pub mod invoice;

@@ -1,0 +1,178 @@
+//! The add-dependent function: `/memberships/{id}/dependents/new` (details, then the quote) and
+//! `/memberships/{id}/dependents/confirm`. The dependent starts on the next bill date; the same
+//! confirmation submitted twice adds one member.
+
+use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
+use lambda_http::{Body, Request};
+use portal_domain::enrol::{self, DependentErrors, DependentInput, EnrolOutcome, NewDependent};
+use portal_domain::ports::random_token;
+use portal_domain::store::{self, HouseholdRecords};
+use portal_domain::{MemberId, Membership, MembershipId, MembershipStatus};
+use portal_templates::emails;
+use portal_templates::layout::Section;
+use portal_templates::memberships::{dependent_form, quote_page, DependentValues};
+use portal_templates::routes::{Function, Route};
+use portal_web::{asset, html, redirect, App, Ctx, Form, PageError, PageResult};
+
+/// Serves one request.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let mut ctx = match Ctx::begin(app, req, Function::AddDependent).await {
+        Ok(ctx) => ctx,
+        Err(done) => return done,
+    };
+    let result = route(app, &mut ctx).await;
+    ctx.finish(app, result)
+}
+
+async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
+    match (ctx.route.clone(), ctx.method.clone()) {
+        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
+        (Route::NewDependent(id), Method::GET) => form(app, ctx, &id).await,
+        (Route::NewDependent(id), Method::POST) => quote(app, ctx, &id).await,
+        (Route::ConfirmDependent(id), Method::POST) => confirm(app, ctx, &id).await,
+        (Route::NewDependent(_) | Route::ConfirmDependent(_), _) => Err(PageError::MethodNotAllowed),
+        _ => Err(PageError::NotFound),
+    }
+}
+
+/// The owner's household and an active membership with a next bill date; only the owner adds members.
+async fn load(app: &App, ctx: &Ctx, id: &MembershipId) -> Result<(HouseholdRecords, Membership), PageError> {
+    let session = ctx.owner_session()?;
+    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let ms = records.memberships.iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
+    if ms.status != MembershipStatus::Active || ms.next_bill_date.is_none() || ms.contract_end < app.today() {
+        return Err(PageError::Forbidden(Some("New members can be added only to an active membership.")));
+    }
+    Ok((records, ms))
+}
+
+fn values(form: &Form) -> DependentValues {
+    DependentValues {
+        first_name: form.text("first_name").to_owned(),
+        last_name: form.text("last_name").to_owned(),
+        date_of_birth: form.text("date_of_birth").to_owned(),
+        sex: form.text("sex").to_owned(),
+        relationship: form.text("relationship").to_owned(),
+        email: form.text("email").to_owned(),
+        phone_mobile: form.text("phone_mobile").to_owned(),
+    }
+}
+
+fn parse(v: &DependentValues, app: &App) -> Result<NewDependent, DependentErrors> {
+    NewDependent::parse(
+        DependentInput {
+            first_name: &v.first_name,
+            last_name: &v.last_name,
+            date_of_birth: &v.date_of_birth,
+            sex: &v.sex,
+            relationship: &v.relationship,
+            email: &v.email,
+            phone_mobile: &v.phone_mobile,
+        },
+        app.today(),
+    )
+}
+
+fn form_page(
+    app: &App,
+    ctx: &Ctx,
+    ms: &Membership,
+    v: &DependentValues,
+    e: &DependentErrors,
+    message: Option<&str>,
+    status: StatusCode,
+) -> PageResult {
+    let csrf = ctx.session()?.csrf_token.clone();
+    Ok(html(status, dependent_form(&ctx.chrome(app, Some(Section::Memberships)), &csrf, ms, v, e, message)))
+}
+
+async fn form(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
+    let (_, ms) = load(app, ctx, id).await?;
+    form_page(app, ctx, &ms, &DependentValues::default(), &DependentErrors::default(), None, StatusCode::OK)
+}
+
+/// An email already used by a member cannot be given to another.
+async fn email_taken(app: &App, dependent: &NewDependent) -> Result<bool, PageError> {
+    let Some(email) = &dependent.email else { return Ok(false) };
+    Ok(store::member_by_email(app.table.as_ref(), email).await?.is_some() || app.table.get(&enrol::email_claim_key(email)).await?.is_some())
+}
+
+const EMAIL_TAKEN: &str = "That email address is already used by a member. Leave it empty or use another.";
+
+async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
+    let (records, ms) = load(app, ctx, id).await?;
+    let v = values(&ctx.form);
+    let dependent = match parse(&v, app) {
+        Ok(d) => d,
+        Err(e) => {
+            return form_page(app, ctx, &ms, &v, &e, Some("Please correct the highlighted fields."), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    };
+    if email_taken(app, &dependent).await? {
+        let e = DependentErrors { email: Some(EMAIL_TAKEN.into()), ..Default::default() };
+        return form_page(app, ctx, &ms, &v, &e, None, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let q = enrol::quote(&ms, &records.members, &dependent)
+        .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
+    let key = random_token(app.random.as_ref(), 16);
+    let csrf = ctx.session()?.csrf_token.clone();
+    Ok(html(StatusCode::OK, quote_page(&ctx.chrome(app, Some(Section::Memberships)), &csrf, &ms, &v, &q, &key)))
+}
+
+async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
+    let (records, ms) = load(app, ctx, id).await?;
+    let v = values(&ctx.form);
+    let member_id = MemberId::parse(ctx.form.text("enrolment_key"))
+        .map_err(|_| PageError::BadRequest("The confirmation was incomplete. Start again."))?;
+    // The hidden fields are parsed again: nothing from the quote page is trusted as is.
+    let dependent = match parse(&v, app) {
+        Ok(d) => d,
+        Err(e) => {
+            return form_page(app, ctx, &ms, &v, &e, Some("Please correct the highlighted fields."), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    };
+    let q = enrol::quote(&ms, &records.members, &dependent)
+        .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
+    let address = records.household.as_ref().and_then(|h| h.billing_address.clone());
+    match enrol::enrol(app.table.as_ref(), &ms, &dependent, member_id, address, &q).await? {
+        EnrolOutcome::Enrolled(member) => {
+            notify_owner(app, &records, &member.full_name(), &q).await;
+            Ok(done())
+        }
+        EnrolOutcome::AlreadyEnrolled => Ok(done()),
+        EnrolOutcome::EmailTaken => {
+            let e = DependentErrors { email: Some(EMAIL_TAKEN.into()), ..Default::default() };
+            form_page(app, ctx, &ms, &v, &e, None, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        EnrolOutcome::Changed => form_page(
+            app,
+            ctx,
+            &ms,
+            &v,
+            &DependentErrors::default(),
+            Some("The membership changed in the meantime. Check the details and see the price again."),
+            StatusCode::CONFLICT,
+        ),
+    }
+}
+
+fn done() -> Response<Body> {
+    let mut response = redirect(&Route::Memberships);
+    if let Ok(v) = HeaderValue::from_str(&format!("{}?done=added", Route::Memberships.path())) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+async fn notify_owner(app: &App, records: &HouseholdRecords, name: &str, q: &enrol::Quote) {
+    let Some(to) = records.household.as_ref().and_then(|h| records.member(&h.owner)).and_then(|m| m.email.clone()) else { return };
+    let lines = [
+        format!("{name} was added to your membership."),
+        format!("They join on {} at {}; your new amount from that date is {}.", q.start.format("%b %-d, %Y"), q.new_rate, q.total_after),
+    ];
+    let link = format!("{}{}", app.config.public_url, Route::Memberships.path());
+    let message = emails::notice(to.as_str(), &app.config.practice_name, "A new member was added to your membership", &lines, &link);
+    if let Err(e) = app.mailer.send(message).await {
+        tracing::warn!(error = %e, "dependent email not sent");
+    }
+}

@@ -1,0 +1,48 @@
+//! The memberships function: `/memberships`, every term of the household with its members,
+//! dates, amounts and next bill date. Members who are not the owner see it read-only.
+
+use lambda_http::http::{Method, Response, StatusCode};
+use lambda_http::{Body, Request};
+use portal_domain::store;
+use portal_templates::layout::Section;
+use portal_templates::memberships::list_page;
+use portal_templates::routes::{Function, Route};
+use portal_web::{asset, html, App, Ctx, PageError, PageResult};
+
+/// Serves one request.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let mut ctx = match Ctx::begin(app, req, Function::Memberships).await {
+        Ok(ctx) => ctx,
+        Err(done) => return done,
+    };
+    let result = route(app, &mut ctx).await;
+    ctx.finish(app, result)
+}
+
+async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
+    match (ctx.route.clone(), ctx.method.clone()) {
+        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
+        (Route::Memberships, Method::GET) => list(app, ctx).await,
+        (Route::Memberships, _) => Err(PageError::MethodNotAllowed),
+        _ => Err(PageError::NotFound),
+    }
+}
+
+async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
+    let session = ctx.session()?.clone();
+    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let info = match ctx.query("done") {
+        Some("renewed") => Some("Your membership was renewed. The new term is below."),
+        Some("added") => Some("The new member was added. They join on the next bill date."),
+        _ => None,
+    };
+    let page = list_page(
+        &ctx.chrome(app, Some(Section::Memberships)),
+        &records.memberships,
+        &records.members,
+        app.today(),
+        session.is_owner,
+        info,
+    );
+    Ok(html(StatusCode::OK, page))
+}

@@ -1,0 +1,90 @@
+//! The renew-membership function: `/memberships/{id}/renew`. Offered only while the contract
+//! ends within 90 days and has not been renewed; renewing twice renews once.
+
+use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
+use lambda_http::{Body, Request};
+use portal_domain::enrol::{self, RenewOutcome};
+use portal_domain::ports::random_token;
+use portal_domain::store::{self, HouseholdRecords};
+use portal_domain::{Membership, MembershipId};
+use portal_templates::emails;
+use portal_templates::layout::Section;
+use portal_templates::memberships::renew_page;
+use portal_templates::routes::{Function, Route};
+use portal_web::{asset, html, redirect, App, Ctx, PageError, PageResult};
+
+/// Serves one request.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let mut ctx = match Ctx::begin(app, req, Function::RenewMembership).await {
+        Ok(ctx) => ctx,
+        Err(done) => return done,
+    };
+    let result = route(app, &mut ctx).await;
+    ctx.finish(app, result)
+}
+
+async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
+    match (ctx.route.clone(), ctx.method.clone()) {
+        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
+        (Route::Renew(id), Method::GET) => show(app, ctx, &id, None, StatusCode::OK).await,
+        (Route::Renew(id), Method::POST) => renew(app, ctx, &id).await,
+        (Route::Renew(_), _) => Err(PageError::MethodNotAllowed),
+        _ => Err(PageError::NotFound),
+    }
+}
+
+/// The owner's household and the membership; only the owner renews.
+async fn load(app: &App, ctx: &Ctx, id: &MembershipId) -> Result<(HouseholdRecords, Membership), PageError> {
+    let session = ctx.owner_session()?;
+    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let ms = records.memberships.iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
+    Ok((records, ms))
+}
+
+async fn show(app: &App, ctx: &mut Ctx, id: &MembershipId, message: Option<&str>, status: StatusCode) -> PageResult {
+    let (records, ms) = load(app, ctx, id).await?;
+    let today = app.today();
+    let next = ms.is_renewable(today).then(|| enrol::next_term(&ms, &records.members, ms.id.clone()));
+    let csrf = ctx.session()?.csrf_token.clone();
+    let page = renew_page(&ctx.chrome(app, Some(Section::Memberships)), &csrf, &ms, next.as_ref(), &records.members, today, message);
+    Ok(html(status, page))
+}
+
+async fn renew(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
+    let (records, ms) = load(app, ctx, id).await?;
+    let new_id = MembershipId::parse(&random_token(app.random.as_ref(), 12))
+        .map_err(|_| PageError::Unavailable(anyhow::anyhow!("membership id")))?;
+    match enrol::renew(app.table.as_ref(), &ms, &records.members, app.today(), new_id).await? {
+        RenewOutcome::Renewed(next) => {
+            notify_owner(app, &records, &next).await;
+            let mut response = redirect(&Route::Memberships);
+            if let Ok(v) = HeaderValue::from_str(&format!("{}?done=renewed", Route::Memberships.path())) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            Ok(response)
+        }
+        RenewOutcome::NotRenewable => {
+            show(app, ctx, id, Some("This membership cannot be renewed now, so nothing was changed."), StatusCode::CONFLICT).await
+        }
+    }
+}
+
+/// Emails the owner; a mail failure does not undo the renewal.
+async fn notify_owner(app: &App, records: &HouseholdRecords, next: &Membership) {
+    let Some(to) = records.household.as_ref().and_then(|h| records.member(&h.owner)).and_then(|m| m.email.clone()) else { return };
+    let lines = [
+        format!("Your {} is renewed.", next.plan.name()),
+        format!(
+            "The new term runs from {} to {}, at {} per {}.",
+            next.contract_start.format("%b %-d, %Y"),
+            next.contract_end.format("%b %-d, %Y"),
+            next.amount(),
+            next.plan.period().noun()
+        ),
+    ];
+    let link = format!("{}{}", app.config.public_url, Route::Memberships.path());
+    let message = emails::notice(to.as_str(), &app.config.practice_name, "Your membership is renewed", &lines, &link);
+    if let Err(e) = app.mailer.send(message).await {
+        tracing::warn!(error = %e, "renewal email not sent");
+    }
+}

@@ -1,0 +1,425 @@
+//! Renewing a membership and adding a dependent: pricing by age, and the writes that make them
+//! happen once.
+
+use chrono::NaiveDate;
+
+use crate::ports::{Condition, Key, Table, Write};
+use crate::store::{self, record_item};
+use crate::{
+    DateOfBirth, Email, Enrollment, Member, MemberId, Membership, MembershipId, MembershipStatus, Money, PhoneNumber, Phones, Relationship,
+    Sex, StoreError, UsAddress,
+};
+
+/// Each member's rate on `on`, by their age that day, and the total per period.
+pub fn price<'a>(ms: &Membership, members: impl IntoIterator<Item = &'a Member>, on: NaiveDate) -> (Vec<(&'a Member, Money)>, Money) {
+    let rates: Vec<(&Member, Money)> = members.into_iter().map(|m| (m, ms.plan.rate_for(m.date_of_birth, on))).collect();
+    let total = rates.iter().map(|(_, r)| *r).sum();
+    (rates, total)
+}
+
+/// The members enrolled on the last day of a term, who carry over into the next one.
+pub fn carried_over<'a>(ms: &Membership, members: &'a [Member]) -> Vec<&'a Member> {
+    ms.enrollments
+        .iter()
+        .filter(|e| e.end.is_none_or(|end| end >= ms.contract_end))
+        .filter_map(|e| members.iter().find(|m| m.id == e.member))
+        .collect()
+}
+
+/// The next term of `ms`, priced by each member's age at its start.
+pub fn next_term(ms: &Membership, members: &[Member], id: MembershipId) -> Membership {
+    let (start, end) = ms.next_term();
+    let enrollments = carried_over(ms, members)
+        .into_iter()
+        .map(|m| Enrollment { member: m.id.clone(), start, end: None, rate: ms.plan.rate_for(m.date_of_birth, start) })
+        .collect();
+    Membership {
+        id,
+        account: ms.account.clone(),
+        plan: ms.plan.clone(),
+        status: MembershipStatus::Active,
+        enrollments,
+        contract_start: start,
+        contract_end: end,
+        next_bill_date: Some(start),
+        renews: Some(ms.id.clone()),
+        renewed_by: None,
+        version: 1,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RenewOutcome {
+    Renewed(Box<Membership>),
+    /// Not renewable today (outside the window, ended, or renewed already).
+    NotRenewable,
+}
+
+/// Renews `ms` once: the new term is written together with the old term's `renewed_by`, on
+/// condition the old term is unchanged since it was read, so a second submit cannot renew twice.
+pub async fn renew(
+    table: &dyn Table,
+    ms: &Membership,
+    members: &[Member],
+    today: NaiveDate,
+    id: MembershipId,
+) -> Result<RenewOutcome, StoreError> {
+    if !ms.is_renewable(today) {
+        return Ok(RenewOutcome::NotRenewable);
+    }
+    let next = next_term(ms, members, id);
+    let renewed = Membership { renewed_by: Some(next.id.clone()), ..ms.clone() };
+    let writes =
+        vec![store::put_membership(&next)?, store::replace_record(&store::membership_key(ms), "membership", &renewed, ms.version)?];
+    match table.transact(writes).await {
+        Ok(()) => Ok(RenewOutcome::Renewed(Box::new(next))),
+        Err(StoreError::ConditionFailed) => Ok(RenewOutcome::NotRenewable),
+        Err(e) => Err(e),
+    }
+}
+
+/// A dependent as entered, every field parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDependent {
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: DateOfBirth,
+    pub sex: Sex,
+    pub relationship: Relationship,
+    pub email: Option<Email>,
+    pub mobile: Option<PhoneNumber>,
+}
+
+/// The fields of the dependent form, by name, and what is wrong with each.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DependentErrors {
+    pub first_name: Option<Box<str>>,
+    pub last_name: Option<Box<str>>,
+    pub date_of_birth: Option<Box<str>>,
+    pub sex: Option<Box<str>>,
+    pub relationship: Option<Box<str>>,
+    pub email: Option<Box<str>>,
+    pub phone_mobile: Option<Box<str>>,
+}
+
+impl DependentErrors {
+    pub fn is_empty(&self) -> bool {
+        *self == DependentErrors::default()
+    }
+}
+
+/// The raw fields of the dependent form.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DependentInput<'a> {
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub date_of_birth: &'a str,
+    pub sex: &'a str,
+    pub relationship: &'a str,
+    pub email: &'a str,
+    pub phone_mobile: &'a str,
+}
+
+fn name(input: &str, what: &str) -> Result<String, String> {
+    let value = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    if value.is_empty() {
+        return Err(format!("Enter the {what}."));
+    }
+    if value.chars().count() > 60 || value.chars().any(|c| c.is_control() || "<>{}[]\\/@#$%^*=_|~`".contains(c) || c.is_ascii_digit()) {
+        return Err(format!("Enter the {what} using letters, spaces, hyphens and apostrophes."));
+    }
+    Ok(value)
+}
+
+impl NewDependent {
+    /// Parses every field, reporting each one that is wrong.
+    pub fn parse(input: DependentInput<'_>, today: NaiveDate) -> Result<NewDependent, DependentErrors> {
+        let mut errors = DependentErrors::default();
+        let first_name = name(input.first_name, "first name").map_err(|e| errors.first_name = Some(e.into())).ok();
+        let last_name = name(input.last_name, "last name").map_err(|e| errors.last_name = Some(e.into())).ok();
+        let date_of_birth = DateOfBirth::parse(input.date_of_birth, today).map_err(|e| errors.date_of_birth = Some(e.to_string().into())).ok();
+        let sex = match input.sex {
+            "female" => Some(Sex::Female),
+            "male" => Some(Sex::Male),
+            "other" => Some(Sex::Other),
+            "unknown" => Some(Sex::Unknown),
+            _ => {
+                errors.sex = Some("Choose the sex recorded for care.".into());
+                None
+            }
+        };
+        let relationship = match input.relationship {
+            "spouse" => Some(Relationship::Spouse),
+            "child" => Some(Relationship::Child),
+            "other" => Some(Relationship::Other),
+            _ => {
+                errors.relationship = Some("Choose how they are related to you.".into());
+                None
+            }
+        };
+        let email = match input.email.trim() {
+            "" => None,
+            text => Email::parse(text).map_err(|e| errors.email = Some(e.to_string().into())).ok(),
+        };
+        let mobile = match input.phone_mobile.trim() {
+            "" => None,
+            text => PhoneNumber::parse(text).map_err(|e| errors.phone_mobile = Some(e.to_string().into())).ok(),
+        };
+        match (first_name, last_name, date_of_birth, sex, relationship) {
+            (Some(first_name), Some(last_name), Some(date_of_birth), Some(sex), Some(relationship)) if errors.is_empty() => {
+                Ok(NewDependent { first_name, last_name, date_of_birth, sex, relationship, email, mobile })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// What adding a dependent costs: everyone's rate from the start date, and the new total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub start: NaiveDate,
+    /// The current members and their rates from the start date.
+    pub current: Vec<(MemberId, String, Money)>,
+    pub new_rate: Money,
+    pub total_before: Money,
+    pub total_after: Money,
+}
+
+/// Quotes a dependent for an active membership: they start on its next bill date.
+pub fn quote(ms: &Membership, members: &[Member], dependent: &NewDependent) -> Option<Quote> {
+    if ms.status != MembershipStatus::Active {
+        return None;
+    }
+    let start = ms.next_bill_date?;
+    let current: Vec<(MemberId, String, Money)> = ms
+        .enrollments
+        .iter()
+        .filter(|e| e.end.is_none_or(|end| end >= start))
+        .filter_map(|e| members.iter().find(|m| m.id == e.member).map(|m| (m.id.clone(), m.full_name(), e.rate)))
+        .collect();
+    let total_before: Money = current.iter().map(|(_, _, r)| *r).sum();
+    let new_rate = ms.plan.rate_for(dependent.date_of_birth, start);
+    Some(Quote { start, current, new_rate, total_before, total_after: total_before + new_rate })
+}
+
+/// The key that claims an email address for one member, so no two members can hold it.
+pub fn email_claim_key(email: &Email) -> Key {
+    Key::new(format!("CLAIM#{email}"), "EMAIL")
+}
+
+/// The write that claims `email` for `member` (fails if anyone holds it).
+pub fn claim_email(email: &Email, member: &Member) -> Result<Write, StoreError> {
+    let item = record_item(&email_claim_key(email), "email-claim", &member.id, 1)?;
+    Ok(Write::Put { item, condition: Some(Condition::NotExists) })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum EnrolOutcome {
+    Enrolled(Box<Member>),
+    /// The same confirmation was submitted before; the dependent exists already.
+    AlreadyEnrolled,
+    /// The email address belongs to another member.
+    EmailTaken,
+    /// The membership changed since the quote (renewed, ended, or edited): quote again.
+    Changed,
+}
+
+/// Enrols a dependent from the membership's next bill date. `member_id` comes from the quote, so
+/// submitting the same confirmation twice adds one member.
+pub async fn enrol(
+    table: &dyn Table,
+    ms: &Membership,
+    dependent: &NewDependent,
+    member_id: MemberId,
+    address: Option<UsAddress>,
+    quote: &Quote,
+) -> Result<EnrolOutcome, StoreError> {
+    if table.get(&store::member_key(&ms.account, &member_id)).await?.is_some() {
+        return Ok(EnrolOutcome::AlreadyEnrolled);
+    }
+    if let Some(email) = &dependent.email {
+        if store::member_by_email(table, email).await?.is_some() || table.get(&email_claim_key(email)).await?.is_some() {
+            return Ok(EnrolOutcome::EmailTaken);
+        }
+    }
+    let member = Member {
+        id: member_id,
+        account: ms.account.clone(),
+        first_name: dependent.first_name.clone(),
+        last_name: dependent.last_name.clone(),
+        date_of_birth: dependent.date_of_birth,
+        sex: dependent.sex,
+        relationship: dependent.relationship,
+        email: dependent.email.clone(),
+        phones: Phones { mobile: dependent.mobile.clone(), home: None, work: None },
+        address,
+        version: 1,
+    };
+    let mut updated = ms.clone();
+    updated.enrollments.push(Enrollment { member: member.id.clone(), start: quote.start, end: None, rate: quote.new_rate });
+    let mut writes =
+        vec![store::put_member(&member)?, store::replace_record(&store::membership_key(ms), "membership", &updated, ms.version)?];
+    if let Some(email) = &member.email {
+        writes.push(claim_email(email, &member)?);
+    }
+    match table.transact(writes).await {
+        Ok(()) => Ok(EnrolOutcome::Enrolled(Box::new(member))),
+        Err(StoreError::ConditionFailed) => {
+            if table.get(&store::member_key(&ms.account, &member.id)).await?.is_some() {
+                Ok(EnrolOutcome::AlreadyEnrolled)
+            } else if let Some(email) = &member.email {
+                if table.get(&email_claim_key(email)).await?.is_some() {
+                    Ok(EnrolOutcome::EmailTaken)
+                } else {
+                    Ok(EnrolOutcome::Changed)
+                }
+            } else {
+                Ok(EnrolOutcome::Changed)
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests::standard;
+    use crate::AccountId;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn person(id: &str, born: &str) -> Member {
+        Member {
+            id: MemberId::parse(id).unwrap(),
+            account: AccountId::parse("a").unwrap(),
+            first_name: id.into(),
+            last_name: "X".into(),
+            date_of_birth: DateOfBirth::new(d(born), d(born)).unwrap(),
+            sex: Sex::Unknown,
+            relationship: Relationship::Child,
+            email: None,
+            phones: Phones::default(),
+            address: None,
+            version: 1,
+        }
+    }
+
+    fn membership(start: &str, end: &str, members: &[&Member]) -> Membership {
+        let plan = standard();
+        Membership {
+            id: MembershipId::parse("ms").unwrap(),
+            account: AccountId::parse("a").unwrap(),
+            enrollments: members
+                .iter()
+                .map(|m| Enrollment { member: m.id.clone(), start: d(start), end: None, rate: plan.rate_for(m.date_of_birth, d(start)) })
+                .collect(),
+            plan,
+            status: MembershipStatus::Active,
+            contract_start: d(start),
+            contract_end: d(end),
+            next_bill_date: Some(d("2026-12-01")),
+            renews: None,
+            renewed_by: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn rates_change_on_the_birthday_itself() {
+        let ms = membership("2026-01-01", "2026-12-31", &[]);
+        let turning_18 = person("a", "2009-01-01");
+        let turning_65 = person("b", "1962-01-01");
+        let (before, _) = price(&ms, [&turning_18, &turning_65], d("2026-12-31"));
+        let (after, total) = price(&ms, [&turning_18, &turning_65], d("2027-01-01"));
+        assert_eq!((before[0].1.to_string(), before[1].1.to_string()), ("$30.00".into(), "$80.00".into()));
+        assert_eq!((after[0].1.to_string(), after[1].1.to_string()), ("$80.00".into(), "$100.00".into()));
+        assert_eq!(total.to_string(), "$180.00");
+    }
+
+    #[test]
+    fn a_leap_day_birthday_counts_from_march_first_in_other_years() {
+        let ms = membership("2026-01-01", "2026-12-31", &[]);
+        let leap = person("l", "2008-02-29");
+        assert_eq!(price(&ms, [&leap], d("2026-02-28")).1.to_string(), "$30.00");
+        assert_eq!(price(&ms, [&leap], d("2026-03-01")).1.to_string(), "$80.00");
+    }
+
+    #[test]
+    fn renewal_prices_each_member_at_the_new_start() {
+        let child = person("c", "2009-01-01");
+        let ms = membership("2026-01-01", "2026-12-31", &[&child]);
+        let next = next_term(&ms, std::slice::from_ref(&child), MembershipId::parse("ms2").unwrap());
+        assert_eq!((next.contract_start, next.contract_end), (d("2027-01-01"), d("2027-12-31")));
+        assert_eq!(next.enrollments[0].rate.to_string(), "$80.00", "18 on the new start date");
+        assert_eq!(next.renews.as_ref().unwrap().as_str(), "ms");
+    }
+
+    #[test]
+    fn a_dependent_starts_on_the_next_bill_date_at_their_age_then() {
+        let adult = person("p", "1980-05-05");
+        let ms = membership("2026-01-01", "2026-12-31", &[&adult]);
+        let dep = NewDependent::parse(
+            DependentInput {
+                first_name: "Ana",
+                last_name: "Lopez",
+                date_of_birth: "2022-06-01",
+                sex: "female",
+                relationship: "child",
+                email: "",
+                phone_mobile: "",
+            },
+            d("2026-11-26"),
+        )
+        .unwrap();
+        let q = quote(&ms, &[adult], &dep).unwrap();
+        assert_eq!(q.start, d("2026-12-01"));
+        assert_eq!(
+            (q.new_rate.to_string(), q.total_before.to_string(), q.total_after.to_string()),
+            ("$30.00".into(), "$80.00".into(), "$110.00".into())
+        );
+    }
+
+    #[test]
+    fn dependent_fields_are_each_checked() {
+        let errors = NewDependent::parse(
+            DependentInput {
+                first_name: "",
+                last_name: "<b>",
+                date_of_birth: "2030-01-01",
+                sex: "x",
+                relationship: "",
+                email: "nope",
+                phone_mobile: "123",
+            },
+            d("2026-11-26"),
+        )
+        .unwrap_err();
+        assert!(errors.first_name.is_some() && errors.last_name.is_some() && errors.date_of_birth.is_some());
+        assert!(errors.sex.is_some() && errors.relationship.is_some() && errors.email.is_some() && errors.phone_mobile.is_some());
+    }
+
+    proptest! {
+        #[test]
+        fn the_renewal_window_is_exactly_ninety_days(days_left in -10i64..200) {
+            let today = d("2026-11-26");
+            let end = today + chrono::Duration::days(days_left);
+            let ms = membership("2026-01-01", &end.format("%Y-%m-%d").to_string(), &[]);
+            prop_assert_eq!(ms.is_renewable(today), (0..=90).contains(&days_left));
+        }
+
+        #[test]
+        fn every_rate_comes_from_the_age_band_of_the_pricing_date(days_old in 0i64..40_000, on_offset in 0i64..800) {
+            let on = d("2026-01-01") + chrono::Duration::days(on_offset);
+            let born = on - chrono::Duration::days(days_old);
+            let member = person("m", &born.format("%Y-%m-%d").to_string());
+            let ms = membership("2026-01-01", "2026-12-31", &[]);
+            let age = member.age_on(on);
+            let expected = if age <= 17 { "$30.00" } else if age <= 64 { "$80.00" } else { "$100.00" };
+            prop_assert_eq!(price(&ms, [&member], on).1.to_string(), expected);
+        }
+    }
+}

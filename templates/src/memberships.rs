@@ -1,0 +1,234 @@
+//! Memberships: current, upcoming and previous terms; renewal; adding a dependent.
+
+use chrono::NaiveDate;
+use maud::{html, Markup};
+use portal_domain::enrol::{DependentErrors, Quote};
+use portal_domain::{Member, Membership, MembershipStatus};
+
+use crate::date;
+use crate::layout::{alert, csrf, field, notice, page, Chrome, Field};
+use crate::routes::Route;
+
+/// How a term stands today.
+fn stage(ms: &Membership, today: NaiveDate) -> &'static str {
+    if ms.status == MembershipStatus::Ended || ms.contract_end < today {
+        "Previous"
+    } else if ms.contract_start > today {
+        "Upcoming"
+    } else {
+        "Current"
+    }
+}
+
+fn term(ms: &Membership, members: &[Member], today: NaiveDate, owner: bool) -> Markup {
+    let stage = stage(ms, today);
+    let name = |id: &portal_domain::MemberId| {
+        members.iter().find(|m| &m.id == id).map(Member::full_name).unwrap_or_else(|| "Former member".into())
+    };
+    html! {
+        section.membership data-membership=(ms.id) aria-labelledby=(format!("ms-{}", ms.id)) {
+            h2 id=(format!("ms-{}", ms.id)) { (ms.plan.name()) " " span.badge.(stage.to_lowercase()) { (stage) } }
+            dl.summary-list {
+                dt { "Contract" } dd { (date(ms.contract_start)) " – " (date(ms.contract_end)) }
+                dt { "Amount" } dd.amount { (ms.amount()) " per " (ms.plan.period().noun()) }
+                @if stage != "Previous" {
+                    @if let Some(next) = ms.next_bill_date { dt { "Next bill date" } dd.next-bill { (date(next)) } }
+                }
+            }
+            div.table-wrap {
+                table.enrolled {
+                    caption.visually-hidden { "Members on this membership" }
+                    thead { tr { th scope="col" { "Member" } th scope="col" { "Start" } th scope="col" { "End" } th scope="col" .num { "Rate" } } }
+                    tbody {
+                        @for e in &ms.enrollments {
+                            tr {
+                                th scope="row" data-label="Member" { (name(&e.member)) }
+                                td data-label="Start" { (date(e.start)) }
+                                td data-label="End" { @if let Some(end) = e.end { (date(end)) } @else { "—" } }
+                                td.num data-label="Rate" { (e.rate) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if owner && stage != "Previous" {
+                div.actions {
+                    @if ms.is_renewable(today) {
+                        a.button href=(Route::Renew(ms.id.clone()).path()) { "Renew membership" }
+                    }
+                    @if stage == "Current" && ms.status == MembershipStatus::Active && ms.next_bill_date.is_some() {
+                        a.button.secondary href=(Route::NewDependent(ms.id.clone()).path()) { "+ Add new member" }
+                    }
+                }
+                @if !ms.is_renewable(today) && ms.renewed_by.is_none() && stage == "Current" {
+                    p.small.muted { "Renewal opens on " (date(ms.renewal_opens())) ", 90 days before the contract ends." }
+                }
+            }
+        }
+    }
+}
+
+/// `/memberships`.
+pub fn list_page(
+    chrome: &Chrome<'_>,
+    memberships: &[Membership],
+    members: &[Member],
+    today: NaiveDate,
+    owner: bool,
+    info: Option<&str>,
+) -> Markup {
+    let mut ordered: Vec<&Membership> = memberships.iter().collect();
+    ordered.sort_by_key(|m| std::cmp::Reverse(m.contract_start));
+    let body = html! {
+        h1 { "Memberships" }
+        @if let Some(i) = info { (notice(i)) }
+        @if ordered.is_empty() { p { "No memberships yet." } }
+        @for ms in ordered { (term(ms, members, today, owner)) }
+    };
+    page(chrome, "Memberships", body)
+}
+
+/// `/memberships/{id}/renew`: the new term and its price, or why renewal is not offered.
+pub fn renew_page(
+    chrome: &Chrome<'_>,
+    csrf_token: &str,
+    ms: &Membership,
+    next: Option<&Membership>,
+    members: &[Member],
+    today: NaiveDate,
+    message: Option<&str>,
+) -> Markup {
+    let name = |id: &portal_domain::MemberId| members.iter().find(|m| &m.id == id).map(Member::full_name).unwrap_or_default();
+    let body = html! {
+        p.back { a href=(Route::Memberships.path()) { "← Memberships" } }
+        h1 { "Renew " (ms.plan.name()) }
+        @if let Some(m) = message { (alert("error", m)) }
+        @match next {
+            Some(next) => {
+                p { "Your contract ends on " (date(ms.contract_end)) ". Renewing starts a new " (ms.plan.contract_months()) "-month term:" }
+                dl.summary-list {
+                    dt { "New term" } dd #new-term { (date(next.contract_start)) " – " (date(next.contract_end)) }
+                    dt { "Amount" } dd #new-amount { (next.amount()) " per " (next.plan.period().noun()) }
+                }
+                div.table-wrap {
+                    table {
+                        caption { "Rates by each member's age on " (date(next.contract_start)) }
+                        thead { tr { th scope="col" { "Member" } th scope="col" .num { "Rate" } } }
+                        tbody { @for e in &next.enrollments { tr { th scope="row" { (name(&e.member)) } td.num { (e.rate) } } } }
+                    }
+                }
+                form method="post" action=(Route::Renew(ms.id.clone()).path()) {
+                    (csrf(csrf_token))
+                    button.primary type="submit" { "Confirm renewal" }
+                }
+            }
+            None => {
+                @if ms.renewed_by.is_some() {
+                    p { "This membership has been renewed. The new term is on your memberships page." }
+                } @else if ms.status == MembershipStatus::Ended || ms.contract_end < today {
+                    p { "This membership has ended and can no longer be renewed. Call the practice to join again." }
+                } @else {
+                    p #renewal-opens { "Renewal opens on " (date(ms.renewal_opens())) ", 90 days before your contract ends on " (date(ms.contract_end)) "." }
+                }
+                p { a href=(Route::Memberships.path()) { "Back to memberships" } }
+            }
+        }
+    };
+    page(chrome, "Renew membership", body)
+}
+
+/// What was typed into the dependent form.
+#[derive(Debug, Default, Clone)]
+pub struct DependentValues {
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: String,
+    pub sex: String,
+    pub relationship: String,
+    pub email: String,
+    pub phone_mobile: String,
+}
+
+fn select(name: &str, label: &str, value: &str, options: &[(&str, &str)], error: Option<&str>) -> Markup {
+    let id = format!("f-{name}");
+    let error_id = format!("{id}-error");
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(id) { (label) }
+            @if let Some(e) = error { p.error id=(error_id) { (e) } }
+            select id=(id) name=(name) aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| error_id.as_str())] {
+                option value="" selected[value.is_empty()] { "Choose…" }
+                @for (v, text) in options { option value=(v) selected[value == *v] { (text) } }
+            }
+        }
+    }
+}
+
+fn dependent_fields(v: &DependentValues, e: &DependentErrors) -> Markup {
+    html! {
+        (field(&Field { value: &v.first_name, error: e.first_name.as_deref(), autocomplete: Some("off"), ..Field::new("first_name", "First name") }))
+        (field(&Field { value: &v.last_name, error: e.last_name.as_deref(), autocomplete: Some("off"), ..Field::new("last_name", "Last name") }))
+        (field(&Field { kind: "date", value: &v.date_of_birth, error: e.date_of_birth.as_deref(), ..Field::new("date_of_birth", "Date of birth") }))
+        (select("sex", "Sex", &v.sex, &[("female", "Female"), ("male", "Male"), ("other", "Other"), ("unknown", "Prefer not to say")], e.sex.as_deref()))
+        (select("relationship", "Relationship to you", &v.relationship, &[("child", "Child"), ("spouse", "Spouse or partner"), ("other", "Other dependent")], e.relationship.as_deref()))
+        (field(&Field { kind: "email", value: &v.email, error: e.email.as_deref(), hint: Some("Optional. Lets them sign in to see their own details."), autocomplete: Some("off"), ..Field::new("email", "Email") }))
+        (field(&Field { kind: "tel", value: &v.phone_mobile, error: e.phone_mobile.as_deref(), hint: Some("Optional."), autocomplete: Some("off"), ..Field::new("phone_mobile", "Mobile phone") }))
+    }
+}
+
+/// `/memberships/{id}/dependents/new`: the dependent's details.
+pub fn dependent_form(
+    chrome: &Chrome<'_>,
+    csrf_token: &str,
+    ms: &Membership,
+    v: &DependentValues,
+    e: &DependentErrors,
+    message: Option<&str>,
+) -> Markup {
+    let body = html! {
+        p.back { a href=(Route::Memberships.path()) { "← Memberships" } }
+        h1 { "Add a new member" }
+        @if let Some(m) = message { (alert("error", m)) }
+        p { "They join " (ms.plan.name()) " on the next bill date. You will see the new price before anything changes." }
+        form.narrow-form method="post" action=(Route::NewDependent(ms.id.clone()).path()) novalidate {
+            (csrf(csrf_token))
+            (dependent_fields(v, e))
+            button.primary type="submit" { "See the new price" }
+        }
+    };
+    page(chrome, "Add a new member", body)
+}
+
+/// The quote, with every value carried in hidden fields to confirm.
+pub fn quote_page(chrome: &Chrome<'_>, csrf_token: &str, ms: &Membership, v: &DependentValues, q: &Quote, key: &str) -> Markup {
+    let body = html! {
+        p.back { a href=(Route::Memberships.path()) { "← Memberships" } }
+        h1 { "New price with " (v.first_name) " " (v.last_name) }
+        p { (v.first_name) " joins on " strong #start-date { (date(q.start)) } ", your next bill date." }
+        div.table-wrap {
+            table.quote {
+                thead { tr { th scope="col" { "Member" } th scope="col" .num { "Rate per " (ms.plan.period().noun()) } } }
+                tbody {
+                    @for (_, name, rate) in &q.current { tr { th scope="row" { (name) } td.num { (rate) } } }
+                    tr.new-member { th scope="row" { (v.first_name) " " (v.last_name) " (new)" } td.num #new-rate { (q.new_rate) } }
+                }
+                tfoot {
+                    tr { th scope="row" { "Now" } td.num { (q.total_before) } }
+                    tr.due { th scope="row" { "From " (date(q.start)) } td.num #new-total { (q.total_after) } }
+                }
+            }
+        }
+        form method="post" action=(Route::ConfirmDependent(ms.id.clone()).path()) {
+            (csrf(csrf_token))
+            input type="hidden" name="enrolment_key" value=(key);
+            @for (name, value) in [("first_name", &v.first_name), ("last_name", &v.last_name), ("date_of_birth", &v.date_of_birth), ("sex", &v.sex), ("relationship", &v.relationship), ("email", &v.email), ("phone_mobile", &v.phone_mobile)] {
+                input type="hidden" name=(name) value=(value);
+            }
+            div.actions {
+                button.primary type="submit" { "Confirm and add" }
+                a.button.secondary href=(Route::NewDependent(ms.id.clone()).path()) { "Change details" }
+            }
+        }
+    };
+    page(chrome, "Confirm the new price", body)
+}

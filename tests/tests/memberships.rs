@@ -1,0 +1,225 @@
+//! Memberships, renewal and dependents through the real handlers, on both tables.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, Days, Months};
+use lambda_http::http::{Method, StatusCode};
+use portal_domain::store;
+use portal_domain::{AccountId, Money};
+use portal_tests::{Page, TestApp};
+use tokio::task::JoinSet;
+
+const MARIA: &str = "maria@example.com";
+
+async fn signed_in(mut app: TestApp, email: &str) -> TestApp {
+    app.sign_in(email).await;
+    app
+}
+
+async fn lopez(app: &TestApp) -> store::HouseholdRecords {
+    store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap()
+}
+
+async fn memberships_page_shows_terms(app: TestApp) {
+    let mut app = signed_in(app, MARIA).await;
+    let page = app.get("/memberships").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(r#"<span class="badge current">Current</span>"#)
+            && page.body.contains(r#"<span class="badge previous">Previous</span>"#)
+    );
+    assert!(page.body.contains("$190.00 per month") && page.body.contains("$160.00 per month"));
+    assert!(page.body.contains("Next bill date") && page.body.contains("Sofia Lopez"));
+    assert!(page.body.contains("/memberships/ms-lopez-2/renew"), "renewal offered within 90 days");
+    assert!(!page.body.contains("/memberships/ms-lopez-1/renew"), "not for the ended term");
+}
+
+async fn maria_renews_once(app: TestApp) {
+    let mut app = signed_in(app, MARIA).await;
+    let offer = app.get("/memberships/ms-lopez-2/renew").await;
+    let today = app.app.today();
+    let start = today + Days::new(46);
+    assert!(
+        offer.body.contains(&format!("datetime=\"{}\"", start.format("%Y-%m-%d"))),
+        "the new term starts the day after the current end"
+    );
+    assert!(offer.body.contains(r#"id="new-amount">$190.00 per month"#));
+    let csrf = offer.csrf_token();
+    let done = app.post("/memberships/ms-lopez-2/renew", &[("csrf_token", &csrf)]).await;
+    assert_eq!(done.location(), Some("/memberships?done=renewed"));
+    let page = app.get("/memberships?done=renewed").await;
+    assert!(page.body.contains(r#"<span class="badge upcoming">Upcoming</span>"#));
+    assert!(!page.body.contains("/memberships/ms-lopez-2/renew\""), "the offer is gone");
+    let again = app.post("/memberships/ms-lopez-2/renew", &[("csrf_token", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("has been renewed"));
+    let records = lopez(&app).await;
+    assert_eq!(records.memberships.len(), 3, "renewed once");
+    let next = records.memberships.iter().find(|m| m.renews.as_ref().is_some_and(|r| r.as_str() == "ms-lopez-2")).unwrap();
+    assert_eq!(next.contract_start, start);
+    assert_eq!(next.contract_end, start + Months::new(12) - Days::new(1));
+    let email = app.outbox.last_to(MARIA).unwrap();
+    assert_eq!(email.subject, "Your membership is renewed");
+}
+
+async fn sam_is_not_offered_renewal_and_a_post_changes_nothing(app: TestApp) {
+    let mut app = signed_in(app, "sam@example.com").await;
+    let page = app.get("/memberships").await;
+    assert!(!page.body.contains("/renew\""));
+    assert!(page.body.contains("Renewal opens on"));
+    let renew = app.get("/memberships/ms-taylor-1/renew").await;
+    assert!(renew.body.contains(r#"id="renewal-opens""#));
+    let opens = app.app.today() + Days::new(200 - 90);
+    assert!(renew.body.contains(&opens.format("%Y-%m-%d").to_string()));
+    let before = store::household(app.app.table.as_ref(), &AccountId::parse("taylor").unwrap()).await.unwrap().memberships;
+    let post = app.post("/memberships/ms-taylor-1/renew", &[("csrf_token", &renew.csrf_token())]).await;
+    assert_eq!(post.status, StatusCode::CONFLICT);
+    assert_eq!(store::household(app.app.table.as_ref(), &AccountId::parse("taylor").unwrap()).await.unwrap().memberships, before);
+    assert_eq!(app.get("/memberships/ms-lopez-2/renew").await.status, StatusCode::NOT_FOUND, "another household's");
+}
+
+async fn two_renew_submits_at_once_renew_once(app: TestApp) {
+    let app = Arc::new(signed_in(app, MARIA).await);
+    let (offer, _) = app.send(Method::GET, "/memberships/ms-lopez-2/renew", None).await;
+    let csrf = offer.csrf_token();
+    let mut set = JoinSet::new();
+    for _ in 0..2 {
+        let (app, csrf) = (Arc::clone(&app), csrf.clone());
+        set.spawn(
+            async move { app.send(Method::POST, "/memberships/ms-lopez-2/renew", Some(&[("csrf_token", csrf.as_str())])).await.0.status },
+        );
+    }
+    let mut statuses = set.join_all().await;
+    statuses.sort();
+    assert_eq!(statuses, vec![StatusCode::SEE_OTHER, StatusCode::CONFLICT]);
+    assert_eq!(lopez(&app).await.memberships.len(), 3);
+}
+
+async fn quote(app: &mut TestApp, fields: &[(&str, &str)]) -> Page {
+    let form = app.get("/memberships/ms-lopez-2/dependents/new").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csrf = form.csrf_token();
+    let mut all = vec![("csrf_token", csrf.as_str())];
+    all.extend_from_slice(fields);
+    app.post("/memberships/ms-lopez-2/dependents/new", &all).await
+}
+
+fn confirm_fields(page: &Page) -> Vec<(String, String)> {
+    ["csrf_token", "enrolment_key", "first_name", "last_name", "date_of_birth", "sex", "relationship", "email", "phone_mobile"]
+        .iter()
+        .map(|n| (n.to_string(), TestApp::hidden(page, n)))
+        .collect()
+}
+
+async fn maria_adds_a_four_year_old_at_thirty_dollars(app: TestApp) {
+    let mut app = signed_in(app, MARIA).await;
+    let today = app.app.today();
+    let born = (today - Months::new(4 * 12 + 3)).format("%Y-%m-%d").to_string();
+    let page = quote(
+        &mut app,
+        &[("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", &born), ("sex", "male"), ("relationship", "child")],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let ms = lopez(&app).await.memberships.into_iter().find(|m| m.id.as_str() == "ms-lopez-2").unwrap();
+    let next_bill = ms.next_bill_date.unwrap();
+    assert!(next_bill > today && next_bill.day() == ms.contract_start.day());
+    assert!(page.body.contains(&format!(r#"id="start-date"><time datetime="{}""#, next_bill.format("%Y-%m-%d"))));
+    assert!(page.body.contains(r#"id="new-rate">$30.00"#) && page.body.contains(r#"id="new-total">$220.00"#));
+    assert!(page.body.contains("Maria Lopez") && page.body.contains("Daniel Lopez") && page.body.contains("Sofia Lopez"));
+    let fields = confirm_fields(&page);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let done = app.post("/memberships/ms-lopez-2/dependents/confirm", &fields).await;
+    assert_eq!(done.location(), Some("/memberships?done=added"));
+    let again = app.post("/memberships/ms-lopez-2/dependents/confirm", &fields).await;
+    assert_eq!(again.location(), Some("/memberships?done=added"), "a double submit shows the same result");
+    let records = lopez(&app).await;
+    assert_eq!(records.members.iter().filter(|m| m.first_name == "Lucas").count(), 1, "added once");
+    let ms = records.memberships.iter().find(|m| m.id.as_str() == "ms-lopez-2").unwrap();
+    let lucas = records.members.iter().find(|m| m.first_name == "Lucas").unwrap();
+    let enrolment = ms.enrollments.iter().find(|e| e.member == lucas.id).unwrap();
+    assert_eq!((enrolment.start, enrolment.rate), (next_bill, Money::from_cents(3000)));
+    assert_eq!(ms.amount_on(next_bill), Money::from_cents(22000), "the new amount applies from the next bill date");
+    assert_eq!(ms.amount_on(next_bill - Days::new(1)), Money::from_cents(19000), "not before");
+    assert_eq!(lucas.address.as_ref().map(|a| a.line1()), Some("1208 Pecan Street"), "the household's address");
+    assert!(app.outbox.last_to(MARIA).unwrap().text.contains("Lucas Lopez was added"));
+}
+
+async fn dependent_input_is_validated_and_emails_are_unique(app: TestApp) {
+    let mut app = signed_in(app, MARIA).await;
+    let bad = quote(
+        &mut app,
+        &[
+            ("first_name", ""),
+            ("last_name", "L<script>"),
+            ("date_of_birth", "2099-01-01"),
+            ("sex", ""),
+            ("relationship", "cousin"),
+            ("email", "x@"),
+            ("phone_mobile", "12"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for message in [
+        "Enter the first name.",
+        "letters, spaces",
+        "cannot be in the future",
+        "Choose the sex",
+        "Choose how they are related",
+        "name@example.com",
+        "10-digit US phone",
+    ] {
+        assert!(bad.body.contains(message), "{message}");
+    }
+    assert!(!bad.body.contains("L<script>"), "escaped");
+    let taken = quote(
+        &mut app,
+        &[
+            ("first_name", "Ana"),
+            ("last_name", "Lopez"),
+            ("date_of_birth", "2015-01-01"),
+            ("sex", "female"),
+            ("relationship", "child"),
+            ("email", "Daniel@Example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(taken.body.contains("already used by a member"));
+    assert_eq!(lopez(&app).await.members.len(), 3, "nothing added");
+}
+
+async fn members_see_memberships_read_only(app: TestApp) {
+    let mut app = app;
+    app.request_code("daniel@example.com").await;
+    let code = app.last_code_to("daniel@example.com").unwrap();
+    app.enter_code(&code).await;
+    let page = app.get("/memberships").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("$190.00 per month"));
+    assert!(!page.body.contains("/renew\"") && !page.body.contains("/dependents/new\""));
+    assert_eq!(app.get("/memberships/ms-lopez-2/renew").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/memberships/ms-lopez-2/dependents/new").await.status, StatusCode::FORBIDDEN);
+}
+
+macro_rules! on_both_tables {
+    ($($name:ident),* $(,)?) => {
+        mod in_memory {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(portal_tests::TestApp::memory().await).await } )*
+        }
+        mod on_dynamodb {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(portal_tests::TestApp::dynamo().await).await } )*
+        }
+    };
+}
+
+on_both_tables!(
+    memberships_page_shows_terms,
+    maria_renews_once,
+    sam_is_not_offered_renewal_and_a_post_changes_nothing,
+    two_renew_submits_at_once_renew_once,
+    maria_adds_a_four_year_old_at_thirty_dollars,
+    dependent_input_is_validated_and_emails_are_unique,
+    members_see_memberships_read_only,
+);
