@@ -137,7 +137,8 @@ impl NewDependent {
         let mut errors = DependentErrors::default();
         let first_name = name(input.first_name, "first name").map_err(|e| errors.first_name = Some(e.into())).ok();
         let last_name = name(input.last_name, "last name").map_err(|e| errors.last_name = Some(e.into())).ok();
-        let date_of_birth = DateOfBirth::parse(input.date_of_birth, today).map_err(|e| errors.date_of_birth = Some(e.to_string().into())).ok();
+        let date_of_birth =
+            DateOfBirth::parse(input.date_of_birth, today).map_err(|e| errors.date_of_birth = Some(e.to_string().into())).ok();
         let sex = match input.sex {
             "female" => Some(Sex::Female),
             "male" => Some(Sex::Male),
