@@ -18,6 +18,7 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
         Function::RenewMembership => renew_membership::handle(app, req).await,
         Function::AddDependent => add_dependent::handle(app, req).await,
         // Sign-in is the default behaviour: it also answers paths no function serves, with a 404 page.
-        Function::SignIn | Function::ContactInfo => sign_in::handle(app, req).await,
+        Function::ContactInfo => contact_info::handle(app, req).await,
+        Function::SignIn => sign_in::handle(app, req).await,
     }
 }

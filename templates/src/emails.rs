@@ -65,3 +65,18 @@ pub fn notice(to: &str, practice: &str, subject: &str, lines: &[String], link: &
     let text = format!("{}\n\nOpen your patient portal: {link}\n\n{practice}\n", lines.join("\n\n"));
     Message { to: to.to_owned(), subject: subject.to_owned(), html, text }
 }
+
+/// The code that confirms a new email address.
+pub fn email_change_code(to: &str, practice: &str, code: &str, minutes: i64) -> Message {
+    let subject = format!("{code} confirms your new email for {practice}");
+    let html = html! {
+        p { "Use this code to confirm this address for your " (practice) " patient portal:" }
+        p style="font-size:28px;font-weight:bold;letter-spacing:4px" { (code) }
+        p { "It works once, for " (minutes) " minutes. If you did not ask for this, ignore this email: nothing changes without the code." }
+    }
+    .into_string();
+    let text = format!(
+        "Use this code to confirm this address for your {practice} patient portal:\n\n    {code}\n\nIt works once, for {minutes} minutes. If you did not ask for this, ignore this email: nothing changes without the code.\n"
+    );
+    Message { to: to.to_owned(), subject, html, text }
+}

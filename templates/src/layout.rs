@@ -9,13 +9,14 @@ use crate::routes::{Route, SCRIPT_PATH, STYLESHEET_PATH};
 pub enum Section {
     Invoices,
     PaymentMethods,
+    Members,
     Memberships,
     Agreements,
 }
 
 impl Section {
     /// The sections that exist; later sections join this list as their functions are built.
-    pub const ALL: [Section; 4] = [Section::Invoices, Section::Memberships, Section::PaymentMethods, Section::Agreements];
+    pub const ALL: [Section; 5] = [Section::Invoices, Section::Members, Section::Memberships, Section::PaymentMethods, Section::Agreements];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -23,6 +24,7 @@ impl Section {
             Section::PaymentMethods => "Payment methods",
             Section::Agreements => "Agreements",
             Section::Memberships => "Memberships",
+            Section::Members => "Members",
         }
     }
 
@@ -32,6 +34,7 @@ impl Section {
             Section::PaymentMethods => Route::PaymentMethods,
             Section::Agreements => Route::Agreements,
             Section::Memberships => Route::Memberships,
+            Section::Members => Route::Members,
         }
     }
 
@@ -39,7 +42,7 @@ impl Section {
     pub fn for_members(self) -> bool {
         match self {
             Section::Invoices | Section::PaymentMethods => false,
-            Section::Agreements | Section::Memberships => true,
+            Section::Agreements | Section::Memberships | Section::Members => true,
         }
     }
 }

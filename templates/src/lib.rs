@@ -7,6 +7,7 @@ pub mod errors;
 pub mod invoice;
 pub mod invoices;
 pub mod layout;
+pub mod members;
 pub mod memberships;
 pub mod pay;
 pub mod pdf;

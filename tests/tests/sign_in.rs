@@ -291,7 +291,7 @@ async fn a_member_who_is_not_the_owner_cannot_see_the_invoices() {
     let mut app = TestApp::memory().await;
     app.request_code("daniel@example.com").await;
     let code = app.last_code_to("daniel@example.com").unwrap();
-    assert_eq!(app.enter_code(&code).await.location(), Some("/agreements"), "a member starts where they may look");
+    assert_eq!(app.enter_code(&code).await.location(), Some("/members"), "a member starts where they may look");
     let page = app.get("/invoices").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.body.contains("account owner"));

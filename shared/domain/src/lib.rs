@@ -3,7 +3,9 @@
 
 pub mod address;
 pub mod agreement;
+pub mod audit;
 pub mod card;
+pub mod contact;
 pub mod dob;
 pub mod email;
 pub mod enrol;

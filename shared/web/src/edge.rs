@@ -357,7 +357,7 @@ pub fn landing(session: &Session) -> Route {
     if session.is_owner {
         Route::Invoices
     } else {
-        Route::Agreements
+        Route::Members
     }
 }
 

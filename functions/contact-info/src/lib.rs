@@ -1,0 +1,286 @@
+//! The contact-info function: `/members` and `/members/{id}/contact`. The owner sees and edits
+//! everyone; another member only themselves. Edits never overwrite a concurrent edit, and a new
+//! email takes effect only once a code sent to it is entered.
+
+use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
+use lambda_http::{Body, Request};
+use portal_domain::audit::AuditEvent;
+use portal_domain::contact::{self, Contact, ContactErrors, ContactInput, EmailChangeOutcome, EmailChangeRequest};
+use portal_domain::session::Session;
+use portal_domain::signin::{SigninCode, CODE_LIFETIME};
+use portal_domain::store::{self, HouseholdRecords};
+use portal_domain::{Member, MemberId, StoreError};
+use portal_templates::emails;
+use portal_templates::layout::Section;
+use portal_templates::members::{contact_page, list_page, ContactPage, ContactValues};
+use portal_templates::routes::{Function, Route};
+use portal_web::{asset, html, App, Ctx, Form, PageError, PageResult};
+
+/// Serves one request.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let mut ctx = match Ctx::begin(app, req, Function::ContactInfo).await {
+        Ok(ctx) => ctx,
+        Err(done) => return done,
+    };
+    let result = route(app, &mut ctx).await;
+    ctx.finish(app, result)
+}
+
+async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
+    match (ctx.route.clone(), ctx.method.clone()) {
+        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
+        (Route::Members, Method::GET) => list(app, ctx).await,
+        (Route::MemberContact(id), Method::GET) => show(app, ctx, &id).await,
+        (Route::MemberContact(id), Method::POST) if ctx.form.get("code").is_some() => confirm_email(app, ctx, &id).await,
+        (Route::MemberContact(id), Method::POST) => save(app, ctx, &id).await,
+        (Route::Members | Route::MemberContact(_), _) => Err(PageError::MethodNotAllowed),
+        _ => Err(PageError::NotFound),
+    }
+}
+
+/// The members this session may see: everyone for the owner, else only themselves.
+fn visible<'a>(session: &Session, records: &'a HouseholdRecords) -> Vec<&'a Member> {
+    records.members.iter().filter(|m| session.is_owner || m.id == session.member).collect()
+}
+
+async fn load(app: &App, ctx: &Ctx, id: &MemberId) -> Result<(Session, HouseholdRecords, Member), PageError> {
+    let session = ctx.session()?.clone();
+    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let member = visible(&session, &records).into_iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
+    Ok((session, records, member))
+}
+
+async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
+    let session = ctx.session()?.clone();
+    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let members: Vec<Member> = visible(&session, &records).into_iter().cloned().collect();
+    Ok(html(StatusCode::OK, list_page(&ctx.chrome(app, Some(Section::Members)), &members, None)))
+}
+
+fn values(form: &Form) -> ContactValues {
+    ContactValues {
+        email: form.text("email").to_owned(),
+        phone_mobile: form.text("phone_mobile").to_owned(),
+        phone_home: form.text("phone_home").to_owned(),
+        phone_work: form.text("phone_work").to_owned(),
+        address_line1: form.text("address_line1").to_owned(),
+        address_line2: form.text("address_line2").to_owned(),
+        city: form.text("city").to_owned(),
+        state: form.text("state").to_owned(),
+        postal_code: form.text("postal_code").to_owned(),
+    }
+}
+
+struct View<'a> {
+    values: ContactValues,
+    errors: ContactErrors,
+    message: Option<&'a str>,
+    info: Option<&'a str>,
+    code_error: Option<String>,
+}
+
+async fn render(app: &App, ctx: &Ctx, member: &Member, view: View<'_>, status: StatusCode) -> PageResult {
+    let practice = app.practice().await?;
+    let pending = contact::pending_email(app.table.as_ref(), member, app.now()).await?;
+    let csrf = ctx.session()?.csrf_token.clone();
+    let page = ContactPage {
+        member,
+        practice: &practice,
+        csrf_token: &csrf,
+        version: member.version,
+        values: &view.values,
+        errors: &view.errors,
+        message: view.message,
+        info: view.info,
+        pending_email: pending.as_ref(),
+        code_error: view.code_error.as_deref(),
+    };
+    Ok(html(status, contact_page(&ctx.chrome(app, Some(Section::Members)), &page)))
+}
+
+fn done(id: &MemberId, what: &str) -> Response<Body> {
+    let mut response = portal_web::redirect(&Route::MemberContact(id.clone()));
+    if let Ok(v) = HeaderValue::from_str(&format!("{}?done={what}", Route::MemberContact(id.clone()).path())) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+async fn show(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
+    let (_, _, member) = load(app, ctx, id).await?;
+    let info = match ctx.query("done") {
+        Some("saved") => Some("Your changes were saved."),
+        Some("verify") => Some("Your changes were saved. Enter the code we emailed to the new address to finish changing the email."),
+        Some("email-changed") => Some("The email address was changed. Use it to sign in from now on."),
+        _ => None,
+    };
+    let view = View { values: ContactValues::of(&member), errors: ContactErrors::default(), message: None, info, code_error: None };
+    render(app, ctx, &member, view, StatusCode::OK).await
+}
+
+const STALE: &str = "Someone changed these details while you were editing. The current details are shown: make your changes again.";
+
+async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
+    let (session, records, member) = load(app, ctx, id).await?;
+    let typed = values(&ctx.form);
+    let input = ContactInput {
+        email: &typed.email,
+        phone_mobile: &typed.phone_mobile,
+        phone_home: &typed.phone_home,
+        phone_work: &typed.phone_work,
+        address_line1: &typed.address_line1,
+        address_line2: &typed.address_line2,
+        city: &typed.city,
+        state: &typed.state,
+        postal_code: &typed.postal_code,
+    };
+    let form_version: u64 =
+        ctx.form.text("version").parse().map_err(|_| PageError::BadRequest("The form was incomplete. Open it again."))?;
+    if form_version != member.version {
+        let view = View {
+            values: ContactValues::of(&member),
+            errors: ContactErrors::default(),
+            message: Some(STALE),
+            info: None,
+            code_error: None,
+        };
+        return render(app, ctx, &member, view, StatusCode::CONFLICT).await;
+    }
+    let contact = match Contact::parse(input) {
+        Ok(c) => c,
+        Err(errors) => {
+            let view = View {
+                values: typed,
+                errors,
+                message: Some("Please correct the highlighted fields. Nothing was saved."),
+                info: None,
+                code_error: None,
+            };
+            return render(app, ctx, &member, view, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let is_owner = records.household.as_ref().is_some_and(|h| h.owner == member.id);
+    if contact.email.is_none() && member.email.is_some() && is_owner {
+        let errors = ContactErrors {
+            email: Some("The account owner signs in with this email, so it cannot be removed. Change it instead.".into()),
+            ..Default::default()
+        };
+        let view = View { values: typed, errors, message: Some("Nothing was saved."), info: None, code_error: None };
+        return render(app, ctx, &member, view, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let mut current = member.clone();
+    let fields = contact::changed_fields(&member, &contact);
+    if !fields.is_empty() {
+        let mut event =
+            AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), "contact.updated", app.now(), &ctx.client_ip);
+        event.subject = Some(member.id.to_string());
+        event.fields = fields;
+        current = match contact::save(app.table.as_ref(), &member, form_version, &contact, &event).await {
+            Ok(updated) => updated,
+            Err(StoreError::ConditionFailed) => {
+                let fresh = load(app, ctx, id).await?.2;
+                let view = View {
+                    values: ContactValues::of(&fresh),
+                    errors: ContactErrors::default(),
+                    message: Some(STALE),
+                    info: None,
+                    code_error: None,
+                };
+                return render(app, ctx, &fresh, view, StatusCode::CONFLICT).await;
+            }
+            Err(e) => return Err(e.into()),
+        };
+    }
+    match (&contact.email, &member.email) {
+        (new, old) if new == old => Ok(done(id, "saved")),
+        (None, Some(_)) => {
+            let mut event =
+                AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), "email.removed", app.now(), &ctx.client_ip);
+            event.subject = Some(member.id.to_string());
+            contact::remove_email(app.table.as_ref(), &current, &event).await?;
+            Ok(done(id, "saved"))
+        }
+        (Some(new), _) => {
+            match contact::request_email_change(app.table.as_ref(), &app.config.secret, app.random.as_ref(), app.now(), &current, new)
+                .await?
+            {
+                EmailChangeRequest::CodeIssued(code) => {
+                    app.mailer
+                        .send(emails::email_change_code(
+                            new.as_str(),
+                            &app.config.practice_name,
+                            code.expose(),
+                            CODE_LIFETIME.num_minutes(),
+                        ))
+                        .await?;
+                    Ok(done(id, "verify"))
+                }
+                EmailChangeRequest::TooSoon => Ok(done(id, "verify")),
+                EmailChangeRequest::Taken => {
+                    let errors =
+                        ContactErrors { email: Some("That email address is already used by another member.".into()), ..Default::default() };
+                    let message = if current.version != member.version {
+                        "Your other changes were saved; the email was not changed."
+                    } else {
+                        "Nothing was saved."
+                    };
+                    let view = View { values: typed, errors, message: Some(message), info: None, code_error: None };
+                    render(app, ctx, &current, view, StatusCode::UNPROCESSABLE_ENTITY).await
+                }
+            }
+        }
+        (None, None) => Ok(done(id, "saved")),
+    }
+}
+
+async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
+    let (session, _, member) = load(app, ctx, id).await?;
+    let view = |code_error: String| View {
+        values: ContactValues::of(&member),
+        errors: ContactErrors::default(),
+        message: None,
+        info: None,
+        code_error: Some(code_error),
+    };
+    let code = match SigninCode::parse(ctx.form.text("code")) {
+        Ok(c) => c,
+        Err(e) => return render(app, ctx, &member, view(e.to_string()), StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    let mut event =
+        AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), "email.changed", app.now(), &ctx.client_ip);
+    event.subject = Some(member.id.to_string());
+    event.fields = vec!["email".into()];
+    match contact::confirm_email_change(app.table.as_ref(), &app.config.secret, app.now(), &member, &code, &event).await? {
+        EmailChangeOutcome::Changed { old, new } => {
+            if let Some(old) = old {
+                let lines = [
+                    format!(
+                        "The sign-in email for {} at {} was changed to {}.",
+                        member.full_name(),
+                        app.config.practice_name,
+                        new.masked()
+                    ),
+                    "If you did not make this change, call the practice right away.".to_owned(),
+                ];
+                let link = format!("{}{}", app.config.public_url, Route::SignIn.path());
+                let notice = emails::notice(old.as_str(), &app.config.practice_name, "Your sign-in email was changed", &lines, &link);
+                if let Err(e) = app.mailer.send(notice).await {
+                    tracing::warn!(error = %e, "email change notice not sent");
+                }
+            }
+            Ok(done(id, "email-changed"))
+        }
+        EmailChangeOutcome::Wrong { tries_left } => {
+            let message = format!("That code is not right. You have {tries_left} more tr{}.", if tries_left == 1 { "y" } else { "ies" });
+            render(app, ctx, &member, view(message), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        EmailChangeOutcome::Expired => {
+            let message = "That code has expired or was used up. Save the new email again to get a new code.".to_owned();
+            render(app, ctx, &member, view(message), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        EmailChangeOutcome::Taken => {
+            render(app, ctx, &member, view("That address was taken by another member meanwhile.".into()), StatusCode::CONFLICT).await
+        }
+        EmailChangeOutcome::Stale => render(app, ctx, &member, view(STALE.into()), StatusCode::CONFLICT).await,
+    }
+}

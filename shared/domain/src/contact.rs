@@ -1,0 +1,347 @@
+//! Members' contact details: parsing the form, saving without losing concurrent edits, and
+//! changing the sign-in email only after a code sent to the new address is entered.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::audit::AuditEvent;
+use crate::enrol::{claim_email, email_claim_key};
+use crate::ports::{attr, Condition, Key, Random, Table, Value, Write};
+use crate::signin::{HmacKey, SigninCode, CODE_LIFETIME, MAX_SENDS_PER_HOUR, MAX_WRONG_TRIES, MIN_SEND_INTERVAL};
+use crate::store::{self, record_item, record_of, version_of};
+use crate::{AddressInput, Email, Member, MemberId, PhoneNumber, Phones, StoreError, UsAddress};
+
+/// The raw fields of the contact form.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ContactInput<'a> {
+    pub email: &'a str,
+    pub phone_mobile: &'a str,
+    pub phone_home: &'a str,
+    pub phone_work: &'a str,
+    pub address_line1: &'a str,
+    pub address_line2: &'a str,
+    pub city: &'a str,
+    pub state: &'a str,
+    pub postal_code: &'a str,
+}
+
+/// Each wrong field of the contact form.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ContactErrors {
+    pub email: Option<Box<str>>,
+    pub phone_mobile: Option<Box<str>>,
+    pub phone_home: Option<Box<str>>,
+    pub phone_work: Option<Box<str>>,
+    pub address: crate::AddressErrors,
+}
+
+impl ContactErrors {
+    pub fn is_empty(&self) -> bool {
+        *self == ContactErrors::default()
+    }
+}
+
+/// Contact details as parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub email: Option<Email>,
+    pub phones: Phones,
+    pub address: Option<UsAddress>,
+}
+
+fn phone(text: &str, slot: &mut Option<Box<str>>) -> Option<PhoneNumber> {
+    match text.trim() {
+        "" => None,
+        t => PhoneNumber::parse(t).map_err(|e| *slot = Some(e.to_string().into())).ok(),
+    }
+}
+
+impl Contact {
+    /// Parses the form; an address is optional, but once any line is given it must be whole.
+    pub fn parse(input: ContactInput<'_>) -> Result<Contact, ContactErrors> {
+        let mut errors = ContactErrors::default();
+        let email = match input.email.trim() {
+            "" => None,
+            t => Email::parse(t).map_err(|e| errors.email = Some(e.to_string().into())).ok(),
+        };
+        let phones = Phones {
+            mobile: phone(input.phone_mobile, &mut errors.phone_mobile),
+            home: phone(input.phone_home, &mut errors.phone_home),
+            work: phone(input.phone_work, &mut errors.phone_work),
+        };
+        let lines = [input.address_line1, input.address_line2, input.city, input.state, input.postal_code];
+        let address = if lines.iter().all(|l| l.trim().is_empty()) {
+            None
+        } else {
+            UsAddress::parse(&AddressInput {
+                line1: input.address_line1,
+                line2: input.address_line2,
+                city: input.city,
+                state: input.state,
+                postal_code: input.postal_code,
+            })
+            .map_err(|e| errors.address = e)
+            .ok()
+        };
+        if errors.is_empty() {
+            Ok(Contact { email, phones, address })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The names of the fields that differ between a member and new contact details (email aside).
+pub fn changed_fields(member: &Member, contact: &Contact) -> Vec<String> {
+    let mut fields = Vec::new();
+    if member.phones.mobile != contact.phones.mobile {
+        fields.push("phone_mobile".into());
+    }
+    if member.phones.home != contact.phones.home {
+        fields.push("phone_home".into());
+    }
+    if member.phones.work != contact.phones.work {
+        fields.push("phone_work".into());
+    }
+    if member.address != contact.address {
+        fields.push("address".into());
+    }
+    fields
+}
+
+/// Saves phones and address, on condition the member is still at the version the form was
+/// rendered with; the audit event is written in the same transaction.
+pub async fn save(
+    table: &dyn Table,
+    member: &Member,
+    form_version: u64,
+    contact: &Contact,
+    event: &AuditEvent,
+) -> Result<Member, StoreError> {
+    if member.version != form_version {
+        return Err(StoreError::ConditionFailed);
+    }
+    let updated =
+        Member { phones: contact.phones.clone(), address: contact.address.clone(), version: member.version + 1, ..member.clone() };
+    let writes = vec![replace_member(member, &updated)?, event.write()?];
+    table.transact(writes).await?;
+    Ok(updated)
+}
+
+/// Replaces a member's item (keeping its email index) on condition of its version.
+fn replace_member(old: &Member, new: &Member) -> Result<Write, StoreError> {
+    let Write::Put { mut item, .. } = store::put_member(&Member { version: old.version + 1, ..new.clone() })? else {
+        return Err(StoreError::Malformed("put_member".into()));
+    };
+    item.insert(attr::VERSION.into(), Value::from(old.version + 1));
+    Ok(Write::Put { item, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(old.version))) })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingEmail {
+    email: Email,
+    code_mac: String,
+    expires: DateTime<Utc>,
+    wrong_tries: u32,
+    sends: Vec<DateTime<Utc>>,
+}
+
+fn pending_key(member: &Member) -> Key {
+    Key::new(store::account_pk(&member.account), format!("EMAILCHANGE#{}", member.id))
+}
+
+fn mac(key: &HmacKey, member: &MemberId, email: &Email, code: &str) -> String {
+    key.sign(&[b"email-change", member.as_str().as_bytes(), email.as_str().as_bytes(), code.as_bytes()])
+}
+
+/// The address a member is changing to, while a code for it is live.
+pub async fn pending_email(table: &dyn Table, member: &Member, now: DateTime<Utc>) -> Result<Option<Email>, StoreError> {
+    let Some(item) = table.get(&pending_key(member)).await? else { return Ok(None) };
+    let pending: PendingEmail = record_of(&item)?;
+    Ok((now < pending.expires && pending.wrong_tries < MAX_WRONG_TRIES).then_some(pending.email))
+}
+
+#[derive(Debug)]
+pub enum EmailChangeRequest {
+    /// Mail this code to the new address.
+    CodeIssued(SigninCode),
+    /// The address belongs to another member.
+    Taken,
+    /// Codes for this change were sent too recently or too often.
+    TooSoon,
+}
+
+/// Starts an email change: checks the address is free and issues a code for it.
+pub async fn request_email_change(
+    table: &dyn Table,
+    key: &HmacKey,
+    random: &dyn Random,
+    now: DateTime<Utc>,
+    member: &Member,
+    email: &Email,
+) -> Result<EmailChangeRequest, StoreError> {
+    let held_by_other = |id: Option<MemberId>| id.is_some_and(|id| id != member.id);
+    let by_index = store::member_by_email(table, email).await?.map(|m| m.id);
+    let by_claim = match table.get(&email_claim_key(email)).await? {
+        Some(item) => Some(record_of::<MemberId>(&item)?),
+        None => None,
+    };
+    if held_by_other(by_index) || held_by_other(by_claim) {
+        return Ok(EmailChangeRequest::Taken);
+    }
+    let pkey = pending_key(member);
+    let existing = table.get(&pkey).await?;
+    let mut sends: Vec<DateTime<Utc>> = match &existing {
+        Some(item) => record_of::<PendingEmail>(item)?.sends,
+        None => Vec::new(),
+    };
+    sends.retain(|t| now - *t < Duration::hours(1));
+    if sends.iter().any(|t| now - *t < MIN_SEND_INTERVAL) || sends.len() >= MAX_SENDS_PER_HOUR {
+        return Ok(EmailChangeRequest::TooSoon);
+    }
+    sends.push(now);
+    let code = SigninCode::generate(random);
+    let pending = PendingEmail {
+        email: email.clone(),
+        code_mac: mac(key, &member.id, email, code.expose()),
+        expires: now + CODE_LIFETIME,
+        wrong_tries: 0,
+        sends,
+    };
+    let version = existing.as_ref().map(version_of);
+    let mut item = record_item(&pkey, "email-change", &pending, version.map_or(1, |v| v + 1))?;
+    item.insert(attr::EXPIRES_AT.into(), Value::from((now + Duration::hours(1)).timestamp()));
+    let condition = match version {
+        Some(v) => Condition::Equals(attr::VERSION.into(), Value::from(v)),
+        None => Condition::NotExists,
+    };
+    match table.write(Write::Put { item, condition: Some(condition) }).await {
+        Ok(()) => Ok(EmailChangeRequest::CodeIssued(code)),
+        Err(StoreError::ConditionFailed) => Ok(EmailChangeRequest::TooSoon),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum EmailChangeOutcome {
+    /// The new address is now the member's sign-in email; the old one (if any) gets a notice.
+    Changed {
+        old: Option<Email>,
+        new: Email,
+    },
+    Wrong {
+        tries_left: u32,
+    },
+    /// No live code: expired, used up, or never requested.
+    Expired,
+    /// The address was taken by someone else in the meantime.
+    Taken,
+    /// The member changed since the form was shown.
+    Stale,
+}
+
+/// Confirms an email change with the code sent to the new address.
+pub async fn confirm_email_change(
+    table: &dyn Table,
+    key: &HmacKey,
+    now: DateTime<Utc>,
+    member: &Member,
+    code: &SigninCode,
+    event: &AuditEvent,
+) -> Result<EmailChangeOutcome, StoreError> {
+    let pkey = pending_key(member);
+    let Some(item) = table.get(&pkey).await? else { return Ok(EmailChangeOutcome::Expired) };
+    let version = version_of(&item);
+    let mut pending: PendingEmail = record_of(&item)?;
+    if now >= pending.expires || pending.wrong_tries >= MAX_WRONG_TRIES || pending.code_mac.is_empty() {
+        return Ok(EmailChangeOutcome::Expired);
+    }
+    let given = mac(key, &member.id, &pending.email, code.expose());
+    if !bool::from(given.as_bytes().ct_eq(pending.code_mac.as_bytes())) {
+        pending.wrong_tries += 1;
+        let mut updated = record_item(&pkey, "email-change", &pending, version + 1)?;
+        if let Some(e) = item.get(attr::EXPIRES_AT) {
+            updated.insert(attr::EXPIRES_AT.into(), e.clone());
+        }
+        let _ =
+            table.write(Write::Put { item: updated, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) }).await;
+        let left = MAX_WRONG_TRIES.saturating_sub(pending.wrong_tries);
+        return Ok(if left == 0 { EmailChangeOutcome::Expired } else { EmailChangeOutcome::Wrong { tries_left: left } });
+    }
+    let new = pending.email.clone();
+    let updated = Member { email: Some(new.clone()), ..member.clone() };
+    let mut writes = vec![
+        replace_member(member, &updated)?,
+        claim_email(&new, member)?,
+        Write::Delete { key: pkey, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) },
+        event.write()?,
+    ];
+    if let Some(old) = &member.email {
+        writes.push(Write::Delete { key: email_claim_key(old), condition: None });
+    }
+    match table.transact(writes).await {
+        Ok(()) => Ok(EmailChangeOutcome::Changed { old: member.email.clone(), new }),
+        Err(StoreError::ConditionFailed) => {
+            if table.get(&email_claim_key(&new)).await?.is_some() {
+                Ok(EmailChangeOutcome::Taken)
+            } else {
+                Ok(EmailChangeOutcome::Stale)
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a member's email (they can no longer sign in). The caller refuses this for the owner.
+pub async fn remove_email(table: &dyn Table, member: &Member, event: &AuditEvent) -> Result<(), StoreError> {
+    let Some(old) = &member.email else { return Ok(()) };
+    let updated = Member { email: None, ..member.clone() };
+    table
+        .transact(vec![replace_member(member, &updated)?, Write::Delete { key: email_claim_key(old), condition: None }, event.write()?])
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_every_field_and_reports_each_error() {
+        let ok = Contact::parse(ContactInput {
+            email: "New@Example.com",
+            phone_mobile: "512 555 0199",
+            address_line1: "1 Elm",
+            city: "Austin",
+            state: "tx",
+            postal_code: "78701",
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(ok.email.unwrap().as_str(), "new@example.com");
+        assert_eq!(ok.phones.mobile.unwrap().e164(), "+15125550199");
+        assert_eq!(ok.address.unwrap().state(), "TX");
+        let none = Contact::parse(ContactInput::default()).unwrap();
+        assert!(none.address.is_none() && none.email.is_none());
+        let bad = Contact::parse(ContactInput {
+            email: "x",
+            phone_home: "1",
+            phone_work: "abc",
+            address_line1: "1 Elm",
+            state: "Texas",
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(bad.email.is_some() && bad.phone_home.is_some() && bad.phone_work.is_some());
+        assert!(bad.address.city.is_some() && bad.address.state.is_some() && bad.address.postal_code.is_some());
+        assert!(bad.phone_mobile.is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(a in "\\PC{0,40}", b in "\\PC{0,20}", c in "\\PC{0,12}") {
+            let _ = Contact::parse(ContactInput { email: &a, phone_mobile: &b, phone_home: &c, phone_work: &a, address_line1: &a, address_line2: &b, city: &b, state: &c, postal_code: &c });
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Members: everyone on the household, and editing a member's contact details.
+
+use maud::{html, Markup};
+use portal_domain::contact::ContactErrors;
+use portal_domain::{Email, Member, Practice, UsAddress};
+
+use crate::date;
+use crate::layout::{alert, csrf, field, notice, page, Chrome, Field};
+use crate::routes::Route;
+
+fn address_lines(a: &UsAddress) -> Markup {
+    html! { (a.line1()) @if let Some(l2) = a.line2() { br; (l2) } br; (a.city_line()) }
+}
+
+/// `/members`.
+pub fn list_page(chrome: &Chrome<'_>, members: &[Member], info: Option<&str>) -> Markup {
+    let body = html! {
+        h1 { "Members" }
+        @if let Some(i) = info { (notice(i)) }
+        @for m in members {
+            section.member-card aria-labelledby=(format!("member-{}", m.id)) {
+                div.member-head {
+                    h2 id=(format!("member-{}", m.id)) { (m.full_name()) }
+                    a.button.secondary href=(Route::MemberContact(m.id.clone()).path()) aria-label=(format!("Edit contact details of {}", m.full_name())) { "Edit contact details" }
+                }
+                dl.summary-list {
+                    dt { "Relationship" } dd { (m.relationship.label()) }
+                    dt { "Date of birth" } dd { (date(m.date_of_birth.date())) }
+                    dt { "Email" } dd { @if let Some(e) = &m.email { (e) } @else { span.muted { "None" } } }
+                    dt { "Mobile" } dd { @if let Some(p) = &m.phones.mobile { (p) } @else { span.muted { "None" } } }
+                    dt { "Home" } dd { @if let Some(p) = &m.phones.home { (p) } @else { span.muted { "None" } } }
+                    dt { "Work" } dd { @if let Some(p) = &m.phones.work { (p) } @else { span.muted { "None" } } }
+                    dt { "Address" } dd { @if let Some(a) = &m.address { (address_lines(a)) } @else { span.muted { "None" } } }
+                }
+            }
+        }
+    };
+    page(chrome, "Members", body)
+}
+
+/// The values the contact form shows.
+#[derive(Debug, Default, Clone)]
+pub struct ContactValues {
+    pub email: String,
+    pub phone_mobile: String,
+    pub phone_home: String,
+    pub phone_work: String,
+    pub address_line1: String,
+    pub address_line2: String,
+    pub city: String,
+    pub state: String,
+    pub postal_code: String,
+}
+
+impl ContactValues {
+    /// The member's current details, as the form shows them.
+    pub fn of(m: &Member) -> ContactValues {
+        let phone = |p: &Option<portal_domain::PhoneNumber>| p.as_ref().map(ToString::to_string).unwrap_or_default();
+        let a = m.address.as_ref();
+        ContactValues {
+            email: m.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+            phone_mobile: phone(&m.phones.mobile),
+            phone_home: phone(&m.phones.home),
+            phone_work: phone(&m.phones.work),
+            address_line1: a.map(|a| a.line1().to_owned()).unwrap_or_default(),
+            address_line2: a.and_then(|a| a.line2()).unwrap_or_default().to_owned(),
+            city: a.map(|a| a.city().to_owned()).unwrap_or_default(),
+            state: a.map(|a| a.state().to_owned()).unwrap_or_default(),
+            postal_code: a.map(|a| a.postal_code().to_owned()).unwrap_or_default(),
+        }
+    }
+}
+
+/// The state of the contact page.
+pub struct ContactPage<'a> {
+    pub member: &'a Member,
+    pub practice: &'a Practice,
+    pub csrf_token: &'a str,
+    pub version: u64,
+    pub values: &'a ContactValues,
+    pub errors: &'a ContactErrors,
+    pub message: Option<&'a str>,
+    pub info: Option<&'a str>,
+    /// An email change waiting for its code.
+    pub pending_email: Option<&'a Email>,
+    pub code_error: Option<&'a str>,
+}
+
+/// `/members/{id}/contact`.
+pub fn contact_page(chrome: &Chrome<'_>, p: &ContactPage<'_>) -> Markup {
+    let m = p.member;
+    let v = p.values;
+    let e = p.errors;
+    let action = Route::MemberContact(m.id.clone()).path();
+    let body = html! {
+        p.back { a href=(Route::Members.path()) { "← Members" } }
+        h1 { "Contact details of " (m.full_name()) }
+        @if let Some(msg) = p.message { (alert("error", msg)) }
+        @if let Some(i) = p.info { (notice(i)) }
+        @if p.pending_email.is_some() || p.code_error.is_some() {
+            section.verify aria-labelledby="verify-heading" {
+                h2 #verify-heading { "Confirm the new email address" }
+                @if let Some(pending) = p.pending_email {
+                    p { "We emailed a 6-digit code to " strong { (pending) } ". The change takes effect once you enter it; until then, sign in with the current address." }
+                }
+                form method="post" action=(action) novalidate {
+                    (csrf(p.csrf_token))
+                    input type="hidden" name="version" value=(p.version);
+                    (field(&Field { error: p.code_error, autocomplete: Some("one-time-code"), inputmode: Some("numeric"), ..Field::new("code", "6-digit code") }))
+                    button.primary type="submit" { "Confirm email" }
+                }
+            }
+        }
+        section.readonly aria-labelledby="fixed-heading" {
+            h2 #fixed-heading { "Name and date of birth" }
+            dl.summary-list {
+                dt { "Name" } dd { (m.full_name()) }
+                dt { "Date of birth" } dd { (date(m.date_of_birth.date())) }
+            }
+            p.small.muted {
+                "To change a name or date of birth, contact the practice at " (p.practice.phone) " or " (p.practice.email)
+                ": pricing depends on age and clinical records depend on both."
+            }
+        }
+        form.narrow-form method="post" action=(action) novalidate {
+            (csrf(p.csrf_token))
+            input type="hidden" name="version" value=(p.version);
+            fieldset {
+                legend { "Email" }
+                (field(&Field { kind: "email", value: &v.email, error: e.email.as_deref(), autocomplete: Some("email"), hint: Some("Used to sign in. A new address is confirmed with a code sent to it."), ..Field::new("email", "Email") }))
+            }
+            fieldset {
+                legend { "Phones" }
+                (field(&Field { kind: "tel", value: &v.phone_mobile, error: e.phone_mobile.as_deref(), autocomplete: Some("tel"), ..Field::new("phone_mobile", "Mobile") }))
+                (field(&Field { kind: "tel", value: &v.phone_home, error: e.phone_home.as_deref(), ..Field::new("phone_home", "Home") }))
+                (field(&Field { kind: "tel", value: &v.phone_work, error: e.phone_work.as_deref(), ..Field::new("phone_work", "Work") }))
+            }
+            fieldset {
+                legend { "Address" }
+                (field(&Field { value: &v.address_line1, error: e.address.line1, autocomplete: Some("address-line1"), ..Field::new("address_line1", "Street address") }))
+                (field(&Field { value: &v.address_line2, error: e.address.line2, autocomplete: Some("address-line2"), hint: Some("Optional: apartment, suite, unit."), ..Field::new("address_line2", "Address line 2") }))
+                (field(&Field { value: &v.city, error: e.address.city, autocomplete: Some("address-level2"), ..Field::new("city", "City") }))
+                div.inline-fields {
+                    (field(&Field { value: &v.state, error: e.address.state, autocomplete: Some("address-level1"), hint: Some("2 letters, e.g. TX"), ..Field::new("state", "State") }))
+                    (field(&Field { value: &v.postal_code, error: e.address.postal_code, autocomplete: Some("postal-code"), inputmode: Some("numeric"), ..Field::new("postal_code", "ZIP code") }))
+                }
+            }
+            button.primary type="submit" { "Save changes" }
+        }
+    };
+    page(chrome, &format!("Contact details of {}", m.full_name()), body)
+}
