@@ -81,7 +81,7 @@ fn document(v: &InvoiceView<'_>) -> Markup {
                     }
                 }
             }
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
                 table.lines {
                     caption.visually-hidden { "Charges on this invoice" }
                     thead { tr { th scope="col" { "Member" } th scope="col" { "Description" } th scope="col" { "Service period" } th scope="col" .num { "Amount" } } }
@@ -107,7 +107,7 @@ fn document(v: &InvoiceView<'_>) -> Markup {
                 @if v.payments.is_empty() {
                     p { "No payments yet." }
                 } @else {
-                    div.table-wrap {
+                    div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
                         table.payments {
                             thead { tr { th scope="col" { "Date" } th scope="col" { "Paid with" } th scope="col" { "Status" } th scope="col" .num { "Amount" } } }
                             tbody {

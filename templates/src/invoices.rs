@@ -89,7 +89,7 @@ pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: &str, inv
         @if shown.is_empty() {
             p { @if invoices.is_empty() { "You have no invoices yet." } @else { "No invoices match." } }
         } @else {
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
                 table.invoices {
                     caption.visually-hidden { "All invoices, newest first" }
                     thead {

@@ -35,7 +35,7 @@ fn term(ms: &Membership, members: &[Member], today: NaiveDate, owner: bool) -> M
                     @if let Some(next) = ms.next_bill_date { dt { "Next bill date" } dd.next-bill { (date(next)) } }
                 }
             }
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
                 table.enrolled {
                     caption.visually-hidden { "Members on this membership" }
                     thead { tr { th scope="col" { "Member" } th scope="col" { "Start" } th scope="col" { "End" } th scope="col" .num { "Rate" } } }
@@ -110,7 +110,7 @@ pub fn renew_page(
                     dt { "New term" } dd #new-term { (date(next.contract_start)) " – " (date(next.contract_end)) }
                     dt { "Amount" } dd #new-amount { (next.amount()) " per " (next.plan.period().noun()) }
                 }
-                div.table-wrap {
+                div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
                     table {
                         caption { "Rates by each member's age on " (date(next.contract_start)) }
                         thead { tr { th scope="col" { "Member" } th scope="col" .num { "Rate" } } }
@@ -205,7 +205,7 @@ pub fn quote_page(chrome: &Chrome<'_>, csrf_token: &str, ms: &Membership, v: &De
         p.back { a href=(Route::Memberships.path()) { "← Memberships" } }
         h1 { "New price with " (v.first_name) " " (v.last_name) }
         p { (v.first_name) " joins on " strong #start-date { (date(q.start)) } ", your next bill date." }
-        div.table-wrap {
+        div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
             table.quote {
                 thead { tr { th scope="col" { "Member" } th scope="col" .num { "Rate per " (ms.plan.period().noun()) } } }
                 tbody {

@@ -36,7 +36,7 @@ pub fn page_for(chrome: &Chrome<'_>, household: &str, from: &str, to: &str, erro
         @if let Some(s) = statement {
             div.actions { a.button.secondary href=(pdf_link(s)) download { "Download PDF" } }
             h2 { (date(s.from)) " to " (date(s.to)) }
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
                 table.statement {
                     caption.visually-hidden { "Charges and payments in date order, with the running balance" }
                     thead { tr { th scope="col" { "Date" } th scope="col" { "Description" } th scope="col" .num { "Charges" } th scope="col" .num { "Payments" } th scope="col" .num { "Balance" } } }

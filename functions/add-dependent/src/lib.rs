@@ -136,7 +136,7 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let address = records.household.as_ref().and_then(|h| h.billing_address.clone());
     match enrol::enrol(app.table.as_ref(), &ms, &dependent, member_id, address, &q).await? {
         EnrolOutcome::Enrolled(member) => {
-            notify_owner(app, &records, &member.full_name(), &q).await;
+            notify_owner(app, &ctx.public_url, &records, &member.full_name(), &q).await;
             Ok(done())
         }
         EnrolOutcome::AlreadyEnrolled => Ok(done()),
@@ -164,13 +164,13 @@ fn done() -> Response<Body> {
     response
 }
 
-async fn notify_owner(app: &App, records: &HouseholdRecords, name: &str, q: &enrol::Quote) {
+async fn notify_owner(app: &App, public_url: &str, records: &HouseholdRecords, name: &str, q: &enrol::Quote) {
     let Some(to) = records.household.as_ref().and_then(|h| records.member(&h.owner)).and_then(|m| m.email.clone()) else { return };
     let lines = [
         format!("{name} was added to your membership."),
         format!("They join on {} at {}; your new amount from that date is {}.", q.start.format("%b %-d, %Y"), q.new_rate, q.total_after),
     ];
-    let link = format!("{}{}", app.config.public_url, Route::Memberships.path());
+    let link = format!("{public_url}{}", Route::Memberships.path());
     let message = emails::notice(to.as_str(), &app.config.practice_name, "A new member was added to your membership", &lines, &link);
     if let Err(e) = app.mailer.send(message).await {
         tracing::warn!(error = %e, "dependent email not sent");

@@ -262,7 +262,7 @@ async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
                     ),
                     "If you did not make this change, call the practice right away.".to_owned(),
                 ];
-                let link = format!("{}{}", app.config.public_url, Route::SignIn.path());
+                let link = format!("{}{}", ctx.public_url, Route::SignIn.path());
                 let notice = emails::notice(old.as_str(), &app.config.practice_name, "Your sign-in email was changed", &lines, &link);
                 if let Err(e) = app.mailer.send(notice).await {
                     tracing::warn!(error = %e, "email change notice not sent");

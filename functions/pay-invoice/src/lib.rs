@@ -195,7 +195,7 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
     })?;
     match outcome {
         PayOutcome::Succeeded(payment) => {
-            send_receipt(app, &records, invoice, &payment).await;
+            send_receipt(app, &ctx.public_url, &records, invoice, &payment).await;
             Ok(redirect(&Route::Payment(payment.id)))
         }
         PayOutcome::Pending(payment) => Ok(redirect(&Route::Payment(payment.id))),
@@ -222,7 +222,7 @@ fn over_balance(payable: Money) -> String {
 }
 
 /// Emails the owner a receipt. A mail failure does not undo the payment: it is logged.
-async fn send_receipt(app: &App, records: &HouseholdRecords, invoice: &Invoice, payment: &Payment) {
+async fn send_receipt(app: &App, public_url: &str, records: &HouseholdRecords, invoice: &Invoice, payment: &Payment) {
     let owner = records.household.as_ref().and_then(|h| records.member(&h.owner));
     let Some(to) = owner.and_then(|m| m.email.as_ref()) else { return };
     let practice = app.config.practice_name.clone();
@@ -235,7 +235,7 @@ async fn send_receipt(app: &App, records: &HouseholdRecords, invoice: &Invoice, 
         source: payment.source.describe(),
         new_balance: new_balance.to_string(),
         reference: payment.gateway_reference.as_deref().unwrap_or(""),
-        receipt_url: format!("{}{}", app.config.public_url, Route::Payment(payment.id.clone()).path()),
+        receipt_url: format!("{public_url}{}", Route::Payment(payment.id.clone()).path()),
     });
     if let Err(e) = app.mailer.send(message).await {
         tracing::warn!(error = %e, "receipt email not sent");

@@ -56,7 +56,7 @@ async fn renew(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
         .map_err(|_| PageError::Unavailable(anyhow::anyhow!("membership id")))?;
     match enrol::renew(app.table.as_ref(), &ms, &records.members, app.today(), new_id).await? {
         RenewOutcome::Renewed(next) => {
-            notify_owner(app, &records, &next).await;
+            notify_owner(app, &ctx.public_url, &records, &next).await;
             let mut response = redirect(&Route::Memberships);
             if let Ok(v) = HeaderValue::from_str(&format!("{}?done=renewed", Route::Memberships.path())) {
                 response.headers_mut().insert(header::LOCATION, v);
@@ -70,7 +70,7 @@ async fn renew(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
 }
 
 /// Emails the owner; a mail failure does not undo the renewal.
-async fn notify_owner(app: &App, records: &HouseholdRecords, next: &Membership) {
+async fn notify_owner(app: &App, public_url: &str, records: &HouseholdRecords, next: &Membership) {
     let Some(to) = records.household.as_ref().and_then(|h| records.member(&h.owner)).and_then(|m| m.email.clone()) else { return };
     let lines = [
         format!("Your {} is renewed.", next.plan.name()),
@@ -82,7 +82,7 @@ async fn notify_owner(app: &App, records: &HouseholdRecords, next: &Membership) 
             next.plan.period().noun()
         ),
     ];
-    let link = format!("{}{}", app.config.public_url, Route::Memberships.path());
+    let link = format!("{public_url}{}", Route::Memberships.path());
     let message = emails::notice(to.as_str(), &app.config.practice_name, "Your membership is renewed", &lines, &link);
     if let Err(e) = app.mailer.send(message).await {
         tracing::warn!(error = %e, "renewal email not sent");

@@ -8,7 +8,9 @@ use secrecy::SecretString;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub practice_name: String,
-    /// The portal's public origin, e.g. `https://portal.example.com` (no trailing slash); links in emails use it.
+    /// The portal's public origin, e.g. `https://portal.example.com` (no trailing slash); links in
+    /// emails use it. Empty when deployed without a custom domain: then each request's
+    /// `x-portal-viewer-host`, set by the CloudFront function in front of every function, gives it.
     pub public_url: String,
     pub time_zone: Tz,
     pub secret: HmacKey,
@@ -54,8 +56,11 @@ impl Config {
             None if local => None,
             None => return Err(ConfigError::Missing("ORIGIN_VERIFY_SECRET")),
         };
-        let public_url = required("PORTAL_PUBLIC_URL")?.trim_end_matches('/').to_owned();
-        if !(public_url.starts_with("https://") || (local && public_url.starts_with("http://"))) {
+        let public_url = var("PORTAL_PUBLIC_URL").unwrap_or_default().trim_end_matches('/').to_owned();
+        if local && public_url.is_empty() {
+            return Err(ConfigError::Missing("PORTAL_PUBLIC_URL"));
+        }
+        if !(public_url.is_empty() || public_url.starts_with("https://") || (local && public_url.starts_with("http://"))) {
             return Err(ConfigError::Invalid("PORTAL_PUBLIC_URL", "must be an https:// URL"));
         }
         let time_zone = var("PRACTICE_TIME_ZONE")
@@ -90,17 +95,17 @@ impl Config {
         }
     }
 
-    /// Whether the portal is served over https (secure, `__Host-` cookies).
+    /// Whether the portal is served over https (secure, `__Host-` cookies): always when deployed.
     pub fn is_https(&self) -> bool {
-        self.public_url.starts_with("https://")
+        self.public_url.starts_with("https://") || (self.public_url.is_empty() && !self.local)
     }
 
-    /// The origin browsers send in the `Origin` header.
-    pub fn origin(&self) -> &str {
-        let after_scheme = self.public_url.find("://").map_or(0, |i| i + 3);
-        match self.public_url[after_scheme..].find('/') {
-            Some(i) => &self.public_url[..after_scheme + i],
-            None => &self.public_url,
+    /// The origin (scheme and host) of a public URL, as browsers send it in `Origin`.
+    pub fn origin_of(url: &str) -> &str {
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        match url[after_scheme..].find('/') {
+            Some(i) => &url[..after_scheme + i],
+            None => url,
         }
     }
 }

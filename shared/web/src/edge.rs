@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use crate::app::App;
-use crate::config::ORIGIN_VERIFY_HEADER;
+use crate::config::{Config, ORIGIN_VERIFY_HEADER};
 use crate::cookies::{
     parse_cookie_header, pre_cookie_name, session_cookie_name, set_cookie, PreSession, PRE_SESSION_SECONDS, SESSION_COOKIE_SECONDS,
 };
@@ -79,6 +79,8 @@ pub struct Ctx {
     pub request_id: String,
     pub client_ip: String,
     pub user_agent: String,
+    /// The portal's public URL for links in emails (from config, or the viewer's host).
+    pub public_url: String,
     pub query: Vec<(String, String)>,
     pub form: Form,
     /// The signed-in session, if the cookie names a live one.
@@ -113,6 +115,11 @@ fn client_ip(req: &Request) -> String {
     }
 }
 
+/// A host name as a Host header carries it: letters, digits, dots, hyphens, and a port.
+fn valid_host(host: &str) -> bool {
+    !host.is_empty() && host.len() <= 253 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':')
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -137,6 +144,7 @@ impl Ctx {
             request_id: request_id(&req, app),
             client_ip: client_ip(&req),
             user_agent: header_str(req.headers(), "user-agent").unwrap_or("").chars().take(256).collect(),
+            public_url: app.config.public_url.clone(),
             query: Vec::new(),
             form: Form::default(),
             session: None,
@@ -155,6 +163,13 @@ impl Ctx {
             let given = header_str(req.headers(), ORIGIN_VERIFY_HEADER).unwrap_or("");
             if !bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
                 return Err(PageError::Forbidden(None));
+            }
+        }
+        if self.public_url.is_empty() {
+            // Only CloudFront reaches a deployed function (checked above), and its viewer-request
+            // function copies the Host the browser used into this header.
+            if let Some(host) = header_str(req.headers(), "x-portal-viewer-host").filter(|h| valid_host(h)) {
+                self.public_url = format!("https://{host}");
             }
         }
         self.route = Route::parse(req.uri().path()).ok_or(PageError::NotFound)?;
@@ -201,7 +216,7 @@ impl Ctx {
         // and any page can make them do so: "null" proves nothing either way, so only a real
         // foreign origin is refused here and the token below decides.
         if let Some(origin) = header_str(req.headers(), "origin").filter(|o| *o != "null") {
-            let same = origin == app.config.origin()
+            let same = (!self.public_url.is_empty() && origin == Config::origin_of(&self.public_url))
                 || (app.config.local && header_str(req.headers(), "host").is_some_and(|host| origin == format!("http://{host}")));
             if !same {
                 return Err(PageError::Forbidden(None));

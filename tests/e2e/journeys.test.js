@@ -1,0 +1,326 @@
+// Every patient journey in headless Chromium (Debian's /usr/bin/chromium) against the local
+// portal (`target/debug/portal`), each at a laptop and a phone width, with axe-core (WCAG 2.1 AA)
+// on every page visited. Each journey gets its own portal process, so state never leaks.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const ROOT = path.resolve(__dirname, '../..');
+const PORTAL = process.env.PORTAL_BIN || path.join(ROOT, 'target/debug/portal');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const WIDTHS = [1280, 375];
+
+let browser;
+
+before(async () => {
+  assert.ok(fs.existsSync(PORTAL), `${PORTAL} is missing: build it with cargo build -p portal-cli`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Starts a portal with fresh demo data on a free 127.0.0.1 port. */
+async function startPortal() {
+  const port = await freePort();
+  const child = spawn(PORTAL, ['--port', String(port)], { env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const accessLink = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the portal did not start: ${output}`)), 20000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = output.match(/Access link for Maria: (\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the portal exited (${code}): ${output}`)));
+  });
+  return { base: `http://127.0.0.1:${port}`, accessLink, stop: () => child.kill('SIGTERM') };
+}
+
+/** A browser context at `width` with its own portal. */
+async function open(width) {
+  const portal = await startPortal();
+  // axe is injected as a script, which the portal's CSP (rightly) forbids; the page itself needs none.
+  const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true, acceptDownloads: true });
+  const page = await context.newPage();
+  return {
+    portal,
+    page,
+    base: portal.base,
+    async close() {
+      await context.close();
+      portal.stop();
+    },
+  };
+}
+
+/** axe-core with the WCAG 2.1 A and AA rules: no violations allowed. */
+async function checkA11y(page) {
+  await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  const violations = result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(violations, [], `accessibility of ${page.url()}`);
+  const title = await page.title();
+  assert.ok(title.includes('·'), `a title that says where you are: ${title}`);
+}
+
+async function visit(s, pathname) {
+  const response = await s.page.goto(s.base + pathname);
+  await checkA11y(s.page);
+  return response;
+}
+
+async function codeFor(s, email) {
+  const response = await s.page.request.get(`${s.base}/_dev/outbox`, { headers: { Accept: 'application/json' } });
+  const mine = (await response.json()).filter((m) => m.to === email);
+  assert.ok(mine.length > 0, `an email to ${email}`);
+  return mine[mine.length - 1].text.match(/\b(\d{6})\b/)[1];
+}
+
+async function enterCode(s, email) {
+  await s.page.waitForURL('**/sign-in/code');
+  await checkA11y(s.page);
+  await s.page.getByLabel('6-digit code').fill(await codeFor(s, email));
+  await s.page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function signIn(s, email) {
+  await visit(s, '/sign-in');
+  await s.page.getByLabel('Email address').fill(email);
+  await s.page.getByRole('button', { name: 'Email me a code' }).click();
+  await enterCode(s, email);
+}
+
+async function text(s) {
+  return s.page.locator('main').innerText();
+}
+
+const journeys = {
+  async 'sign in by email and see the invoice overview'(s) {
+    await signIn(s, 'maria@example.com');
+    await s.page.waitForURL('**/invoices');
+    await checkA11y(s.page);
+    const main = await text(s);
+    assert.match(main, /Total due\s+\$330\.00/);
+    assert.match(main, /Past due\s+\$140\.00/);
+  },
+
+  async 'sign in by access link, by keyboard alone'(s) {
+    await s.page.goto(s.portal.accessLink);
+    await checkA11y(s.page);
+    assert.match(await text(s), /m•••@example\.com/);
+    await s.page.keyboard.press('Tab'); // skip link
+    await s.page.getByRole('button', { name: 'Email me a code' }).focus();
+    await s.page.keyboard.press('Enter');
+    await s.page.waitForURL('**/sign-in/code');
+    await s.page.getByLabel('6-digit code').focus();
+    await s.page.keyboard.type(await codeFor(s, 'maria@example.com'));
+    await s.page.keyboard.press('Enter');
+    await s.page.waitForURL('**/invoices');
+    const outline = await s.page.evaluate(() => {
+      const link = document.querySelector('main a');
+      link.focus();
+      return getComputedStyle(link).outlineStyle;
+    });
+    assert.notEqual(outline, 'none', 'focus is visible');
+  },
+
+  async 'invoice detail, PDF download and a statement'(s) {
+    await signIn(s, 'maria@example.com');
+    await s.page.getByRole('link', { name: 'INV-1008' }).click();
+    await s.page.waitForURL('**/invoices/inv-1008');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Balance due\s+\$140\.00/);
+    const [download] = await Promise.all([s.page.waitForEvent('download'), s.page.getByRole('link', { name: 'Download PDF' }).click()]);
+    assert.equal(download.suggestedFilename(), 'invoice-INV-1008.pdf');
+    await visit(s, '/invoices');
+    await s.page.getByRole('button', { name: 'Show statement' }).click();
+    await s.page.waitForURL('**/statement?**');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Closing balance\s+\$330\.00/);
+  },
+
+  async 'a partial payment with a saved source'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/invoices/inv-1008/pay');
+    await s.page.getByLabel('Amount (USD)').fill('40.00');
+    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await s.page.waitForURL('**/payments/**');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Payment received[\s\S]*New balance\s+\$100\.00/);
+  },
+
+  async 'a payment with a new card that is saved'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/invoices/inv-1009/pay');
+    await s.page.getByLabel('A new card or bank account').check();
+    await s.page.getByText('New card or bank account', { exact: true }).click();
+    await s.page.getByLabel('Card number').fill('4242 4242 4242 4242');
+    await s.page.getByLabel('Expiry month').fill('12');
+    await s.page.getByLabel('Expiry year').fill('2031');
+    await s.page.getByLabel('Security code').fill('123');
+    await s.page.getByLabel('Billing ZIP code').fill('78613');
+    await s.page.getByLabel('Save it for future payments').check();
+    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await s.page.waitForURL('**/payments/**');
+    assert.match(await text(s), /New balance\s+\$0\.00/);
+    await visit(s, '/payment-methods');
+    assert.equal(await s.page.locator('li.source').count(), 3);
+  },
+
+  async 'a declined card changes nothing'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/invoices/inv-1009/pay');
+    await s.page.getByLabel('A new card or bank account').check();
+    await s.page.getByText('New card or bank account', { exact: true }).click();
+    await s.page.getByLabel('Card number').fill('4000 0000 0000 0002');
+    await s.page.getByLabel('Expiry month').fill('12');
+    await s.page.getByLabel('Expiry year').fill('2031');
+    await s.page.getByLabel('Security code').fill('123');
+    await s.page.getByLabel('Billing ZIP code').fill('78613');
+    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await s.page.waitForLoadState();
+    await checkA11y(s.page);
+    assert.match(await s.page.getByRole('alert').innerText(), /declined/);
+    assert.match(await text(s), /Balance due\s+\$190\.00/);
+  },
+
+  async 'add and remove a payment method, and the last one is refused'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/payment-methods');
+    await s.page.getByRole('link', { name: 'Add a card or bank account' }).click();
+    await checkA11y(s.page);
+    await s.page.getByLabel('Bank account (ACH)').check();
+    await s.page.getByLabel('Name on the account').fill('Maria Lopez');
+    await s.page.getByLabel('Routing number').fill('110000000');
+    await s.page.getByLabel('Account number').fill('000123456789');
+    await s.page.getByRole('button', { name: 'Save' }).click();
+    await s.page.waitForURL('**/payment-methods?done=added');
+    await checkA11y(s.page);
+    assert.equal(await s.page.locator('li.source').count(), 3);
+    await s.page.locator('li.source', { hasText: 'Visa ending 4242' }).getByRole('button', { name: 'Remove' }).click();
+    await s.page.waitForURL('**/payment-methods?done=removed');
+    assert.equal(await s.page.locator('li.source').count(), 2);
+    await s.page.getByRole('button', { name: 'Sign out' }).click();
+    await s.page.waitForURL('**/sign-in');
+    await signIn(s, 'sam@example.com');
+    await visit(s, '/payment-methods');
+    assert.match(await text(s), /only payment method, so it cannot be removed/);
+    assert.equal(await s.page.getByRole('button', { name: 'Remove' }).count(), 0);
+  },
+
+  async 'edit contact details after a validation error'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/members');
+    await s.page.getByRole('link', { name: 'Edit contact details of Daniel Lopez' }).click();
+    await checkA11y(s.page);
+    await s.page.getByLabel('Mobile').fill('555-01');
+    await s.page.getByRole('button', { name: 'Save changes' }).click();
+    await s.page.waitForLoadState();
+    await checkA11y(s.page);
+    const field = s.page.getByLabel('Mobile');
+    assert.equal(await field.getAttribute('aria-invalid'), 'true');
+    assert.match(await s.page.locator('#f-phone_mobile-error').innerText(), /10-digit US phone number/);
+    await field.fill('(512) 555-0177');
+    await s.page.getByRole('button', { name: 'Save changes' }).click();
+    await s.page.waitForURL('**/contact?done=saved');
+    assert.equal(await s.page.getByLabel('Mobile').inputValue(), '(512) 555-0177');
+  },
+
+  async 'renew the membership'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/memberships');
+    await s.page.getByRole('link', { name: 'Renew membership' }).click();
+    await checkA11y(s.page);
+    await s.page.getByRole('button', { name: 'Confirm renewal' }).click();
+    await s.page.waitForURL('**/memberships?done=renewed');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Upcoming/);
+    assert.equal(await s.page.getByRole('link', { name: 'Renew membership' }).count(), 0);
+  },
+
+  async 'add a dependent after seeing the price'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/memberships');
+    await s.page.getByRole('link', { name: '+ Add new member' }).click();
+    await checkA11y(s.page);
+    const born = new Date();
+    born.setFullYear(born.getFullYear() - 4);
+    await s.page.getByLabel('First name').fill('Lucas');
+    await s.page.getByLabel('Last name').fill('Lopez');
+    await s.page.getByLabel('Date of birth').fill(born.toISOString().slice(0, 10));
+    await s.page.getByLabel('Sex').selectOption('male');
+    await s.page.getByLabel('Relationship to you').selectOption('child');
+    await s.page.getByRole('button', { name: 'See the new price' }).click();
+    await s.page.waitForLoadState();
+    await checkA11y(s.page);
+    assert.match(await text(s), /Lucas Lopez \(new\)\s+\$30\.00/);
+    await s.page.getByRole('button', { name: 'Confirm and add' }).click();
+    await s.page.waitForURL('**/memberships?done=added');
+    assert.match(await text(s), /Lucas Lopez/);
+  },
+
+  async 'sign an agreement and download it'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/agreements');
+    await s.page.getByRole('link', { name: 'Financial Policy' }).click();
+    await checkA11y(s.page);
+    await s.page.getByLabel('Full name').fill('Maria Lopez');
+    await s.page.getByLabel('I have read this agreement and agree to sign it electronically.').check();
+    await s.page.getByRole('button', { name: 'Sign agreement' }).click();
+    await s.page.waitForURL('**/agreements/agr-financial');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Signed by\s+Maria Lopez/);
+    const [download] = await Promise.all([s.page.waitForEvent('download'), s.page.getByRole('link', { name: 'Download signed copy (PDF)' }).click()]);
+    assert.equal(download.suggestedFilename(), 'financial-policy-signed.pdf');
+  },
+
+  async 'sign out, and the back button shows nothing private'(s) {
+    await signIn(s, 'maria@example.com');
+    await s.page.waitForURL('**/invoices');
+    await s.page.getByRole('button', { name: 'Sign out' }).click();
+    await s.page.waitForURL('**/sign-in');
+    await s.page.goBack();
+    await s.page.waitForLoadState();
+    assert.match(s.page.url(), /\/sign-in/);
+    assert.doesNotMatch(await text(s), /Total due/);
+  },
+};
+
+for (const [name, journey] of Object.entries(journeys)) {
+  for (const width of WIDTHS) {
+    test(`${name} at ${width}px`, async () => {
+      const s = await open(width);
+      try {
+        await journey(s);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+}

@@ -1,0 +1,128 @@
+"""Checks of infra/template.yaml that cfn-lint cannot know: every function crate is deployed, every
+production path reaches its function through CloudFront's behaviours (in their order), and each
+function's policy grants only the actions that function uses.
+
+Run by scripts/test with the repository's venv: python -m unittest discover -s tests/infra
+"""
+
+import fnmatch
+import pathlib
+import re
+import tomllib
+import unittest
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+# What each function may do with the table, and which functions send email.
+ALLOWED_TABLE_ACTIONS = {
+    "sign-in": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
+    "invoices": {"GetItem", "UpdateItem", "Query"},
+    "pay-invoice": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    "payment-options": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
+    "contact-info": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
+    "memberships": {"GetItem", "UpdateItem", "Query"},
+    "renew-membership": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    "add-dependent": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    "agreements": {"GetItem", "PutItem", "UpdateItem", "Query"},
+}
+MAILERS = {"sign-in", "pay-invoice", "contact-info", "renew-membership", "add-dependent"}
+
+
+def load_template():
+    return cfn_yaml.load(str(ROOT / "infra" / "template.yaml"))
+
+
+def function_crates():
+    return sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "Cargo.toml").exists())
+
+
+def router():
+    cargo = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    return cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+
+
+def function_resources(template):
+    found = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            found[resource["Metadata"]["BuildProperties"]["Binary"]] = (name, resource)
+    return found
+
+
+def cloudfront_target(distribution, path):
+    """The origin CloudFront picks for a path: the first behaviour whose pattern matches, else the default."""
+    config = distribution["Properties"]["DistributionConfig"]
+    for behaviour in config["CacheBehaviors"]:
+        # CloudFront's * matches any characters, '/' included, as fnmatch's does.
+        if fnmatch.fnmatchcase(path, behaviour["PathPattern"]):
+            return behaviour["TargetOriginId"]
+    return config["DefaultCacheBehavior"]["TargetOriginId"]
+
+
+class TemplateTest(unittest.TestCase):
+    def setUp(self):
+        self.template = load_template()
+        self.functions = function_resources(self.template)
+
+    def test_every_function_crate_has_a_function_resource(self):
+        self.assertEqual(sorted(self.functions), function_crates())
+        self.assertEqual(sorted(ALLOWED_TABLE_ACTIONS), function_crates(), "the allowed-actions list names every function")
+        for crate, (name, resource) in self.functions.items():
+            self.assertEqual(resource["Metadata"]["BuildMethod"], "rust-cargolambda", crate)
+            self.assertEqual(resource["Properties"]["FunctionUrlConfig"]["AuthType"], "NONE", crate)
+        glob = self.template["Globals"]["Function"]
+        self.assertEqual(glob["Runtime"], "provided.al2023")
+        self.assertEqual(glob["Architectures"], ["arm64"])
+
+    def test_every_path_reaches_its_function_through_cloudfront(self):
+        distribution = self.template["Resources"]["Distribution"]
+        origins = {o["Id"] for o in distribution["Properties"]["DistributionConfig"]["Origins"]}
+        self.assertEqual(origins, set(function_crates()), "one origin per function")
+        routes = router()
+        self.assertTrue(routes, "the watch router lists the production paths")
+        for pattern, function in routes.items():
+            path = re.sub(r"\{[^}]+\}", "x1", pattern)
+            self.assertEqual(cloudfront_target(distribution, path), function, path)
+        # The precedence that matters most, spelled out.
+        self.assertEqual(cloudfront_target(distribution, "/memberships"), "memberships")
+        self.assertEqual(cloudfront_target(distribution, "/members"), "contact-info")
+        self.assertEqual(cloudfront_target(distribution, "/invoices/abc/pay"), "pay-invoice")
+        self.assertEqual(cloudfront_target(distribution, "/invoices/abc/pdf"), "invoices")
+
+    def test_behaviours_disable_caching_and_forward_everything_but_host(self):
+        config = self.template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+        for behaviour in config["CacheBehaviors"] + [config["DefaultCacheBehavior"]]:
+            self.assertEqual(behaviour["CachePolicyId"], "4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+            self.assertEqual(behaviour["OriginRequestPolicyId"], "b689b0a8-53d0-40ab-baf2-68738e2966ac")
+            self.assertIn("POST", behaviour["AllowedMethods"])
+            self.assertEqual(behaviour["ViewerProtocolPolicy"], "redirect-to-https")
+        for origin in config["Origins"]:
+            headers = {h["HeaderName"] for h in origin["OriginCustomHeaders"]}
+            self.assertIn("x-origin-verify", headers)
+
+    def test_policies_grant_only_each_functions_actions(self):
+        for crate, (name, resource) in self.functions.items():
+            granted = set()
+            for policy in resource["Properties"]["Policies"]:
+                for statement in policy["Statement"]:
+                    actions = statement["Action"]
+                    granted.update([actions] if isinstance(actions, str) else actions)
+            table = {a.split(":", 1)[1] for a in granted if a.startswith("dynamodb:")}
+            self.assertTrue(table <= ALLOWED_TABLE_ACTIONS[crate], f"{crate} grants {table - ALLOWED_TABLE_ACTIONS[crate]}")
+            others = {a for a in granted if not a.startswith("dynamodb:")}
+            self.assertEqual(others, {"ses:SendEmail"} if crate in MAILERS else set(), crate)
+            self.assertFalse(any("*" in a for a in granted), f"{crate} uses a wildcard action")
+
+    def test_table_has_ttl_gsi_recovery_and_encryption(self):
+        table = self.template["Resources"]["Table"]["Properties"]
+        self.assertEqual(table["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual(table["TimeToLiveSpecification"], {"AttributeName": "expires_at", "Enabled": True})
+        self.assertTrue(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"])
+        self.assertTrue(table["SSESpecification"]["SSEEnabled"])
+        self.assertEqual(table["GlobalSecondaryIndexes"][0]["IndexName"], "gsi1")
+
+
+if __name__ == "__main__":
+    unittest.main()
