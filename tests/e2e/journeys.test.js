@@ -16,6 +16,10 @@ const PORTAL = process.env.PORTAL_BIN || path.join(ROOT, 'target/debug/portal');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const WIDTHS = [1280, 375];
+// Screenshots of the pages each journey reaches, and of any failure, for people to look at.
+const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
+const SHOTS = path.join(TARGET, 'screenshots');
+const FAILURES = path.join(TARGET, 'e2e-failures');
 
 let browser;
 
@@ -62,15 +66,16 @@ async function startPortal() {
   return { base: `http://127.0.0.1:${port}`, accessLink, stop: () => child.kill('SIGTERM') };
 }
 
-/** A browser context at `width` with its own portal. */
-async function open(width) {
+/** A browser context at `width` with its own portal (and JavaScript on unless `script` is false). */
+async function open(width, script = true) {
   const portal = await startPortal();
   // axe is injected as a script, which the portal's CSP (rightly) forbids; the page itself needs none.
-  const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true, acceptDownloads: true });
+  const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true, acceptDownloads: true, javaScriptEnabled: script });
   const page = await context.newPage();
   return {
     portal,
     page,
+    width,
     base: portal.base,
     async close() {
       await context.close();
@@ -95,6 +100,12 @@ async function visit(s, pathname) {
   return response;
 }
 
+/** Saves a full-page screenshot as target/screenshots/NAME-WIDTH.png. */
+async function shot(s, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await s.page.screenshot({ path: path.join(SHOTS, `${name}-${s.width}.png`), fullPage: true });
+}
+
 async function codeFor(s, email) {
   const response = await s.page.request.get(`${s.base}/_dev/outbox`, { headers: { Accept: 'application/json' } });
   const mine = (await response.json()).filter((m) => m.to === email);
@@ -111,6 +122,7 @@ async function enterCode(s, email) {
 
 async function signIn(s, email) {
   await visit(s, '/sign-in');
+  if (email === 'maria@example.com') await shot(s, 'sign-in');
   await s.page.getByLabel('Email address').fill(email);
   await s.page.getByRole('button', { name: 'Email me a code' }).click();
   await enterCode(s, email);
@@ -128,6 +140,7 @@ const journeys = {
     const main = await text(s);
     assert.match(main, /Total due\s+\$330\.00/);
     assert.match(main, /Past due\s+\$140\.00/);
+    await shot(s, 'invoices');
   },
 
   async 'sign in by access link, by keyboard alone'(s) {
@@ -156,6 +169,7 @@ const journeys = {
     await s.page.waitForURL('**/invoices/inv-1008');
     await checkA11y(s.page);
     assert.match(await text(s), /Balance due\s+\$140\.00/);
+    await shot(s, 'invoice');
     const [download] = await Promise.all([s.page.waitForEvent('download'), s.page.getByRole('link', { name: 'Download PDF' }).click()]);
     assert.equal(download.suggestedFilename(), 'invoice-INV-1008.pdf');
     await visit(s, '/invoices');
@@ -163,16 +177,19 @@ const journeys = {
     await s.page.waitForURL('**/statement?**');
     await checkA11y(s.page);
     assert.match(await text(s), /Closing balance\s+\$330\.00/);
+    await shot(s, 'statement');
   },
 
   async 'a partial payment with a saved source'(s) {
     await signIn(s, 'maria@example.com');
     await visit(s, '/invoices/inv-1008/pay');
+    await shot(s, 'pay');
     await s.page.getByLabel('Amount (USD)').fill('40.00');
     await s.page.getByRole('button', { name: 'Pay now' }).click();
     await s.page.waitForURL('**/payments/**');
     await checkA11y(s.page);
     assert.match(await text(s), /Payment received[\s\S]*New balance\s+\$100\.00/);
+    await shot(s, 'receipt');
   },
 
   async 'a payment with a new card that is saved'(s) {
@@ -250,6 +267,7 @@ const journeys = {
     await s.page.getByRole('button', { name: 'Save changes' }).click();
     await s.page.waitForURL('**/contact?done=saved');
     assert.equal(await s.page.getByLabel('Mobile').inputValue(), '(512) 555-0177');
+    await shot(s, 'contact');
   },
 
   async 'renew the membership'(s) {
@@ -261,6 +279,7 @@ const journeys = {
     await s.page.waitForURL('**/memberships?done=renewed');
     await checkA11y(s.page);
     assert.match(await text(s), /Upcoming/);
+    await shot(s, 'memberships');
     assert.equal(await s.page.getByRole('link', { name: 'Renew membership' }).count(), 0);
   },
 
@@ -280,6 +299,7 @@ const journeys = {
     await s.page.waitForLoadState();
     await checkA11y(s.page);
     assert.match(await text(s), /Lucas Lopez \(new\)\s+\$30\.00/);
+    await shot(s, 'dependent-quote');
     await s.page.getByRole('button', { name: 'Confirm and add' }).click();
     await s.page.waitForURL('**/memberships?done=added');
     assert.match(await text(s), /Lucas Lopez/);
@@ -296,6 +316,7 @@ const journeys = {
     await s.page.waitForURL('**/agreements/agr-financial');
     await checkA11y(s.page);
     assert.match(await text(s), /Signed by\s+Maria Lopez/);
+    await shot(s, 'agreement');
     const [download] = await Promise.all([s.page.waitForEvent('download'), s.page.getByRole('link', { name: 'Download signed copy (PDF)' }).click()]);
     assert.equal(download.suggestedFilename(), 'financial-policy-signed.pdf');
   },
@@ -312,15 +333,48 @@ const journeys = {
   },
 };
 
-for (const [name, journey] of Object.entries(journeys)) {
-  for (const width of WIDTHS) {
-    test(`${name} at ${width}px`, async () => {
-      const s = await open(width);
-      try {
-        await journey(s);
-      } finally {
-        await s.close();
-      }
-    });
+async function run(name, width, script, journey) {
+  const s = await open(width, script);
+  try {
+    await journey(s);
+  } catch (error) {
+    fs.mkdirSync(FAILURES, { recursive: true });
+    await s.page.screenshot({ path: path.join(FAILURES, `${name.replace(/\W+/g, '-')}-${width}.png`), fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await s.close();
   }
 }
+
+for (const [name, journey] of Object.entries(journeys)) {
+  for (const width of WIDTHS) {
+    test(`${name} at ${width}px`, () => run(name, width, true, journey));
+  }
+}
+
+// With JavaScript off, every page still works: sign in, pay part of an invoice, sign an agreement.
+test('everything works with JavaScript disabled', () =>
+  run('no-javascript', 375, false, async (s) => {
+    await s.page.goto(`${s.base}/sign-in`);
+    await s.page.getByLabel('Email address').fill('maria@example.com');
+    await s.page.getByRole('button', { name: 'Email me a code' }).click();
+    await s.page.waitForURL('**/sign-in/code');
+    await s.page.getByLabel('6-digit code').fill(await codeFor(s, 'maria@example.com'));
+    await s.page.getByRole('button', { name: 'Sign in' }).click();
+    await s.page.waitForURL('**/invoices');
+    await s.page.goto(`${s.base}/invoices/inv-1008`);
+    await s.page.getByRole('link', { name: 'Print' }).click();
+    await s.page.waitForURL('**/invoices/inv-1008?print=1');
+    assert.match(await text(s), /Balance due/);
+    await s.page.goto(`${s.base}/invoices/inv-1008/pay`);
+    await s.page.getByLabel('Amount (USD)').fill('15');
+    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await s.page.waitForURL('**/payments/**');
+    assert.match(await text(s), /New balance\s+\$125\.00/);
+    await s.page.goto(`${s.base}/agreements/agr-financial`);
+    await s.page.getByLabel('Full name').fill('Maria Lopez');
+    await s.page.getByLabel('I have read this agreement and agree to sign it electronically.').check();
+    await s.page.getByRole('button', { name: 'Sign agreement' }).click();
+    await s.page.waitForURL('**/agreements/agr-financial');
+    assert.match(await text(s), /Signed by\s+Maria Lopez/);
+  }));
