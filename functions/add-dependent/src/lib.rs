@@ -2,8 +2,8 @@
 //! `/memberships/{id}/dependents/confirm`. The dependent starts on the next bill date; the same
 //! confirmation submitted twice adds one member.
 
-use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::http::{Method, Response, StatusCode};
+use lambda_http::Body;
 use portal_domain::enrol::{self, DependentErrors, DependentInput, EnrolOutcome, NewDependent};
 use portal_domain::ports::random_token;
 use portal_domain::store::{self, HouseholdRecords};
@@ -12,17 +12,9 @@ use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::memberships::{dependent_form, quote_page, DependentValues};
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, redirect, App, Ctx, Form, PageError, PageResult};
+use portal_web::{asset, html, App, Ctx, Form, PageError, PageResult};
 
-/// Serves one request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut ctx = match Ctx::begin(app, req, Function::AddDependent).await {
-        Ok(ctx) => ctx,
-        Err(done) => return done,
-    };
-    let result = route(app, &mut ctx).await;
-    ctx.finish(app, result)
-}
+portal_web::handler!(Function::AddDependent, route);
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
@@ -157,11 +149,7 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
 }
 
 fn done() -> Response<Body> {
-    let mut response = redirect(&Route::Memberships);
-    if let Ok(v) = HeaderValue::from_str(&format!("{}?done=added", Route::Memberships.path())) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response
+    portal_web::redirect_with_query(&Route::Memberships, "done=added")
 }
 
 async fn notify_owner(app: &App, public_url: &str, records: &HouseholdRecords, name: &str, q: &enrol::Quote) {

@@ -2,7 +2,7 @@
 //! The owner sees every member's agreements; another member sees only their own.
 
 use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::Body;
 use portal_domain::agreement::{self, SignError};
 use portal_domain::session::Session;
 use portal_domain::store::{self, HouseholdRecords};
@@ -12,15 +12,7 @@ use portal_templates::layout::Section;
 use portal_templates::routes::{Function, Route};
 use portal_web::{asset, html, redirect, App, Ctx, PageError, PageResult};
 
-/// Serves one request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut ctx = match Ctx::begin(app, req, Function::Agreements).await {
-        Ok(ctx) => ctx,
-        Err(done) => return done,
-    };
-    let result = route(app, &mut ctx).await;
-    ctx.finish(app, result)
-}
+portal_web::handler!(Function::Agreements, route);
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {

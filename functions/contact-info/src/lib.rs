@@ -2,8 +2,8 @@
 //! everyone; another member only themselves. Edits never overwrite a concurrent edit, and a new
 //! email takes effect only once a code sent to it is entered.
 
-use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::http::{Method, Response, StatusCode};
+use lambda_http::Body;
 use portal_domain::audit::AuditEvent;
 use portal_domain::contact::{self, Contact, ContactErrors, ContactInput, EmailChangeOutcome, EmailChangeRequest};
 use portal_domain::session::Session;
@@ -16,15 +16,7 @@ use portal_templates::members::{contact_page, list_page, ContactPage, ContactVal
 use portal_templates::routes::{Function, Route};
 use portal_web::{asset, html, App, Ctx, Form, PageError, PageResult};
 
-/// Serves one request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut ctx = match Ctx::begin(app, req, Function::ContactInfo).await {
-        Ok(ctx) => ctx,
-        Err(done) => return done,
-    };
-    let result = route(app, &mut ctx).await;
-    ctx.finish(app, result)
-}
+portal_web::handler!(Function::ContactInfo, route);
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
@@ -99,11 +91,7 @@ async fn render(app: &App, ctx: &Ctx, member: &Member, view: View<'_>, status: S
 }
 
 fn done(id: &MemberId, what: &str) -> Response<Body> {
-    let mut response = portal_web::redirect(&Route::MemberContact(id.clone()));
-    if let Ok(v) = HeaderValue::from_str(&format!("{}?done={what}", Route::MemberContact(id.clone()).path())) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response
+    portal_web::redirect_with_query(&Route::MemberContact(id.clone()), &format!("done={what}"))
 }
 
 async fn show(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {

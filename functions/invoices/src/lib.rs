@@ -2,7 +2,7 @@
 //! statements (page and PDF). Only the household's owner sees billing.
 
 use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::Body;
 use portal_domain::statement::{self, parse_period};
 use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{Household, InvoiceId};
@@ -12,15 +12,7 @@ use portal_templates::layout::Section;
 use portal_templates::routes::{Function, Route};
 use portal_web::{asset, html, App, Ctx, PageError, PageResult};
 
-/// Serves one request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut ctx = match Ctx::begin(app, req, Function::Invoices).await {
-        Ok(ctx) => ctx,
-        Err(done) => return done,
-    };
-    let result = route(app, &mut ctx).await;
-    ctx.finish(app, result)
-}
+portal_web::handler!(Function::Invoices, route);
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     if ctx.method != Method::GET {

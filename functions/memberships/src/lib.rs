@@ -1,23 +1,14 @@
 //! The memberships function: `/memberships`, every term of the household with its members,
 //! dates, amounts and next bill date. Members who are not the owner see it read-only.
 
-use lambda_http::http::{Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::http::{Method, StatusCode};
 use portal_domain::store;
 use portal_templates::layout::Section;
 use portal_templates::memberships::list_page;
 use portal_templates::routes::{Function, Route};
 use portal_web::{asset, html, App, Ctx, PageError, PageResult};
 
-/// Serves one request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut ctx = match Ctx::begin(app, req, Function::Memberships).await {
-        Ok(ctx) => ctx,
-        Err(done) => return done,
-    };
-    let result = route(app, &mut ctx).await;
-    ctx.finish(app, result)
-}
+portal_web::handler!(Function::Memberships, route);
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {

@@ -1,12 +1,11 @@
 //! The pay-invoice function: `/invoices/{id}/pay` and the receipt at `/payments/{id}`.
 //! Only the household's owner pays; for anyone else these pages do not exist (404).
 
-use lambda_http::http::{Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::http::{Method, StatusCode};
 use portal_domain::card::SourceErrors;
 use portal_domain::pay::{self, PayOutcome, PayRequest, PaySource};
 use portal_domain::ports::random_token;
-use portal_domain::store::{self, HouseholdRecords};
+use portal_domain::store::HouseholdRecords;
 use portal_domain::{Invoice, InvoiceId, Money, Payment, PaymentId};
 use portal_templates::emails::{self, ReceiptEmail};
 use portal_templates::layout::Section;
@@ -14,15 +13,7 @@ use portal_templates::pay::{is_expired, pay_page, receipt_page, NewSourceValues,
 use portal_templates::routes::{Function, Route};
 use portal_web::{asset, html, payment_form, redirect, App, Ctx, PageError, PageResult};
 
-/// Serves one request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut ctx = match Ctx::begin(app, req, Function::PayInvoice).await {
-        Ok(ctx) => ctx,
-        Err(done) => return done,
-    };
-    let result = route(app, &mut ctx).await;
-    ctx.finish(app, result)
-}
+portal_web::handler!(Function::PayInvoice, route);
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
@@ -33,15 +24,6 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
         (Route::PayInvoice(_) | Route::Payment(_), _) => Err(PageError::MethodNotAllowed),
         _ => Err(PageError::NotFound),
     }
-}
-
-/// The owner's household; for other members the page does not exist.
-async fn owner_household(app: &App, ctx: &Ctx) -> Result<HouseholdRecords, PageError> {
-    let session = ctx.session()?;
-    if !session.is_owner {
-        return Err(PageError::NotFound);
-    }
-    Ok(store::household(app.table.as_ref(), &session.account).await?)
 }
 
 fn find_invoice<'a>(records: &'a HouseholdRecords, id: &InvoiceId) -> Result<&'a Invoice, PageError> {
@@ -96,7 +78,7 @@ fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r
 }
 
 async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
-    let records = owner_household(app, ctx).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let invoice = find_invoice(&records, id)?;
     let payable = invoice.payable();
     let message = payable.is_zero().then(|| "There is nothing left to pay on this invoice.".to_owned());
@@ -122,7 +104,7 @@ fn valid_key(key: &str) -> bool {
 }
 
 async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
-    let records = owner_household(app, ctx).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let invoice = find_invoice(&records, id)?;
     let form = ctx.form.clone();
     let key = form.text("idempotency_key").to_owned();
@@ -243,7 +225,7 @@ async fn send_receipt(app: &App, public_url: &str, records: &HouseholdRecords, i
 }
 
 async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
-    let records = owner_household(app, ctx).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let payment = records.payments.iter().find(|p| &p.id == id).ok_or(PageError::NotFound)?;
     let invoice = find_invoice(&records, &payment.invoice)?;
     let page = receipt_page(&ctx.chrome(app, Some(Section::Invoices)), payment, invoice, app.date_of(payment.at));

@@ -2,26 +2,17 @@
 //! Only the household's owner manages sources; for anyone else these pages do not exist (404).
 
 use lambda_http::http::{Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::Body;
 use portal_domain::card::SourceErrors;
 use portal_domain::ports::random_token;
 use portal_domain::sources::{self, RemoveOutcome};
-use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{PaymentSource, SourceId};
 use portal_templates::layout::Section;
 use portal_templates::pay::{methods_page, new_method_page};
 use portal_templates::routes::{Function, Route};
 use portal_web::{asset, html, payment_form, App, Ctx, PageError, PageResult};
 
-/// Serves one request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut ctx = match Ctx::begin(app, req, Function::PaymentOptions).await {
-        Ok(ctx) => ctx,
-        Err(done) => return done,
-    };
-    let result = route(app, &mut ctx).await;
-    ctx.finish(app, result)
-}
+portal_web::handler!(Function::PaymentOptions, route);
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
@@ -38,17 +29,9 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     }
 }
 
-async fn owner_household(app: &App, ctx: &Ctx) -> Result<HouseholdRecords, PageError> {
-    let session = ctx.session()?;
-    if !session.is_owner {
-        return Err(PageError::NotFound);
-    }
-    Ok(store::household(app.table.as_ref(), &session.account).await?)
-}
-
 /// The list, with a notice from the action that led here (`?done=`).
 async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCode) -> PageResult {
-    let records = owner_household(app, ctx).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let info = match ctx.query("done") {
         Some("added") => Some("The payment method was added."),
         Some("removed") => Some("The payment method was removed."),
@@ -61,16 +44,11 @@ async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCod
 }
 
 fn done(what: &str) -> Response<Body> {
-    let mut response = portal_web::redirect(&Route::PaymentMethods);
-    let location = format!("{}?done={what}", Route::PaymentMethods.path());
-    if let Ok(v) = lambda_http::http::HeaderValue::from_str(&location) {
-        response.headers_mut().insert(lambda_http::http::header::LOCATION, v);
-    }
-    response
+    portal_web::redirect_with_query(&Route::PaymentMethods, &format!("done={what}"))
 }
 
 async fn new_form(app: &App, ctx: &mut Ctx) -> PageResult {
-    owner_household(app, ctx).await?;
+    ctx.owner_household_or_404(app).await?;
     let csrf = ctx.session()?.csrf_token.clone();
     let page =
         new_method_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &Default::default(), &SourceErrors::default(), None, false);
@@ -78,7 +56,7 @@ async fn new_form(app: &App, ctx: &mut Ctx) -> PageResult {
 }
 
 async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
-    let records = owner_household(app, ctx).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let form = ctx.form.clone();
     let make_default = form.get("make_default").is_some();
     let new = match payment_form::parse(&form, app.today()) {
@@ -106,7 +84,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
 }
 
 async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = owner_household(app, ctx).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let session = ctx.session()?.clone();
     match sources::remove(app.table.as_ref(), &session.account, &records.sources, id).await? {
         RemoveOutcome::Removed => Ok(done("removed")),
@@ -119,7 +97,7 @@ async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
 }
 
 async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = owner_household(app, ctx).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     if sources::set_default(app.table.as_ref(), &records.sources, id).await? {
         Ok(done("default"))
     } else {

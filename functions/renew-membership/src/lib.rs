@@ -1,8 +1,7 @@
 //! The renew-membership function: `/memberships/{id}/renew`. Offered only while the contract
 //! ends within 90 days and has not been renewed; renewing twice renews once.
 
-use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::http::{Method, StatusCode};
 use portal_domain::enrol::{self, RenewOutcome};
 use portal_domain::ports::random_token;
 use portal_domain::store::{self, HouseholdRecords};
@@ -11,17 +10,9 @@ use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::memberships::renew_page;
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, redirect, App, Ctx, PageError, PageResult};
+use portal_web::{asset, html, App, Ctx, PageError, PageResult};
 
-/// Serves one request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut ctx = match Ctx::begin(app, req, Function::RenewMembership).await {
-        Ok(ctx) => ctx,
-        Err(done) => return done,
-    };
-    let result = route(app, &mut ctx).await;
-    ctx.finish(app, result)
-}
+portal_web::handler!(Function::RenewMembership, route);
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
@@ -57,11 +48,7 @@ async fn renew(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     match enrol::renew(app.table.as_ref(), &ms, &records.members, app.today(), new_id).await? {
         RenewOutcome::Renewed(next) => {
             notify_owner(app, &ctx.public_url, &records, &next).await;
-            let mut response = redirect(&Route::Memberships);
-            if let Ok(v) = HeaderValue::from_str(&format!("{}?done=renewed", Route::Memberships.path())) {
-                response.headers_mut().insert(header::LOCATION, v);
-            }
-            Ok(response)
+            Ok(portal_web::redirect_with_query(&Route::Memberships, "done=renewed"))
         }
         RenewOutcome::NotRenewable => {
             show(app, ctx, id, Some("This membership cannot be renewed now, so nothing was changed."), StatusCode::CONFLICT).await

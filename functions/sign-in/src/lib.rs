@@ -3,8 +3,7 @@
 //! Known and unknown addresses take the same path and get the same answer; only a known
 //! address is mailed its code.
 
-use lambda_http::http::{Method, Response, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::http::{Method, StatusCode};
 use portal_domain::session::{self, SessionFor, Token};
 use portal_domain::signin::{self, CodeCheck, CodeRequest, SigninCode, CODE_LIFETIME};
 use portal_domain::{store, Email};
@@ -13,15 +12,7 @@ use portal_templates::{emails, signin as pages};
 use portal_web::cookies::PreSession;
 use portal_web::{asset, html, landing, redirect, App, Ctx, PageError, PageResult};
 
-/// Serves one request.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let mut ctx = match Ctx::begin(app, req, Function::SignIn).await {
-        Ok(ctx) => ctx,
-        Err(done) => return done,
-    };
-    let result = route(app, &mut ctx).await;
-    ctx.finish(app, result)
-}
+portal_web::handler!(Function::SignIn, route);
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {

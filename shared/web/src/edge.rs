@@ -250,6 +250,15 @@ impl Ctx {
         }
     }
 
+    /// The signed-in owner's household, read in one query; for anyone else the page does not exist.
+    pub async fn owner_household_or_404(&self, app: &App) -> Result<portal_domain::store::HouseholdRecords, PageError> {
+        let session = self.session()?;
+        if !session.is_owner {
+            return Err(PageError::NotFound);
+        }
+        Ok(portal_domain::store::household(app.table.as_ref(), &session.account).await?)
+    }
+
     /// The CSRF token forms on this page must carry, creating a pre-session if there is none.
     pub fn csrf_token(&mut self, app: &App) -> String {
         if let Some((_, s)) = &self.session {
@@ -389,6 +398,15 @@ pub fn redirect(to: &Route) -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::SEE_OTHER;
     if let Ok(v) = HeaderValue::from_str(&to.path()) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// A 303 redirect to a route with a query string, e.g. `?done=saved` for the notice on arrival.
+pub fn redirect_with_query(to: &Route, query: &str) -> Response<Body> {
+    let mut response = redirect(to);
+    if let Ok(v) = HeaderValue::from_str(&format!("{}?{query}", to.path())) {
         response.headers_mut().insert(header::LOCATION, v);
     }
     response
