@@ -61,20 +61,27 @@ pub struct Chrome<'a> {
     pub nav: Option<Nav<'a>>,
 }
 
-/// The whole document: the one place the doctype and `<head>` are written.
+/// The `<head>` every page shares: the one place it is written.
+fn head(chrome: &Chrome<'_>, title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="referrer" content="no-referrer";
+            title { (title) " · " (chrome.practice) }
+            link rel="icon" href="data:,";
+            link rel="stylesheet" href=(STYLESHEET_PATH);
+            script src=(SCRIPT_PATH) defer {}
+        }
+    }
+}
+
+/// The whole document: the one place the doctype is written.
 pub fn page(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " · " (chrome.practice) }
-                link rel="icon" href="data:,";
-                link rel="stylesheet" href=(STYLESHEET_PATH);
-                script src=(SCRIPT_PATH) defer {}
-            }
+            (head(chrome, title))
             body {
                 a.skip href="#main" { "Skip to content" }
                 header.site {
@@ -114,14 +121,7 @@ pub fn print_page(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (chrome.practice) }
-                link rel="icon" href="data:,";
-                link rel="stylesheet" href=(STYLESHEET_PATH);
-                script src=(SCRIPT_PATH) defer {}
-            }
+            (head(chrome, title))
             body.print-view { main #main .wrap { (body) } }
         }
     }

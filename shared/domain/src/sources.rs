@@ -5,6 +5,11 @@ use crate::store::{self, household_key, SOURCE_COUNT};
 use crate::{AccountId, PaymentSource, SourceId, StoreError};
 use rust_decimal::Decimal;
 
+/// Rewrites a source with its default flag set or cleared, on condition it is unchanged.
+fn with_default(source: &PaymentSource, is_default: bool) -> Result<Write, StoreError> {
+    store::replace_record(&store::source_key(source), "source", &PaymentSource { is_default, ..source.clone() }, source.version)
+}
+
 /// The writes that add a source: the source itself and the household's count of sources.
 pub fn add_writes(source: &PaymentSource) -> Result<Vec<Write>, StoreError> {
     Ok(vec![
@@ -28,12 +33,7 @@ pub async fn add(
     let mut writes = add_writes(&source)?;
     if source.is_default {
         for old in current.iter().filter(|s| s.is_default) {
-            writes.push(store::replace_record(
-                &store::source_key(old),
-                "source",
-                &PaymentSource { is_default: false, ..old.clone() },
-                old.version,
-            )?);
+            writes.push(with_default(old, false)?);
         }
     }
     table.transact(writes).await?;
@@ -69,12 +69,7 @@ pub async fn remove(table: &dyn Table, account: &AccountId, current: &[PaymentSo
     ];
     if source.is_default {
         if let Some(next) = current.iter().find(|s| &s.id != id) {
-            writes.push(store::replace_record(
-                &store::source_key(next),
-                "source",
-                &PaymentSource { is_default: true, ..next.clone() },
-                next.version,
-            )?);
+            writes.push(with_default(next, true)?);
         }
     }
     match table.transact(writes).await {
@@ -99,19 +94,9 @@ pub async fn set_default(table: &dyn Table, current: &[PaymentSource], id: &Sour
     if chosen.is_default {
         return Ok(true);
     }
-    let mut writes = vec![store::replace_record(
-        &store::source_key(chosen),
-        "source",
-        &PaymentSource { is_default: true, ..chosen.clone() },
-        chosen.version,
-    )?];
+    let mut writes = vec![with_default(chosen, true)?];
     for old in current.iter().filter(|s| s.is_default) {
-        writes.push(store::replace_record(
-            &store::source_key(old),
-            "source",
-            &PaymentSource { is_default: false, ..old.clone() },
-            old.version,
-        )?);
+        writes.push(with_default(old, false)?);
     }
     table.transact(writes).await?;
     Ok(true)
