@@ -1,6 +1,9 @@
-//! The `portal` command's library: the local server and the dispatch that stands in for CloudFront.
+//! The `portal` command's library: the local server, the dispatch that stands in for CloudFront,
+//! and the operator's commands (import, access links).
 
+pub mod import;
 pub mod local;
+pub mod operator;
 
 use lambda_http::{Body, Request, Response};
 use portal_templates::routes::{Function, Route};

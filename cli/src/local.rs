@@ -14,14 +14,13 @@ use hyper_util::rt::TokioIo;
 use lambda_http::http::{header, HeaderValue, Request, Response, StatusCode};
 use lambda_http::Body;
 use portal_adapters::{demo, DynamoTable, MemoryTable, OsRandom, OutboxMailer, SandboxGateway, SystemClock};
-use portal_domain::{session, store, Clock, Email, Random, Table};
+use portal_domain::{Clock, Random, Table};
 use portal_templates::layout::Chrome;
-use portal_templates::routes::Route;
 use portal_web::{App, ClientAddr, Config};
 use tokio::net::TcpListener;
 
 /// The practice's time zone for local runs (`PRACTICE_TIME_ZONE`, default America/Chicago).
-fn time_zone() -> anyhow::Result<chrono_tz::Tz> {
+pub(crate) fn time_zone() -> anyhow::Result<chrono_tz::Tz> {
     let name = std::env::var("PRACTICE_TIME_ZONE").unwrap_or_else(|_| "America/Chicago".into());
     name.parse().map_err(|_| anyhow::anyhow!("PRACTICE_TIME_ZONE: {name} is not an IANA time zone"))
 }
@@ -43,25 +42,10 @@ pub struct ServeArgs {
 pub struct TableArgs {
     /// The DynamoDB endpoint (an emulator such as moto); omit to use AWS with the usual settings.
     #[arg(long)]
-    dynamodb_endpoint: Option<String>,
+    pub dynamodb_endpoint: Option<String>,
     /// The table name.
     #[arg(long, env = "TABLE_NAME", default_value = "portal-local")]
-    table: String,
-}
-
-#[derive(Args)]
-pub struct AccessLinkArgs {
-    #[command(flatten)]
-    table: TableArgs,
-    /// The member's email address.
-    #[arg(long)]
-    email: String,
-    /// How many days the link works.
-    #[arg(long, default_value_t = 30)]
-    days: i64,
-    /// The portal's public URL the link starts with.
-    #[arg(long, env = "PORTAL_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
-    base_url: String,
+    pub table: String,
 }
 
 fn init_logging() {
@@ -70,7 +54,7 @@ fn init_logging() {
 }
 
 /// A DynamoDB table on `endpoint`, created when missing.
-async fn dynamo_table(endpoint: Option<&str>, name: &str, clock: Arc<dyn Clock>) -> anyhow::Result<DynamoTable> {
+pub(crate) async fn dynamo_table(endpoint: Option<&str>, name: &str, clock: Arc<dyn Clock>) -> anyhow::Result<DynamoTable> {
     let sdk = portal_adapters::aws_config(endpoint).await;
     let table = DynamoTable::new(portal_adapters::DynamoClient::new(&sdk), name, clock);
     if !table.exists().await? {
@@ -79,35 +63,33 @@ async fn dynamo_table(endpoint: Option<&str>, name: &str, clock: Arc<dyn Clock>)
     Ok(table)
 }
 
-pub async fn seed(args: TableArgs) -> anyhow::Result<()> {
+#[derive(Args)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    /// Print the demo data in the import format (docs/import-format.md) instead of storing it.
+    #[arg(long)]
+    print: bool,
+    /// With --print: the day the demo's dates are relative to (YYYY-MM-DD; default today).
+    #[arg(long, requires = "print")]
+    today: Option<chrono::NaiveDate>,
+}
+
+pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let today = match args.today {
+        Some(day) => day,
+        None => clock.now().with_timezone(&time_zone()?).date_naive(),
+    };
+    if args.print {
+        let data = crate::import::Dataset::from_demo(&demo::Demo::new(today));
+        println!("{}", serde_json::to_string_pretty(&crate::import::to_json(&data))?);
+        return Ok(());
+    }
+    let args = args.table;
     let table = dynamo_table(args.dynamodb_endpoint.as_deref(), &args.table, clock.clone()).await?;
-    let today = clock.now().with_timezone(&time_zone()?).date_naive();
     let wrote = demo::seed_if_empty(&table, today).await?;
     println!("{}", if wrote { "Seeded the demo data." } else { "The table already has a practice; left it as it is." });
-    Ok(())
-}
-
-/// Mints an access link for the member with `email`; returns the URL.
-async fn mint_link(
-    table: &dyn Table,
-    random: &dyn Random,
-    now: chrono::DateTime<chrono::Utc>,
-    email: &str,
-    days: i64,
-    base_url: &str,
-) -> anyhow::Result<String> {
-    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
-    let member = store::member_by_email(table, &email).await?.with_context(|| format!("no member signs in with {email}"))?;
-    let token = session::mint_access_link(table, random, now, member.account, member.id, email, days).await?;
-    Ok(format!("{}{}", base_url.trim_end_matches('/'), Route::Access(token.expose().to_owned()).path()))
-}
-
-pub async fn access_link(args: AccessLinkArgs) -> anyhow::Result<()> {
-    anyhow::ensure!((1..=365).contains(&args.days), "--days must be between 1 and 365");
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock.clone()).await?;
-    println!("{}", mint_link(&table, &OsRandom, clock.now(), &args.email, args.days, &args.base_url).await?);
     Ok(())
 }
 
@@ -136,7 +118,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let outbox = Arc::new(OutboxMailer::new());
     let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
     let app = App::new(table, outbox.clone(), clock, Arc::new(OsRandom), gateway, config);
-    let link = mint_link(app.table.as_ref(), app.random.as_ref(), app.now(), demo::MARIA, 30, &app.config.public_url).await?;
+    let link =
+        crate::operator::mint_link(app.table.as_ref(), app.random.as_ref(), app.now(), demo::MARIA, 30, &app.config.public_url).await?;
     let url = &app.config.public_url;
     println!("Patient portal: {url}/");
     println!(

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use portal_cli::local;
+use portal_cli::{local, operator};
 
 #[derive(Parser)]
 #[command(name = "portal", about = "The patient portal's command line", version, args_conflicts_with_subcommands = true)]
@@ -18,17 +18,27 @@ enum Command {
     /// Serve every function's pages on 127.0.0.1 with demo data (the default).
     Serve(local::ServeArgs),
     /// Create the table on a DynamoDB endpoint (if missing) and load the demo data into it.
-    Seed(local::TableArgs),
-    /// Mint a login-less access link for a member and print it.
-    AccessLink(local::AccessLinkArgs),
+    Seed(local::SeedArgs),
+    /// Load a practice's data from an import file (docs/import-format.md); re-importing changes nothing.
+    Import(operator::ImportArgs),
+    /// Mint a login-less access link for a member, print it, and with --send email it.
+    AccessLink(operator::AccessLinkArgs),
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => local::serve(args).await,
         Command::Seed(args) => local::seed(args).await,
-        Command::AccessLink(args) => local::access_link(args).await,
+        Command::Import(args) => operator::import(args).await,
+        Command::AccessLink(args) => operator::access_link(args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -80,3 +80,21 @@ pub fn email_change_code(to: &str, practice: &str, code: &str, minutes: i64) -> 
     );
     Message { to: to.to_owned(), subject, html, text }
 }
+
+/// The access link a practice sends a member: one click to the portal's sign-in for their address.
+pub fn access_link(to: &str, practice: &str, link: &str, days: i64) -> Message {
+    let subject = format!("Your {practice} patient portal");
+    let html = html! {
+        p { "Hello," }
+        p { (practice) " has a patient portal where you can see and pay your invoices, review your membership, keep your contact details up to date and sign documents." }
+        p { a href=(link) { "Open your patient portal" } }
+        p { "The link works for " (days) " days. It does not sign you in by itself: you will be emailed a one-time code to finish signing in." }
+        p { "If you were not expecting this email, you can ignore it." }
+        p { (practice) }
+    }
+    .into_string();
+    let text = format!(
+        "Hello,\n\n{practice} has a patient portal where you can see and pay your invoices, review your membership, keep your contact details up to date and sign documents.\n\nOpen your patient portal: {link}\n\nThe link works for {days} days. It does not sign you in by itself: you will be emailed a one-time code to finish signing in.\n\nIf you were not expecting this email, you can ignore it.\n\n{practice}\n"
+    );
+    Message { to: to.to_owned(), subject, html, text }
+}

@@ -81,6 +81,10 @@ impl Table for CountingTable {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.transact(writes).await
     }
+    async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        self.writes.fetch_add(items.len().div_ceil(25), Ordering::SeqCst);
+        self.inner.put_batch(items).await
+    }
 }
 
 /// A response with its body as text.
@@ -152,6 +156,30 @@ impl TestApp {
         let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
         let app = App::new(counter.clone(), mailer, clock.clone(), Arc::new(OsRandom), gateway.clone(), config);
         TestApp { app, outbox, clock, counter, gateway, cookies: Vec::new(), origin: None }
+    }
+
+    /// Submits a member's contact form as a patient would: the form's current values, with `changes`.
+    pub async fn submit_contact(&mut self, id: &str, changes: &[(&str, &str)]) -> Page {
+        let form = self.get(&format!("/members/{id}/contact")).await;
+        assert_eq!(form.status, StatusCode::OK);
+        let mut fields: Vec<(String, String)> =
+            ["csrf_token", "version"].iter().map(|n| (n.to_string(), TestApp::hidden(&form, n))).collect();
+        for name in ["email", "phone_mobile", "phone_home", "phone_work", "address_line1", "address_line2", "city", "state", "postal_code"]
+        {
+            let marker = format!(r#"name="{name}" type="#);
+            let value = form.body.find(&marker).map(|i| {
+                let rest = &form.body[i..];
+                let v = rest.find("value=\"").map(|j| &rest[j + 7..]).unwrap_or("");
+                v[..v.find('"').unwrap_or(0)].to_owned()
+            });
+            fields.push((name.to_owned(), value.unwrap_or_default()));
+        }
+        for (name, value) in changes {
+            fields.retain(|(n, _)| n != name);
+            fields.push((name.to_string(), value.to_string()));
+        }
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post(&format!("/members/{id}/contact"), &fields).await
     }
 
     /// Sends a request as a browser would: with the jar's cookies, keeping the cookies it sets.

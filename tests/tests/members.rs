@@ -22,26 +22,8 @@ async fn member(app: &TestApp, id: &str) -> Member {
     records.members.into_iter().find(|m| m.id.as_str() == id).unwrap()
 }
 
-/// The contact form's current values, with some replaced.
 async fn submit(app: &mut TestApp, id: &str, changes: &[(&str, &str)]) -> Page {
-    let form = app.get(&format!("/members/{id}/contact")).await;
-    assert_eq!(form.status, StatusCode::OK);
-    let mut fields: Vec<(String, String)> = ["csrf_token", "version"].iter().map(|n| (n.to_string(), TestApp::hidden(&form, n))).collect();
-    for name in ["email", "phone_mobile", "phone_home", "phone_work", "address_line1", "address_line2", "city", "state", "postal_code"] {
-        let marker = format!(r#"name="{name}" type="#);
-        let value = form.body.find(&marker).map(|i| {
-            let rest = &form.body[i..];
-            let v = rest.find("value=\"").map(|j| &rest[j + 7..]).unwrap_or("");
-            v[..v.find('"').unwrap_or(0)].to_owned()
-        });
-        fields.push((name.to_owned(), value.unwrap_or_default()));
-    }
-    for (name, value) in changes {
-        fields.retain(|(n, _)| n != name);
-        fields.push((name.to_string(), value.to_string()));
-    }
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    app.post(&format!("/members/{id}/contact"), &fields).await
+    app.submit_contact(id, changes).await
 }
 
 #[tokio::test]

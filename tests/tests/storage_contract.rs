@@ -194,6 +194,18 @@ async fn one_item_twice_in_a_transaction_is_refused((table, _): Fixture) {
     assert_eq!(table.get(&Key::new("P", "S")).await.unwrap(), None);
 }
 
+async fn a_batch_puts_every_item_and_replaces_existing_ones((table, _): Fixture) {
+    table.write(put(item("B#1", "K#000", &[("v", Value::from("old"))]), None)).await.unwrap();
+    // More than one BatchWriteItem request holds (25), across two partitions.
+    let items: Vec<Item> =
+        (0..60).map(|i| item(if i % 2 == 0 { "B#1" } else { "B#2" }, &format!("K#{i:03}"), &[("v", Value::from(i as i64))])).collect();
+    table.put_batch(items.clone()).await.unwrap();
+    assert_eq!(table.query("B#1", "K#").await.unwrap().len(), 30);
+    assert_eq!(table.query("B#2", "").await.unwrap().len(), 30);
+    assert_eq!(table.get(&Key::new("B#1", "K#000")).await.unwrap(), Some(items[0].clone()), "a put replaces the item");
+    table.put_batch(Vec::new()).await.unwrap();
+}
+
 async fn memory() -> Fixture {
     let clock = Arc::new(ManualClock::new(test_now()));
     (Arc::new(MemoryTable::new(clock.clone())), clock)
@@ -228,4 +240,5 @@ contract!(
     expired_items_are_invisible,
     finds_members_by_email_through_the_index,
     one_item_twice_in_a_transaction_is_refused,
+    a_batch_puts_every_item_and_replaces_existing_ones,
 );

@@ -169,7 +169,8 @@ fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_
         source: source.details.clone(),
         status: PaymentStatus::Succeeded,
         gateway_reference: Some(format!("sbx_ch_demo{n:04}")),
-        idempotency_key: format!("demo-{n}"),
+        // Recorded by the practice, as an import records them.
+        idempotency_key: format!("import-pay-{n}"),
         at: at_time,
         version: 1,
     }

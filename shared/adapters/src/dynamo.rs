@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate,
+    ProjectionType, Put, PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use portal_domain::ports::{attr, Condition, Item, Key, Table, Update, Value, Write};
@@ -453,5 +453,38 @@ impl Table for DynamoTable {
                 _ => false,
             }));
         }
+    }
+
+    /// BatchWriteItem, 25 items a request; items DynamoDB leaves unprocessed (throttling) are sent
+    /// again with exponential backoff.
+    async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in items.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let put = PutRequest::builder().set_item(Some(to_map(item))).build().map_err(|e| unavailable(e, "PutRequest"))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let mut attempt = 0u32;
+            while !requests.is_empty() {
+                if attempt > 0 {
+                    if attempt > 8 {
+                        return Err(StoreError::Unavailable(anyhow::anyhow!("BatchWriteItem: items stayed unprocessed")));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6))).await;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(e, "BatchWriteItem"))?;
+                requests = out.unprocessed_items().and_then(|u| u.get(&self.table)).cloned().unwrap_or_default();
+                attempt += 1;
+            }
+        }
+        Ok(())
     }
 }

@@ -163,4 +163,13 @@ impl Table for MemoryTable {
         }
         Ok(())
     }
+
+    async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let mut stored = self.lock();
+        for item in items {
+            let key = Key::of(&item).ok_or_else(|| StoreError::Malformed("put without pk/sk".into()))?;
+            stored.insert(key, item);
+        }
+        Ok(())
+    }
 }

@@ -129,8 +129,8 @@ pub async fn save(
     Ok(updated)
 }
 
-/// Replaces a member's item (keeping its email index) on condition of its version.
-fn replace_member(old: &Member, new: &Member) -> Result<Write, StoreError> {
+/// Replaces a member at its stored version (index attributes included), bumping the version.
+pub fn replace_member(old: &Member, new: &Member) -> Result<Write, StoreError> {
     let Write::Put { mut item, .. } = store::put_member(&Member { version: old.version + 1, ..new.clone() })? else {
         return Err(StoreError::Malformed("put_member".into()));
     };

@@ -181,6 +181,9 @@ pub trait Table: Send + Sync {
     async fn write(&self, write: Write) -> Result<(), StoreError>;
     /// All the writes happen, or (when any condition fails) none does.
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// Stores many new items without conditions, in as few requests as the store allows (bulk loads:
+    /// importing a practice's households). Not atomic: a failure may leave some items written.
+    async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError>;
 }
 
 /// One email message.

@@ -1,0 +1,148 @@
+//! The operator's commands: importing a practice's data and minting (and sending) access links.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::Args;
+use portal_adapters::{OsRandom, SesClient, SesMailer, SystemClock};
+use portal_domain::{session, store, Clock, Email, Mailer, Random, Table};
+use portal_templates::routes::Route;
+
+use crate::import;
+use crate::local::{dynamo_table, time_zone, TableArgs};
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The import file (JSON, see docs/import-format.md).
+    file: std::path::PathBuf,
+    #[command(flatten)]
+    table: TableArgs,
+    /// Check the file and report its problems without writing anything.
+    #[arg(long)]
+    check: bool,
+}
+
+/// Checks the whole file first; writes only when it has no problem at all.
+pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let today = SystemClock.now().with_timezone(&time_zone()?).date_naive();
+    let data = match import::parse(&text, today) {
+        Ok(data) => data,
+        Err(problems) => {
+            eprintln!("{}: {} problem(s); nothing was written:", args.file.display(), problems.len());
+            for problem in &problems {
+                eprintln!("  {problem}");
+            }
+            anyhow::bail!("the file has problems");
+        }
+    };
+    let records: usize = data
+        .households
+        .iter()
+        .map(|h| 1 + h.members.len() + h.memberships.len() + h.invoices.len() + h.payments.len() + h.sources.len() + h.agreements.len())
+        .sum();
+    println!("{}: {} households, {} records, no problems.", args.file.display(), data.households.len(), records);
+    if args.check {
+        return Ok(());
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let table = dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock).await?;
+    let started = Instant::now();
+    // Progress for large files: a line at every tenth of the households.
+    let step = (data.households.len() / 10).max(100);
+    let progress = |done: usize, total: usize| {
+        if done.is_multiple_of(step) || (done == total && total >= step) {
+            eprintln!("  {done}/{total} households ({:.1} s)", started.elapsed().as_secs_f64());
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let report = import::import(&table, &data, &progress).await?;
+    println!(
+        "Imported {} households in {:.1} s: {} records created, {} updated, {} unchanged.",
+        report.households,
+        started.elapsed().as_secs_f64(),
+        report.created,
+        report.updated,
+        report.unchanged
+    );
+    if !report.kept.is_empty() {
+        println!("Kept as changed in the portal ({}):", report.kept.len());
+        for line in &report.kept {
+            println!("  {line}");
+        }
+    }
+    if !report.conflicts.is_empty() {
+        eprintln!("Not imported as the file has them ({}):", report.conflicts.len());
+        for line in &report.conflicts {
+            eprintln!("  {line}");
+        }
+        anyhow::bail!("{} record(s) could not be imported as the file has them", report.conflicts.len());
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct AccessLinkArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    /// The member's email address.
+    #[arg(long)]
+    email: String,
+    /// How many days the link works.
+    #[arg(long, default_value_t = 30)]
+    days: i64,
+    /// The portal's public URL the link starts with.
+    #[arg(long, env = "PORTAL_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    base_url: String,
+    /// Also email the link to the member through SES (from --from).
+    #[arg(long)]
+    send: bool,
+    /// The verified address the email is sent from.
+    #[arg(long, env = "MAIL_FROM", required_if_eq("send", "true"))]
+    from: Option<String>,
+    /// The SES endpoint (an emulator such as moto); defaults to --dynamodb-endpoint, else AWS.
+    #[arg(long)]
+    ses_endpoint: Option<String>,
+}
+
+/// Mints an access link for the member with `email`; returns the URL.
+pub(crate) async fn mint_link(
+    table: &dyn Table,
+    random: &dyn Random,
+    now: chrono::DateTime<chrono::Utc>,
+    email: &str,
+    days: i64,
+    base_url: &str,
+) -> anyhow::Result<String> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
+    let member = store::member_by_email(table, &email).await?.with_context(|| format!("no member signs in with {email}"))?;
+    let token = session::mint_access_link(table, random, now, member.account, member.id, email, days).await?;
+    Ok(format!("{}{}", base_url.trim_end_matches('/'), Route::Access(token.expose().to_owned()).path()))
+}
+
+/// Emails an access link with the practice's name from its profile.
+pub async fn send_link(table: &dyn Table, mailer: &dyn Mailer, to: &str, link: &str, days: i64) -> anyhow::Result<()> {
+    let practice = store::practice(table).await?.map(|p| p.name).unwrap_or_else(|| "Your practice".into());
+    let message = portal_templates::emails::access_link(to, &practice, link, days);
+    mailer.send(message).await.context("sending the access link")?;
+    Ok(())
+}
+
+pub async fn access_link(args: AccessLinkArgs) -> anyhow::Result<()> {
+    anyhow::ensure!((1..=365).contains(&args.days), "--days must be between 1 and 365");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let table = dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock.clone()).await?;
+    let link = mint_link(&table, &OsRandom, clock.now(), &args.email, args.days, &args.base_url).await?;
+    println!("{link}");
+    if args.send {
+        let from = args.from.context("--send needs --from (or MAIL_FROM): the verified address to send from")?;
+        let endpoint = args.ses_endpoint.or(args.table.dynamodb_endpoint);
+        let sdk = portal_adapters::aws_config(endpoint.as_deref()).await;
+        let mailer = SesMailer::new(SesClient::new(&sdk), from);
+        send_link(&table, &mailer, &args.email, &link, args.days).await?;
+        eprintln!("Sent to {}.", args.email);
+    }
+    Ok(())
+}

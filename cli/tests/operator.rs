@@ -1,0 +1,160 @@
+//! The `portal` binary's operator commands, run as an operator runs them, against the DynamoDB/SES
+//! emulator (`scripts/test` starts moto and sets `PORTAL_TEST_DYNAMODB_ENDPOINT`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+
+fn endpoint() -> String {
+    std::env::var("PORTAL_TEST_DYNAMODB_ENDPOINT")
+        .expect("PORTAL_TEST_DYNAMODB_ENDPOINT is not set: run scripts/test, which starts the DynamoDB emulator")
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+fn portal(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_portal"));
+    command.args(args);
+    for name in ["PORTAL_PUBLIC_URL", "MAIL_FROM", "TABLE_NAME", "RUST_BACKTRACE", "RUST_LOG"] {
+        command.env_remove(name);
+    }
+    command.env("AWS_REGION", "us-east-1").env("AWS_ACCESS_KEY_ID", "local").env("AWS_SECRET_ACCESS_KEY", "local");
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    portal(args).output().expect("running portal")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A plain HTTP GET on 127.0.0.1, returning the status line and the body.
+fn get(url: &str) -> (String, String) {
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = TcpStream::connect(host).expect("connecting");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("reading the response");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.lines().next().unwrap_or("").to_owned(), body.to_owned())
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `portal serve` on a free port, on the given table; returns it with its URL.
+fn serve(table: &str) -> (Server, String) {
+    let mut child = portal(&["serve", "--port", "0", "--dynamodb-endpoint", &endpoint(), "--table", table])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting portal serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        if let Some(url) = line.strip_prefix("Patient portal: ") {
+            return (server, url.trim_end_matches('/').to_owned());
+        }
+    }
+    panic!("portal serve did not print its URL");
+}
+
+#[test]
+fn a_file_with_problems_is_refused_with_every_problem_and_nothing_is_written() {
+    let demo = run(&["seed", "--print"]);
+    assert!(demo.status.success());
+    let mut file: serde_json::Value = serde_json::from_slice(&demo.stdout).unwrap();
+    file["households"][0]["members"][1]["date_of_birth"] = "yesterday".into();
+    file["households"][1]["invoices"][0]["lines"][0]["amount"] = 80.into();
+    let path = std::env::temp_dir().join(format!("{}.json", unique("bad-import")));
+    std::fs::write(&path, file.to_string()).unwrap();
+    let table = unique("import-bad");
+
+    let out = run(&["import", path.to_str().unwrap(), "--dynamodb-endpoint", &endpoint(), "--table", &table]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "a file with problems fails the command");
+    assert!(stderr.contains("2 problem(s); nothing was written"), "{stderr}");
+    assert!(stderr.contains("households[0].members[1].date_of_birth: not a date (write it as YYYY-MM-DD)"), "{stderr}");
+    assert!(stderr.contains("households[1].invoices[0].lines[0].amount: write amounts as text"), "{stderr}");
+
+    // Nothing was written: the table was not even created.
+    let access = run(&["access-link", "--email", "maria@example.com", "--dynamodb-endpoint", &endpoint(), "--table", &table]);
+    assert!(!access.status.success());
+    assert!(text(&access.stderr).contains("no member signs in with maria@example.com"), "{}", text(&access.stderr));
+    std::fs::remove_file(path).ok();
+}
+
+#[test]
+fn an_imported_practice_gets_an_access_link_by_email_that_opens_its_access_page() {
+    let file = std::env::temp_dir().join(format!("{}.json", unique("demo-import")));
+    std::fs::write(&file, run(&["seed", "--print"]).stdout).unwrap();
+    let file = file.to_str().unwrap();
+    let table = unique("import");
+    let first = run(&["import", file, "--dynamodb-endpoint", &endpoint(), "--table", &table]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let summary = text(&first.stdout);
+    assert!(summary.contains("2 households, 34 records, no problems."), "{summary}");
+    assert!(summary.contains(": 36 records created, 0 updated, 0 unchanged."), "{summary}");
+    let again = run(&["import", file, "--dynamodb-endpoint", &endpoint(), "--table", &table]);
+    assert!(text(&again.stdout).contains(": 0 records created, 0 updated, 36 unchanged."), "{}", text(&again.stdout));
+
+    // The portal serves the imported table; the operator mints a link for Maria and emails it.
+    let (_server, url) = serve(&table);
+    let sender = "care@cedarvalley.example";
+    verify_sender(sender);
+    let out = run(&[
+        "access-link",
+        "--email",
+        "maria@example.com",
+        "--days",
+        "7",
+        "--send",
+        "--from",
+        sender,
+        "--base-url",
+        &url,
+        "--dynamodb-endpoint",
+        &endpoint(),
+        "--table",
+        &table,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let link = text(&out.stdout).trim().to_owned();
+    assert!(link.starts_with(&format!("{url}/access/")), "{link}");
+    assert!(text(&out.stderr).contains("Sent to maria@example.com."));
+
+    let (status, body) = get(&link);
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(body.contains("Welcome to your patient portal") && body.contains("m•••@example.com"), "{body}");
+    let (_, unknown) = get(&format!("{url}/access/{}", "x".repeat(43)));
+    assert!(unknown.contains("This link has expired"), "a link that was never minted opens nothing");
+
+    // SES (the emulator) accepted the email, with the link in it.
+    let (_, sent) = get(&format!("{}/moto-api/data.json", endpoint()));
+    assert!(sent.contains("Your Cedar Valley Direct Primary Care patient portal"), "the access-link email was sent");
+    assert!(sent.contains(&link), "the email holds the link");
+    std::fs::remove_file(file).ok();
+}
+
+/// Verifies the sender on the emulator's SES, as the SAM template's identity does in AWS.
+fn verify_sender(address: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let sdk = portal_adapters::aws_config(Some(&endpoint())).await;
+        let client = portal_adapters::SesClient::new(&sdk);
+        let _ = client.create_email_identity().email_identity(address).send().await;
+    });
+}
