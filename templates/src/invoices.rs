@@ -42,6 +42,16 @@ impl Filter {
         }
     }
 
+    /// The list's page `page` (1-based) under this filter.
+    fn page_href(self, page: usize) -> String {
+        let base = self.href();
+        if page <= 1 {
+            return base;
+        }
+        let joiner = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{joiner}page={page}")
+    }
+
     fn label(self) -> &'static str {
         match self {
             Filter::All => "All",
@@ -51,11 +61,29 @@ impl Filter {
     }
 }
 
-/// Every invoice of the household, newest first, with the total due, a filter and a statement form.
-pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: &str, invoices: &[Invoice], filter: Filter) -> Markup {
+/// How many invoices a page of the list shows (keeps the page small for households with years of invoices).
+pub const INVOICES_PER_PAGE: usize = 24;
+
+/// From the `page` query parameter: 1 when absent or not a number.
+pub fn parse_page(value: Option<&str>) -> usize {
+    value.and_then(|v| v.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1)
+}
+
+/// The household's invoices, newest first, a page at a time, with the total due, a filter and a statement form.
+pub fn overview(
+    chrome: &Chrome<'_>,
+    today: NaiveDate,
+    household_name: &str,
+    invoices: &[Invoice],
+    filter: Filter,
+    page_number: usize,
+) -> Markup {
     let total_due: Money = invoices.iter().map(Invoice::balance).sum();
     let past_due: Money = invoices.iter().filter(|i| i.status(today) == InvoiceStatus::PastDue).map(Invoice::balance).sum();
-    let shown: Vec<&Invoice> = invoices.iter().filter(|i| filter.keeps(i)).collect();
+    let matching: Vec<&Invoice> = invoices.iter().filter(|i| filter.keeps(i)).collect();
+    let pages = matching.len().div_ceil(INVOICES_PER_PAGE).max(1);
+    let page_number = page_number.min(pages);
+    let shown: Vec<&Invoice> = matching.iter().skip((page_number - 1) * INVOICES_PER_PAGE).take(INVOICES_PER_PAGE).copied().collect();
     let statement_from = (today - chrono::Months::new(12) + chrono::Days::new(1)).format("%Y-%m-%d").to_string();
     let statement_to = today.format("%Y-%m-%d").to_string();
     let body = html! {
@@ -116,6 +144,17 @@ pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: &str, inv
                                 td data-label="Status" { (status_badge(status)) }
                             }
                         }
+                    }
+                }
+            }
+            @if pages > 1 {
+                nav.pager aria-label="Invoice pages" {
+                    @if page_number > 1 {
+                        a href=(filter.page_href(page_number - 1)) rel="prev" { "Newer invoices" }
+                    }
+                    span { "Page " (page_number) " of " (pages) }
+                    @if page_number < pages {
+                        a href=(filter.page_href(page_number + 1)) rel="next" { "Older invoices" }
                     }
                 }
             }

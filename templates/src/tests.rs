@@ -45,6 +45,7 @@ fn hostile_text_is_escaped_everywhere() {
             HOSTILE,
             &[invoice(HOSTILE, 100, 0, "2026-11-01", "2026-11-15")],
             crate::invoices::Filter::All,
+            1,
         )
         .into_string(),
         crate::errors::error_page(&chrome(None), 404, Some(HOSTILE), HOSTILE).into_string(),
@@ -59,7 +60,7 @@ fn hostile_text_is_escaped_everywhere() {
 fn overview_shows_balances_and_flags_past_due() {
     let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
     let invoices = [invoice("INV-2", 19000, 0, "2026-11-21", "2026-12-05"), invoice("INV-1", 19000, 5000, "2026-10-22", "2026-11-05")];
-    let html = crate::invoices::overview(&chrome(None), today, "Lopez household", &invoices, crate::invoices::Filter::All).into_string();
+    let html = crate::invoices::overview(&chrome(None), today, "Lopez household", &invoices, crate::invoices::Filter::All, 1).into_string();
     assert!(html.contains("$330.00"), "total due");
     assert!(html.contains(r#"id="past-due">$140.00"#), "past due");
     assert!(html.contains(r#"<span class="badge past-due">Past due</span>"#));

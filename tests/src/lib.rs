@@ -87,6 +87,50 @@ impl Table for CountingTable {
     }
 }
 
+/// The demo household grown to 500 invoices and 200 payments (the statement and lists show them all).
+pub async fn grow_household(table: &dyn Table) {
+    let account = portal_domain::AccountId::parse("lopez").expect("valid");
+    let start = chrono::NaiveDate::from_ymd_opt(2010, 1, 1).expect("valid");
+    for n in 0..500u32 {
+        let issued = start + chrono::Days::new(u64::from(n) * 7);
+        let paid = if n < 200 { portal_domain::Money::parse("80").expect("valid") } else { portal_domain::Money::ZERO };
+        let invoice = portal_domain::Invoice::new(portal_domain::InvoiceData {
+            id: format!("old-{n}").try_into().expect("valid"),
+            account: account.clone(),
+            number: format!("OLD-{n}"),
+            issued,
+            due: issued + chrono::Days::new(14),
+            lines: vec![portal_domain::LineItem {
+                member: None,
+                description: "Standard Membership — Maria Lopez".into(),
+                period_start: Some(issued),
+                period_end: Some(issued + chrono::Days::new(30)),
+                amount: portal_domain::Money::parse("80").expect("valid"),
+            }],
+            paid,
+            pending: portal_domain::Money::ZERO,
+            void: false,
+        })
+        .expect("a valid invoice");
+        table.write(portal_domain::store::put_invoice(&invoice).expect("an item")).await.expect("stored");
+        if n < 200 {
+            let payment = portal_domain::Payment {
+                id: format!("old-pay-{n}").try_into().expect("valid"),
+                account: account.clone(),
+                invoice: invoice.id().clone(),
+                amount: paid,
+                source: portal_domain::SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: 8, exp_year: 2030 },
+                status: portal_domain::PaymentStatus::Succeeded,
+                gateway_reference: Some(format!("sbx_old_{n}")),
+                idempotency_key: format!("old-{n}"),
+                at: (issued + chrono::Days::new(2)).and_hms_opt(15, 0, 0).expect("valid").and_utc(),
+                version: 1,
+            };
+            table.write(portal_domain::store::put_payment(&payment).expect("an item")).await.expect("stored");
+        }
+    }
+}
+
 /// A response with its body as text.
 pub struct Page {
     pub status: StatusCode,
@@ -191,6 +235,20 @@ impl TestApp {
 
     /// Sends a request with the jar's cookies without changing the jar (for requests made at once).
     pub async fn send(&self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> (Page, Vec<String>) {
+        let response = portal_cli::dispatch(&self.app, self.build_request(method, path, form)).await;
+        let set_cookies =
+            response.headers().get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
+        let (parts, body) = response.into_parts();
+        let bytes = match body {
+            Body::Text(t) => t.into_bytes(),
+            Body::Binary(b) => b,
+            _ => Vec::new(),
+        };
+        (Page { status: parts.status, headers: parts.headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }, set_cookies)
+    }
+
+    /// The request a browser with this jar sends (benchmarks hand it to the functions themselves).
+    pub fn build_request(&self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Request {
         let mut builder = lambda_http::http::Request::builder()
             .method(method)
             .uri(path)
@@ -210,17 +268,7 @@ impl TestApp {
             }
             None => Body::Empty,
         };
-        let req: Request = builder.body(body).expect("valid request");
-        let response = portal_cli::dispatch(&self.app, req).await;
-        let set_cookies =
-            response.headers().get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
-        let (parts, body) = response.into_parts();
-        let bytes = match body {
-            Body::Text(t) => t.into_bytes(),
-            Body::Binary(b) => b,
-            _ => Vec::new(),
-        };
-        (Page { status: parts.status, headers: parts.headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes }, set_cookies)
+        builder.body(body).expect("valid request")
     }
 
     fn keep_cookies(&mut self, set_cookies: &[String]) {

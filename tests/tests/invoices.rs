@@ -182,3 +182,20 @@ async fn a_warm_invoice_page_costs_two_table_requests() {
     assert_eq!(app.get("/invoices/inv-1009").await.status, StatusCode::OK);
     assert_eq!(app.counter.counts(), (2, 0), "session and household; the practice profile is cached");
 }
+
+#[tokio::test]
+async fn years_of_invoices_are_listed_a_page_at_a_time() {
+    let mut app = TestApp::memory().await;
+    portal_tests::grow_household(app.app.table.as_ref()).await;
+    app.sign_in("maria@example.com").await;
+    let first = app.get("/invoices").await;
+    assert!(first.body.contains("Page 1 of 22") && first.body.contains(r#"href="/invoices?page=2" rel="next""#), "{}", first.body);
+    assert_eq!(first.body.matches("data-invoice=").count(), 24);
+    assert!(first.bytes.len() < 20_000, "a page stays small: {} bytes", first.bytes.len());
+    let last = app.get("/invoices?page=22").await;
+    assert!(last.body.contains("Page 22 of 22") && last.body.contains("Newer invoices") && !last.body.contains("Older invoices"));
+    assert_eq!(last.body.matches("data-invoice=").count(), 509 - 21 * 24);
+    assert!(app.get("/invoices?page=999").await.body.contains("Page 22 of 22"), "past the end shows the last page");
+    let unpaid = app.get("/invoices?show=unpaid").await;
+    assert!(unpaid.body.contains(r#"href="/invoices?show=unpaid&amp;page=2""#), "the filter is kept across pages");
+}

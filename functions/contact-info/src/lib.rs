@@ -71,9 +71,21 @@ struct View<'a> {
     code_error: Option<String>,
 }
 
-async fn render(app: &App, ctx: &Ctx, member: &Member, view: View<'_>, status: StatusCode) -> PageResult {
+/// Renders the contact form. With the household's records at hand (the GET), the pending email change
+/// comes from the same query, keeping the page at two table requests.
+async fn render(
+    app: &App,
+    ctx: &Ctx,
+    records: Option<&HouseholdRecords>,
+    member: &Member,
+    view: View<'_>,
+    status: StatusCode,
+) -> PageResult {
     let practice = app.practice().await?;
-    let pending = contact::pending_email(app.table.as_ref(), member, app.now()).await?;
+    let pending = match records {
+        Some(records) => contact::pending_email_in(records, member, app.now())?,
+        None => contact::pending_email(app.table.as_ref(), member, app.now()).await?,
+    };
     let csrf = ctx.session()?.csrf_token.clone();
     let page = ContactPage {
         member,
@@ -95,7 +107,7 @@ fn done(id: &MemberId, what: &str) -> Response<Body> {
 }
 
 async fn show(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
-    let (_, _, member) = load(app, ctx, id).await?;
+    let (_, records, member) = load(app, ctx, id).await?;
     let info = match ctx.query("done") {
         Some("saved") => Some("Your changes were saved."),
         Some("verify") => Some("Your changes were saved. Enter the code we emailed to the new address to finish changing the email."),
@@ -103,7 +115,7 @@ async fn show(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
         _ => None,
     };
     let view = View { values: ContactValues::of(&member), errors: ContactErrors::default(), message: None, info, code_error: None };
-    render(app, ctx, &member, view, StatusCode::OK).await
+    render(app, ctx, Some(&records), &member, view, StatusCode::OK).await
 }
 
 const STALE: &str = "Someone changed these details while you were editing. The current details are shown: make your changes again.";
@@ -132,7 +144,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
             info: None,
             code_error: None,
         };
-        return render(app, ctx, &member, view, StatusCode::CONFLICT).await;
+        return render(app, ctx, None, &member, view, StatusCode::CONFLICT).await;
     }
     let contact = match Contact::parse(input) {
         Ok(c) => c,
@@ -144,7 +156,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
                 info: None,
                 code_error: None,
             };
-            return render(app, ctx, &member, view, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return render(app, ctx, None, &member, view, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
     let is_owner = records.household.as_ref().is_some_and(|h| h.owner == member.id);
@@ -154,7 +166,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
             ..Default::default()
         };
         let view = View { values: typed, errors, message: Some("Nothing was saved."), info: None, code_error: None };
-        return render(app, ctx, &member, view, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(app, ctx, None, &member, view, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let mut current = member.clone();
     let fields = contact::changed_fields(&member, &contact);
@@ -174,7 +186,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
                     info: None,
                     code_error: None,
                 };
-                return render(app, ctx, &fresh, view, StatusCode::CONFLICT).await;
+                return render(app, ctx, None, &fresh, view, StatusCode::CONFLICT).await;
             }
             Err(e) => return Err(e.into()),
         };
@@ -213,7 +225,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
                         "Nothing was saved."
                     };
                     let view = View { values: typed, errors, message: Some(message), info: None, code_error: None };
-                    render(app, ctx, &current, view, StatusCode::UNPROCESSABLE_ENTITY).await
+                    render(app, ctx, None, &current, view, StatusCode::UNPROCESSABLE_ENTITY).await
                 }
             }
         }
@@ -232,7 +244,7 @@ async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     };
     let code = match SigninCode::parse(ctx.form.text("code")) {
         Ok(c) => c,
-        Err(e) => return render(app, ctx, &member, view(e.to_string()), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e) => return render(app, ctx, None, &member, view(e.to_string()), StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     let mut event =
         AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), "email.changed", app.now(), &ctx.client_ip);
@@ -260,15 +272,15 @@ async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
         }
         EmailChangeOutcome::Wrong { tries_left } => {
             let message = format!("That code is not right. You have {tries_left} more tr{}.", if tries_left == 1 { "y" } else { "ies" });
-            render(app, ctx, &member, view(message), StatusCode::UNPROCESSABLE_ENTITY).await
+            render(app, ctx, None, &member, view(message), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         EmailChangeOutcome::Expired => {
             let message = "That code has expired or was used up. Save the new email again to get a new code.".to_owned();
-            render(app, ctx, &member, view(message), StatusCode::UNPROCESSABLE_ENTITY).await
+            render(app, ctx, None, &member, view(message), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         EmailChangeOutcome::Taken => {
-            render(app, ctx, &member, view("That address was taken by another member meanwhile.".into()), StatusCode::CONFLICT).await
+            render(app, ctx, None, &member, view("That address was taken by another member meanwhile.".into()), StatusCode::CONFLICT).await
         }
-        EmailChangeOutcome::Stale => render(app, ctx, &member, view(STALE.into()), StatusCode::CONFLICT).await,
+        EmailChangeOutcome::Stale => render(app, ctx, None, &member, view(STALE.into()), StatusCode::CONFLICT).await,
     }
 }

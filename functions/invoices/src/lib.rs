@@ -40,7 +40,9 @@ async fn household(app: &App, ctx: &Ctx) -> Result<(HouseholdRecords, Household)
 async fn overview(app: &App, ctx: &mut Ctx) -> PageResult {
     let (records, household) = household(app, ctx).await?;
     let filter = Filter::parse(ctx.query("show"));
-    let page = invoices::overview(&ctx.chrome(app, Some(Section::Invoices)), app.today(), &household.name, &records.invoices, filter);
+    let number = invoices::parse_page(ctx.query("page"));
+    let chrome = ctx.chrome(app, Some(Section::Invoices));
+    let page = invoices::overview(&chrome, app.today(), &household.name, &records.invoices, filter, number);
     Ok(html(StatusCode::OK, page))
 }
 

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use crate::audit::AuditEvent;
 use crate::enrol::{claim_email, email_claim_key};
-use crate::ports::{attr, Condition, Key, Random, Table, Value, Write};
+use crate::ports::{attr, Condition, Item, Key, Random, Table, Value, Write};
 use crate::signin::{HmacKey, SigninCode, CODE_LIFETIME, MAX_SENDS_PER_HOUR, MAX_WRONG_TRIES, MIN_SEND_INTERVAL};
 use crate::store::{self, record_item, record_of, version_of};
 use crate::{AddressInput, Email, Member, MemberId, PhoneNumber, Phones, StoreError, UsAddress};
@@ -158,7 +158,20 @@ fn mac(key: &HmacKey, member: &MemberId, email: &Email, code: &str) -> String {
 /// The address a member is changing to, while a code for it is live.
 pub async fn pending_email(table: &dyn Table, member: &Member, now: DateTime<Utc>) -> Result<Option<Email>, StoreError> {
     let Some(item) = table.get(&pending_key(member)).await? else { return Ok(None) };
-    let pending: PendingEmail = record_of(&item)?;
+    live_pending(&item, now)
+}
+
+/// Like [`pending_email`], from the household's records (its query returns the pending change too).
+pub fn pending_email_in(records: &store::HouseholdRecords, member: &Member, now: DateTime<Utc>) -> Result<Option<Email>, StoreError> {
+    let key = pending_key(member);
+    match records.email_changes.iter().find(|item| Key::of(item).as_ref() == Some(&key)) {
+        Some(item) => live_pending(item, now),
+        None => Ok(None),
+    }
+}
+
+fn live_pending(item: &Item, now: DateTime<Utc>) -> Result<Option<Email>, StoreError> {
+    let pending: PendingEmail = record_of(item)?;
     Ok((now < pending.expires && pending.wrong_tries < MAX_WRONG_TRIES).then_some(pending.email))
 }
 

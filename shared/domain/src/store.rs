@@ -196,6 +196,8 @@ pub struct HouseholdRecords {
     pub payments: Vec<Payment>,
     pub sources: Vec<PaymentSource>,
     pub agreements: Vec<Agreement>,
+    /// Email changes waiting for their code (`EMAILCHANGE#{member}`), as stored.
+    pub email_changes: Vec<Item>,
 }
 
 impl HouseholdRecords {
@@ -250,6 +252,7 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
                 a.record_version = version;
                 records.agreements.push(a);
             }
+            "EMAILCHANGE" => records.email_changes.push(item.clone()),
             _ => {}
         }
     }

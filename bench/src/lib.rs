@@ -1,0 +1,46 @@
+//! What the benchmarks measure: every signed-in page of the demo, as Maria (the owner) sees it,
+//! and a household grown to 500 invoices and 200 payments.
+
+use lambda_http::http::Method;
+pub use portal_tests::grow_household;
+use portal_tests::TestApp;
+
+pub const MARIA: &str = "maria@example.com";
+
+/// Every page a signed-in owner can open (GET), by route, with the demo's ids.
+pub const PAGES: &[(&str, &str)] = &[
+    ("invoices", "/invoices"),
+    ("invoice", "/invoices/inv-1008"),
+    ("invoice print view", "/invoices/inv-1008?print=1"),
+    ("invoice PDF", "/invoices/inv-1008/pdf"),
+    ("statement", "/statement"),
+    ("statement PDF", "/statement/pdf"),
+    ("pay form", "/invoices/inv-1008/pay"),
+    ("payment receipt", "/payments/pay-1008"),
+    ("members", "/members"),
+    ("contact form", "/members/maria/contact"),
+    ("memberships", "/memberships"),
+    ("renew", "/memberships/ms-lopez-2/renew"),
+    ("add dependent", "/memberships/ms-lopez-2/dependents/new"),
+    ("payment methods", "/payment-methods"),
+    ("new payment method", "/payment-methods/new"),
+    ("agreements", "/agreements"),
+    ("agreement", "/agreements/agr-financial"),
+    ("signed agreement PDF", "/agreements/agr-membership/pdf"),
+];
+
+/// Pages before sign-in.
+pub const PUBLIC_PAGES: &[(&str, &str)] = &[("sign-in", "/sign-in"), ("home", "/")];
+
+/// The demo in memory with Maria signed in.
+pub async fn signed_in() -> TestApp {
+    let mut app = TestApp::memory().await;
+    app.sign_in(MARIA).await;
+    app
+}
+
+/// GETs a page and returns its status code and body bytes.
+pub async fn open(app: &TestApp, path: &str) -> (u16, Vec<u8>) {
+    let (page, _) = app.send(Method::GET, path, None).await;
+    (page.status.as_u16(), page.bytes)
+}
