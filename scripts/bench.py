@@ -89,6 +89,13 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
+class QuietServer(http.server.HTTPServer):
+    """The runtime's second poll is cut short when the bench stops the process: not an error."""
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 def function_env(port: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PORTAL_", "RUST_"))}
     env.update(
@@ -134,7 +141,7 @@ def peak_rss_kb(pid: int) -> int:
 def cold_starts(binary: Path, path: str) -> dict:
     times, rss, statuses = [], [], set()
     for _ in range(STARTS):
-        server = http.server.HTTPServer(("127.0.0.1", 0), RuntimeApi)
+        server = QuietServer(("127.0.0.1", 0), RuntimeApi)
         server.event = event_for(path)
         server.answered = threading.Event()
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -223,6 +230,7 @@ def throughput(out: str, portal_bin: str) -> None:
     portal = subprocess.Popen([portal_bin, "serve", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               env={**os.environ, "RUST_LOG": "off"})
     nginx_dir = Path(tempfile.mkdtemp(prefix="portal-bench-nginx-"))
+    nginx_dir.chmod(0o755)  # nginx's workers run as an unprivileged user and must read the page
     nginx = None
     try:
         base = f"http://127.0.0.1:{port}"
@@ -321,13 +329,17 @@ def report(results: str, out: str) -> None:
     html_pages = [p for p in pages["public"] + signed_in if p["html_css_bytes"]]
     heaviest = max(html_pages, key=lambda p: p["html_css_bytes"])
     third = sum(p["third_party"] for p in html_pages)
-    handler = {k: v for k, v in medians.items()}
-    worst_handler = max(handler.items(), key=lambda kv: kv[1]) if handler else (("none", "none"), 0)
+    def worst(household: str):
+        runs = [(k, v) for k, v in medians.items() if k[1].endswith(f"({household})")]
+        return max(runs, key=lambda kv: kv[1]) if runs else (("none", "none"), 0.0)
+
+    worst_demo, worst_big = worst("demo"), worst("500 invoices")
     biggest = max(sizes.items(), key=lambda kv: kv[1])
     lines += [
         f"| init ≤ 1.5× hello-world `lambda_http` | worst {worst_cold:.2f}× | {verdict(worst_cold <= 1.5)} |",
         f"| signed-in page ≤ 2 table requests, no Scan | at most {max_requests}; the `Table` port has no Scan | {verdict(max_requests <= 2)} |",
-        f"| handler ≤ 1 ms median (in-memory table) | worst {worst_handler[1]:.3f} ms ({worst_handler[0][1]}) | {verdict(worst_handler[1] <= 1.0)} |",
+        f"| handler ≤ 1 ms median, demo households (in-memory table) | worst {worst_demo[1]:.3f} ms ({worst_demo[0][0]}: {worst_demo[0][1]}) | {verdict(worst_demo[1] <= 1.0)} |",
+        f"| handler ≤ 1 ms median, 500 invoices and 200 payments | worst {worst_big[1]:.3f} ms ({worst_big[0][0]}: {worst_big[0][1]}) | {verdict(worst_big[1] <= 1.0)} |",
         f"| page ≤ 30 KB HTML+CSS | heaviest {heaviest['html_css_bytes'] / 1024:.1f} KB ({heaviest['route']}) | {verdict(heaviest['html_css_bytes'] <= 30 * 1024)} |",
         f"| zero third-party requests | {third} | {verdict(third == 0)} |",
         f"| bootstrap ≤ 6 MB (arm64, release) | largest {biggest[1] / 1e6:.2f} MB ({biggest[0]}) | {verdict(biggest[1] <= 6e6)} |",
@@ -350,6 +362,12 @@ def report(results: str, out: str) -> None:
               "| benchmark | median |", "| --- | --- |"]
     for (group, name), ms in sorted(medians.items()):
         lines.append(f"| {group}: {name} | {ms * 1000:.0f} µs |")
+    if worst_big[1] > 1.0:
+        lines += ["", "Over budget for the 500-invoice household: every signed-in page reads the household's partition in one",
+                  "Query (which keeps pages at two table requests) and decodes all of its ~720 items (copying each item and",
+                  "parsing its JSON record, a few microseconds each), though a page shows a few of them. The way to the budget",
+                  "is decoding by kind on demand: an invoice page needs one invoice and its payments, the list's totals can come",
+                  "from the invoices' number attributes (`total`, `paid`, `pending`) without parsing their records."]
     lines += ["", "## Table requests and weight per page", "",
               "A warm page (second visit) as Maria, against DynamoDB (moto). Bytes are the response; HTML+CSS adds the one stylesheet "
               f"({pages['css_bytes']} bytes). PDFs are downloads, not pages.", "",
@@ -358,6 +376,11 @@ def report(results: str, out: str) -> None:
         for p in rows:
             lines.append(f"| {household} | {p['route']} `{p['path']}` | {p['status']} | {p['reads']} | {p['writes']} | {p['bytes']} | "
                          f"{p['html_css_bytes'] or '—'} | {p['third_party']} |")
+    if worst_cold > 1.5:
+        lines += ["", "Over budget: hello-world does nothing at init; a portal function also reads its configuration, starts",
+                  "JSON logging and starts building its AWS clients on a background task (loading the TLS root certificates",
+                  "takes several milliseconds). The first event is no longer blocked on that build, but on this 2-core machine",
+                  "the background work still competes with the first request for CPU."]
     lines += ["", "## Bootstrap sizes (arm64, release)", "", "| function | bytes |", "| --- | --- |"]
     for name, size in sorted(sizes.items()):
         lines.append(f"| {name} | {size:,} ({size / 1e6:.2f} MB) |")

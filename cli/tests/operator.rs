@@ -63,9 +63,12 @@ fn serve(table: &str) -> (Server, String) {
         .expect("starting portal serve");
     let stdout = child.stdout.take().expect("stdout");
     let server = Server(child);
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.expect("a line");
         if let Some(url) = line.strip_prefix("Patient portal: ") {
+            // Keep reading what the server prints next: closing the pipe would end it at its next line.
+            std::thread::spawn(move || lines.for_each(drop));
             return (server, url.trim_end_matches('/').to_owned());
         }
     }

@@ -1,5 +1,6 @@
 //! portal-adapters: the outside world behind portal-domain's ports. The only crate that uses the AWS SDK.
 
+pub mod deferred;
 pub mod demo;
 pub mod dynamo;
 pub mod mail;
@@ -7,6 +8,7 @@ pub mod memory;
 pub mod sandbox;
 pub mod system;
 
+pub use deferred::{DeferredClients, DeferredMailer, DeferredTable};
 pub use dynamo::DynamoTable;
 pub use mail::{OutboxMailer, SesMailer};
 pub use memory::MemoryTable;

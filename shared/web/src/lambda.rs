@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use portal_adapters::{DynamoTable, OsRandom, SandboxGateway, SesMailer, SystemClock};
+use portal_adapters::{DeferredClients, DeferredMailer, DeferredTable, OsRandom, SandboxGateway, SystemClock};
 
 use crate::app::App;
 use crate::config::Config;
@@ -14,23 +14,15 @@ pub fn init_logging() {
 }
 
 /// Builds the app for a deployed function: DynamoDB, SES v2, the system clock, the OS's CSPRNG
-/// and the sandbox payment processor.
-/// Makes no network call: AWS clients connect on first use.
-pub async fn app_from_env() -> anyhow::Result<App> {
+/// and the sandbox payment processor. The AWS clients are built on a background task (see
+/// `portal_adapters::deferred`), so init returns at once and no network call is made.
+pub fn app_from_env() -> anyhow::Result<App> {
     let config = Config::from_env()?;
-    let sdk = portal_adapters::aws_config(config.dynamodb_endpoint.as_deref()).await;
+    let clients = DeferredClients::start(config.dynamodb_endpoint.clone());
     let clock = Arc::new(SystemClock);
-    let table = DynamoTable::new(aws_sdk_dynamodb_client(&sdk), config.table_name.clone(), clock.clone());
-    let mailer = SesMailer::new(aws_sdk_sesv2_client(&sdk), config.mail_from.clone());
+    let table = DeferredTable::new(clients.clone(), config.table_name.clone(), clock.clone());
+    let mailer = DeferredMailer::new(clients, config.mail_from.clone());
     // The sandbox is the only processor wired in so far; a real one implements the same port.
     let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
     Ok(App::new(Arc::new(table), Arc::new(mailer), clock, Arc::new(OsRandom), gateway, config))
-}
-
-fn aws_sdk_dynamodb_client(sdk: &portal_adapters::SdkConfig) -> portal_adapters::DynamoClient {
-    portal_adapters::DynamoClient::new(sdk)
-}
-
-fn aws_sdk_sesv2_client(sdk: &portal_adapters::SdkConfig) -> portal_adapters::SesClient {
-    portal_adapters::SesClient::new(sdk)
 }
