@@ -388,8 +388,8 @@ def report(results: str, out: str) -> None:
         lines += ["", "Over budget: most of each bootstrap is the AWS SDK's DynamoDB and SES v2 clients (their generated",
                   "serializers for every operation) and the TLS stack (rustls with aws-lc). Release builds already use",
                   "`opt-level = \"s\"`, fat LTO, one codegen unit, `panic = \"abort\"` and stripped symbols. What remains",
-                  "is to call DynamoDB and SES through a smaller hand-written client, or to measure whether the size",
-                  "matters for cold start at all (the table above says it does not: init stays within the budget)."]
+                  "is to call DynamoDB and SES through a smaller hand-written client (or the SDK without its default",
+                  "TLS stack), and to measure on Lambda itself how much of the cold start the size costs."]
     lines += ["", "## Throughput", "",
               f"`wrk -t2 -c32 -d8s` on 127.0.0.1: the local server's signed-in invoices page (in-memory table) against nginx serving the same {tp['bytes']} bytes as a static file, in the same run.", "",
               "| server | requests/s | p50 latency | errors |", "| --- | --- | --- | --- |",
