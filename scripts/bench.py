@@ -276,8 +276,13 @@ http {{
         portal.kill()
         portal.wait()
         if nginx:
-            nginx.kill()
-            nginx.wait()
+            # TERM lets the master stop its workers; KILL would leave them running.
+            nginx.terminate()
+            try:
+                nginx.wait(10)
+            except subprocess.TimeoutExpired:
+                nginx.kill()
+                nginx.wait()
         shutil.rmtree(nginx_dir, ignore_errors=True)
 
 
