@@ -27,7 +27,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use portal_domain::contact::replace_member;
 use portal_domain::enrol::{claim_email, email_claim_key};
-use portal_domain::ports::{attr, Condition, Item, Key, Table, Update, Value, Write};
+use portal_domain::ports::{attr, Condition, Key, Table, Update, Value, Write};
 use portal_domain::store::{self, record_item, record_of, version_of, PAID, PENDING, SOURCE_COUNT};
 use portal_domain::*;
 use rust_decimal::Decimal;
@@ -227,9 +227,9 @@ struct HouseholdPlan {
     report: Report,
 }
 
-/// What is stored for a household, by record id.
+/// What is stored for a household, by record id, as the portal's own household query reads it.
 struct Stored {
-    account: Option<(Household, u64, Decimal)>,
+    account: Option<Household>,
     members: BTreeMap<MemberId, Member>,
     memberships: BTreeMap<MembershipId, Membership>,
     invoices: BTreeMap<InvoiceId, (Invoice, Key)>,
@@ -238,56 +238,28 @@ struct Stored {
     agreements: BTreeMap<AgreementId, Agreement>,
 }
 
-fn read_stored(items: &[Item]) -> Result<Stored, StoreError> {
-    let mut stored = Stored {
-        account: None,
-        members: BTreeMap::new(),
-        memberships: BTreeMap::new(),
-        invoices: BTreeMap::new(),
-        payments: BTreeMap::new(),
-        sources: BTreeMap::new(),
-        agreements: BTreeMap::new(),
-    };
-    for item in items {
-        let Some(key) = Key::of(item) else { continue };
-        let version = version_of(item);
-        match key.sk.split('#').next().unwrap_or("") {
-            "ACCOUNT" => {
-                let count = item.get(SOURCE_COUNT).and_then(Value::as_number).unwrap_or_default();
-                stored.account = Some((record_of(item)?, version, count));
-            }
-            "MEMBER" => {
-                let m: Member = record_of(item)?;
-                stored.members.insert(m.id.clone(), Member { version, ..m });
-            }
-            "MEMBERSHIP" => {
-                let ms: Membership = record_of(item)?;
-                stored.memberships.insert(ms.id.clone(), Membership { version, ..ms });
-            }
-            "INVOICE" => {
-                let mut data: InvoiceData = record_of(item)?;
-                let amount = |name: &str| Money::try_from(item.get(name).and_then(Value::as_number).unwrap_or_default());
-                data.paid = amount(PAID).map_err(|e| StoreError::Malformed(format!("invoice paid: {e}")))?;
-                data.pending = amount(PENDING).map_err(|e| StoreError::Malformed(format!("invoice pending: {e}")))?;
-                let invoice = Invoice::new(data).map_err(|e| StoreError::Malformed(format!("invoice: {e}")))?;
-                stored.invoices.insert(invoice.id().clone(), (invoice, key));
-            }
-            "PAYMENT" => {
-                let p: Payment = record_of(item)?;
-                stored.payments.insert(p.id.clone(), Payment { version, ..p });
-            }
-            "SOURCE" => {
-                let s: PaymentSource = record_of(item)?;
-                stored.sources.insert(s.id.clone(), PaymentSource { version, ..s });
-            }
-            "AGREEMENT" => {
-                let a: Agreement = record_of(item)?;
-                stored.agreements.insert(a.id.clone(), Agreement { record_version: version, ..a });
-            }
-            _ => {}
+impl Stored {
+    fn of(records: store::HouseholdRecords) -> Stored {
+        Stored {
+            account: records.household,
+            members: records.members.into_iter().map(|m| (m.id.clone(), m)).collect(),
+            memberships: records.memberships.into_iter().map(|ms| (ms.id.clone(), ms)).collect(),
+            invoices: records.invoices.into_iter().map(|i| (i.id().clone(), (i.clone(), store::invoice_key(&i)))).collect(),
+            payments: records.payments.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            sources: records.sources.into_iter().map(|s| (s.id.clone(), s)).collect(),
+            agreements: records.agreements.into_iter().map(|a| (a.id.clone(), a)).collect(),
         }
     }
-    Ok(stored)
+
+    fn is_empty(&self) -> bool {
+        self.account.is_none()
+            && self.members.is_empty()
+            && self.memberships.is_empty()
+            && self.invoices.is_empty()
+            && self.payments.is_empty()
+            && self.sources.is_empty()
+            && self.agreements.is_empty()
+    }
 }
 
 /// Sets a write's condition.
@@ -302,8 +274,7 @@ fn conditioned(write: Write, condition: Condition) -> Write {
 /// Before the final pass, `None` when a member would take an address another member holds.
 async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) -> Result<Option<HouseholdPlan>, StoreError> {
     let account = &h.household.id;
-    let items = table.query(&store::account_pk(account), "").await?;
-    let stored = read_stored(&items)?;
+    let stored = Stored::of(store::household(table, account).await?);
     let ledger_item = table.get(&ledger_key(account)).await?;
     let old_ledger: BTreeMap<String, String> = ledger_item.as_ref().map(record_of).transpose()?.unwrap_or_default();
     let mut ledger = old_ledger.clone();
@@ -420,7 +391,8 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
     // The household's own record, and its count of sources (one write to the account item).
     match &stored.account {
         None => groups.insert(0, vec![store::put_household(&h.household, added_sources as usize)?]),
-        Some((old, version, _)) => {
+        Some(old) => {
+            let version = old.version;
             let changed = Household { version: 0, ..h.household.clone() } != Household { version: 0, ..old.clone() };
             let mut update = Update::default();
             if changed {
@@ -432,7 +404,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
                 update = update.add(SOURCE_COUNT, Decimal::from(added_sources));
             }
             if changed || added_sources > 0 {
-                let condition = if changed { Condition::Equals(attr::VERSION.into(), Value::from(*version)) } else { Condition::Exists };
+                let condition = if changed { Condition::Equals(attr::VERSION.into(), Value::from(version)) } else { Condition::Exists };
                 groups.insert(0, vec![Write::Update { key: store::household_key(account), update, condition: Some(condition) }]);
             }
             if changed {
@@ -574,7 +546,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
             if ledger_item.is_some() { Condition::Equals(attr::VERSION.into(), Value::from(version)) } else { Condition::NotExists };
         groups.push(vec![Write::Put { item, condition: Some(condition) }]);
     }
-    let fresh = items.is_empty() && ledger_item.is_none();
+    let fresh = stored.is_empty() && ledger_item.is_none();
     Ok(Some(HouseholdPlan { groups: merge_claims(groups), fresh, report }))
 }
 
