@@ -186,3 +186,15 @@ async fn a_member_may_remove_their_own_email_but_the_owner_may_not() {
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn the_contact_form_costs_two_table_requests_even_with_an_email_change_pending() {
+    let mut app = signed_in("maria@example.com").await;
+    let started = submit(&mut app, "maria", &[("email", "maria.lopez@example.com")]).await;
+    assert_eq!(started.location(), Some("/members/maria/contact?done=verify"));
+    app.get("/members/maria/contact").await;
+    app.counter.reset();
+    let form = app.get("/members/maria/contact").await;
+    assert!(form.body.contains("maria.lopez@example.com"), "the pending address is shown");
+    assert_eq!(app.counter.counts(), (2, 0), "session and household: the pending change comes with the household");
+}
