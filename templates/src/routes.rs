@@ -180,6 +180,43 @@ impl Route {
         }
     }
 
+    /// The methods the route answers; any other is refused with 405 before anything else happens.
+    pub fn methods(&self) -> &'static [&'static str] {
+        const GET: &[&str] = &["GET"];
+        const POST: &[&str] = &["POST"];
+        const BOTH: &[&str] = &["GET", "POST"];
+        match self {
+            Route::SignIn
+            | Route::SignInCode
+            | Route::Access(_)
+            | Route::PayInvoice(_)
+            | Route::MemberContact(_)
+            | Route::Renew(_)
+            | Route::NewDependent(_)
+            | Route::NewPaymentMethod => BOTH,
+            Route::SignOut
+            | Route::ConfirmDependent(_)
+            | Route::RemovePaymentMethod(_)
+            | Route::DefaultPaymentMethod(_)
+            | Route::SignAgreement(_) => POST,
+            Route::Home
+            | Route::Invoices
+            | Route::Invoice(_)
+            | Route::InvoicePdf(_)
+            | Route::Statement
+            | Route::StatementPdf
+            | Route::Payment(_)
+            | Route::Members
+            | Route::Memberships
+            | Route::PaymentMethods
+            | Route::Agreements
+            | Route::Agreement(_)
+            | Route::AgreementPdf(_)
+            | Route::Stylesheet
+            | Route::Script => GET,
+        }
+    }
+
     /// Routes that work without a session (sign-in and the assets).
     pub fn is_asset(&self) -> bool {
         matches!(self, Route::Stylesheet | Route::Script)

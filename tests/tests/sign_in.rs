@@ -299,9 +299,15 @@ async fn unknown_paths_and_methods_get_friendly_pages() {
     assert!(page.body.contains("Page not found"));
     assert!(page.body.contains("Reference:"));
     let form = app.get("/sign-in").await;
-    assert_eq!(app.post("/invoices", &[("csrf_token", &form.csrf_token())]).await.status, StatusCode::FORBIDDEN, "no session token");
+    let pre_token = [("csrf_token", form.csrf_token())];
+    let pre_token: Vec<(&str, &str)> = pre_token.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.post("/members/maria/contact", &pre_token).await.status, StatusCode::FORBIDDEN, "no session token");
     let put = app.request(lambda_http::http::Method::PUT, "/sign-in", None).await;
     assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(put.headers["allow"], "GET, POST");
+    let post = app.post("/invoices", &pre_token).await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED, "a page that takes no form");
+    assert_eq!(post.headers["allow"], "GET");
 }
 
 #[tokio::test]

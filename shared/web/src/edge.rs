@@ -177,6 +177,9 @@ impl Ctx {
         if self.route.function() != function && !self.route.is_asset() {
             return Err(PageError::NotFound);
         }
+        if !self.route.methods().contains(&self.method.as_str()) {
+            return Err(PageError::MethodNotAllowed);
+        }
         if let Some(query) = req.uri().query() {
             self.query = serde_urlencoded::from_str(query).map_err(|_| PageError::BadRequest("The address has a malformed query."))?;
         }
@@ -370,7 +373,9 @@ impl Ctx {
         let markup = error_page(&self.chrome(app, None), status.as_u16(), message, &self.request_id);
         let mut response = html(status, markup);
         if status == StatusCode::METHOD_NOT_ALLOWED {
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            if let Ok(allow) = HeaderValue::from_str(&self.route.methods().join(", ")) {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
         }
         response
     }
