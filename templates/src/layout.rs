@@ -12,11 +12,13 @@ pub enum Section {
     Members,
     Memberships,
     Agreements,
+    Activity,
 }
 
 impl Section {
     /// The sections that exist; later sections join this list as their functions are built.
-    pub const ALL: [Section; 5] = [Section::Invoices, Section::Members, Section::Memberships, Section::PaymentMethods, Section::Agreements];
+    pub const ALL: [Section; 6] =
+        [Section::Invoices, Section::Members, Section::Memberships, Section::PaymentMethods, Section::Agreements, Section::Activity];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -25,6 +27,7 @@ impl Section {
             Section::Agreements => "Agreements",
             Section::Memberships => "Memberships",
             Section::Members => "Members",
+            Section::Activity => "Activity",
         }
     }
 
@@ -35,6 +38,7 @@ impl Section {
             Section::Agreements => Route::Agreements,
             Section::Memberships => Route::Memberships,
             Section::Members => Route::Members,
+            Section::Activity => Route::Activity,
         }
     }
 
@@ -42,7 +46,7 @@ impl Section {
     pub fn for_members(self) -> bool {
         match self {
             Section::Invoices | Section::PaymentMethods => false,
-            Section::Agreements | Section::Memberships | Section::Members => true,
+            Section::Agreements | Section::Memberships | Section::Members | Section::Activity => true,
         }
     }
 }

@@ -75,6 +75,12 @@ pub enum Route {
     Agreement(AgreementId),
     SignAgreement(AgreementId),
     AgreementPdf(AgreementId),
+    /// The household's activity: sign-ins, payments, changes, signatures.
+    Activity,
+    /// The member's signed-in devices.
+    Devices,
+    /// Ends the member's sessions on every other device.
+    SignOutOthers,
     /// The one stylesheet, served by every function.
     Stylesheet,
     /// The one script (progressive enhancement only: every page works without it).
@@ -118,6 +124,9 @@ impl Route {
             Route::Agreement(id) => format!("/agreements/{id}"),
             Route::SignAgreement(id) => format!("/agreements/{id}/sign"),
             Route::AgreementPdf(id) => format!("/agreements/{id}/pdf"),
+            Route::Activity => "/activity".into(),
+            Route::Devices => "/devices".into(),
+            Route::SignOutOthers => "/devices/sign-out-others".into(),
             Route::Stylesheet => STYLESHEET_PATH.into(),
             Route::Script => SCRIPT_PATH.into(),
         }
@@ -154,6 +163,9 @@ impl Route {
             ["agreements", id] => Route::Agreement(AgreementId::parse(id).ok()?),
             ["agreements", id, "sign"] => Route::SignAgreement(AgreementId::parse(id).ok()?),
             ["agreements", id, "pdf"] => Route::AgreementPdf(AgreementId::parse(id).ok()?),
+            ["activity"] => Route::Activity,
+            ["devices"] => Route::Devices,
+            ["devices", "sign-out-others"] => Route::SignOutOthers,
             ["assets", "portal.css"] => Route::Stylesheet,
             ["assets", "portal.js"] => Route::Script,
             _ => return None,
@@ -164,9 +176,16 @@ impl Route {
     /// The function that serves this route (the assets are served by every function; sign-in owns them).
     pub fn function(&self) -> Function {
         match self {
-            Route::Home | Route::SignIn | Route::SignInCode | Route::Access(_) | Route::SignOut | Route::Stylesheet | Route::Script => {
-                Function::SignIn
-            }
+            Route::Home
+            | Route::SignIn
+            | Route::SignInCode
+            | Route::Access(_)
+            | Route::SignOut
+            | Route::Activity
+            | Route::Devices
+            | Route::SignOutOthers
+            | Route::Stylesheet
+            | Route::Script => Function::SignIn,
             Route::Invoices | Route::Invoice(_) | Route::InvoicePdf(_) | Route::Statement | Route::StatementPdf => Function::Invoices,
             Route::PayInvoice(_) | Route::Payment(_) => Function::PayInvoice,
             Route::Members | Route::MemberContact(_) => Function::ContactInfo,
@@ -195,6 +214,7 @@ impl Route {
             | Route::NewDependent(_)
             | Route::NewPaymentMethod => BOTH,
             Route::SignOut
+            | Route::SignOutOthers
             | Route::ConfirmDependent(_)
             | Route::RemovePaymentMethod(_)
             | Route::DefaultPaymentMethod(_)
@@ -212,6 +232,8 @@ impl Route {
             | Route::Agreements
             | Route::Agreement(_)
             | Route::AgreementPdf(_)
+            | Route::Activity
+            | Route::Devices
             | Route::Stylesheet
             | Route::Script => GET,
         }
@@ -258,6 +280,9 @@ impl Route {
             Route::Agreement(_) => "agreement",
             Route::SignAgreement(_) => "sign-agreement",
             Route::AgreementPdf(_) => "agreement-pdf",
+            Route::Activity => "activity",
+            Route::Devices => "devices",
+            Route::SignOutOthers => "sign-out-others",
             Route::Stylesheet => "stylesheet",
             Route::Script => "script",
         }
@@ -296,6 +321,9 @@ impl Route {
             Route::Agreement(agr.clone()),
             Route::SignAgreement(agr.clone()),
             Route::AgreementPdf(agr),
+            Route::Activity,
+            Route::Devices,
+            Route::SignOutOthers,
             Route::Stylesheet,
             Route::Script,
         ]

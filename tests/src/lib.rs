@@ -1,6 +1,8 @@
 //! Test helpers: a portal app per test with a recording mailer, a clock that stands still,
 //! a cookie jar, and typed steps such as `app.sign_in("maria@example.com")`.
 
+pub mod fuzz;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -164,6 +166,8 @@ pub struct TestApp {
     pub gateway: Arc<SandboxGateway>,
     pub cookies: Vec<(String, String)>,
     pub origin: Option<String>,
+    /// The browser's User-Agent header.
+    pub user_agent: String,
 }
 
 impl TestApp {
@@ -199,7 +203,7 @@ impl TestApp {
         counter.reset();
         let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
         let app = App::new(counter.clone(), mailer, clock.clone(), Arc::new(OsRandom), gateway.clone(), config);
-        TestApp { app, outbox, clock, counter, gateway, cookies: Vec::new(), origin: None }
+        TestApp { app, outbox, clock, counter, gateway, cookies: Vec::new(), origin: None, user_agent: "portal-tests".into() }
     }
 
     /// Submits a member's contact form as a patient would: the form's current values, with `changes`.
@@ -224,6 +228,17 @@ impl TestApp {
         }
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         self.post(&format!("/members/{id}/contact"), &fields).await
+    }
+
+    /// Opens an invoice's pay form and submits it with `fields` (plus its CSRF token and idempotency key).
+    pub async fn pay(&mut self, invoice: &str, fields: &[(&str, &str)]) -> Page {
+        let form = self.get(&format!("/invoices/{invoice}/pay")).await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf_token();
+        let key = TestApp::hidden(&form, "idempotency_key");
+        let mut all = vec![("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str())];
+        all.extend_from_slice(fields);
+        self.post(&format!("/invoices/{invoice}/pay"), &all).await
     }
 
     /// Sends a request as a browser would: with the jar's cookies, keeping the cookies it sets.
@@ -253,7 +268,7 @@ impl TestApp {
             .method(method)
             .uri(path)
             .header("host", "127.0.0.1:3000")
-            .header("user-agent", "portal-tests");
+            .header("user-agent", self.user_agent.as_str());
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
             builder = builder.header(header::COOKIE, jar.join("; "));

@@ -23,15 +23,8 @@ async fn invoice_state(app: &TestApp, id: &str) -> (Money, Money, Money) {
     (invoice.paid(), invoice.pending(), invoice.balance())
 }
 
-/// Opens the pay form and submits it with `fields` (plus its CSRF token and idempotency key).
 async fn pay(app: &mut TestApp, invoice: &str, fields: &[(&str, &str)]) -> Page {
-    let form = app.get(&format!("/invoices/{invoice}/pay")).await;
-    assert_eq!(form.status, StatusCode::OK);
-    let csrf = form.csrf_token();
-    let key = TestApp::hidden(&form, "idempotency_key");
-    let mut all = vec![("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str())];
-    all.extend_from_slice(fields);
-    app.post(&format!("/invoices/{invoice}/pay"), &all).await
+    app.pay(invoice, fields).await
 }
 
 fn new_card<'a>(number: &'a str, cvc: &'a str) -> Vec<(&'a str, &'a str)> {

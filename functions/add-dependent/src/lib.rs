@@ -128,6 +128,8 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let address = records.household.as_ref().and_then(|h| h.billing_address.clone());
     match enrol::enrol(app.table.as_ref(), &ms, &dependent, member_id, address, &q).await? {
         EnrolOutcome::Enrolled(member) => {
+            let event = ctx.event(app, "dependent.added")?.subject(member.id.to_string()).detail(member.full_name());
+            ctx.record(app, event).await;
             notify_owner(app, &ctx.public_url, &records, &member.full_name(), &q).await;
             Ok(done())
         }

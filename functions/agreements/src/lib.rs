@@ -135,8 +135,13 @@ async fn sign(app: &App, ctx: &mut Ctx, id: &AgreementId) -> PageResult {
         body_sha256: agreement.body_sha256(),
     };
     match agreement::sign(app.table.as_ref(), agreement, signature).await {
-        // Signed now, or by a submit that won the race: either way it is signed once.
-        Ok(_) | Err(portal_domain::StoreError::ConditionFailed) => Ok(redirect(&Route::Agreement(id.clone()))),
+        Ok(_) => {
+            let event = ctx.event(app, "agreement.signed")?.subject(id.to_string()).detail(agreement.title.clone());
+            ctx.record(app, event).await;
+            Ok(redirect(&Route::Agreement(id.clone())))
+        }
+        // Signed by a submit that won the race: either way it is signed once (and recorded by that one).
+        Err(portal_domain::StoreError::ConditionFailed) => Ok(redirect(&Route::Agreement(id.clone()))),
         Err(e) => Err(e.into()),
     }
 }

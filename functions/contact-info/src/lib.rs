@@ -4,7 +4,6 @@
 
 use lambda_http::http::{Method, Response, StatusCode};
 use lambda_http::Body;
-use portal_domain::audit::AuditEvent;
 use portal_domain::contact::{self, Contact, ContactErrors, ContactInput, EmailChangeOutcome, EmailChangeRequest};
 use portal_domain::session::Session;
 use portal_domain::signin::{SigninCode, CODE_LIFETIME};
@@ -121,7 +120,7 @@ async fn show(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
 const STALE: &str = "Someone changed these details while you were editing. The current details are shown: make your changes again.";
 
 async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
-    let (session, records, member) = load(app, ctx, id).await?;
+    let (_, records, member) = load(app, ctx, id).await?;
     let typed = values(&ctx.form);
     let input = ContactInput {
         email: &typed.email,
@@ -171,8 +170,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     let mut current = member.clone();
     let fields = contact::changed_fields(&member, &contact);
     if !fields.is_empty() {
-        let mut event =
-            AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), "contact.updated", app.now(), &ctx.client_ip);
+        let mut event = ctx.event(app, "contact.updated")?;
         event.subject = Some(member.id.to_string());
         event.fields = fields;
         current = match contact::save(app.table.as_ref(), &member, form_version, &contact, &event).await {
@@ -194,8 +192,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     match (&contact.email, &member.email) {
         (new, old) if new == old => Ok(done(id, "saved")),
         (None, Some(_)) => {
-            let mut event =
-                AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), "email.removed", app.now(), &ctx.client_ip);
+            let mut event = ctx.event(app, "email.removed")?;
             event.subject = Some(member.id.to_string());
             contact::remove_email(app.table.as_ref(), &current, &event).await?;
             Ok(done(id, "saved"))
@@ -234,7 +231,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
 }
 
 async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
-    let (session, _, member) = load(app, ctx, id).await?;
+    let (_, _, member) = load(app, ctx, id).await?;
     let view = |code_error: String| View {
         values: ContactValues::of(&member),
         errors: ContactErrors::default(),
@@ -246,8 +243,7 @@ async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
         Ok(c) => c,
         Err(e) => return render(app, ctx, None, &member, view(e.to_string()), StatusCode::UNPROCESSABLE_ENTITY).await,
     };
-    let mut event =
-        AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), "email.changed", app.now(), &ctx.client_ip);
+    let mut event = ctx.event(app, "email.changed")?;
     event.subject = Some(member.id.to_string());
     event.fields = vec!["email".into()];
     match contact::confirm_email_change(app.table.as_ref(), &app.config.secret, app.now(), &member, &code, &event).await? {

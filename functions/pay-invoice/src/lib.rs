@@ -6,7 +6,7 @@ use portal_domain::card::SourceErrors;
 use portal_domain::pay::{self, PayOutcome, PayRequest, PaySource};
 use portal_domain::ports::random_token;
 use portal_domain::store::HouseholdRecords;
-use portal_domain::{Invoice, InvoiceId, Money, Payment, PaymentId};
+use portal_domain::{Invoice, InvoiceId, Money, Payment, PaymentId, PaymentStatus};
 use portal_templates::emails::{self, ReceiptEmail};
 use portal_templates::layout::Section;
 use portal_templates::pay::{is_expired, pay_page, receipt_page, NewSourceValues, PayForm};
@@ -175,6 +175,16 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         pay::PayError::Store(s) => PageError::from(s),
         pay::PayError::Gateway(g) => PageError::Unavailable(anyhow::Error::new(g)),
     })?;
+    if let PayOutcome::Succeeded(payment) | PayOutcome::Declined(payment) | PayOutcome::Pending(payment) = &outcome {
+        let action = match payment.status {
+            PaymentStatus::Succeeded => "payment.succeeded",
+            PaymentStatus::Pending => "payment.pending",
+            _ => "payment.declined",
+        };
+        let detail = format!("{} · {} · {}", invoice.number(), payment.amount, pay::source_label(&payment.source));
+        let event = ctx.event(app, action)?.subject(payment.id.to_string()).detail(detail);
+        ctx.record(app, event).await;
+    }
     match outcome {
         PayOutcome::Succeeded(payment) => {
             send_receipt(app, &ctx.public_url, &records, invoice, &payment).await;

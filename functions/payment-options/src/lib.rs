@@ -79,7 +79,10 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
         is_default: false,
         version: 1,
     };
+    let detail = source.details.describe();
     sources::add(app.table.as_ref(), source, &records.sources, make_default).await?;
+    let event = ctx.event(app, "source.added")?.detail(detail);
+    ctx.record(app, event).await;
     Ok(done("added"))
 }
 
@@ -87,7 +90,12 @@ async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
     let session = ctx.session()?.clone();
     match sources::remove(app.table.as_ref(), &session.account, &records.sources, id).await? {
-        RemoveOutcome::Removed => Ok(done("removed")),
+        RemoveOutcome::Removed => {
+            let described = records.sources.iter().find(|s| &s.id == id).map(|s| s.details.describe()).unwrap_or_default();
+            let event = ctx.event(app, "source.removed")?.detail(described);
+            ctx.record(app, event).await;
+            Ok(done("removed"))
+        }
         RemoveOutcome::NotFound => Err(PageError::NotFound),
         RemoveOutcome::LastSource => {
             let message = "This is your only payment method, so it cannot be removed. Add another first.";
@@ -99,6 +107,9 @@ async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
 async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
     if sources::set_default(app.table.as_ref(), &records.sources, id).await? {
+        let described = records.sources.iter().find(|s| &s.id == id).map(|s| s.details.describe()).unwrap_or_default();
+        let event = ctx.event(app, "source.default")?.detail(described);
+        ctx.record(app, event).await;
         Ok(done("default"))
     } else {
         Err(PageError::NotFound)

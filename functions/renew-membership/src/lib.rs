@@ -47,6 +47,9 @@ async fn renew(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
         .map_err(|_| PageError::Unavailable(anyhow::anyhow!("membership id")))?;
     match enrol::renew(app.table.as_ref(), &ms, &records.members, app.today(), new_id).await? {
         RenewOutcome::Renewed(next) => {
+            let detail = format!("{} to {}", next.contract_start.format("%b %-d, %Y"), next.contract_end.format("%b %-d, %Y"));
+            let event = ctx.event(app, "membership.renewed")?.subject(next.id.to_string()).detail(detail);
+            ctx.record(app, event).await;
             notify_owner(app, &ctx.public_url, &records, &next).await;
             Ok(portal_web::redirect_with_query(&Route::Memberships, "done=renewed"))
         }

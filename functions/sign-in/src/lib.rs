@@ -1,16 +1,20 @@
-//! The sign-in function: `/`, `/sign-in`, `/sign-in/code`, `/access/{token}`, `/sign-out`.
+//! The sign-in function: `/`, `/sign-in`, `/sign-in/code`, `/access/{token}`, `/sign-out`, and the
+//! account's security pages: `/activity`, `/devices`, `/devices/sign-out-others`.
 //!
 //! Known and unknown addresses take the same path and get the same answer; only a known
 //! address is mailed its code.
 
 use lambda_http::http::{Method, StatusCode};
+use portal_domain::audit::{self, AuditEvent};
 use portal_domain::session::{self, SessionFor, Token};
 use portal_domain::signin::{self, CodeCheck, CodeRequest, SigninCode, CODE_LIFETIME};
-use portal_domain::{store, Email};
+use portal_domain::{store, AccountId, Email, MemberId};
+use portal_templates::layout::Section;
 use portal_templates::routes::{Function, Route};
+use portal_templates::security::{self, EventRow, EVENTS_PER_PAGE};
 use portal_templates::{emails, signin as pages};
 use portal_web::cookies::PreSession;
-use portal_web::{asset, html, landing, redirect, App, Ctx, PageError, PageResult};
+use portal_web::{asset, html, landing, redirect, redirect_with_query, App, Ctx, PageError, PageResult};
 
 portal_web::handler!(Function::SignIn, route);
 
@@ -25,6 +29,9 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
         (Route::SignInCode, Method::GET) => code_form(app, ctx),
         (Route::SignInCode, Method::POST) => code_submit(app, ctx).await,
         (Route::SignOut, Method::POST) => sign_out(app, ctx).await,
+        (Route::Activity, Method::GET) => activity(app, ctx).await,
+        (Route::Devices, Method::GET) => devices(app, ctx).await,
+        (Route::SignOutOthers, Method::POST) => sign_out_others(app, ctx).await,
         _ => Err(PageError::MethodNotAllowed),
     }
 }
@@ -149,11 +156,15 @@ async fn code_submit(app: &App, ctx: &mut Ctx) -> PageResult {
         Err(e) => e.to_string(),
         Ok(code) => match signin::check_code(app.table.as_ref(), &app.config.secret, app.now(), &signin_id, &code).await? {
             CodeCheck::SignedIn { account, member } => return start_session(app, ctx, account, member).await,
-            CodeCheck::Wrong { tries_left } => {
+            CodeCheck::Wrong { tries_left, holder } => {
+                failed_attempt(app, ctx, "signin.failed", holder).await?;
                 format!("That code is not right. You have {tries_left} more tr{}.", if tries_left == 1 { "y" } else { "ies" })
             }
             CodeCheck::Expired => "That code has expired or was already used. Request a new code.".to_owned(),
-            CodeCheck::TooManyTries => "Too many wrong codes. This code no longer works: request a new code.".to_owned(),
+            CodeCheck::TooManyTries { holder } => {
+                failed_attempt(app, ctx, "signin.locked", holder).await?;
+                "Too many wrong codes. This code no longer works: request a new code.".to_owned()
+            }
         },
     };
     let csrf = ctx.csrf_token(app);
@@ -175,16 +186,93 @@ async fn start_session(app: &App, ctx: &mut Ctx, account: portal_domain::Account
     let Some(person) = person else {
         return Err(PageError::NotFound);
     };
-    let who = SessionFor { is_owner: household.owner == member, display_name: person.full_name(), account, member };
+    let device = audit::device_of(&ctx.user_agent);
+    let who = SessionFor {
+        is_owner: household.owner == member,
+        display_name: person.full_name(),
+        account,
+        member,
+        device: device.clone(),
+        ip: ctx.client_ip.clone(),
+    };
     let (token, session) = session::start(app.table.as_ref(), app.random.as_ref(), app.now(), who).await?;
+    ctx.session = Some((token, session));
+    let event = ctx.event(app, "signin.succeeded")?;
+    ctx.record(app, event).await;
+    let Some((token, session)) = ctx.session.take() else { return Err(PageError::SignInRequired) };
     ctx.set_session(app, &token);
     Ok(redirect(&landing(&session)))
 }
 
+/// A wrong code, or the last wrong try: recorded on the household whose code it was. For an
+/// address no member has the same write goes to a partition of its own, so the answer takes the
+/// same work either way.
+async fn failed_attempt(app: &App, ctx: &Ctx, action: &str, holder: Option<(AccountId, MemberId)>) -> Result<(), PageError> {
+    let account = holder.as_ref().map_or_else(|| AccountId::parse("unknown").expect("a valid id"), |(a, _)| a.clone());
+    let event = AuditEvent::new(app.random.as_ref(), &account, holder.as_ref().map(|(_, m)| m), action, app.now(), &ctx.client_ip)
+        .device(audit::device_of(&ctx.user_agent));
+    let write = if holder.is_some() { event.write()? } else { event.write_unattributed()? };
+    app.table.write(write).await?;
+    Ok(())
+}
+
 async fn sign_out(app: &App, ctx: &mut Ctx) -> PageResult {
+    if ctx.session.is_some() {
+        let event = ctx.event(app, "signout")?;
+        ctx.record(app, event).await;
+    }
     if let Some((token, _)) = ctx.session.take() {
         session::end(app.table.as_ref(), &token).await?;
     }
     ctx.clear_session(app);
     Ok(redirect(&Route::SignIn))
+}
+
+/// The household's activity for the owner; a member sees what they did themselves.
+async fn activity(app: &App, ctx: &mut Ctx) -> PageResult {
+    let session = ctx.session()?.clone();
+    let events = audit::list(app.table.as_ref(), &session.account).await?;
+    let visible: Vec<&AuditEvent> = events.iter().filter(|e| session.is_owner || e.actor.as_ref() == Some(&session.member)).collect();
+    let page_number = ctx.query("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let start = (page_number - 1).saturating_mul(EVENTS_PER_PAGE);
+    let rows: Vec<EventRow<'_>> = visible
+        .iter()
+        .skip(start)
+        .take(EVENTS_PER_PAGE)
+        .map(|event| EventRow {
+            event,
+            who: match (&event.actor, &event.actor_name) {
+                (Some(_), Some(name)) => name.clone(),
+                (Some(_), None) => "A member of the household".to_owned(),
+                (None, _) => "Someone not signed in".to_owned(),
+            },
+        })
+        .collect();
+    let more = visible.len() > start.saturating_add(EVENTS_PER_PAGE);
+    let markup = security::activity_page(
+        &ctx.chrome(app, Some(Section::Activity)),
+        app.config.time_zone,
+        &rows,
+        page_number,
+        more,
+        session.is_owner,
+    );
+    Ok(html(StatusCode::OK, markup))
+}
+
+async fn devices(app: &App, ctx: &mut Ctx) -> PageResult {
+    let Some((token, session)) = &ctx.session else { return Err(PageError::SignInRequired) };
+    let devices = session::devices(app.table.as_ref(), app.now(), token, &session.account, &session.member).await?;
+    let ended = ctx.query("ended").and_then(|n| n.parse().ok());
+    let markup =
+        security::devices_page(&ctx.chrome(app, Some(Section::Activity)), app.config.time_zone, &session.csrf_token, &devices, ended);
+    Ok(html(StatusCode::OK, markup))
+}
+
+async fn sign_out_others(app: &App, ctx: &mut Ctx) -> PageResult {
+    let Some((token, session)) = &ctx.session else { return Err(PageError::SignInRequired) };
+    let ended = session::end_others(app.table.as_ref(), app.now(), token, &session.account, &session.member).await?;
+    let event = ctx.event(app, "sessions.ended-others")?.detail(format!("{ended} other device{}", if ended == 1 { "" } else { "s" }));
+    ctx.record(app, event).await;
+    Ok(redirect_with_query(&Route::Devices, &format!("ended={ended}")))
 }

@@ -1,11 +1,20 @@
 //! The household's activity log: who did what, when, from where. Never the values of secrets.
+//!
+//! Events live in their own partition (`AUDIT#{account}`), apart from the household's records, so
+//! the pages that read the household do not read its history too. Sign-in attempts for an address
+//! no member has are written to a partition of their own that expires, so entering a code costs the
+//! same table work whether or not the address is known.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ports::{Condition, Key, Random, Write};
-use crate::store::{account_pk, record_item};
+use crate::ports::{attr, Condition, Key, Random, Table, Value, Write};
+use crate::store::{record_item, record_of};
 use crate::{AccountId, MemberId, StoreError};
+
+/// How long attempts at unknown addresses are kept.
+const UNKNOWN_KEPT: Duration = Duration::days(30);
+const UNKNOWN_PK: &str = "AUDIT#unknown-address";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -13,14 +22,27 @@ pub struct AuditEvent {
     pub account: AccountId,
     /// Who acted (None for someone not signed in).
     pub actor: Option<MemberId>,
+    /// Their name as it was when they acted, so the activity page needs no other read.
+    #[serde(default)]
+    pub actor_name: Option<String>,
     /// What happened, e.g. "contact.updated".
     pub action: String,
     /// The member or record it concerns.
     pub subject: Option<String>,
     /// Which fields changed (names only, never values).
     pub fields: Vec<String>,
+    /// A summary a patient recognises, with nothing secret in it: "INV-1008 · $80.00 · Visa •••• 4242".
+    #[serde(default)]
+    pub detail: Option<String>,
     pub at: DateTime<Utc>,
     pub ip: String,
+    /// The approximate device, from the browser's user agent ("Firefox on Windows").
+    #[serde(default)]
+    pub device: String,
+}
+
+pub fn audit_pk(account: &AccountId) -> String {
+    format!("AUDIT#{account}")
 }
 
 impl AuditEvent {
@@ -36,20 +58,113 @@ impl AuditEvent {
             id: crate::ports::random_token(random, 9),
             account: account.clone(),
             actor: actor.cloned(),
+            actor_name: None,
             action: action.to_owned(),
             subject: None,
             fields: Vec::new(),
+            detail: None,
             at,
             ip: ip.to_owned(),
+            device: String::new(),
         }
     }
 
+    pub fn actor_name(mut self, name: impl Into<String>) -> AuditEvent {
+        self.actor_name = Some(name.into());
+        self
+    }
+
+    pub fn subject(mut self, subject: impl Into<String>) -> AuditEvent {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> AuditEvent {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn device(mut self, device: impl Into<String>) -> AuditEvent {
+        self.device = device.into();
+        self
+    }
+
+    fn sk(&self) -> String {
+        format!("EVENT#{}#{}", self.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), self.id)
+    }
+
     pub fn key(&self) -> Key {
-        Key::new(account_pk(&self.account), format!("EVENT#{}#{}", self.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), self.id))
+        Key::new(audit_pk(&self.account), self.sk())
     }
 
     /// The write that records the event.
     pub fn write(&self) -> Result<Write, StoreError> {
         Ok(Write::Put { item: record_item(&self.key(), "event", self, 1)?, condition: Some(Condition::NotExists) })
+    }
+
+    /// The same write for an attempt no household can be told of (an address no member has):
+    /// kept apart, and only for a while.
+    pub fn write_unattributed(&self) -> Result<Write, StoreError> {
+        let mut item = record_item(&Key::new(UNKNOWN_PK, self.sk()), "event", self, 1)?;
+        item.insert(attr::EXPIRES_AT.into(), Value::from((self.at + UNKNOWN_KEPT).timestamp()));
+        Ok(Write::Put { item, condition: Some(Condition::NotExists) })
+    }
+}
+
+/// The household's events, newest first.
+pub async fn list(table: &dyn Table, account: &AccountId) -> Result<Vec<AuditEvent>, StoreError> {
+    let items = table.query(&audit_pk(account), "EVENT#").await?;
+    let mut events = items.iter().map(record_of::<AuditEvent>).collect::<Result<Vec<_>, _>>()?;
+    events.reverse();
+    Ok(events)
+}
+
+/// "Chrome on Windows": the browser and system a user agent names, roughly, for patients to
+/// recognise their own devices. Nothing more of the user agent is kept.
+pub fn device_of(user_agent: &str) -> String {
+    let ua = user_agent.to_ascii_lowercase();
+    let system = [
+        ("iphone", "iPhone"),
+        ("ipad", "iPad"),
+        ("android", "Android"),
+        ("windows", "Windows"),
+        ("mac os x", "macOS"),
+        ("macintosh", "macOS"),
+        ("cros", "ChromeOS"),
+        ("linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle))
+    .map(|(_, name)| *name);
+    let browser =
+        [("edg/", "Edge"), ("opr/", "Opera"), ("firefox/", "Firefox"), ("chrome/", "Chrome"), ("crios/", "Chrome"), ("safari/", "Safari")]
+            .iter()
+            .find(|(needle, _)| ua.contains(needle))
+            .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        (None, None) => "An unrecognised browser".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_are_named_roughly() {
+        let cases = [
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36", "Chrome on Windows"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1", "Safari on iPhone"),
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0", "Firefox on Linux"),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0", "Edge on macOS"),
+            ("curl/8.0", "An unrecognised browser"),
+            ("", "An unrecognised browser"),
+        ];
+        for (ua, want) in cases {
+            assert_eq!(device_of(ua), want, "{ua}");
+        }
     }
 }

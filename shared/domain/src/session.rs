@@ -59,6 +59,11 @@ pub struct Session {
     pub csrf_token: String,
     pub created_at: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
+    /// The approximate device it was started on ("Firefox on Windows") and from which address.
+    #[serde(default)]
+    pub device: String,
+    #[serde(default)]
+    pub ip: String,
 }
 
 impl Session {
@@ -78,6 +83,8 @@ pub struct SessionFor {
     pub member: MemberId,
     pub is_owner: bool,
     pub display_name: String,
+    pub device: String,
+    pub ip: String,
 }
 
 fn session_key(token: &Token) -> Key {
@@ -95,9 +102,14 @@ pub async fn start(table: &dyn Table, random: &dyn Random, now: DateTime<Utc>, w
         csrf_token: random_token(random, 32),
         created_at: now,
         last_seen: now,
+        device: who.device,
+        ip: who.ip,
     };
     let mut item = record_item(&session_key(&token), "session", &session, 1)?;
     item.insert(attr::EXPIRES_AT.into(), Value::from(session.expires_at().timestamp()));
+    // Indexed by member, so "Signed-in devices" can list them and end the others.
+    item.insert(attr::GSI1PK.into(), Value::S(member_sessions_pk(&session.account, &session.member)));
+    item.insert(attr::GSI1SK.into(), Value::S(format!("SESSION#{}", session.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"))));
     table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;
     Ok((token, session))
 }
@@ -126,6 +138,56 @@ pub async fn load(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Resul
         }
     }
     Ok(Some(session))
+}
+
+fn member_sessions_pk(account: &AccountId, member: &MemberId) -> String {
+    format!("SESSIONS#{account}#{member}")
+}
+
+/// One of a member's live sessions, as "Signed-in devices" lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub session: Session,
+    /// Whether it is the browser asking.
+    pub current: bool,
+    key: Key,
+}
+
+/// The member's live sessions, newest first.
+pub async fn devices(
+    table: &dyn Table,
+    now: DateTime<Utc>,
+    current: &Token,
+    account: &AccountId,
+    member: &MemberId,
+) -> Result<Vec<Device>, StoreError> {
+    let current_key = session_key(current);
+    let mut devices = Vec::new();
+    for item in table.query_index(&member_sessions_pk(account, member)).await? {
+        let Some(key) = Key::of(&item) else { continue };
+        let session: Session = record_of(&item)?;
+        if session.is_live(now) && session.account == *account && session.member == *member {
+            devices.push(Device { current: key == current_key, session, key });
+        }
+    }
+    devices.reverse();
+    Ok(devices)
+}
+
+/// Ends every session of the member but `current`; returns how many ended.
+pub async fn end_others(
+    table: &dyn Table,
+    now: DateTime<Utc>,
+    current: &Token,
+    account: &AccountId,
+    member: &MemberId,
+) -> Result<usize, StoreError> {
+    let mut ended = 0;
+    for device in devices(table, now, current, account, member).await?.into_iter().filter(|d| !d.current) {
+        table.write(Write::Delete { key: device.key, condition: None }).await?;
+        ended += 1;
+    }
+    Ok(ended)
 }
 
 /// Ends a session; the token is dead from now on.

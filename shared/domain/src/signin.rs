@@ -188,11 +188,15 @@ pub enum CodeCheck {
     },
     Wrong {
         tries_left: u32,
+        /// Whose code it was (None for an address no member has), for the household's activity.
+        holder: Option<(AccountId, MemberId)>,
     },
     /// No live code: expired, used, or never issued.
     Expired,
     /// The fifth wrong try ended the code.
-    TooManyTries,
+    TooManyTries {
+        holder: Option<(AccountId, MemberId)>,
+    },
 }
 
 /// Checks a code for the sign-in record `signin_id`; a right code is used up, a wrong one counted.
@@ -209,8 +213,9 @@ pub async fn check_code(
     };
     let version = version_of(&item);
     let mut record: CodeRecord = record_of(&item)?;
+    let holder = record.account.clone().zip(record.member.clone());
     if record.wrong_tries >= MAX_WRONG_TRIES {
-        return Ok(CodeCheck::TooManyTries);
+        return Ok(CodeCheck::TooManyTries { holder });
     }
     if record.code_mac.is_empty() || record.code_expires.is_none_or(|t| now >= t) {
         return Ok(CodeCheck::Expired);
@@ -227,9 +232,9 @@ pub async fn check_code(
             record.wrong_tries += 1;
             if record.wrong_tries >= MAX_WRONG_TRIES {
                 record.code_mac.clear();
-                CodeCheck::TooManyTries
+                CodeCheck::TooManyTries { holder }
             } else {
-                CodeCheck::Wrong { tries_left: MAX_WRONG_TRIES - record.wrong_tries }
+                CodeCheck::Wrong { tries_left: MAX_WRONG_TRIES - record.wrong_tries, holder }
             }
         }
     };

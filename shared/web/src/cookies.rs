@@ -61,6 +61,17 @@ impl PreSession {
         format!("{payload}.{mac}")
     }
 
+    /// Whether a value has the shape `encode` gives (base64url payload "." hex MAC), whatever its MAC.
+    pub fn well_formed(value: &str) -> bool {
+        value.split_once('.').is_some_and(|(payload, mac)| {
+            (1..=2048).contains(&payload.len())
+                && payload.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !mac.is_empty()
+                && mac.len() <= 128
+                && mac.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    }
+
     /// The pre-session in a cookie value, if its MAC is ours and it has not expired.
     pub fn decode(value: &str, key: &HmacKey, now: i64) -> Option<PreSession> {
         let (payload, mac) = value.split_once('.')?;
@@ -95,6 +106,10 @@ mod tests {
         assert_eq!(PreSession::decode(&value, &other, 1001), None, "foreign key");
         let forged = PreSession { signin_id: Some("victim".into()), ..pre }.encode(&other);
         assert_eq!(PreSession::decode(&forged, &key(), 1001), None);
+        assert!(PreSession::well_formed(&value) && PreSession::well_formed(&forged));
+        for damaged in ["", "nodot", ".mac", "payload.", "pay load.mac", "payload.m%ac", &format!("{}.mac", "a".repeat(3000))] {
+            assert!(!PreSession::well_formed(damaged), "{damaged}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Instant;
 use lambda_http::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
 use maud::Markup;
+use portal_domain::audit::{self, AuditEvent};
 use portal_domain::ports::random_token;
 use portal_domain::session::{self, Session, Token};
 use portal_domain::{MailError, StoreError};
@@ -184,14 +185,25 @@ impl Ctx {
             self.query = serde_urlencoded::from_str(query).map_err(|_| PageError::BadRequest("The address has a malformed query."))?;
         }
         let https = app.config.is_https();
-        let cookies = parse_cookie_header(req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()));
-        let cookie = |name: &str| cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-        if let Some(token) = cookie(session_cookie_name(https)).and_then(Token::parse) {
+        let mut headers = Vec::new();
+        for value in req.headers().get_all(header::COOKIE) {
+            headers.push(value.to_str().map_err(|_| self.damaged_cookies(app))?);
+        }
+        let cookies = parse_cookie_header(headers.into_iter());
+        let cookie = |name: &str| cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+        // A cookie of ours that is not shaped as we set it was damaged or made up: say so and
+        // clear it, rather than guess. (A well-formed but dead one just means signed out.)
+        let session_value = cookie(session_cookie_name(https));
+        let pre_value = cookie(pre_cookie_name(https));
+        if session_value.is_some_and(|v| Token::parse(v).is_none()) || pre_value.is_some_and(|v| !PreSession::well_formed(v)) {
+            return Err(self.damaged_cookies(app));
+        }
+        if let Some(token) = session_value.and_then(Token::parse) {
             if let Some(session) = session::load(app.table.as_ref(), app.now(), &token).await? {
                 self.session = Some((token, session));
             }
         }
-        self.pre = cookie(pre_cookie_name(https)).and_then(|v| PreSession::decode(v, &app.config.secret, app.now().timestamp()));
+        self.pre = pre_value.and_then(|v| PreSession::decode(v, &app.config.secret, app.now().timestamp()));
         if self.method == Method::POST {
             let body = body_bytes(req.body());
             if body.len() > MAX_BODY_BYTES {
@@ -238,9 +250,37 @@ impl Ctx {
         Ok(())
     }
 
+    /// The answer to cookies the portal cannot have set: 400, and both of its cookies cleared.
+    fn damaged_cookies(&mut self, app: &App) -> PageError {
+        let https = app.config.is_https();
+        self.set_cookies.push(set_cookie(session_cookie_name(https), "", 0, https));
+        self.set_cookies.push(set_cookie(pre_cookie_name(https), "", 0, https));
+        PageError::BadRequest("Your browser sent a damaged portal cookie. It has been cleared: sign in again.")
+    }
+
     /// The signed-in session, or a redirect to sign in.
     pub fn session(&self) -> Result<&Session, PageError> {
         self.session.as_ref().map(|(_, s)| s).ok_or(PageError::SignInRequired)
+    }
+
+    /// An audit event by the signed-in member, from this request's address and device.
+    pub fn event(&self, app: &App, action: &str) -> Result<AuditEvent, PageError> {
+        let session = self.session()?;
+        Ok(AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), action, app.now(), &self.client_ip)
+            .device(audit::device_of(&self.user_agent))
+            .actor_name(session.display_name.clone()))
+    }
+
+    /// Records an event for a change already made. The change stands if this write fails: the
+    /// failure is logged (without the event's details) for the practice to look into.
+    pub async fn record(&self, app: &App, event: AuditEvent) {
+        let written = match event.write() {
+            Ok(write) => app.table.write(write).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            tracing::error!(request_id = %self.request_id, action = %event.action, error = %e, "audit event not recorded");
+        }
     }
 
     /// The signed-in session of the household's owner; other members are refused.
