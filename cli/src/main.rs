@@ -23,6 +23,8 @@ enum Command {
     Import(operator::ImportArgs),
     /// Mint a login-less access link for a member, print it, and with --send email it.
     AccessLink(operator::AccessLinkArgs),
+    /// Settle or release payments whose processor answer never arrived, by asking the processor.
+    Reconcile(operator::ReconcileArgs),
 }
 
 #[tokio::main]
@@ -33,6 +35,7 @@ async fn main() -> std::process::ExitCode {
         Command::Seed(args) => local::seed(args).await,
         Command::Import(args) => operator::import(args).await,
         Command::AccessLink(args) => operator::access_link(args).await,
+        Command::Reconcile(args) => operator::reconcile(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
-//! The operator's commands: importing a practice's data and minting (and sending) access links.
+//! The operator's commands: importing a practice's data, minting (and sending) access links, and
+//! reconciling payments whose processor answer never arrived.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -143,6 +144,31 @@ pub async fn access_link(args: AccessLinkArgs) -> anyhow::Result<()> {
         let mailer = SesMailer::new(SesClient::new(&sdk), from);
         send_link(&table, &mailer, &args.email, &link, args.days).await?;
         eprintln!("Sent to {}.", args.email);
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    /// Leave alone payments younger than this (a charge may still be in flight).
+    #[arg(long, default_value_t = 15)]
+    older_than_minutes: i64,
+}
+
+/// Asks the processor what became of every payment still pending after the grace period, and
+/// settles (paid) or releases (payable again) each one. Safe to run at any time, and again.
+pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let table = dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock.clone()).await?;
+    // The sandbox is the processor this portal ships with; a live processor's adapter goes here.
+    let gateway = portal_adapters::SandboxGateway::new(Box::new(portal_adapters::OsRandom));
+    let grace = chrono::Duration::minutes(args.older_than_minutes.max(0));
+    let done = portal_domain::pay::reconcile(&table, &gateway, clock.now(), grace).await?;
+    println!("Settled {}, released {}, left pending {}.", done.settled, done.released, done.unresolved);
+    if done.unresolved > 0 {
+        anyhow::bail!("{} payment(s) could not be settled yet: run this again later", done.unresolved);
     }
     Ok(())
 }

@@ -104,6 +104,16 @@ async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
         let e = DependentErrors { email: Some(EMAIL_TAKEN.into()), ..Default::default() };
         return form_page(app, ctx, &ms, &v, &e, None, StatusCode::UNPROCESSABLE_ENTITY);
     }
+    let same_person = |m: &portal_domain::Member| {
+        m.first_name.eq_ignore_ascii_case(&dependent.first_name)
+            && m.last_name.eq_ignore_ascii_case(&dependent.last_name)
+            && m.date_of_birth == dependent.date_of_birth
+    };
+    if records.members.iter().any(same_person) {
+        // Most often the same form sent again after an error page whose first attempt had landed.
+        let message = format!("{} {} is already a member of your household.", dependent.first_name, dependent.last_name);
+        return form_page(app, ctx, &ms, &v, &DependentErrors::default(), Some(&message), StatusCode::CONFLICT);
+    }
     let q = enrol::quote(&ms, &records.members, &dependent)
         .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
     let key = random_token(app.random.as_ref(), 16);

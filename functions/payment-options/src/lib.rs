@@ -70,6 +70,11 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
         }
     };
     let tokenized = app.gateway.tokenize(&new).await.map_err(|e| PageError::Unavailable(anyhow::Error::new(e)))?;
+    if records.sources.iter().any(|s| s.details == tokenized.details) {
+        // Already on file: most often the same form sent again after an error page, whose first
+        // attempt had in fact been saved. One card is kept once.
+        return Ok(done("added"));
+    }
     let session = ctx.session()?;
     let source = PaymentSource {
         id: SourceId::parse(&random_token(app.random.as_ref(), 12)).map_err(|_| PageError::Unavailable(anyhow::anyhow!("source id")))?,

@@ -2,7 +2,8 @@
 //!
 //! Cards: 4242 4242 4242 4242 (and any other valid number) succeed; 4000 0000 0000 0002 is
 //! declined; …9995 has insufficient funds; …0069 is expired; …0119 gives no usable answer
-//! (the outcome is unknown). Bank accounts: 000111111116 has insufficient funds; others succeed.
+//! (the answer is lost: the charge went through, and asking for its status later says so).
+//! Bank accounts: 000111111116 has insufficient funds; others succeed.
 //! The behaviour travels in the token, so a source saved today charges the same way later.
 
 use std::collections::HashMap;
@@ -26,6 +27,8 @@ pub struct SandboxGateway {
     random: Box<dyn Random>,
     charges: Mutex<Vec<Charge>>,
     by_key: Mutex<HashMap<String, ChargeOutcome>>,
+    /// What really happened to each charge, as a status lookup reports it.
+    truth: Mutex<HashMap<String, ChargeOutcome>>,
 }
 
 fn behaviour_of_card(number: &str) -> &'static str {
@@ -40,7 +43,12 @@ fn behaviour_of_card(number: &str) -> &'static str {
 
 impl SandboxGateway {
     pub fn new(random: Box<dyn Random>) -> SandboxGateway {
-        SandboxGateway { random, charges: Mutex::new(Vec::new()), by_key: Mutex::new(HashMap::new()) }
+        SandboxGateway {
+            random,
+            charges: Mutex::new(Vec::new()),
+            by_key: Mutex::new(HashMap::new()),
+            truth: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Every charge performed, in order (a replayed idempotency key adds none).
@@ -86,17 +94,23 @@ impl PaymentGateway for SandboxGateway {
             return Ok(first.clone());
         }
         let behaviour = token.strip_prefix("sbx_tok_").and_then(|rest| rest.split('_').next()).unwrap_or("ok");
+        let reference = || {
+            let mut bytes = [0u8; 8];
+            self.random.fill(&mut bytes);
+            format!("sbx_ch_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        };
         let outcome = match behaviour {
             "declined" => ChargeOutcome::Declined { reason: "Your card was declined. Use another card or call your bank.".into() },
             "insufficient" => ChargeOutcome::Declined { reason: "The payment was declined for insufficient funds.".into() },
             "expired" => ChargeOutcome::Declined { reason: "Your card has expired. Use another card.".into() },
             "unknown" => ChargeOutcome::Unknown,
-            _ => {
-                let mut bytes = [0u8; 8];
-                self.random.fill(&mut bytes);
-                ChargeOutcome::Succeeded { reference: format!("sbx_ch_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()) }
-            }
+            _ => ChargeOutcome::Succeeded { reference: reference() },
         };
+        let truth = match outcome {
+            ChargeOutcome::Unknown => ChargeOutcome::Succeeded { reference: reference() },
+            ref known => known.clone(),
+        };
+        self.truth.lock().unwrap_or_else(|e| e.into_inner()).insert(idempotency_key.to_owned(), truth);
         by_key.insert(idempotency_key.to_owned(), outcome.clone());
         self.charges.lock().unwrap_or_else(|e| e.into_inner()).push(Charge {
             token: token.to_owned(),
@@ -105,6 +119,10 @@ impl PaymentGateway for SandboxGateway {
             outcome: outcome.clone(),
         });
         Ok(outcome)
+    }
+
+    async fn charge_status(&self, idempotency_key: &str) -> Result<Option<ChargeOutcome>, GatewayError> {
+        Ok(self.truth.lock().unwrap_or_else(|e| e.into_inner()).get(idempotency_key).cloned())
     }
 }
 

@@ -207,6 +207,77 @@ pub async fn pay(
     })
 }
 
+/// What `reconcile` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reconciled {
+    /// The processor took the money: the payment is recorded as paid.
+    pub settled: usize,
+    /// The processor declined it, or never received it: the reserved amount is payable again.
+    pub released: usize,
+    /// The processor still cannot say, or the store could not be reached: left pending.
+    pub unresolved: usize,
+}
+
+/// Settles or releases every payment left pending for longer than `grace` (a charge still in
+/// flight is younger than that), by asking the processor what became of each charge.
+pub async fn reconcile(table: &dyn Table, gateway: &dyn PaymentGateway, now: DateTime<Utc>, grace: Duration) -> Result<Reconciled, StoreError> {
+    let mut report = Reconciled::default();
+    for item in table.query_index(store::PENDING_PAYMENTS).await? {
+        let mut payment: Payment = record_of(&item)?;
+        let version = store::version_of(&item);
+        if payment.status != PaymentStatus::Pending || now - payment.at < grace {
+            continue;
+        }
+        let outcome = match gateway.charge_status(payment.id.as_str()).await {
+            Ok(Some(ChargeOutcome::Unknown)) | Err(_) => {
+                report.unresolved += 1;
+                continue;
+            }
+            Ok(outcome) => outcome,
+        };
+        let amount = payment.amount.amount();
+        let invoice_key = Key::new(store::account_pk(&payment.account), invoice_sk(table, &payment).await?);
+        let update = match &outcome {
+            Some(ChargeOutcome::Succeeded { reference }) => {
+                payment.status = PaymentStatus::Succeeded;
+                payment.gateway_reference = Some(reference.clone());
+                Update::default().add(PENDING, -amount).add(PAID, amount)
+            }
+            Some(ChargeOutcome::Declined { reason }) => {
+                payment.status = PaymentStatus::Declined(reason.clone());
+                Update::default().add(PENDING, -amount).add(AVAILABLE, amount)
+            }
+            _ => {
+                payment.status = PaymentStatus::Failed("The payment did not reach the processor. Nothing was charged.".into());
+                Update::default().add(PENDING, -amount).add(AVAILABLE, amount)
+            }
+        };
+        let writes = vec![
+            Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) },
+            store::replace_record(&store::payment_key(&payment), "payment", &payment, version)?,
+        ];
+        match table.transact(writes).await {
+            Ok(()) if payment.status == PaymentStatus::Succeeded => report.settled += 1,
+            Ok(()) => report.released += 1,
+            // Settled by someone else meanwhile, or the store failed: the next run looks again.
+            Err(_) => report.unresolved += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// The sort key of a payment's invoice (its issue date is part of it).
+async fn invoice_sk(table: &dyn Table, payment: &Payment) -> Result<String, StoreError> {
+    let suffix = format!("#{}", payment.invoice);
+    let items = table.query(&store::account_pk(&payment.account), "INVOICE#").await?;
+    items
+        .iter()
+        .filter_map(|i| i.get(crate::ports::attr::SK).and_then(Value::as_str))
+        .find(|sk| sk.ends_with(&suffix))
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::Malformed(format!("payment {} names no invoice", payment.id)))
+}
+
 /// The description of a declined or failed payment, for the patient.
 pub fn decline_reason(payment: &Payment) -> Option<&str> {
     match &payment.status {

@@ -272,4 +272,7 @@ pub trait PaymentGateway: Send + Sync {
     /// Charges a token. Repeating a charge with the same idempotency key returns the first outcome
     /// and never charges again.
     async fn charge(&self, token: &str, amount: crate::Money, idempotency_key: &str) -> Result<ChargeOutcome, GatewayError>;
+    /// What became of the charge made with `idempotency_key`, as the processor knows it now:
+    /// `None` when no such charge reached it.
+    async fn charge_status(&self, idempotency_key: &str) -> Result<Option<ChargeOutcome>, GatewayError>;
 }

@@ -137,8 +137,17 @@ pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
     Ok(put_new(item))
 }
 
+/// The index partition that lists payments awaiting the processor's answer, for `portal reconcile`.
+pub const PENDING_PAYMENTS: &str = "PAYMENTS#pending";
+
 pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(&payment_key(payment), "payment", payment, 1)?))
+    let mut item = record_item(&payment_key(payment), "payment", payment, 1)?;
+    if payment.status == crate::PaymentStatus::Pending {
+        // Settling or releasing rewrites the item without these, which takes it off the list.
+        item.insert(attr::GSI1PK.into(), Value::S(PENDING_PAYMENTS.into()));
+        item.insert(attr::GSI1SK.into(), Value::S(payment_key(payment).sk));
+    }
+    Ok(put_new(item))
 }
 
 /// Replaces a record whose stored version is `version` with `record` at `version + 1`.

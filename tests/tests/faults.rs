@@ -1,0 +1,264 @@
+//! Every write use case with a failure injected at every table request it makes, both before
+//! the request takes effect and after (a lost answer): the patient gets a page (a 503 with a
+//! reference when the change could not be made), the household's invariants hold after every
+//! attempt, and doing it again completes it exactly once. The processor's failures and lost
+//! answers are settled by `reconcile`.
+
+use chrono::Duration;
+use lambda_http::http::StatusCode;
+use portal_adapters::{ManualClock, MemoryTable, OutboxMailer};
+use portal_domain::{pay, store, AccountId, Money, PaymentStatus};
+use portal_tests::faults::{broken_invariants, Fault, FaultyGateway, FaultyTable};
+use portal_tests::{test_now, Page, TestApp};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy)]
+enum Case {
+    SignIn,
+    SignOut,
+    Pay,
+    AddCard,
+    RemoveSource,
+    MakeDefault,
+    SaveContact,
+    Renew,
+    AddDependent,
+    SignAgreement,
+    SignOutOthers,
+}
+
+const CASES: [Case; 11] = [
+    Case::SignIn,
+    Case::SignOut,
+    Case::Pay,
+    Case::AddCard,
+    Case::RemoveSource,
+    Case::MakeDefault,
+    Case::SaveContact,
+    Case::Renew,
+    Case::AddDependent,
+    Case::SignAgreement,
+    Case::SignOutOthers,
+];
+
+/// A signed-in demo portal whose table can be made to fail.
+async fn portal(signed_in: bool) -> (TestApp, Arc<FaultyTable>) {
+    let clock = Arc::new(ManualClock::new(test_now()));
+    let table = Arc::new(FaultyTable::new(Arc::new(MemoryTable::new(clock.clone()))));
+    let outbox = Arc::new(OutboxMailer::new());
+    let mut app = TestApp::build(table.clone(), clock, outbox.clone(), outbox).await;
+    if signed_in {
+        app.sign_in("maria@example.com").await;
+    }
+    (app, table)
+}
+
+/// Does the use case as a patient would, from opening its page; returns the last answer.
+async fn act(app: &mut TestApp, case: Case) -> Page {
+    match case {
+        Case::SignIn => {
+            let sent = app.request_code("maria@example.com").await;
+            if sent.location() != Some("/sign-in/code") {
+                return sent;
+            }
+            let Some(code) = app.last_code_to("maria@example.com") else { return sent };
+            app.enter_code(&code).await
+        }
+        Case::SignOut => {
+            let csrf = app.get("/members").await;
+            if csrf.status != StatusCode::OK {
+                return csrf;
+            }
+            app.post("/sign-out", &[("csrf_token", &csrf.csrf_token())]).await
+        }
+        Case::Pay => app.pay("inv-1008", &[("amount", "20.00"), ("source", "src-visa")]).await,
+        Case::AddCard => {
+            let form = app.get("/payment-methods/new").await;
+            if form.status != StatusCode::OK {
+                return form;
+            }
+            let csrf = form.csrf_token();
+            let fields = [
+                ("csrf_token", csrf.as_str()),
+                ("new_kind", "card"),
+                ("card_number", "5555555555554444"),
+                ("exp_month", "10"),
+                ("exp_year", "2031"),
+                ("cvc", "321"),
+                ("postal_code", "78613"),
+            ];
+            app.post("/payment-methods/new", &fields).await
+        }
+        Case::RemoveSource | Case::MakeDefault | Case::SignOutOthers => {
+            let page = app.get(if matches!(case, Case::SignOutOthers) { "/devices" } else { "/payment-methods" }).await;
+            if page.status != StatusCode::OK {
+                return page;
+            }
+            let path = match case {
+                Case::RemoveSource => "/payment-methods/src-checking/remove",
+                Case::MakeDefault => "/payment-methods/src-checking/default",
+                _ => "/devices/sign-out-others",
+            };
+            app.post(path, &[("csrf_token", &page.csrf_token())]).await
+        }
+        Case::SaveContact => app.submit_contact("maria", &[("phone_mobile", "512-555-0199")]).await,
+        Case::Renew => {
+            let page = app.get("/memberships/ms-lopez-2/renew").await;
+            if page.status != StatusCode::OK {
+                return page;
+            }
+            app.post("/memberships/ms-lopez-2/renew", &[("csrf_token", &page.csrf_token())]).await
+        }
+        Case::AddDependent => {
+            let form = app.get("/memberships/ms-lopez-2/dependents/new").await;
+            if form.status != StatusCode::OK {
+                return form;
+            }
+            let csrf = form.csrf_token();
+            let fields = [
+                ("csrf_token", csrf.as_str()),
+                ("first_name", "Lucas"),
+                ("last_name", "Lopez"),
+                ("date_of_birth", "2022-08-01"),
+                ("sex", "male"),
+                ("relationship", "child"),
+            ];
+            let quote = app.post("/memberships/ms-lopez-2/dependents/new", &fields).await;
+            if quote.status != StatusCode::OK {
+                return quote;
+            }
+            let names = ["csrf_token", "enrolment_key", "first_name", "last_name", "date_of_birth", "sex", "relationship", "email", "phone_mobile"];
+            let values: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), TestApp::hidden(&quote, n))).collect();
+            let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            app.post("/memberships/ms-lopez-2/dependents/confirm", &values).await
+        }
+        Case::SignAgreement => {
+            let page = app.get("/agreements/agr-financial").await;
+            if page.status != StatusCode::OK {
+                return page;
+            }
+            let fields = [("csrf_token", page.csrf_token()), ("signer_name", "Maria Lopez".into()), ("consent", "yes".into())];
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post("/agreements/agr-financial/sign", &fields).await
+        }
+    }
+}
+
+/// Whether the use case's change is in the store exactly once.
+async fn done(app: &mut TestApp, case: Case) -> Result<(), String> {
+    let lopez = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.map_err(|e| e.to_string())?;
+    let source = |id: &str| lopez.sources.iter().find(|s| s.id.as_str() == id).cloned();
+    let ok = match case {
+        Case::SignIn => app.get("/invoices").await.status == StatusCode::OK,
+        Case::SignOut => app.get("/invoices").await.location() == Some("/sign-in"),
+        Case::Pay => {
+            let invoice = lopez.invoices.iter().find(|i| i.id().as_str() == "inv-1008").unwrap();
+            let paid_now: Vec<_> =
+                lopez.payments.iter().filter(|p| p.invoice == *invoice.id() && p.status == PaymentStatus::Succeeded && p.at >= test_now()).collect();
+            paid_now.len() == 1 && paid_now[0].amount == Money::from_cents(2000) && invoice.pending() == Money::ZERO
+        }
+        Case::AddCard => lopez.sources.iter().filter(|s| s.details.describe().contains("4444")).count() == 1,
+        Case::RemoveSource => source("src-checking").is_none() && lopez.sources.len() == 1,
+        Case::MakeDefault => source("src-checking").is_some_and(|s| s.is_default),
+        Case::SaveContact => lopez.member(&"maria".to_owned().try_into().unwrap()).and_then(|m| m.phones.mobile.clone()).is_some_and(|p| p.e164() == "+15125550199"),
+        Case::Renew => lopez.memberships.iter().find(|m| m.id.as_str() == "ms-lopez-2").is_some_and(|m| m.renewed_by.is_some()) && lopez.memberships.len() == 3,
+        Case::AddDependent => lopez.members.iter().filter(|m| m.first_name == "Lucas").count() == 1,
+        Case::SignAgreement => lopez.agreements.iter().find(|a| a.id.as_str() == "agr-financial").is_some_and(|a| a.signature.is_some()),
+        Case::SignOutOthers => app.get("/invoices").await.status == StatusCode::OK,
+    };
+    if ok { Ok(()) } else { Err(format!("{case:?} is not done exactly once")) }
+}
+
+/// Settles what the processor answered and what it never received, as the operator's
+/// `portal reconcile` does after its grace period.
+async fn reconcile(app: &TestApp) {
+    app.clock.advance(Duration::minutes(20));
+    let report = pay::reconcile(app.app.table.as_ref(), app.app.gateway.as_ref(), app.app.now(), Duration::minutes(15)).await.unwrap();
+    assert_eq!(report.unresolved, 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_failure_at_every_table_request_of_every_use_case() {
+    let mut injected = 0;
+    let mut failures = Vec::new();
+    for case in CASES {
+        let signed_in = !matches!(case, Case::SignIn);
+        // How many table requests the use case makes when nothing fails.
+        let (mut app, table) = portal(signed_in).await;
+        let before = table.calls();
+        act(&mut app, case).await;
+        let requests = table.calls() - before;
+        done(&mut app, case).await.unwrap_or_else(|e| panic!("without faults: {e}"));
+        assert!(requests >= 2, "{case:?} makes {requests} requests");
+        for nth in 1..=requests {
+            for fault in [Fault::Fail, Fault::AppliedThenLost] {
+                injected += 1;
+                let what = format!("{case:?}, request {nth} of {requests}, {fault:?}");
+                let (mut app, table) = portal(signed_in).await;
+                table.arm(nth, fault);
+                let page = act(&mut app, case).await;
+                table.disarm();
+                if page.status.is_server_error() {
+                    if page.status != StatusCode::SERVICE_UNAVAILABLE || !page.body.contains("Reference:") || !page.headers.contains_key("x-request-id") {
+                        failures.push(format!("{what}: answered {} without a reference", page.status));
+                    }
+                }
+                let broken = broken_invariants(app.app.table.as_ref(), "lopez").await;
+                if !broken.is_empty() {
+                    failures.push(format!("{what}: {broken:?}"));
+                }
+                // After an error page the patient does it again, whether or not the first attempt
+                // landed; then the operator's reconcile settles whatever payment was left pending.
+                if page.status.is_server_error() {
+                    if matches!(case, Case::SignIn) {
+                        // A code sent or used by the failed attempt: they ask for a new one after a minute.
+                        app.clock.advance(Duration::seconds(61));
+                    }
+                    act(&mut app, case).await;
+                }
+                reconcile(&app).await;
+                if let Err(e) = done(&mut app, case).await {
+                    failures.push(format!("{what}: after trying again, {e}"));
+                }
+                let broken = broken_invariants(app.app.table.as_ref(), "lopez").await;
+                if !broken.is_empty() {
+                    failures.push(format!("{what}, after trying again: {broken:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {injected} injected faults went wrong:\n{}", failures.len(), failures.join("\n"));
+    println!("fault injection: {injected} faults injected across {} use cases", CASES.len());
+}
+
+#[tokio::test]
+async fn a_processor_that_fails_or_loses_its_answer_is_reconciled() {
+    for fault in [Fault::Fail, Fault::AppliedThenLost] {
+        let (mut app, _) = portal(true).await;
+        let sandbox = app.app.gateway.clone();
+        app.app.gateway = Arc::new(FaultyGateway { inner: sandbox.clone(), fault });
+        let page = app.pay("inv-1008", &[("amount", "20.00"), ("source", "src-visa")]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{fault:?}: the payment page, pending");
+        let receipt = app.get(page.location().unwrap()).await;
+        assert!(receipt.body.to_lowercase().contains("pending") || receipt.body.contains("processing"), "{fault:?}: says it is pending");
+        assert!(broken_invariants(app.app.table.as_ref(), "lopez").await.is_empty());
+        app.app.gateway = sandbox;
+        reconcile(&app).await;
+        let lopez = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
+        let invoice = lopez.invoices.iter().find(|i| i.id().as_str() == "inv-1008").unwrap();
+        assert_eq!(invoice.pending(), Money::ZERO, "{fault:?}: nothing left pending");
+        match fault {
+            // The charge never reached the processor: released, and paying again works.
+            Fault::Fail => {
+                assert!(done(&mut app, Case::Pay).await.is_err());
+                app.pay("inv-1008", &[("amount", "20.00"), ("source", "src-visa")]).await;
+            }
+            // The processor took it: settled as paid, and the patient is not asked again.
+            Fault::AppliedThenLost => {}
+        }
+        done(&mut app, Case::Pay).await.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        assert!(broken_invariants(app.app.table.as_ref(), "lopez").await.is_empty());
+        let again = pay::reconcile(app.app.table.as_ref(), app.app.gateway.as_ref(), app.app.now(), Duration::zero()).await.unwrap();
+        assert_eq!(again, pay::Reconciled::default(), "a second run finds nothing to do");
+    }
+}
