@@ -43,12 +43,7 @@ fn behaviour_of_card(number: &str) -> &'static str {
 
 impl SandboxGateway {
     pub fn new(random: Box<dyn Random>) -> SandboxGateway {
-        SandboxGateway {
-            random,
-            charges: Mutex::new(Vec::new()),
-            by_key: Mutex::new(HashMap::new()),
-            truth: Mutex::new(HashMap::new()),
-        }
+        SandboxGateway { random, charges: Mutex::new(Vec::new()), by_key: Mutex::new(HashMap::new()), truth: Mutex::new(HashMap::new()) }
     }
 
     /// Every charge performed, in order (a replayed idempotency key adds none).

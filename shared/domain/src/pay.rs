@@ -220,7 +220,12 @@ pub struct Reconciled {
 
 /// Settles or releases every payment left pending for longer than `grace` (a charge still in
 /// flight is younger than that), by asking the processor what became of each charge.
-pub async fn reconcile(table: &dyn Table, gateway: &dyn PaymentGateway, now: DateTime<Utc>, grace: Duration) -> Result<Reconciled, StoreError> {
+pub async fn reconcile(
+    table: &dyn Table,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Result<Reconciled, StoreError> {
     let mut report = Reconciled::default();
     for item in table.query_index(store::PENDING_PAYMENTS).await? {
         let mut payment: Payment = record_of(&item)?;

@@ -10,7 +10,22 @@ use crate::config::Config;
 /// Structured JSON logs on stdout (CloudWatch), level from `RUST_LOG` (default info).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).with_target(false).without_time().try_init();
+    init_logging_to(filter, std::io::stdout);
+}
+
+/// The functions' log format, written to `writer` (the log-hygiene test reads what it would print).
+pub fn init_logging_to<W>(filter: tracing_subscriber::EnvFilter, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .with_writer(writer)
+        .try_init();
 }
 
 /// Builds the app for a deployed function: DynamoDB, SES v2, the system clock, the OS's CSPRNG
