@@ -321,6 +321,23 @@ const journeys = {
     assert.equal(download.suggestedFilename(), 'financial-policy-signed.pdf');
   },
 
+  async 'see the account activity and the signed-in devices'(s) {
+    await signIn(s, 'maria@example.com');
+    await s.page.waitForURL('**/invoices');
+    await s.page.getByRole('link', { name: 'Activity' }).click();
+    await s.page.waitForURL('**/activity');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Signed in/);
+    assert.match(await text(s), /Maria Lopez/);
+    await shot(s, 'activity');
+    await s.page.getByRole('link', { name: 'sign out your other devices' }).click();
+    await s.page.waitForURL('**/devices');
+    await checkA11y(s.page);
+    assert.match(await text(s), /This device/);
+    assert.match(await text(s), /You are not signed in anywhere else/);
+    await shot(s, 'devices');
+  },
+
   async 'sign out, and the back button shows nothing private'(s) {
     await signIn(s, 'maria@example.com');
     await s.page.waitForURL('**/invoices');
