@@ -70,3 +70,27 @@ async fn ses_sends_from_a_verified_identity_and_refuses_others() {
     let mailer = SesMailer::new(client, "portal@cedarvalley.example");
     mailer.send(message()).await.expect("sent through SES v2");
 }
+
+#[tokio::test]
+async fn a_functions_clients_from_its_environment_reach_dynamodb_and_ses() {
+    use portal_adapters::{DeferredClients, DeferredMailer, DeferredTable};
+    use portal_domain::ports::{Key, Value, Write};
+    use portal_domain::Table;
+    let clock = Arc::new(ManualClock::new(test_now()));
+    let name = format!("portal-function-config-{}", std::process::id());
+    let sdk = portal_adapters::aws_config(Some(&dynamodb_endpoint())).await;
+    portal_adapters::DynamoTable::new(portal_adapters::DynamoClient::new(&sdk), name.clone(), clock.clone()).create().await.unwrap();
+    // What a deployed function builds: environment-only configuration, rustls with ring.
+    let clients = DeferredClients::start(Some(dynamodb_endpoint()));
+    let table = DeferredTable::new(clients.clone(), name, clock);
+    let mut item = portal_domain::ports::Item::new();
+    item.insert("pk".into(), Value::S("CHECK".into()));
+    item.insert("sk".into(), Value::S("ONE".into()));
+    table.write(Write::Put { item: item.clone(), condition: None }).await.expect("written through the function's client");
+    assert_eq!(table.get(&Key::new("CHECK", "ONE")).await.unwrap(), Some(item));
+    let ses = portal_adapters::SesClient::new(&sdk);
+    ses.create_email_identity().email_identity("functions@cedarvalley.example").send().await.unwrap();
+    let mailer = DeferredMailer::new(clients, "functions@cedarvalley.example");
+    let message = Message { to: "maria@example.com".into(), subject: "Code".into(), html: "<p>1</p>".into(), text: "1".into() };
+    mailer.send(message).await.expect("sent through the function's SES client");
+}

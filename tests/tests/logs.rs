@@ -67,7 +67,7 @@ fn contains_token(text: &str, needle: &str) -> bool {
 #[tokio::test]
 async fn the_demo_journey_logs_no_secret_and_no_personal_data() {
     let capture = Capture::default();
-    portal_web::lambda::init_logging_to(tracing_subscriber::EnvFilter::new("trace"), capture.clone());
+    portal_web::lambda::init_logging_to("trace".parse().unwrap(), capture.clone());
     let mut app = TestApp::memory().await;
 
     // Sign-in: an unknown address, a wrong code, the right code, and an access link.

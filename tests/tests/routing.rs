@@ -48,3 +48,27 @@ fn every_function_has_a_crate_and_every_crate_a_function() {
     names.sort();
     assert_eq!(crates, names);
 }
+
+/// The functions have the United States' time zones built in (`.cargo/config.toml`), and the
+/// template lets an operator choose only those: no zone that would fail at start.
+#[test]
+fn the_template_offers_exactly_the_time_zones_built_in() {
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml")).unwrap();
+    let section = template.split("PracticeTimeZone:").nth(1).expect("the parameter");
+    let allowed: Vec<&str> = section
+        .split("AllowedValues:")
+        .nth(1)
+        .expect("its allowed values")
+        .lines()
+        .skip(1)
+        .map_while(|l| l.trim().strip_prefix("- "))
+        .collect();
+    let built: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    for zone in &allowed {
+        assert!(built.contains(zone), "{zone} is offered but not built in: the function would not start");
+    }
+    // The filter is in effect: the offered zones, the links to them, and the fixed-offset ones.
+    assert!(built.len() < 150, "{} zones built in", built.len());
+    assert!(!built.contains(&"Europe/Paris"));
+    assert!(allowed.contains(&"America/Chicago"));
+}

@@ -24,7 +24,7 @@ pub struct AwsClients {
 }
 
 async fn build(endpoint: Option<String>) -> AwsClients {
-    let sdk = crate::aws_config(endpoint.as_deref()).await;
+    let sdk = crate::function_config(endpoint.as_deref());
     AwsClients { dynamodb: aws_sdk_dynamodb::Client::new(&sdk), ses: aws_sdk_sesv2::Client::new(&sdk) }
 }
 

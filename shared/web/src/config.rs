@@ -66,7 +66,7 @@ impl Config {
         let time_zone = var("PRACTICE_TIME_ZONE")
             .unwrap_or_else(|| "America/Chicago".into())
             .parse::<Tz>()
-            .map_err(|_| ConfigError::Invalid("PRACTICE_TIME_ZONE", "not an IANA time zone such as America/Chicago"))?;
+            .map_err(|_| ConfigError::Invalid("PRACTICE_TIME_ZONE", "not a United States time zone such as America/Chicago"))?;
         Ok(Config {
             practice_name: var("PRACTICE_NAME").unwrap_or_else(|| "Your practice".into()),
             public_url,
@@ -107,5 +107,29 @@ impl Config {
             Some(i) => &url[..after_scheme + i],
             None => url,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono_tz::Tz;
+
+    /// `.cargo/config.toml` builds in the Americas' zones, Hawaii's and UTC; the template accepts the same.
+    #[test]
+    fn us_time_zones_are_built_in_and_others_are_not() {
+        for zone in [
+            "America/Chicago",
+            "America/New_York",
+            "America/Denver",
+            "America/Phoenix",
+            "America/Los_Angeles",
+            "America/Anchorage",
+            "America/Indiana/Indianapolis",
+            "Pacific/Honolulu",
+            "UTC",
+        ] {
+            assert!(zone.parse::<Tz>().is_ok(), "{zone}");
+        }
+        assert!("Europe/Paris".parse::<Tz>().is_err(), "zones outside the filter are left out");
     }
 }

@@ -2,30 +2,32 @@
 
 use std::sync::Arc;
 
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+
 use portal_adapters::{DeferredClients, DeferredMailer, DeferredTable, OsRandom, SandboxGateway, SystemClock};
 
 use crate::app::App;
 use crate::config::Config;
 
-/// Structured JSON logs on stdout (CloudWatch), level from `RUST_LOG` (default info).
+/// Structured JSON logs on stdout (CloudWatch), level from `RUST_LOG` (default info). `RUST_LOG`
+/// takes levels and `target=level` pairs (`info,portal_web=debug`); filtering by span or field is
+/// left out, which keeps a regular-expression engine out of every function.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        std::env::var("RUST_LOG").ok().and_then(|v| v.parse::<Targets>().ok()).unwrap_or_else(|| Targets::new().with_default(Level::INFO));
     init_logging_to(filter, std::io::stdout);
 }
 
 /// The functions' log format, written to `writer` (the log-hygiene test reads what it would print).
-pub fn init_logging_to<W>(filter: tracing_subscriber::EnvFilter, writer: W)
+pub fn init_logging_to<W>(filter: Targets, writer: W)
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .with_writer(writer)
-        .try_init();
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let format = tracing_subscriber::fmt::layer().json().with_current_span(false).with_target(false).without_time().with_writer(writer);
+    let _ = tracing_subscriber::registry().with(format).with(filter).try_init();
 }
 
 /// Builds the app for a deployed function: DynamoDB, SES v2, the system clock, the OS's CSPRNG
