@@ -222,8 +222,22 @@ fn invoice_of(item: &Item) -> Result<Invoice, StoreError> {
     Invoice::new(data).map_err(|e| StoreError::Malformed(format!("invoice: {e}")))
 }
 
+/// Whether a page needs the household's invoices and payments decoded (years of them are most of
+/// a partition; the pages about members, memberships, agreements and sources do not show them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    Include,
+    /// `invoices` and `payments` stay empty.
+    Skip,
+}
+
 /// Loads a household's records in one query.
 pub async fn household(table: &dyn Table, account: &AccountId) -> Result<HouseholdRecords, StoreError> {
+    household_with(table, account, Billing::Include).await
+}
+
+/// Loads a household's records in one query, decoding invoices and payments only if asked to.
+pub async fn household_with(table: &dyn Table, account: &AccountId, billing: Billing) -> Result<HouseholdRecords, StoreError> {
     let items = table.query(&account_pk(account), "").await?;
     let mut records = HouseholdRecords::default();
     for item in &items {
@@ -245,6 +259,7 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
                 ms.version = version;
                 records.memberships.push(ms);
             }
+            "INVOICE" | "PAYMENT" if billing == Billing::Skip => {}
             "INVOICE" => records.invoices.push(invoice_of(item)?),
             "PAYMENT" => {
                 let mut p: Payment = record_of(item)?;
