@@ -116,7 +116,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::local(port, secret);
     config.time_zone = tz;
     let outbox = Arc::new(OutboxMailer::new());
-    let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
+    let gateway = Arc::new(SandboxGateway::with_ledger(Box::new(OsRandom), table.clone()));
     let app = App::new(table, outbox.clone(), clock, Arc::new(OsRandom), gateway, config);
     let link =
         crate::operator::mint_link(app.table.as_ref(), app.random.as_ref(), app.now(), demo::MARIA, 30, &app.config.public_url).await?;

@@ -152,7 +152,7 @@ pub async fn access_link(args: AccessLinkArgs) -> anyhow::Result<()> {
 pub struct ReconcileArgs {
     #[command(flatten)]
     table: TableArgs,
-    /// Leave alone payments younger than this (a charge may still be in flight).
+    /// Leave alone payments younger than this (a charge may still be in flight); at least 1.
     #[arg(long, default_value_t = 15)]
     older_than_minutes: i64,
 }
@@ -161,11 +161,14 @@ pub struct ReconcileArgs {
 /// settles (paid) or releases (payable again) each one. Safe to run at any time, and again.
 pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let table = dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock.clone()).await?;
-    // The sandbox is the processor this portal ships with; a live processor's adapter goes here.
-    let gateway = portal_adapters::SandboxGateway::new(Box::new(portal_adapters::OsRandom));
-    let grace = chrono::Duration::minutes(args.older_than_minutes.max(0));
-    let done = portal_domain::pay::reconcile(&table, &gateway, clock.now(), grace).await?;
+    let table: Arc<dyn Table> = Arc::new(dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock.clone()).await?);
+    // The sandbox is the processor this portal ships with (its ledger is in the portal's table);
+    // a live processor's adapter goes here.
+    let gateway = portal_adapters::SandboxGateway::with_ledger(Box::new(portal_adapters::OsRandom), table.clone());
+    // A function gives up on a charge within its 10-second timeout, so a payment pending longer than
+    // a minute is not in flight; the default leaves a wide margin.
+    let grace = chrono::Duration::minutes(args.older_than_minutes.max(1));
+    let done = portal_domain::pay::reconcile(table.as_ref(), &gateway, clock.now(), grace).await?;
     println!("Settled {}, released {}, left pending {}.", done.settled, done.released, done.unresolved);
     if done.unresolved > 0 {
         anyhow::bail!("{} payment(s) could not be settled yet: run this again later", done.unresolved);

@@ -295,8 +295,11 @@ async fn every_post_needs_its_token_and_our_origin() {
                 "no token" => token.clear(),
                 "foreign origin" => app.origin = Some("https://evil.example".into()),
                 "another session's token" => {
-                    let mut other = app_as(Caller::OtherOwner).await;
-                    token = other.get("/members").await.csrf_token();
+                    // Sam signs in on the same portal in another browser; his token is live, but not this session's.
+                    let maria = std::mem::take(&mut app.cookies);
+                    app.sign_in("sam@example.com").await;
+                    token = app.get("/members").await.csrf_token();
+                    app.cookies = maria;
                 }
                 _ => {}
             }

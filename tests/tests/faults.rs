@@ -7,7 +7,7 @@
 use chrono::Duration;
 use lambda_http::http::StatusCode;
 use portal_adapters::{ManualClock, MemoryTable, OutboxMailer};
-use portal_domain::{pay, store, AccountId, Money, PaymentStatus};
+use portal_domain::{pay, session, store, AccountId, Money, PaymentStatus};
 use portal_tests::faults::{broken_invariants, Fault, FaultyGateway, FaultyTable};
 use portal_tests::{test_now, Page, TestApp};
 use std::sync::Arc;
@@ -49,6 +49,11 @@ async fn portal(signed_in: bool) -> (TestApp, Arc<FaultyTable>) {
     let mut app = TestApp::build(table.clone(), clock, outbox.clone(), outbox).await;
     if signed_in {
         app.sign_in("maria@example.com").await;
+        // Maria is also signed in on another device (for "sign out everywhere else").
+        let here = std::mem::take(&mut app.cookies);
+        app.clock.advance(Duration::minutes(2));
+        app.sign_in("maria@example.com").await;
+        app.cookies = here;
     }
     (app, table)
 }
@@ -145,6 +150,10 @@ async fn act(app: &mut TestApp, case: Case) -> Page {
     }
 }
 
+fn lopez_id() -> AccountId {
+    AccountId::parse("lopez").unwrap()
+}
+
 /// Whether the use case's change is in the store exactly once.
 async fn done(app: &mut TestApp, case: Case) -> Result<(), String> {
     let lopez = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.map_err(|e| e.to_string())?;
@@ -174,7 +183,12 @@ async fn done(app: &mut TestApp, case: Case) -> Result<(), String> {
         }
         Case::AddDependent => lopez.members.iter().filter(|m| m.first_name == "Lucas").count() == 1,
         Case::SignAgreement => lopez.agreements.iter().find(|a| a.id.as_str() == "agr-financial").is_some_and(|a| a.signature.is_some()),
-        Case::SignOutOthers => app.get("/invoices").await.status == StatusCode::OK,
+        Case::SignOutOthers => {
+            let token = app.cookie("portal_session").and_then(|t| session::Token::parse(&t)).ok_or("no session cookie")?;
+            let maria = portal_domain::MemberId::parse("maria").unwrap();
+            let devices = session::devices(app.app.table.as_ref(), app.app.now(), &token, &lopez_id(), &maria).await.map_err(|e| e.to_string())?;
+            devices.len() == 1 && devices[0].current && app.get("/invoices").await.status == StatusCode::OK
+        }
     };
     if ok {
         Ok(())

@@ -106,7 +106,12 @@ async fn damaged_cookies_are_refused_and_cleared() {
     let (app, _) = signed_in().await;
     let mut request = app.build_request(Method::GET, "/invoices", None);
     request.headers_mut().insert(header::COOKIE, lambda_http::http::HeaderValue::from_bytes(b"portal_session=\xff\xfe").unwrap());
-    assert_eq!(portal_cli::dispatch(&app.app, request).await.status(), StatusCode::BAD_REQUEST, "a cookie header that is not text");
+    assert_eq!(portal_cli::dispatch(&app.app, request).await.status(), StatusCode::BAD_REQUEST, "our cookie, not text");
+    // Another site's cookie that is not ASCII is not ours to refuse.
+    let mut request = app.build_request(Method::GET, "/invoices", None);
+    let jar = format!("theme=\u{e9}t\u{e9}; portal_session={}", app.cookie("portal_session").unwrap());
+    request.headers_mut().insert(header::COOKIE, lambda_http::http::HeaderValue::from_bytes(jar.as_bytes()).unwrap());
+    assert_eq!(portal_cli::dispatch(&app.app, request).await.status(), StatusCode::OK, "a foreign cookie in UTF-8");
     // Someone else's cookies for other sites, and a dead session of the right shape, are not damage.
     let (mut app, _) = signed_in().await;
     app.cookies.push(("theme".into(), "dark mode!".into()));

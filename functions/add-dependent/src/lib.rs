@@ -109,9 +109,12 @@ async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
             && m.last_name.eq_ignore_ascii_case(&dependent.last_name)
             && m.date_of_birth == dependent.date_of_birth
     };
-    if records.members.iter().any(same_person) {
+    let today = app.today();
+    let enrolled = |m: &&portal_domain::Member| ms.enrollments.iter().any(|e| e.member == m.id && e.end.is_none_or(|end| end >= today));
+    if records.members.iter().filter(enrolled).any(same_person) {
         // Most often the same form sent again after an error page whose first attempt had landed.
-        let message = format!("{} {} is already a member of your household.", dependent.first_name, dependent.last_name);
+        // (Someone whose enrolment ended may be added again.)
+        let message = format!("{} {} is already on this membership.", dependent.first_name, dependent.last_name);
         return form_page(app, ctx, &ms, &v, &DependentErrors::default(), Some(&message), StatusCode::CONFLICT);
     }
     let q = enrol::quote(&ms, &records.members, &dependent)

@@ -34,6 +34,7 @@ async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCod
     let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Skip).await?;
     let info = match ctx.query("done") {
         Some("added") => Some("The payment method was added."),
+        Some("exists") => Some("That payment method is already on file."),
         Some("removed") => Some("The payment method was removed."),
         Some("default") => Some("The default payment method was changed."),
         _ => None,
@@ -70,10 +71,13 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
         }
     };
     let tokenized = app.gateway.tokenize(&new).await.map_err(|e| PageError::Unavailable(anyhow::Error::new(e)))?;
-    if records.sources.iter().any(|s| s.details == tokenized.details) {
-        // Already on file: most often the same form sent again after an error page, whose first
-        // attempt had in fact been saved. One card is kept once.
-        return Ok(done("added"));
+    if let Some(existing) = records.sources.iter().find(|s| s.details == tokenized.details) {
+        // Already on file (same brand, last four digits and expiry): most often the same form sent
+        // again after an error page whose first attempt had in fact been saved. Kept once, and said so.
+        if make_default {
+            sources::set_default(app.table.as_ref(), &records.sources, &existing.id).await?;
+        }
+        return Ok(done("exists"));
     }
     let session = ctx.session()?;
     let source = PaymentSource {

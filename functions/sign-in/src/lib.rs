@@ -157,12 +157,15 @@ async fn code_submit(app: &App, ctx: &mut Ctx) -> PageResult {
         Ok(code) => match signin::check_code(app.table.as_ref(), &app.config.secret, app.now(), &signin_id, &code).await? {
             CodeCheck::SignedIn { account, member } => return start_session(app, ctx, account, member).await,
             CodeCheck::Wrong { tries_left, holder } => {
-                failed_attempt(app, ctx, "signin.failed", holder).await?;
+                failed_attempt(app, ctx, "signin.failed", holder).await;
                 format!("That code is not right. You have {tries_left} more tr{}.", if tries_left == 1 { "y" } else { "ies" })
             }
             CodeCheck::Expired => "That code has expired or was already used. Request a new code.".to_owned(),
-            CodeCheck::TooManyTries { holder } => {
-                failed_attempt(app, ctx, "signin.locked", holder).await?;
+            CodeCheck::TooManyTries { holder, just_now } => {
+                // Recorded once, when the code locks: tries after that cannot fill the activity page.
+                if just_now {
+                    failed_attempt(app, ctx, "signin.locked", holder).await;
+                }
                 "Too many wrong codes. This code no longer works: request a new code.".to_owned()
             }
         },
@@ -204,16 +207,25 @@ async fn start_session(app: &App, ctx: &mut Ctx, account: portal_domain::Account
     Ok(redirect(&landing(&session)))
 }
 
-/// A wrong code, or the last wrong try: recorded on the household whose code it was. For an
-/// address no member has the same write goes to a partition of its own, so the answer takes the
-/// same work either way.
-async fn failed_attempt(app: &App, ctx: &Ctx, action: &str, holder: Option<(AccountId, MemberId)>) -> Result<(), PageError> {
+/// A wrong code, or the try that locked it: recorded on the household whose code it was, as done
+/// by someone not signed in, about the member the code was for. For an address no member has the
+/// same write goes to a partition of its own, so the answer takes the same work either way. The
+/// patient's answer does not depend on it: a failed write is logged.
+async fn failed_attempt(app: &App, ctx: &Ctx, action: &str, holder: Option<(AccountId, MemberId)>) {
     let account = holder.as_ref().map_or_else(|| AccountId::parse("unknown").expect("a valid id"), |(a, _)| a.clone());
-    let event = AuditEvent::new(app.random.as_ref(), &account, holder.as_ref().map(|(_, m)| m), action, app.now(), &ctx.client_ip)
-        .device(audit::device_of(&ctx.user_agent));
-    let write = if holder.is_some() { event.write()? } else { event.write_unattributed()? };
-    app.table.write(write).await?;
-    Ok(())
+    let mut event =
+        AuditEvent::new(app.random.as_ref(), &account, None, action, app.now(), &ctx.client_ip).device(audit::device_of(&ctx.user_agent));
+    if let Some((_, member)) = &holder {
+        event = event.subject(member.to_string());
+    }
+    let write = if holder.is_some() { event.write() } else { event.write_unattributed() };
+    let written = match write {
+        Ok(write) => app.table.write(write).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        tracing::error!(request_id = %ctx.request_id, action, error = %e, "audit event not recorded");
+    }
 }
 
 async fn sign_out(app: &App, ctx: &mut Ctx) -> PageResult {
@@ -232,7 +244,12 @@ async fn sign_out(app: &App, ctx: &mut Ctx) -> PageResult {
 async fn activity(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
     let events = audit::list(app.table.as_ref(), &session.account).await?;
-    let visible: Vec<&AuditEvent> = events.iter().filter(|e| session.is_owner || e.actor.as_ref() == Some(&session.member)).collect();
+    // The owner sees the household's events; another member what they did and what concerned them.
+    let me = session.member.to_string();
+    let visible: Vec<&AuditEvent> = events
+        .iter()
+        .filter(|e| session.is_owner || e.actor.as_ref() == Some(&session.member) || e.subject.as_deref() == Some(me.as_str()))
+        .collect();
     let page_number = ctx.query("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let start = (page_number - 1).saturating_mul(EVENTS_PER_PAGE);
     let rows: Vec<EventRow<'_>> = visible

@@ -1,18 +1,16 @@
-//! AWS clients built in the background from the moment a function starts.
+//! AWS clients built when a request first needs them, not at init.
 //!
-//! Building them loads and parses the platform's TLS root certificates, several milliseconds that a
-//! cold start would otherwise spend before asking the runtime for its first event. Started at init
-//! and awaited only by the first request that calls AWS, that work overlaps the runtime's first poll,
-//! and requests that never touch AWS (sign-in page, redirects, assets) never wait for it. No network
-//! call is made here: clients connect on first use.
+//! Building them loads and parses the platform's TLS root certificates, milliseconds that a cold
+//! start would otherwise spend before answering its first event. Requests that never touch AWS
+//! (the sign-in page, redirects, assets) never pay for it; the first one that does builds them once
+//! for the container. No network call is made here: clients connect on first use.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use portal_domain::ports::{Item, Key, MailError, Mailer, Message, Table, Write};
 use portal_domain::{Clock, StoreError};
 use tokio::sync::OnceCell;
-use tokio::task::JoinHandle;
 
 use crate::{DynamoTable, SesMailer};
 
@@ -23,43 +21,30 @@ pub struct AwsClients {
     pub ses: aws_sdk_sesv2::Client,
 }
 
-async fn build(endpoint: Option<String>) -> AwsClients {
-    let sdk = crate::function_config(endpoint.as_deref());
+fn build(endpoint: Option<&str>) -> AwsClients {
+    let sdk = crate::function_config(endpoint);
     AwsClients { dynamodb: aws_sdk_dynamodb::Client::new(&sdk), ses: aws_sdk_sesv2::Client::new(&sdk) }
 }
 
-/// The clients, being built on a background task.
+/// The clients, built on first use.
 pub struct DeferredClients {
     cell: OnceCell<AwsClients>,
-    task: Mutex<Option<JoinHandle<AwsClients>>>,
     endpoint: Option<String>,
 }
 
 impl DeferredClients {
-    /// Starts building the clients (needs a Tokio runtime).
+    /// Clients for `endpoint` (or AWS), not built yet.
     pub fn start(endpoint: Option<String>) -> Arc<DeferredClients> {
-        let task = tokio::spawn(build(endpoint.clone()));
-        Arc::new(DeferredClients { cell: OnceCell::new(), task: Mutex::new(Some(task)), endpoint })
+        Arc::new(DeferredClients { cell: OnceCell::new(), endpoint })
     }
 
-    /// The clients, waiting for the background build if it has not finished.
+    /// The clients, built now if this is the first call.
     pub async fn get(&self) -> &AwsClients {
-        self.cell
-            .get_or_init(|| async {
-                let task = self.task.lock().map(|mut t| t.take()).unwrap_or(None);
-                match task {
-                    Some(task) => match task.await {
-                        Ok(clients) => clients,
-                        Err(_) => build(self.endpoint.clone()).await,
-                    },
-                    None => build(self.endpoint.clone()).await,
-                }
-            })
-            .await
+        self.cell.get_or_init(|| async { build(self.endpoint.as_deref()) }).await
     }
 }
 
-/// The portal's DynamoDB table on clients that may still be being built.
+/// The portal's DynamoDB table on clients built on first use.
 pub struct DeferredTable {
     clients: Arc<DeferredClients>,
     name: String,
@@ -101,7 +86,7 @@ impl Table for DeferredTable {
     }
 }
 
-/// SES v2 on clients that may still be being built.
+/// SES v2 on clients built on first use.
 pub struct DeferredMailer {
     clients: Arc<DeferredClients>,
     from: String,

@@ -193,9 +193,10 @@ pub enum CodeCheck {
     },
     /// No live code: expired, used, or never issued.
     Expired,
-    /// The fifth wrong try ended the code.
+    /// The fifth wrong try ended the code (`just_now` on that try; later tries only hear so).
     TooManyTries {
         holder: Option<(AccountId, MemberId)>,
+        just_now: bool,
     },
 }
 
@@ -215,7 +216,7 @@ pub async fn check_code(
     let mut record: CodeRecord = record_of(&item)?;
     let holder = record.account.clone().zip(record.member.clone());
     if record.wrong_tries >= MAX_WRONG_TRIES {
-        return Ok(CodeCheck::TooManyTries { holder });
+        return Ok(CodeCheck::TooManyTries { holder, just_now: false });
     }
     if record.code_mac.is_empty() || record.code_expires.is_none_or(|t| now >= t) {
         return Ok(CodeCheck::Expired);
@@ -232,7 +233,7 @@ pub async fn check_code(
             record.wrong_tries += 1;
             if record.wrong_tries >= MAX_WRONG_TRIES {
                 record.code_mac.clear();
-                CodeCheck::TooManyTries { holder }
+                CodeCheck::TooManyTries { holder, just_now: true }
             } else {
                 CodeCheck::Wrong { tries_left: MAX_WRONG_TRIES - record.wrong_tries, holder }
             }

@@ -185,11 +185,11 @@ impl Ctx {
             self.query = serde_urlencoded::from_str(query).map_err(|_| PageError::BadRequest("The address has a malformed query."))?;
         }
         let https = app.config.is_https();
-        let mut headers = Vec::new();
-        for value in req.headers().get_all(header::COOKIE) {
-            headers.push(value.to_str().map_err(|_| self.damaged_cookies(app))?);
-        }
-        let cookies = parse_cookie_header(headers.into_iter());
+        // Read leniently: another site of the practice's domain may set cookies that are not ASCII,
+        // and they are not ours to refuse. Ours must be exactly as we set them (checked below).
+        let headers: Vec<String> =
+            req.headers().get_all(header::COOKIE).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
+        let cookies = parse_cookie_header(headers.iter().map(String::as_str));
         let cookie = |name: &str| cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
         // A cookie of ours that is not shaped as we set it was damaged or made up: say so and
         // clear it, rather than guess. (A well-formed but dead one just means signed out.)

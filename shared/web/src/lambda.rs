@@ -31,15 +31,16 @@ where
 }
 
 /// Builds the app for a deployed function: DynamoDB, SES v2, the system clock, the OS's CSPRNG
-/// and the sandbox payment processor. The AWS clients are built on a background task (see
-/// `portal_adapters::deferred`), so init returns at once and no network call is made.
+/// and the sandbox payment processor. The AWS clients are built when a request first needs them
+/// (see `portal_adapters::deferred`), so init returns at once and no network call is made.
 pub fn app_from_env() -> anyhow::Result<App> {
     let config = Config::from_env()?;
     let clients = DeferredClients::start(config.dynamodb_endpoint.clone());
     let clock = Arc::new(SystemClock);
-    let table = DeferredTable::new(clients.clone(), config.table_name.clone(), clock.clone());
+    let table: Arc<dyn portal_domain::Table> = Arc::new(DeferredTable::new(clients.clone(), config.table_name.clone(), clock.clone()));
     let mailer = DeferredMailer::new(clients, config.mail_from.clone());
-    // The sandbox is the only processor wired in so far; a real one implements the same port.
-    let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
-    Ok(App::new(Arc::new(table), Arc::new(mailer), clock, Arc::new(OsRandom), gateway, config))
+    // The sandbox is the only processor wired in so far (its ledger in the portal's table); a real
+    // one implements the same port.
+    let gateway = Arc::new(SandboxGateway::with_ledger(Box::new(OsRandom), table.clone()));
+    Ok(App::new(table, Arc::new(mailer), clock, Arc::new(OsRandom), gateway, config))
 }
