@@ -202,7 +202,8 @@ impl TestApp {
         let today = clock.now().with_timezone(&config.time_zone).date_naive();
         demo::seed_if_empty(counter.as_ref(), today).await.expect("seeding the demo");
         counter.reset();
-        let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
+        // The sandbox keeps its ledger in the table, as deployed: its requests are counted and can fail too.
+        let gateway = Arc::new(SandboxGateway::with_ledger(Box::new(OsRandom), counter.clone()));
         let app = App::new(counter.clone(), mailer, clock.clone(), Arc::new(OsRandom), gateway.clone(), config);
         TestApp { app, outbox, clock, counter, gateway, cookies: Vec::new(), origin: None, user_agent: "portal-tests".into() }
     }
