@@ -186,7 +186,8 @@ async fn done(app: &mut TestApp, case: Case) -> Result<(), String> {
         Case::SignOutOthers => {
             let token = app.cookie("portal_session").and_then(|t| session::Token::parse(&t)).ok_or("no session cookie")?;
             let maria = portal_domain::MemberId::parse("maria").unwrap();
-            let devices = session::devices(app.app.table.as_ref(), app.app.now(), &token, &lopez_id(), &maria).await.map_err(|e| e.to_string())?;
+            let devices =
+                session::devices(app.app.table.as_ref(), app.app.now(), &token, &lopez_id(), &maria).await.map_err(|e| e.to_string())?;
             devices.len() == 1 && devices[0].current && app.get("/invoices").await.status == StatusCode::OK
         }
     };

@@ -143,10 +143,7 @@ impl SandboxGateway {
                 item.insert(attr::SK.into(), Value::S(key.sk));
                 item.insert("answered".into(), Value::S(encode(&entry.answered)));
                 item.insert("truth".into(), Value::S(encode(&entry.truth)));
-                let expires = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0)
+                let expires = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
                     + LEDGER_SECONDS;
                 item.insert(attr::EXPIRES_AT.into(), Value::from(expires));
                 match table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await {
@@ -262,7 +259,10 @@ mod tests {
         let second = SandboxGateway::with_ledger(Box::new(OsRandom), table);
         assert_eq!(second.charge(&lost.token, Money::from_cents(500), "pay-1").await.unwrap(), ChargeOutcome::Unknown, "not charged again");
         assert!(second.charges().is_empty());
-        assert!(matches!(second.charge_status("pay-1").await.unwrap(), Some(ChargeOutcome::Succeeded { .. })), "the lost answer was a charge");
+        assert!(
+            matches!(second.charge_status("pay-1").await.unwrap(), Some(ChargeOutcome::Succeeded { .. })),
+            "the lost answer was a charge"
+        );
         assert_eq!(second.charge_status("never-charged").await.unwrap(), None);
     }
 
