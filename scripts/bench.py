@@ -1,7 +1,7 @@
 """The parts of scripts/bench written in Python: cold starts through a minimal Lambda Runtime API,
 wrk against the local server and nginx, and docs/benchmarks.md from every figure.
 
-  python scripts/bench.py cold-start OUT.json BIN_DIR NAME...   starts each binary 21 times
+  python scripts/bench.py cold-start OUT.json BIN_DIR NAME...   starts each binary 31 times, round robin
   python scripts/bench.py throughput OUT.json PORTAL_BIN        wrk: the invoices page vs nginx
   python scripts/bench.py report RESULTS_DIR docs/benchmarks.md
 Everything listens on 127.0.0.1 only.
@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTS = 21
+STARTS = 31
 # The path each function answers first: a page it serves that needs no session or table read.
 FIRST_PATH = {
     "sign-in": "/sign-in",
@@ -138,35 +138,48 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def cold_starts(binary: Path, path: str) -> dict:
-    times, rss, statuses = [], [], set()
-    for _ in range(STARTS):
-        server = QuietServer(("127.0.0.1", 0), RuntimeApi)
-        server.event = event_for(path)
-        server.answered = threading.Event()
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        started = time.perf_counter()
-        proc = subprocess.Popen([str(binary)], env=function_env(server.server_address[1]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ok = server.answered.wait(30)
-        if ok:
-            times.append((server.answered_at - started) * 1000)
-            statuses.add(server.status)
-            time.sleep(0.02)
-            rss.append(peak_rss_kb(proc.pid))
-        proc.kill()
-        proc.wait()
-        server.shutdown()
-        server.server_close()
-        if not ok:
-            raise SystemExit(f"{binary.name} did not answer its first invocation within 30 s")
-    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times), "peak_rss_kb": max(rss), "statuses": sorted(map(str, statuses)), "starts": STARTS}
+def one_start(binary: Path, path: str) -> tuple:
+    """Starts the binary once; (ms from process start to its first answer, peak RSS in KB, status)."""
+    server = QuietServer(("127.0.0.1", 0), RuntimeApi)
+    server.event = event_for(path)
+    server.answered = threading.Event()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    proc = subprocess.Popen([str(binary)], env=function_env(server.server_address[1]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ok = server.answered.wait(30)
+    result = None
+    if ok:
+        elapsed = (server.answered_at - started) * 1000
+        time.sleep(0.02)
+        result = (elapsed, peak_rss_kb(proc.pid), server.status)
+    proc.kill()
+    proc.wait()
+    server.shutdown()
+    server.server_close()
+    if result is None:
+        raise SystemExit(f"{binary.name} did not answer its first invocation within 30 s")
+    return result
 
 
 def cold_start(out: str, bin_dir: str, names: list) -> None:
+    # Round robin: each round starts every binary once, so drift in the machine's speed during the
+    # run falls on all of them alike instead of on whichever ran last.
+    samples = {name: [] for name in names}
+    for _ in range(STARTS):
+        for name in names:
+            samples[name].append(one_start(Path(bin_dir) / name, FIRST_PATH[name]))
     results = {}
-    for name in names:
-        results[name] = cold_starts(Path(bin_dir) / name, FIRST_PATH[name])
+    for name, runs in samples.items():
+        times = [t for t, _, _ in runs]
+        results[name] = {
+            "median_ms": statistics.median(times),
+            "min_ms": min(times),
+            "max_ms": max(times),
+            "peak_rss_kb": max(r for _, r, _ in runs),
+            "statuses": sorted({str(st) for _, _, st in runs}),
+            "starts": STARTS,
+        }
         print(f"  {name}: {results[name]['median_ms']:.1f} ms median, peak RSS {results[name]['peak_rss_kb'] / 1024:.1f} MB", flush=True)
     Path(out).write_text(json.dumps(results, indent=2))
 
@@ -352,7 +365,7 @@ def report(results: str, out: str) -> None:
         "",
         "## Cold start",
         "",
-        f"Process start to the first invocation answered, through a local Lambda Runtime API, median of {STARTS} starts,",
+        f"Process start to the first invocation answered, through a local Lambda Runtime API, median of {STARTS} starts taken round robin,",
         "host release builds (same profile as the deployed bootstraps), with `AWS_ENDPOINT_URL` pointing at a closed port:",
         "a network call during init would fail or slow the start.",
         "",
