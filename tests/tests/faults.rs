@@ -293,3 +293,26 @@ async fn a_processor_that_fails_or_loses_its_answer_is_reconciled() {
         assert_eq!(again, pay::Reconciled::default(), "a second run finds nothing to do");
     }
 }
+
+#[tokio::test]
+async fn a_mail_outage_during_an_email_change_leaves_nothing_half_done() {
+    let (mut app, _) = portal(true).await;
+    let outbox = app.app.mailer.clone();
+    app.app.mailer = Arc::new(portal_tests::faults::DownMailer);
+    let page = app.submit_contact("maria", &[("email", "maria.new@example.com")]).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "the patient is told the code could not be sent");
+    assert!(page.body.contains("Reference:"));
+    assert!(broken_invariants(app.app.table.as_ref(), "lopez").await.is_empty());
+    // The mail service is back: asking again sends the code, and the code changes the address once.
+    app.app.mailer = outbox;
+    app.clock.advance(Duration::minutes(2));
+    let page = app.submit_contact("maria", &[("email", "maria.new@example.com")]).await;
+    assert!(page.status.is_redirection() || page.status == StatusCode::OK, "{}", page.status);
+    let code = app.last_code_to("maria.new@example.com").expect("a code to the new address");
+    let csrf = app.get("/members/maria/contact").await.csrf_token();
+    app.post("/members/maria/contact", &[("csrf_token", &csrf), ("code", &code)]).await;
+    let lopez = store::household(app.app.table.as_ref(), &lopez_id()).await.unwrap();
+    let maria = lopez.member(&"maria".to_owned().try_into().unwrap()).unwrap();
+    assert_eq!(maria.email.as_ref().map(|e| e.as_str()), Some("maria.new@example.com"));
+    assert!(broken_invariants(app.app.table.as_ref(), "lopez").await.is_empty());
+}
