@@ -134,6 +134,34 @@ pub async fn grow_household(table: &dyn Table) {
     }
 }
 
+/// Collects what a tracing subscriber writes, for tests that read the logs.
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+    fn make_writer(&'a self) -> LogCapture {
+        self.clone()
+    }
+}
+
 /// A response with its body as text.
 pub struct Page {
     pub status: StatusCode,
@@ -247,6 +275,28 @@ impl TestApp {
         let mut all = vec![("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str())];
         all.extend_from_slice(fields);
         self.post(&format!("/invoices/{invoice}/pay"), &all).await
+    }
+
+    /// Opens Maria's membership's "add a dependent" form and submits `fields` for a price (or the
+    /// form's own answer when it does not open).
+    pub async fn quote_dependent(&mut self, fields: &[(&str, &str)]) -> Page {
+        let form = self.get("/memberships/ms-lopez-2/dependents/new").await;
+        if form.status != StatusCode::OK {
+            return form;
+        }
+        let csrf = form.csrf_token();
+        let mut all = vec![("csrf_token", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post("/memberships/ms-lopez-2/dependents/new", &all).await
+    }
+
+    /// Confirms the dependent a price page shows, as its "Confirm and add" button does.
+    pub async fn confirm_dependent(&mut self, quote: &Page) -> Page {
+        let names =
+            ["csrf_token", "enrolment_key", "first_name", "last_name", "date_of_birth", "sex", "relationship", "email", "phone_mobile"];
+        let fields: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), TestApp::hidden(quote, n))).collect();
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post("/memberships/ms-lopez-2/dependents/confirm", &fields).await
     }
 
     /// Sends a request as a browser would: with the jar's cookies, keeping the cookies it sets.

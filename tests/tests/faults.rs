@@ -115,28 +115,18 @@ async fn act(app: &mut TestApp, case: Case) -> Page {
             app.post("/memberships/ms-lopez-2/renew", &[("csrf_token", &page.csrf_token())]).await
         }
         Case::AddDependent => {
-            let form = app.get("/memberships/ms-lopez-2/dependents/new").await;
-            if form.status != StatusCode::OK {
-                return form;
-            }
-            let csrf = form.csrf_token();
             let fields = [
-                ("csrf_token", csrf.as_str()),
                 ("first_name", "Lucas"),
                 ("last_name", "Lopez"),
                 ("date_of_birth", "2022-08-01"),
                 ("sex", "male"),
                 ("relationship", "child"),
             ];
-            let quote = app.post("/memberships/ms-lopez-2/dependents/new", &fields).await;
+            let quote = app.quote_dependent(&fields).await;
             if quote.status != StatusCode::OK {
                 return quote;
             }
-            let names =
-                ["csrf_token", "enrolment_key", "first_name", "last_name", "date_of_birth", "sex", "relationship", "email", "phone_mobile"];
-            let values: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), TestApp::hidden(&quote, n))).collect();
-            let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            app.post("/memberships/ms-lopez-2/dependents/confirm", &values).await
+            app.confirm_dependent(&quote).await
         }
         Case::SignAgreement => {
             let page = app.get("/agreements/agr-financial").await;

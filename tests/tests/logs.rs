@@ -3,33 +3,11 @@
 //! address or email body may appear in any of them.
 
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use lambda_http::http::{header, Method, StatusCode};
 use portal_domain::session;
 use portal_tests::TestApp;
-
-/// Where the log lines go instead of stdout.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
 
 const CARD: &str = "4242424242424242";
 const DECLINED_CARD: &str = "4000000000000002";
@@ -66,7 +44,7 @@ fn contains_token(text: &str, needle: &str) -> bool {
 
 #[tokio::test]
 async fn the_demo_journey_logs_no_secret_and_no_personal_data() {
-    let capture = Capture::default();
+    let capture = portal_tests::LogCapture::default();
     portal_web::lambda::init_logging_to("trace".parse().unwrap(), capture.clone());
     let mut app = TestApp::memory().await;
 
@@ -136,10 +114,7 @@ async fn the_demo_journey_logs_no_secret_and_no_personal_data() {
     let page = app.get("/members/maria/contact").await;
     let csrf = page.csrf_token();
     app.post("/members/maria/contact", &[("csrf_token", &csrf), ("code", &code)]).await;
-    let form = app.get("/memberships/ms-lopez-2/dependents/new").await;
-    let csrf = form.csrf_token();
     let dependent = [
-        ("csrf_token", csrf.as_str()),
         ("first_name", "Lucas"),
         ("last_name", "Lopez"),
         ("date_of_birth", "2022-08-01"),
@@ -147,7 +122,9 @@ async fn the_demo_journey_logs_no_secret_and_no_personal_data() {
         ("relationship", "child"),
         ("email", "lucas.lopez@example.com"),
     ];
-    app.post("/memberships/ms-lopez-2/dependents/new", &dependent).await;
+    let quote = app.quote_dependent(&dependent).await;
+    assert_eq!(quote.status, StatusCode::OK, "the dependent is priced");
+    app.confirm_dependent(&quote).await;
     let page = app.get("/agreements/agr-financial").await;
     app.post("/agreements/agr-financial/sign", &[("csrf_token", &page.csrf_token()), ("signer_name", "Maria Lopez"), ("consent", "yes")])
         .await;
@@ -166,7 +143,7 @@ async fn the_demo_journey_logs_no_secret_and_no_personal_data() {
     app.post("/sign-out", &[("csrf_token", &csrf)]).await;
 
     std::io::stdout().flush().unwrap();
-    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let text = capture.text();
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect();
     assert!(lines.len() >= 30, "the journey was logged: {} lines", lines.len());
     let mut logged = Vec::new();

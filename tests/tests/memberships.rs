@@ -6,7 +6,7 @@ use chrono::{Datelike, Days, Months};
 use lambda_http::http::{Method, StatusCode};
 use portal_domain::store;
 use portal_domain::{AccountId, Money};
-use portal_tests::{Page, TestApp};
+use portal_tests::TestApp;
 use tokio::task::JoinSet;
 
 const MARIA: &str = "maria@example.com";
@@ -95,31 +95,19 @@ async fn two_renew_submits_at_once_renew_once(app: TestApp) {
     assert_eq!(lopez(&app).await.memberships.len(), 3);
 }
 
-async fn quote(app: &mut TestApp, fields: &[(&str, &str)]) -> Page {
-    let form = app.get("/memberships/ms-lopez-2/dependents/new").await;
-    assert_eq!(form.status, StatusCode::OK);
-    let csrf = form.csrf_token();
-    let mut all = vec![("csrf_token", csrf.as_str())];
-    all.extend_from_slice(fields);
-    app.post("/memberships/ms-lopez-2/dependents/new", &all).await
-}
-
-fn confirm_fields(page: &Page) -> Vec<(String, String)> {
-    ["csrf_token", "enrolment_key", "first_name", "last_name", "date_of_birth", "sex", "relationship", "email", "phone_mobile"]
-        .iter()
-        .map(|n| (n.to_string(), TestApp::hidden(page, n)))
-        .collect()
-}
-
 async fn maria_adds_a_four_year_old_at_thirty_dollars(app: TestApp) {
     let mut app = signed_in(app, MARIA).await;
     let today = app.app.today();
     let born = (today - Months::new(4 * 12 + 3)).format("%Y-%m-%d").to_string();
-    let page = quote(
-        &mut app,
-        &[("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", &born), ("sex", "male"), ("relationship", "child")],
-    )
-    .await;
+    let page = app
+        .quote_dependent(&[
+            ("first_name", "Lucas"),
+            ("last_name", "Lopez"),
+            ("date_of_birth", &born),
+            ("sex", "male"),
+            ("relationship", "child"),
+        ])
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let ms = lopez(&app).await.memberships.into_iter().find(|m| m.id.as_str() == "ms-lopez-2").unwrap();
     let next_bill = ms.next_bill_date.unwrap();
@@ -127,12 +115,16 @@ async fn maria_adds_a_four_year_old_at_thirty_dollars(app: TestApp) {
     assert!(page.body.contains(&format!(r#"id="start-date"><time datetime="{}""#, next_bill.format("%Y-%m-%d"))));
     assert!(page.body.contains(r#"id="new-rate">$30.00"#) && page.body.contains(r#"id="new-total">$220.00"#));
     assert!(page.body.contains("Maria Lopez") && page.body.contains("Daniel Lopez") && page.body.contains("Sofia Lopez"));
-    let fields = confirm_fields(&page);
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let done = app.post("/memberships/ms-lopez-2/dependents/confirm", &fields).await;
+    let done = app.confirm_dependent(&page).await;
     assert_eq!(done.location(), Some("/memberships?done=added"));
-    let again = app.post("/memberships/ms-lopez-2/dependents/confirm", &fields).await;
+    let again = app.confirm_dependent(&page).await;
     assert_eq!(again.location(), Some("/memberships?done=added"), "a double submit shows the same result");
+    // The same child asked for again (a new form after an error page, say) is not priced twice.
+    let fields =
+        [("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", born.as_str()), ("sex", "male"), ("relationship", "child")];
+    let twice = app.quote_dependent(&fields).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(twice.body.contains("Lucas Lopez is already on this membership."));
     let records = lopez(&app).await;
     assert_eq!(records.members.iter().filter(|m| m.first_name == "Lucas").count(), 1, "added once");
     let ms = records.memberships.iter().find(|m| m.id.as_str() == "ms-lopez-2").unwrap();
@@ -147,9 +139,8 @@ async fn maria_adds_a_four_year_old_at_thirty_dollars(app: TestApp) {
 
 async fn dependent_input_is_validated_and_emails_are_unique(app: TestApp) {
     let mut app = signed_in(app, MARIA).await;
-    let bad = quote(
-        &mut app,
-        &[
+    let bad = app
+        .quote_dependent(&[
             ("first_name", ""),
             ("last_name", "L<script>"),
             ("date_of_birth", "2099-01-01"),
@@ -157,9 +148,8 @@ async fn dependent_input_is_validated_and_emails_are_unique(app: TestApp) {
             ("relationship", "cousin"),
             ("email", "x@"),
             ("phone_mobile", "12"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     for message in [
         "Enter the first name.",
@@ -173,18 +163,16 @@ async fn dependent_input_is_validated_and_emails_are_unique(app: TestApp) {
         assert!(bad.body.contains(message), "{message}");
     }
     assert!(!bad.body.contains("L<script>"), "escaped");
-    let taken = quote(
-        &mut app,
-        &[
+    let taken = app
+        .quote_dependent(&[
             ("first_name", "Ana"),
             ("last_name", "Lopez"),
             ("date_of_birth", "2015-01-01"),
             ("sex", "female"),
             ("relationship", "child"),
             ("email", "Daniel@Example.com"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(taken.body.contains("already used by a member"));
     assert_eq!(lopez(&app).await.members.len(), 3, "nothing added");

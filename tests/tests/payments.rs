@@ -1,12 +1,12 @@
 //! Paying invoices and managing payment sources through the real handlers, with the sandbox
 //! processor: partial and full payments, errors that change nothing, idempotency, concurrency.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lambda_http::http::{Method, StatusCode};
 use portal_domain::store;
 use portal_domain::{AccountId, ChargeOutcome, Money, PaymentStatus};
-use portal_tests::{Page, TestApp};
+use portal_tests::TestApp;
 use tokio::task::JoinSet;
 
 const MARIA: &str = "maria@example.com";
@@ -21,10 +21,6 @@ async fn invoice_state(app: &TestApp, id: &str) -> (Money, Money, Money) {
     let records = store::household(app.app.table.as_ref(), &account).await.unwrap();
     let invoice = records.invoices.iter().find(|i| i.id().as_str() == id).unwrap();
     (invoice.paid(), invoice.pending(), invoice.balance())
-}
-
-async fn pay(app: &mut TestApp, invoice: &str, fields: &[(&str, &str)]) -> Page {
-    app.pay(invoice, fields).await
 }
 
 fn new_card<'a>(number: &'a str, cvc: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -46,7 +42,7 @@ async fn maria_pays_part_with_her_visa_then_the_rest_with_a_new_saved_card() {
     assert!(form.body.contains(r#"value="140.00""#), "the amount is prefilled with the balance");
     assert!(form.body.contains(r#"value="src-visa" checked"#), "the default source is preselected");
 
-    let paid = pay(&mut app, "inv-1008", &[("amount", "40"), ("source", "src-visa")]).await;
+    let paid = app.pay("inv-1008", &[("amount", "40"), ("source", "src-visa")]).await;
     let receipt_path = paid.location().expect("a receipt").to_owned();
     assert!(receipt_path.starts_with("/payments/"));
     let receipt = app.get(&receipt_path).await;
@@ -59,7 +55,7 @@ async fn maria_pays_part_with_her_visa_then_the_rest_with_a_new_saved_card() {
 
     let mut fields = new_card("4242 4242 4242 4242", "123");
     fields.extend([("amount", "100.00"), ("save", "1")]);
-    let rest = pay(&mut app, "inv-1008", &fields).await;
+    let rest = app.pay("inv-1008", &fields).await;
     assert!(rest.location().unwrap().starts_with("/payments/"));
     assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(19000), Money::ZERO, Money::ZERO));
     let detail = app.get("/invoices/inv-1008").await;
@@ -86,7 +82,7 @@ async fn bad_input_and_declines_re_render_the_form_and_change_nothing() {
         ([new_card("4000 0000 0000 0069", "123"), vec![("amount", "10")]].concat(), "Your card has expired"),
     ];
     for (fields, message) in cases {
-        let page = pay(&mut app, "inv-1008", &fields).await;
+        let page = app.pay("inv-1008", &fields).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
         assert!(page.body.contains(message), "{message} in {}", page.body);
         assert!(!page.body.contains("4242 4242 4242 4241") && !page.body.contains("4000 0000"), "the card number is never shown again");
@@ -109,43 +105,43 @@ async fn a_bank_account_with_insufficient_funds_is_declined() {
         ("routing_number", "110000000"),
         ("account_number", "000111111116"),
     ];
-    let page = pay(&mut app, "inv-1008", &fields).await;
+    let page = app.pay("inv-1008", &fields).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("insufficient funds"));
-    let bad_routing = pay(
-        &mut app,
-        "inv-1008",
-        &[
-            ("amount", "20"),
-            ("source", "new"),
-            ("new_kind", "bank"),
-            ("account_holder", "M"),
-            ("routing_number", "123456789"),
-            ("account_number", "000123456789"),
-        ],
-    )
-    .await;
+    let bad_routing = app
+        .pay(
+            "inv-1008",
+            &[
+                ("amount", "20"),
+                ("source", "new"),
+                ("new_kind", "bank"),
+                ("account_holder", "M"),
+                ("routing_number", "123456789"),
+                ("account_number", "000123456789"),
+            ],
+        )
+        .await;
     assert!(bad_routing.body.contains("routing number is not valid"));
-    let ok = pay(
-        &mut app,
-        "inv-1008",
-        &[
-            ("amount", "20"),
-            ("source", "new"),
-            ("new_kind", "bank"),
-            ("account_holder", "Maria Lopez"),
-            ("routing_number", "110000000"),
-            ("account_number", "000123456789"),
-        ],
-    )
-    .await;
+    let ok = app
+        .pay(
+            "inv-1008",
+            &[
+                ("amount", "20"),
+                ("source", "new"),
+                ("new_kind", "bank"),
+                ("account_holder", "Maria Lopez"),
+                ("routing_number", "110000000"),
+                ("account_number", "000123456789"),
+            ],
+        )
+        .await;
     assert!(ok.location().unwrap().starts_with("/payments/"));
 }
 
 #[tokio::test]
 async fn an_unknown_outcome_holds_the_amount_and_says_so() {
     let mut app = signed_in(TestApp::memory().await, MARIA).await;
-    let page = pay(&mut app, "inv-1008", &[new_card("4000 0000 0000 0119", "123"), vec![("amount", "30")]].concat()).await;
+    let page = app.pay("inv-1008", &[new_card("4000 0000 0000 0119", "123"), vec![("amount", "30")]].concat()).await;
     let receipt = app.get(page.location().unwrap()).await;
     assert!(receipt.body.contains("Payment processing") && receipt.body.contains("Nothing more will be charged"));
     assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(5000), Money::from_cents(3000), Money::from_cents(14000)));
@@ -232,7 +228,7 @@ async fn twenty_concurrent_partial_payments_never_overpay() {
 async fn a_declined_card_leaves_balance_and_pending_unchanged_on_dynamodb() {
     let mut app = signed_in(TestApp::dynamo().await, MARIA).await;
     let before = invoice_state(&app, "inv-1008").await;
-    let page = pay(&mut app, "inv-1008", &[new_card("4000 0000 0000 0002", "123"), vec![("amount", "140")]].concat()).await;
+    let page = app.pay("inv-1008", &[new_card("4000 0000 0000 0002", "123"), vec![("amount", "140")]].concat()).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(invoice_state(&app, "inv-1008").await, before);
 }
@@ -327,7 +323,7 @@ async fn other_members_and_households_find_nothing_here() {
     assert_eq!(sam.post("/payment-methods/src-visa/remove", &[("csrf_token", &csrf)]).await.status, StatusCode::NOT_FOUND);
     assert_eq!(sam.post("/payment-methods/src-visa/default", &[("csrf_token", &csrf)]).await.status, StatusCode::NOT_FOUND);
     let mut shared = signed_in(TestApp::memory().await, MARIA).await;
-    let paid = pay(&mut shared, "inv-1008", &[("amount", "5"), ("source", "src-visa")]).await;
+    let paid = shared.pay("inv-1008", &[("amount", "5"), ("source", "src-visa")]).await;
     let receipt = paid.location().unwrap().to_owned();
     assert_eq!(shared.get(&receipt).await.status, StatusCode::OK);
     shared.cookies.clear();
@@ -335,25 +331,10 @@ async fn other_members_and_households_find_nothing_here() {
     assert_eq!(shared.get(&receipt).await.status, StatusCode::NOT_FOUND, "another household's receipt");
 }
 
-/// Collects everything logged while it is the default subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn card_numbers_and_security_codes_are_never_stored_or_logged() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt().json().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
+    let captured = portal_tests::LogCapture::default();
+    let subscriber = tracing_subscriber::fmt().json().with_max_level(tracing::Level::TRACE).with_writer(captured.clone()).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let clock = Arc::new(portal_adapters::ManualClock::new(portal_tests::test_now()));
     let table = Arc::new(portal_adapters::MemoryTable::new(clock.clone()));
@@ -361,26 +342,26 @@ async fn card_numbers_and_security_codes_are_never_stored_or_logged() {
     let mut app = signed_in(TestApp::build(table.clone(), clock, outbox.clone(), outbox).await, MARIA).await;
     let mut fields = new_card("4242 4242 4242 4242", "7319");
     fields.extend([("amount", "40"), ("save", "1")]);
-    let paid = pay(&mut app, "inv-1008", &fields).await;
+    let paid = app.pay("inv-1008", &fields).await;
     assert!(paid.location().unwrap().starts_with("/payments/"));
-    let mut bank = pay(
-        &mut app,
-        "inv-1008",
-        &[
-            ("amount", "5"),
-            ("source", "new"),
-            ("new_kind", "bank"),
-            ("account_holder", "M L"),
-            ("routing_number", "110000000"),
-            ("account_number", "000987654321"),
-            ("save", "1"),
-        ],
-    )
-    .await;
+    let mut bank = app
+        .pay(
+            "inv-1008",
+            &[
+                ("amount", "5"),
+                ("source", "new"),
+                ("new_kind", "bank"),
+                ("account_holder", "M L"),
+                ("routing_number", "110000000"),
+                ("account_number", "000987654321"),
+                ("save", "1"),
+            ],
+        )
+        .await;
     assert!(bank.location().is_some(), "{}", std::mem::take(&mut bank.body));
 
     let stored: String = table.items().iter().map(|item| format!("{item:?}")).collect();
-    let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logged = captured.text();
     assert!(logged.contains("\"route\":\"pay-invoice\""), "the requests were logged");
     for (what, text) in [("stored items", &stored), ("logs", &logged)] {
         assert!(!text.contains("4242424242424242") && !text.contains("4242 4242 4242 4242"), "card number in {what}");
@@ -389,4 +370,30 @@ async fn card_numbers_and_security_codes_are_never_stored_or_logged() {
         assert!(!digit_runs.contains(&"7319"), "security code in {what}");
     }
     assert!(stored.contains("\"last4\\\":\\\"4242\\\"") || stored.contains("4242"), "the last four digits are kept for display");
+}
+
+#[tokio::test]
+async fn a_card_already_on_file_is_kept_once_and_said_so() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let add = |csrf: String, make_default: bool| {
+        let mut fields: Vec<(&'static str, String)> =
+            new_card("5555 5555 5555 4444", "321").into_iter().map(|(k, v)| (k, v.to_owned())).collect();
+        fields.push(("csrf_token", csrf));
+        if make_default {
+            fields.push(("make_default", "yes".into()));
+        }
+        fields
+    };
+    let csrf = app.get("/payment-methods/new").await.csrf_token();
+    let fields = add(csrf.clone(), false);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.post("/payment-methods/new", &fields).await.location(), Some("/payment-methods?done=added"));
+    let fields = add(csrf, true);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.post("/payment-methods/new", &fields).await.location(), Some("/payment-methods?done=exists"));
+    assert!(app.get("/payment-methods?done=exists").await.body.contains("That payment method is already on file."));
+    let lopez = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
+    let cards: Vec<_> = lopez.sources.iter().filter(|s| s.details.describe().contains("4444")).collect();
+    assert_eq!(cards.len(), 1, "kept once");
+    assert!(cards[0].is_default, "asking for it as the default still makes it the default");
 }

@@ -100,7 +100,7 @@ async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     let session = ctx.session()?.clone();
     match sources::remove(app.table.as_ref(), &session.account, &records.sources, id).await? {
         RemoveOutcome::Removed => {
-            let described = records.sources.iter().find(|s| &s.id == id).map(|s| s.details.describe()).unwrap_or_default();
+            let described = described(&records, id);
             let event = ctx.event(app, "source.removed")?.detail(described);
             ctx.record(app, event).await;
             Ok(done("removed"))
@@ -113,10 +113,15 @@ async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     }
 }
 
+/// How the activity page names a source ("Visa •••• 4242").
+fn described(records: &portal_domain::store::HouseholdRecords, id: &SourceId) -> String {
+    records.sources.iter().find(|s| &s.id == id).map(|s| s.details.describe()).unwrap_or_default()
+}
+
 async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Skip).await?;
     if sources::set_default(app.table.as_ref(), &records.sources, id).await? {
-        let described = records.sources.iter().find(|s| &s.id == id).map(|s| s.details.describe()).unwrap_or_default();
+        let described = described(&records, id);
         let event = ctx.event(app, "source.default")?.detail(described);
         ctx.record(app, event).await;
         Ok(done("default"))

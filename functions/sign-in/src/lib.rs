@@ -189,20 +189,16 @@ async fn start_session(app: &App, ctx: &mut Ctx, account: portal_domain::Account
     let Some(person) = person else {
         return Err(PageError::NotFound);
     };
-    let device = audit::device_of(&ctx.user_agent);
     let who = SessionFor {
         is_owner: household.owner == member,
         display_name: person.full_name(),
         account,
         member,
-        device: device.clone(),
+        device: audit::device_of(&ctx.user_agent),
         ip: ctx.client_ip.clone(),
     };
     let (token, session) = session::start(app.table.as_ref(), app.random.as_ref(), app.now(), who).await?;
-    ctx.session = Some((token, session));
-    let event = ctx.event(app, "signin.succeeded")?;
-    ctx.record(app, event).await;
-    let Some((token, session)) = ctx.session.take() else { return Err(PageError::SignInRequired) };
+    ctx.record(app, ctx.event_by(app, &session, "signin.succeeded")).await;
     ctx.set_session(app, &token);
     Ok(redirect(&landing(&session)))
 }
@@ -219,13 +215,7 @@ async fn failed_attempt(app: &App, ctx: &Ctx, action: &str, holder: Option<(Acco
         event = event.subject(member.to_string());
     }
     let write = if holder.is_some() { event.write() } else { event.write_unattributed() };
-    let written = match write {
-        Ok(write) => app.table.write(write).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = written {
-        tracing::error!(request_id = %ctx.request_id, action, error = %e, "audit event not recorded");
-    }
+    ctx.record_write(app, action, write).await;
 }
 
 async fn sign_out(app: &App, ctx: &mut Ctx) -> PageResult {

@@ -85,6 +85,16 @@ async fn payable_now(table: &dyn Table, invoice: &Invoice) -> Result<Money, Stor
     Money::try_from(available).map_err(|e| StoreError::Malformed(format!("invoice available: {e}")))
 }
 
+/// The invoice update when a reserved amount was charged: pending becomes paid.
+fn paid(amount: rust_decimal::Decimal) -> Update {
+    Update::default().add(PENDING, -amount).add(PAID, amount)
+}
+
+/// The invoice update when a reserved amount was not charged: pending becomes payable again.
+fn released(amount: rust_decimal::Decimal) -> Update {
+    Update::default().add(PENDING, -amount).add(AVAILABLE, amount)
+}
+
 /// Pays (part of) an invoice.
 pub async fn pay(
     table: &dyn Table,
@@ -164,11 +174,7 @@ pub async fn pay(
         ChargeOutcome::Succeeded { reference } => {
             payment.status = PaymentStatus::Succeeded;
             payment.gateway_reference = Some(reference.clone());
-            settle.push(Write::Update {
-                key: invoice_key,
-                update: Update::default().add(PENDING, -amount).add(PAID, amount),
-                condition: None,
-            });
+            settle.push(Write::Update { key: invoice_key, update: paid(amount), condition: None });
             if save {
                 let source = PaymentSource {
                     id: SourceId::parse(&random_token(random, 12)).map_err(|_| StoreError::Malformed("source id".into()))?,
@@ -183,11 +189,7 @@ pub async fn pay(
         }
         ChargeOutcome::Declined { reason } => {
             payment.status = PaymentStatus::Declined(reason.clone());
-            settle.push(Write::Update {
-                key: invoice_key,
-                update: Update::default().add(PENDING, -amount).add(AVAILABLE, amount),
-                condition: None,
-            });
+            settle.push(Write::Update { key: invoice_key, update: released(amount), condition: None });
         }
         ChargeOutcome::Unknown => return Ok(PayOutcome::Pending(payment)),
     }
@@ -254,15 +256,15 @@ pub async fn reconcile(
             Some(ChargeOutcome::Succeeded { reference }) => {
                 payment.status = PaymentStatus::Succeeded;
                 payment.gateway_reference = Some(reference.clone());
-                Update::default().add(PENDING, -amount).add(PAID, amount)
+                paid(amount)
             }
             Some(ChargeOutcome::Declined { reason }) => {
                 payment.status = PaymentStatus::Declined(reason.clone());
-                Update::default().add(PENDING, -amount).add(AVAILABLE, amount)
+                released(amount)
             }
             _ => {
                 payment.status = PaymentStatus::Failed("The payment did not reach the processor. Nothing was charged.".into());
-                Update::default().add(PENDING, -amount).add(AVAILABLE, amount)
+                released(amount)
             }
         };
         let Ok(settle) = store::replace_record(&store::payment_key(&payment), "payment", &payment, version) else {

@@ -114,7 +114,8 @@ impl Config {
 mod tests {
     use chrono_tz::Tz;
 
-    /// `.cargo/config.toml` builds in the Americas' zones, Hawaii's and UTC; the template accepts the same.
+    /// `.cargo/config.toml` builds in the United States' zones and UTC (tests/tests/routing.rs checks the
+    /// template offers only those).
     #[test]
     fn us_time_zones_are_built_in_and_others_are_not() {
         for zone in [

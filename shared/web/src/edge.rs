@@ -265,21 +265,30 @@ impl Ctx {
 
     /// An audit event by the signed-in member, from this request's address and device.
     pub fn event(&self, app: &App, action: &str) -> Result<AuditEvent, PageError> {
-        let session = self.session()?;
-        Ok(AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), action, app.now(), &self.client_ip)
+        Ok(self.event_by(app, self.session()?, action))
+    }
+
+    /// An audit event by `session`'s member (one just started), from this request's address and device.
+    pub fn event_by(&self, app: &App, session: &Session, action: &str) -> AuditEvent {
+        AuditEvent::new(app.random.as_ref(), &session.account, Some(&session.member), action, app.now(), &self.client_ip)
             .device(audit::device_of(&self.user_agent))
-            .actor_name(session.display_name.clone()))
+            .actor_name(session.display_name.clone())
     }
 
     /// Records an event for a change already made. The change stands if this write fails: the
     /// failure is logged (without the event's details) for the practice to look into.
     pub async fn record(&self, app: &App, event: AuditEvent) {
-        let written = match event.write() {
+        self.record_write(app, &event.action, event.write()).await;
+    }
+
+    /// Writes an audit event's item (see [`Ctx::record`]); a failure is logged, never shown.
+    pub async fn record_write(&self, app: &App, action: &str, write: Result<portal_domain::ports::Write, StoreError>) {
+        let written = match write {
             Ok(write) => app.table.write(write).await,
             Err(e) => Err(e),
         };
         if let Err(e) = written {
-            tracing::error!(request_id = %self.request_id, action = %event.action, error = %e, "audit event not recorded");
+            tracing::error!(request_id = %self.request_id, action, error = %e, "audit event not recorded");
         }
     }
 
