@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use maud::{html, Markup};
-use portal_domain::{Invoice, InvoiceStatus, Money};
+use portal_domain::{Invoice, InvoiceFigures, InvoiceStatus, Money};
 
 use crate::layout::{page, Chrome};
 use crate::routes::Route;
@@ -26,11 +26,11 @@ impl Filter {
         }
     }
 
-    fn keeps(self, invoice: &Invoice) -> bool {
+    fn keeps(self, invoice: &InvoiceFigures) -> bool {
         match self {
             Filter::All => true,
             Filter::Unpaid => !invoice.balance().is_zero(),
-            Filter::Paid => invoice.balance().is_zero() && !invoice.is_void(),
+            Filter::Paid => invoice.balance().is_zero() && !invoice.void,
         }
     }
 
@@ -69,21 +69,45 @@ pub fn parse_page(value: Option<&str>) -> usize {
     value.and_then(|v| v.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1)
 }
 
-/// The household's invoices, newest first, a page at a time, with the total due, a filter and a statement form.
+/// What the overview shows: the totals over every invoice and which invoices make the page.
+/// It needs only each invoice's figures, so a household with years of invoices has just the
+/// page's few decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub total_due: Money,
+    pub past_due: Money,
+    /// Whether the household has any invoice at all.
+    pub any: bool,
+    /// Positions (in the figures given, newest first) of the invoices this page shows.
+    pub shown: Vec<usize>,
+    pub pages: usize,
+    /// The page shown (the one asked for, at most the last).
+    pub page_number: usize,
+}
+
+/// The listing for page `page_number` of the invoices that `filter` keeps, from every invoice's
+/// figures, newest first.
+pub fn listing(figures: &[InvoiceFigures], today: NaiveDate, filter: Filter, page_number: usize) -> Listing {
+    let total_due: Money = figures.iter().map(InvoiceFigures::balance).sum();
+    let past_due: Money = figures.iter().filter(|f| f.status(today) == InvoiceStatus::PastDue).map(InvoiceFigures::balance).sum();
+    let matching: Vec<usize> = (0..figures.len()).filter(|&i| filter.keeps(&figures[i])).collect();
+    let pages = matching.len().div_ceil(INVOICES_PER_PAGE).max(1);
+    let page_number = page_number.clamp(1, pages);
+    let shown = matching.into_iter().skip((page_number - 1) * INVOICES_PER_PAGE).take(INVOICES_PER_PAGE).collect();
+    Listing { total_due, past_due, any: !figures.is_empty(), shown, pages, page_number }
+}
+
+/// The household's invoices, newest first, a page at a time, with the total due, a filter and a
+/// statement form: `shown` are the listing's invoices, decoded.
 pub fn overview(
     chrome: &Chrome<'_>,
     today: NaiveDate,
     household_name: &str,
-    invoices: &[Invoice],
+    listing: &Listing,
+    shown: &[Invoice],
     filter: Filter,
-    page_number: usize,
 ) -> Markup {
-    let total_due: Money = invoices.iter().map(Invoice::balance).sum();
-    let past_due: Money = invoices.iter().filter(|i| i.status(today) == InvoiceStatus::PastDue).map(Invoice::balance).sum();
-    let matching: Vec<&Invoice> = invoices.iter().filter(|i| filter.keeps(i)).collect();
-    let pages = matching.len().div_ceil(INVOICES_PER_PAGE).max(1);
-    let page_number = page_number.min(pages);
-    let shown: Vec<&Invoice> = matching.iter().skip((page_number - 1) * INVOICES_PER_PAGE).take(INVOICES_PER_PAGE).copied().collect();
+    let Listing { total_due, past_due, pages, page_number, .. } = *listing;
     let statement_from = (today - chrono::Months::new(12) + chrono::Days::new(1)).format("%Y-%m-%d").to_string();
     let statement_to = today.format("%Y-%m-%d").to_string();
     let body = html! {
@@ -115,7 +139,7 @@ pub fn overview(
             }
         }
         @if shown.is_empty() {
-            p { @if invoices.is_empty() { "You have no invoices yet." } @else { "No invoices match." } }
+            p { @if !listing.any { "You have no invoices yet." } @else { "No invoices match." } }
         } @else {
             div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
                 table.invoices {
@@ -132,7 +156,7 @@ pub fn overview(
                         }
                     }
                     tbody {
-                        @for invoice in &shown {
+                        @for invoice in shown {
                             @let status = invoice.status(today);
                             tr.past-due[status == InvoiceStatus::PastDue] data-invoice=(invoice.number()) {
                                 th scope="row" data-label="Invoice" { a href=(Route::Invoice(invoice.id().clone()).path()) { (invoice.number()) } }

@@ -71,10 +71,10 @@ impl Table for FaultyTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.run(self.inner.get(key)).await
     }
-    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.run(self.inner.query(pk, sk_prefix)).await
     }
-    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.run(self.inner.query_index(gsi1pk)).await
     }
     async fn write(&self, write: Write) -> Result<(), StoreError> {

@@ -68,11 +68,11 @@ impl Table for CountingTable {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get(key).await
     }
-    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.query(pk, sk_prefix).await
     }
-    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.query_index(gsi1pk).await
     }

@@ -45,9 +45,9 @@ async fn dynamo() -> Arc<dyn Table> {
 async fn snapshot(table: &dyn Table, data: &Dataset) -> Vec<Item> {
     let mut items = Vec::new();
     items.extend(table.get(&store::practice_key()).await.unwrap());
-    items.extend(table.query("PRACTICE", "PLAN#").await.unwrap());
+    items.extend(table.query("PRACTICE", "PLAN#").await.unwrap().into_iter().map(Arc::unwrap_or_clone));
     for h in &data.households {
-        items.extend(table.query(&store::account_pk(&h.household.id), "").await.unwrap());
+        items.extend(table.query(&store::account_pk(&h.household.id), "").await.unwrap().into_iter().map(Arc::unwrap_or_clone));
         for email in h.members.iter().filter_map(|m| m.email.as_ref()) {
             items.extend(table.get(&email_claim_key(email)).await.unwrap());
         }

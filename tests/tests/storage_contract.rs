@@ -50,7 +50,7 @@ async fn queries_a_partition_by_prefix_in_order((table, _): Fixture) {
         table.write(put(item("ACCOUNT#1", sk, &[]), None)).await.unwrap();
     }
     table.write(put(item("ACCOUNT#2", "INVOICE#2026-01-01#z", &[]), None)).await.unwrap();
-    let sks = |items: Vec<Item>| items.iter().map(|i| i[attr::SK].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let sks = |items: Vec<Arc<Item>>| items.iter().map(|i| i[attr::SK].as_str().unwrap().to_owned()).collect::<Vec<_>>();
     assert_eq!(sks(table.query("ACCOUNT#1", "INVOICE#").await.unwrap()), ["INVOICE#2026-01-01#a", "INVOICE#2026-02-01#b"]);
     assert_eq!(sks(table.query("ACCOUNT#1", "").await.unwrap()), ["ACCOUNT", "INVOICE#2026-01-01#a", "INVOICE#2026-02-01#b", "MEMBER#m1"]);
     assert!(table.query("ACCOUNT#3", "").await.unwrap().is_empty());

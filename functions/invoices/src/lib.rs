@@ -3,7 +3,7 @@
 
 use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
 use lambda_http::Body;
-use portal_domain::statement::{self, parse_period};
+use portal_domain::statement::parse_period;
 use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{Household, InvoiceId};
 use portal_templates::invoice::{self, InvoiceView};
@@ -29,10 +29,11 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     }
 }
 
-/// The signed-in owner's household, read in one query.
+/// The signed-in owner's household, read in one query; its invoices and payments stay as stored
+/// for each page to decode what it shows.
 async fn household(app: &App, ctx: &Ctx) -> Result<(HouseholdRecords, Household), PageError> {
     let session = ctx.owner_session()?;
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = store::household_with(app.table.as_ref(), &session.account, store::Billing::Stored).await?;
     let household = records.household.clone().ok_or(PageError::NotFound)?;
     Ok((records, household))
 }
@@ -41,18 +42,28 @@ async fn overview(app: &App, ctx: &mut Ctx) -> PageResult {
     let (records, household) = household(app, ctx).await?;
     let filter = Filter::parse(ctx.query("show"));
     let number = invoices::parse_page(ctx.query("page"));
+    let listing = invoices::listing(&records.ledger.figures()?, app.today(), filter, number);
+    let shown = listing.shown.iter().filter_map(|&i| records.ledger.invoice_at(i).transpose()).collect::<Result<Vec<_>, _>>()?;
     let chrome = ctx.chrome(app, Some(Section::Invoices));
-    let page = invoices::overview(&chrome, app.today(), &household.name, &records.invoices, filter, number);
+    let page = invoices::overview(&chrome, app.today(), &household.name, &listing, &shown, filter);
     Ok(html(StatusCode::OK, page))
 }
 
 async fn detail(app: &App, ctx: &mut Ctx, id: &InvoiceId, as_pdf: bool) -> PageResult {
     let (records, household) = household(app, ctx).await?;
     // Only this household's invoices are found: another household's id is as unknown as a made-up one.
-    let invoice = records.invoices.iter().find(|i| i.id() == id).ok_or(PageError::NotFound)?;
+    let invoice = records.ledger.invoice(id)?.ok_or(PageError::NotFound)?;
     let practice = app.practice().await?;
-    let payments = records.payments.iter().rev().filter(|p| p.invoice == *id).map(|p| (p, app.date_of(p.at))).collect();
-    let view = InvoiceView { practice: &practice, household: &household, members: &records.members, invoice, payments, today: app.today() };
+    let paid = records.ledger.payments_for(id)?;
+    let payments = paid.iter().map(|p| (p, app.date_of(p.at))).collect();
+    let view = InvoiceView {
+        practice: &practice,
+        household: &household,
+        members: &records.members,
+        invoice: &invoice,
+        payments,
+        today: app.today(),
+    };
     if as_pdf {
         return Ok(pdf_response(invoice::pdf(&view), &format!("invoice-{}.pdf", invoice.number())));
     }
@@ -72,8 +83,7 @@ async fn statement_page(app: &App, ctx: &mut Ctx, as_pdf: bool) -> PageResult {
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
         }
     };
-    let activities = statement::activities(&records.invoices, &records.payments, |at| app.date_of(at));
-    let statement = statement::statement(&activities, start, end);
+    let statement = records.ledger.statement(start, end, |at| app.date_of(at))?;
     if as_pdf {
         let name = format!("statement-{}-to-{}.pdf", start.format("%Y-%m-%d"), end.format("%Y-%m-%d"));
         return Ok(pdf_response(portal_templates::statement::pdf(&app.config.practice_name, &household.name, &statement), &name));

@@ -26,8 +26,9 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     }
 }
 
-fn find_invoice<'a>(records: &'a HouseholdRecords, id: &InvoiceId) -> Result<&'a Invoice, PageError> {
-    records.invoices.iter().find(|i| i.id() == id).ok_or(PageError::NotFound)
+/// This household's invoice (another household's id is as unknown as a made-up one).
+fn find_invoice(records: &HouseholdRecords, id: &InvoiceId) -> Result<Invoice, PageError> {
+    records.ledger.invoice(id)?.ok_or(PageError::NotFound)
 }
 
 /// A fresh idempotency key for a newly rendered form.
@@ -78,8 +79,8 @@ fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r
 }
 
 async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Include).await?;
-    let invoice = find_invoice(&records, id)?;
+    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let invoice = &find_invoice(&records, id)?;
     let payable = invoice.payable();
     let message = payable.is_zero().then(|| "There is nothing left to pay on this invoice.".to_owned());
     let amount = payable.plain();
@@ -104,8 +105,8 @@ fn valid_key(key: &str) -> bool {
 }
 
 async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Include).await?;
-    let invoice = find_invoice(&records, id)?;
+    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let invoice = &find_invoice(&records, id)?;
     let form = ctx.form.clone();
     let key = form.text("idempotency_key").to_owned();
     if !valid_key(&key) {
@@ -235,9 +236,9 @@ async fn send_receipt(app: &App, public_url: &str, records: &HouseholdRecords, i
 }
 
 async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Include).await?;
-    let payment = records.payments.iter().find(|p| &p.id == id).ok_or(PageError::NotFound)?;
+    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
     let invoice = find_invoice(&records, &payment.invoice)?;
-    let page = receipt_page(&ctx.chrome(app, Some(Section::Invoices)), payment, invoice, app.date_of(payment.at));
+    let page = receipt_page(&ctx.chrome(app, Some(Section::Invoices)), &payment, &invoice, app.date_of(payment.at));
     Ok(html(StatusCode::OK, page))
 }

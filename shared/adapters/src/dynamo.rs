@@ -316,7 +316,7 @@ impl Table for DynamoTable {
         Ok(out.item().map(from_map).filter(|i| is_live(i, now)))
     }
 
-    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         let now = Decimal::from(self.now());
         let mut found = Vec::new();
         let mut start = None;
@@ -338,7 +338,7 @@ impl Table for DynamoTable {
                     .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
             };
             let out = request.send().await.map_err(|e| unavailable(e, "Query"))?;
-            found.extend(out.items().iter().map(from_map).filter(|i| is_live(i, now)));
+            found.extend(out.items().iter().map(from_map).filter(|i| is_live(i, now)).map(Arc::new));
             match out.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),
                 _ => break,
@@ -347,7 +347,7 @@ impl Table for DynamoTable {
         Ok(found)
     }
 
-    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         let now = Decimal::from(self.now());
         let mut found = Vec::new();
         let mut start = None;
@@ -364,7 +364,7 @@ impl Table for DynamoTable {
                 .send()
                 .await
                 .map_err(|e| unavailable(e, "Query gsi1"))?;
-            found.extend(out.items().iter().map(from_map).filter(|i| is_live(i, now)));
+            found.extend(out.items().iter().map(from_map).filter(|i| is_live(i, now)).map(Arc::new));
             match out.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),
                 _ => break,

@@ -10,7 +10,8 @@ use rust_decimal::Decimal;
 
 /// A table held in memory; conditions and transactions behave as in DynamoDB.
 pub struct MemoryTable {
-    items: Mutex<BTreeMap<Key, Item>>,
+    /// Items are shared with the readers that query them, as a store's response is theirs to keep.
+    items: Mutex<BTreeMap<Key, Arc<Item>>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -30,10 +31,10 @@ impl MemoryTable {
 
     /// Every stored item (for inspection in tests and local tools; the portal itself never scans).
     pub fn items(&self) -> Vec<Item> {
-        self.lock().values().cloned().collect()
+        self.lock().values().map(|i| Item::clone(i)).collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Key, Item>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Key, Arc<Item>>> {
         // A panic while holding the lock cannot leave a half-written item: writes replace whole items.
         self.items.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -83,16 +84,16 @@ fn key_of_write(write: &Write) -> Result<Key, StoreError> {
 
 impl MemoryTable {
     /// Checks a write against the current items; returns what to store (None: delete, or nothing for a check).
-    fn plan(items: &BTreeMap<Key, Item>, now: Decimal, write: &Write) -> Result<(Key, Option<Option<Item>>), StoreError> {
+    fn plan(items: &BTreeMap<Key, Arc<Item>>, now: Decimal, write: &Write) -> Result<(Key, Option<Option<Item>>), StoreError> {
         let key = key_of_write(write)?;
-        let current = items.get(&key).filter(|i| is_live(i, now));
+        let current = items.get(&key).map(|i| &**i).filter(|i| is_live(i, now));
         let (condition, outcome) = match write {
             Write::Put { item, condition } => (condition.as_ref(), Some(Some(item.clone()))),
             Write::Update { update, condition, .. } => {
                 let Some(existing) = current else {
                     return Err(StoreError::ConditionFailed);
                 };
-                let mut next = existing.clone();
+                let mut next = Item::clone(existing);
                 apply(&mut next, update);
                 (condition.as_ref(), Some(Some(next)))
             }
@@ -110,10 +111,10 @@ impl MemoryTable {
 impl Table for MemoryTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let now = self.now_secs();
-        Ok(self.lock().get(key).filter(|i| is_live(i, now)).cloned())
+        Ok(self.lock().get(key).filter(|i| is_live(i, now)).map(|i| Item::clone(i)))
     }
 
-    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         let now = self.now_secs();
         let items = self.lock();
         let start = Key::new(pk, sk_prefix);
@@ -121,14 +122,14 @@ impl Table for MemoryTable {
             .range(start..)
             .take_while(|(k, _)| k.pk == pk && k.sk.starts_with(sk_prefix))
             .filter(|(_, i)| is_live(i, now))
-            .map(|(_, i)| i.clone())
+            .map(|(_, i)| Arc::clone(i))
             .collect())
     }
 
-    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Item>, StoreError> {
+    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         let now = self.now_secs();
         let items = self.lock();
-        let mut found: Vec<Item> =
+        let mut found: Vec<Arc<Item>> =
             items.values().filter(|i| i.get(attr::GSI1PK).and_then(Value::as_str) == Some(gsi1pk) && is_live(i, now)).cloned().collect();
         found.sort_by(|a, b| a.get(attr::GSI1SK).and_then(Value::as_str).cmp(&b.get(attr::GSI1SK).and_then(Value::as_str)));
         Ok(found)
@@ -153,7 +154,7 @@ impl Table for MemoryTable {
         for (key, outcome) in planned {
             match outcome {
                 Some(Some(item)) => {
-                    items.insert(key, item);
+                    items.insert(key, Arc::new(item));
                 }
                 Some(None) => {
                     items.remove(&key);
@@ -168,7 +169,7 @@ impl Table for MemoryTable {
         let mut stored = self.lock();
         for item in items {
             let key = Key::of(&item).ok_or_else(|| StoreError::Malformed("put without pk/sk".into()))?;
-            stored.insert(key, item);
+            stored.insert(key, Arc::new(item));
         }
         Ok(())
     }

@@ -114,7 +114,7 @@ impl AuditEvent {
 /// The household's events, newest first.
 pub async fn list(table: &dyn Table, account: &AccountId) -> Result<Vec<AuditEvent>, StoreError> {
     let items = table.query(&audit_pk(account), "EVENT#").await?;
-    let mut events = items.iter().map(record_of::<AuditEvent>).collect::<Result<Vec<_>, _>>()?;
+    let mut events = items.iter().map(|i| record_of::<AuditEvent>(i)).collect::<Result<Vec<_>, _>>()?;
     events.reverse();
     Ok(events)
 }

@@ -140,27 +140,59 @@ impl Invoice {
         self.data.lines.iter().map(|l| l.amount).sum()
     }
 
+    /// The amounts and dates that decide the balance and status.
+    pub fn figures(&self) -> InvoiceFigures {
+        InvoiceFigures { total: self.total(), paid: self.data.paid, pending: self.data.pending, due: self.data.due, void: self.data.void }
+    }
+
     /// What is still owed: total − paid.
     pub fn balance(&self) -> Money {
-        if self.data.void {
-            return Money::ZERO;
-        }
-        self.total() - self.data.paid
+        self.figures().balance()
     }
 
     /// What a new payment may still take: total − paid − pending.
     pub fn payable(&self) -> Money {
-        self.balance() - self.data.pending
+        self.figures().payable()
     }
 
     pub fn status(&self, today: NaiveDate) -> InvoiceStatus {
-        if self.data.void {
+        self.figures().status(today)
+    }
+}
+
+/// What an invoice's balance and status follow from. Lists of years of invoices read these from
+/// the stored item's attributes and decode only the invoices they show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvoiceFigures {
+    pub total: Money,
+    pub paid: Money,
+    pub pending: Money,
+    pub due: NaiveDate,
+    pub void: bool,
+}
+
+impl InvoiceFigures {
+    /// What is still owed: total − paid (nothing on a void invoice).
+    pub fn balance(&self) -> Money {
+        if self.void {
+            return Money::ZERO;
+        }
+        self.total - self.paid
+    }
+
+    /// What a new payment may still take: total − paid − pending.
+    pub fn payable(&self) -> Money {
+        self.balance() - self.pending
+    }
+
+    pub fn status(&self, today: NaiveDate) -> InvoiceStatus {
+        if self.void {
             InvoiceStatus::Void
         } else if self.balance().is_zero() {
             InvoiceStatus::Paid
-        } else if today > self.data.due {
+        } else if today > self.due {
             InvoiceStatus::PastDue
-        } else if !self.data.paid.is_zero() {
+        } else if !self.paid.is_zero() {
             InvoiceStatus::PartiallyPaid
         } else {
             InvoiceStatus::Open

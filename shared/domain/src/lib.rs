@@ -32,7 +32,7 @@ pub use dob::{DateOfBirth, DateOfBirthError};
 pub use email::{Email, EmailError};
 pub use household::{Household, Member, Phones, Relationship, Sex};
 pub use ids::{AccountId, AgreementId, IdError, InvoiceId, MemberId, MembershipId, PaymentId, PlanId, SourceId};
-pub use invoice::{Invoice, InvoiceData, InvoiceError, InvoiceStatus, LineItem};
+pub use invoice::{Invoice, InvoiceData, InvoiceError, InvoiceFigures, InvoiceStatus, LineItem};
 pub use membership::{Enrollment, Membership, MembershipStatus};
 pub use money::{Balance, Money, MoneyError};
 pub use payment::{BankAccountType, Payment, PaymentSource, PaymentStatus, SourceDetails};

@@ -193,7 +193,7 @@ pub async fn pay(
         }
         ChargeOutcome::Unknown => return Ok(PayOutcome::Pending(payment)),
     }
-    settle.push(store::replace_record(&payment_key, "payment", &payment, 1)?);
+    settle.push(store::replace_payment(&payment, 1)?);
     if let Err(e) = table.transact(settle).await {
         // The processor has answered but the answer could not be recorded: the payment stays
         // pending (and its amount reserved) until it is reconciled. Nothing is charged again.
@@ -267,7 +267,7 @@ pub async fn reconcile(
                 released(amount)
             }
         };
-        let Ok(settle) = store::replace_record(&store::payment_key(&payment), "payment", &payment, version) else {
+        let Ok(settle) = store::replace_payment(&payment, version) else {
             report.unresolved += 1;
             continue;
         };

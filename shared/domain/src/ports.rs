@@ -1,6 +1,7 @@
 //! The ports the domain talks through: storage, mail, time and randomness.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -175,9 +176,11 @@ pub enum StoreError {
 pub trait Table: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
     /// Every item of the partition whose sort key starts with `sk_prefix` (all when empty), in sort-key order.
-    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError>;
+    /// Items come shared: a household's partition holds years of invoices that most pages pass over
+    /// without copying or decoding them.
+    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError>;
     /// Every item whose `gsi1pk` is the value, in `gsi1sk` order.
-    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Item>, StoreError>;
+    async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError>;
     async fn write(&self, write: Write) -> Result<(), StoreError>;
     /// All the writes happen, or (when any condition fails) none does.
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;

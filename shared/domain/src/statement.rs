@@ -42,21 +42,31 @@ pub struct Statement {
 /// The statement for `from..=to`: activity before `from` makes the opening balance; within the
 /// period, charges come before payments on the same day so the balance reads naturally.
 pub fn statement(activities: &[Activity], from: NaiveDate, to: NaiveDate) -> Statement {
-    let apply = |balance: Balance, a: &Activity| match a.kind {
-        ActivityKind::Charge => balance.plus(a.amount),
-        ActivityKind::Payment => balance.minus(a.amount),
-    };
-    let opening = activities.iter().filter(|a| a.date < from).fold(Balance::ZERO, apply);
-    let mut within: Vec<&Activity> = activities.iter().filter(|a| a.date >= from && a.date <= to).collect();
+    let opening = activities.iter().filter(|a| a.date < from).fold(Balance::ZERO, |balance, a| a.apply(balance));
+    let within = activities.iter().filter(|a| a.date >= from && a.date <= to).cloned().collect();
+    statement_from(opening, within, from, to)
+}
+
+/// The statement for `from..=to` from the balance before it and the period's activities (any order).
+pub fn statement_from(opening: Balance, mut within: Vec<Activity>, from: NaiveDate, to: NaiveDate) -> Statement {
     within.sort_by(|a, b| (a.date, a.kind, &a.description).cmp(&(b.date, b.kind, &b.description)));
     let mut balance = opening;
     let mut lines = Vec::with_capacity(within.len());
     for activity in within {
-        balance = apply(balance, activity);
-        lines.push(Line { activity: activity.clone(), balance });
+        balance = activity.apply(balance);
+        lines.push(Line { activity, balance });
     }
     let total = |kind| lines.iter().filter(|l| l.activity.kind == kind).map(|l| l.activity.amount).sum();
     Statement { from, to, opening, charges: total(ActivityKind::Charge), payments: total(ActivityKind::Payment), closing: balance, lines }
+}
+
+impl Activity {
+    fn apply(&self, balance: Balance) -> Balance {
+        match self.kind {
+            ActivityKind::Charge => balance.plus(self.amount),
+            ActivityKind::Payment => balance.minus(self.amount),
+        }
+    }
 }
 
 /// The longest period a statement covers.
@@ -90,30 +100,6 @@ pub fn parse_period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> R
         return Err(PeriodError::TooLong);
     }
     Ok((from_date, to_date))
-}
-
-/// The account's activity: each invoice (not void) as a charge on its issue date, and each
-/// succeeded payment on the day it was made (`date_of` turns an instant into the practice's date).
-pub fn activities(
-    invoices: &[crate::Invoice],
-    payments: &[crate::Payment],
-    date_of: impl Fn(chrono::DateTime<chrono::Utc>) -> NaiveDate,
-) -> Vec<Activity> {
-    let number_of =
-        |id: &crate::InvoiceId| invoices.iter().find(|i| i.id() == id).map_or_else(|| id.to_string(), |i| i.number().to_owned());
-    let charges = invoices.iter().filter(|i| !i.is_void()).map(|i| Activity {
-        date: i.issued(),
-        kind: ActivityKind::Charge,
-        amount: i.total(),
-        description: format!("Invoice {}", i.number()),
-    });
-    let paid = payments.iter().filter(|p| p.status == crate::PaymentStatus::Succeeded).map(|p| Activity {
-        date: date_of(p.at),
-        kind: ActivityKind::Payment,
-        amount: p.amount,
-        description: format!("Payment on {}, {}", number_of(&p.invoice), p.source.describe()),
-    });
-    charges.chain(paid).collect()
 }
 
 #[cfg(test)]

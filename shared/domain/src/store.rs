@@ -3,14 +3,17 @@
 //! Each record is one item: its keys, a `type`, a `version`, and the record as JSON in `data`.
 //! Invoice amounts that money movement changes atomically are also plain number attributes.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::ports::{attr, Condition, Item, Key, Table, Update, Value, Write};
 use crate::{
-    AccountId, Agreement, Email, Household, Invoice, InvoiceData, Member, MemberId, Membership, Money, Payment, PaymentSource, Plan,
-    PlanId, Practice, StoreError,
+    AccountId, Agreement, Email, Household, Invoice, InvoiceData, InvoiceFigures, InvoiceId, Member, MemberId, Membership, Money, Payment,
+    PaymentId, PaymentSource, PaymentStatus, Plan, PlanId, Practice, StoreError,
 };
 
 pub const DATA: &str = "data";
@@ -21,6 +24,14 @@ pub const PENDING: &str = "pending";
 pub const TOTAL: &str = "total";
 /// total − paid − pending: what a new payment may still take (a condition checks it).
 pub const AVAILABLE: &str = "available";
+/// An invoice's due date (`YYYY-MM-DD`) and whether it is void, kept beside its JSON so lists of
+/// years of invoices need not decode them (with `total`, `paid` and `pending` they give its status).
+pub const DUE: &str = "due";
+pub const VOID: &str = "void";
+/// A payment's invoice, amount and whether it went through, kept beside its JSON for the same reason.
+pub const INVOICE: &str = "invoice";
+pub const AMOUNT: &str = "amount";
+pub const SUCCEEDED: &str = "succeeded";
 
 pub fn account_pk(account: &AccountId) -> String {
     format!("ACCOUNT#{account}")
@@ -86,7 +97,7 @@ pub fn version_of(item: &Item) -> u64 {
 
 fn money_attr(item: &Item, name: &str) -> Result<Money, StoreError> {
     let n = item.get(name).and_then(Value::as_number).unwrap_or(Decimal::ZERO);
-    Money::try_from(n).map_err(|e| StoreError::Malformed(format!("invoice {name}: {e}")))
+    Money::try_from(n).map_err(|e| StoreError::Malformed(format!("{} {name}: {e}", kind_of(item))))
 }
 
 /// Puts a record only if no item has its key yet.
@@ -134,20 +145,37 @@ pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
     item.insert(PAID.into(), Value::N(invoice.paid().amount()));
     item.insert(PENDING.into(), Value::N(invoice.pending().amount()));
     item.insert(AVAILABLE.into(), Value::N(invoice.payable().amount()));
+    item.insert(DUE.into(), Value::S(invoice.due().format("%Y-%m-%d").to_string()));
+    item.insert(VOID.into(), Value::Bool(invoice.is_void()));
     Ok(put_new(item))
 }
 
 /// The index partition that lists payments awaiting the processor's answer, for `portal reconcile`.
 pub const PENDING_PAYMENTS: &str = "PAYMENTS#pending";
 
+/// A payment's item at `version`, with the attributes lists and statements read.
+fn payment_item(payment: &Payment, version: u64) -> Result<Item, StoreError> {
+    let mut item = record_item(&payment_key(payment), "payment", payment, version)?;
+    item.insert(INVOICE.into(), Value::S(payment.invoice.to_string()));
+    item.insert(AMOUNT.into(), Value::N(payment.amount.amount()));
+    item.insert(SUCCEEDED.into(), Value::Bool(payment.status == PaymentStatus::Succeeded));
+    Ok(item)
+}
+
 pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
-    let mut item = record_item(&payment_key(payment), "payment", payment, 1)?;
-    if payment.status == crate::PaymentStatus::Pending {
+    let mut item = payment_item(payment, 1)?;
+    if payment.status == PaymentStatus::Pending {
         // Settling or releasing rewrites the item without these, which takes it off the list.
         item.insert(attr::GSI1PK.into(), Value::S(PENDING_PAYMENTS.into()));
         item.insert(attr::GSI1SK.into(), Value::S(payment_key(payment).sk));
     }
     Ok(put_new(item))
+}
+
+/// Replaces a payment stored at `version` (settling or releasing it; the pending index entry goes).
+pub fn replace_payment(payment: &Payment, version: u64) -> Result<Write, StoreError> {
+    let item = payment_item(payment, version + 1)?;
+    Ok(Write::Put { item, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) })
 }
 
 /// Replaces a record whose stored version is `version` with `record` at `version + 1`.
@@ -182,13 +210,13 @@ pub async fn practice(table: &dyn Table) -> Result<Option<Practice>, StoreError>
 
 /// Every plan the practice offers.
 pub async fn plans(table: &dyn Table) -> Result<Vec<Plan>, StoreError> {
-    table.query("PRACTICE", "PLAN#").await?.iter().map(record_of).collect()
+    table.query("PRACTICE", "PLAN#").await?.iter().map(|i| record_of(i)).collect()
 }
 
 /// The member who signs in with `email`, if any.
 pub async fn member_by_email(table: &dyn Table, email: &Email) -> Result<Option<Member>, StoreError> {
     let items = table.query_index(&email_index_pk(email)).await?;
-    let mut members: Vec<Member> = items.iter().map(record_of).collect::<Result<_, _>>()?;
+    let mut members: Vec<Member> = items.iter().map(|i| record_of(i)).collect::<Result<_, _>>()?;
     // An address belongs to one member; should two ever share one, neither may sign in with it.
     Ok(if members.len() == 1 { members.pop() } else { None })
 }
@@ -199,14 +227,16 @@ pub struct HouseholdRecords {
     pub household: Option<Household>,
     pub members: Vec<Member>,
     pub memberships: Vec<Membership>,
-    /// Newest first.
+    /// Newest first; decoded only with [`Billing::Decoded`].
     pub invoices: Vec<Invoice>,
-    /// Newest first.
+    /// Newest first; decoded only with [`Billing::Decoded`].
     pub payments: Vec<Payment>,
+    /// The invoices and payments as stored, for pages that decode only what they show.
+    pub ledger: Ledger,
     pub sources: Vec<PaymentSource>,
     pub agreements: Vec<Agreement>,
     /// Email changes waiting for their code (`EMAILCHANGE#{member}`), as stored.
-    pub email_changes: Vec<Item>,
+    pub email_changes: Vec<Arc<Item>>,
 }
 
 impl HouseholdRecords {
@@ -222,67 +252,469 @@ fn invoice_of(item: &Item) -> Result<Invoice, StoreError> {
     Invoice::new(data).map_err(|e| StoreError::Malformed(format!("invoice: {e}")))
 }
 
-/// Whether a page needs the household's invoices and payments decoded (years of them are most of
-/// a partition; the pages about members, memberships, agreements and sources do not show them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Billing {
-    Include,
-    /// `invoices` and `payments` stay empty.
-    Skip,
+fn payment_of(item: &Item) -> Result<Payment, StoreError> {
+    let mut p: Payment = record_of(item)?;
+    p.version = version_of(item);
+    Ok(p)
 }
 
-/// Loads a household's records in one query.
+/// Whether to decode every invoice and payment of the household as well as keeping them as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    /// `invoices` and `payments` are decoded (tools and tests that look at all of them).
+    Decoded,
+    /// Only `ledger` holds them: pages decode what they show.
+    Stored,
+}
+
+/// Loads a household's records in one query, every invoice and payment decoded.
 pub async fn household(table: &dyn Table, account: &AccountId) -> Result<HouseholdRecords, StoreError> {
-    household_with(table, account, Billing::Include).await
+    household_with(table, account, Billing::Decoded).await
 }
 
 /// Loads a household's records in one query, decoding invoices and payments only if asked to.
 pub async fn household_with(table: &dyn Table, account: &AccountId, billing: Billing) -> Result<HouseholdRecords, StoreError> {
     let items = table.query(&account_pk(account), "").await?;
     let mut records = HouseholdRecords::default();
-    for item in &items {
+    for item in items {
         let sk = item.get(attr::SK).and_then(Value::as_str).unwrap_or("");
-        let version = version_of(item);
+        let version = version_of(&item);
         match sk.split('#').next().unwrap_or("") {
             "ACCOUNT" => {
-                let mut h: Household = record_of(item)?;
+                let mut h: Household = record_of(&item)?;
                 h.version = version;
                 records.household = Some(h);
             }
             "MEMBER" => {
-                let mut m: Member = record_of(item)?;
+                let mut m: Member = record_of(&item)?;
                 m.version = version;
                 records.members.push(m);
             }
             "MEMBERSHIP" => {
-                let mut ms: Membership = record_of(item)?;
+                let mut ms: Membership = record_of(&item)?;
                 ms.version = version;
                 records.memberships.push(ms);
             }
-            "INVOICE" | "PAYMENT" if billing == Billing::Skip => {}
-            "INVOICE" => records.invoices.push(invoice_of(item)?),
+            "INVOICE" => {
+                if billing == Billing::Decoded {
+                    records.invoices.push(invoice_of(&item)?);
+                }
+                records.ledger.invoices.push(item);
+            }
             "PAYMENT" => {
-                let mut p: Payment = record_of(item)?;
-                p.version = version;
-                records.payments.push(p);
+                if billing == Billing::Decoded {
+                    records.payments.push(payment_of(&item)?);
+                }
+                records.ledger.payments.push(item);
             }
             "SOURCE" => {
-                let mut s: PaymentSource = record_of(item)?;
+                let mut s: PaymentSource = record_of(&item)?;
                 s.version = version;
                 records.sources.push(s);
             }
             "AGREEMENT" => {
-                let mut a: Agreement = record_of(item)?;
+                let mut a: Agreement = record_of(&item)?;
                 a.record_version = version;
                 records.agreements.push(a);
             }
-            "EMAILCHANGE" => records.email_changes.push(item.clone()),
+            "EMAILCHANGE" => records.email_changes.push(item),
             _ => {}
         }
     }
     records.invoices.reverse();
     records.payments.reverse();
+    records.ledger.invoices.reverse();
+    records.ledger.payments.reverse();
     // The default source first, as every list and form shows it.
     records.sources.sort_by_key(|s| !s.is_default);
     Ok(records)
+}
+
+/// A household's invoices and payments as stored, newest first, decoded only as far as a page
+/// needs: years of history are hundreds of items, and a page shows a few of them. The sort keys
+/// carry each one's date and id; the attributes beside the JSON carry the figures that totals,
+/// statuses and balances need. Items written before those attributes existed are decoded instead.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    invoices: Vec<Arc<Item>>,
+    payments: Vec<Arc<Item>>,
+}
+
+/// One payment's part in a statement, read from its item.
+struct PaymentFigures {
+    at: DateTime<Utc>,
+    amount: Money,
+    succeeded: bool,
+}
+
+impl Ledger {
+    pub fn invoice_count(&self) -> usize {
+        self.invoices.len()
+    }
+
+    /// Every invoice decoded, newest first.
+    pub fn invoices(&self) -> Result<Vec<Invoice>, StoreError> {
+        self.invoices.iter().map(|i| invoice_of(i)).collect()
+    }
+
+    /// Every payment decoded, newest first.
+    pub fn payments(&self) -> Result<Vec<Payment>, StoreError> {
+        self.payments.iter().map(|i| payment_of(i)).collect()
+    }
+
+    /// The invoice with this id (its id ends its sort key), if it is this household's.
+    pub fn invoice(&self, id: &InvoiceId) -> Result<Option<Invoice>, StoreError> {
+        find_by_id(&self.invoices, id.as_str()).map(invoice_of).transpose()
+    }
+
+    /// The payment with this id, if it is this household's.
+    pub fn payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        find_by_id(&self.payments, id.as_str()).map(payment_of).transpose()
+    }
+
+    /// The invoice at `index` in the order [`Ledger::figures`] lists them (newest first).
+    pub fn invoice_at(&self, index: usize) -> Result<Option<Invoice>, StoreError> {
+        self.invoices.get(index).map(|i| invoice_of(i)).transpose()
+    }
+
+    /// The payments made on one invoice, oldest first.
+    pub fn payments_for(&self, invoice: &InvoiceId) -> Result<Vec<Payment>, StoreError> {
+        let mut found = Vec::new();
+        for item in self.payments.iter().rev() {
+            match item.get(INVOICE).and_then(Value::as_str) {
+                Some(id) if id != invoice.as_str() => {}
+                Some(_) => found.push(payment_of(item)?),
+                None => {
+                    let payment = payment_of(item)?;
+                    if payment.invoice == *invoice {
+                        found.push(payment);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every invoice's figures, newest first.
+    pub fn figures(&self) -> Result<Vec<InvoiceFigures>, StoreError> {
+        self.invoices.iter().map(|i| invoice_figures(i)).collect()
+    }
+
+    /// The account statement for `from..=to`. Each invoice that is not void is a charge on its
+    /// issue date, each payment that went through a payment on the practice's date of it
+    /// (`date_of`). Activity before the period is summed from the figures into the opening balance;
+    /// only the period's invoices and payments are decoded.
+    pub fn statement(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        date_of: impl Fn(DateTime<Utc>) -> NaiveDate,
+    ) -> Result<crate::statement::Statement, StoreError> {
+        use crate::statement::{Activity, ActivityKind};
+        let mut opening = crate::Balance::ZERO;
+        let mut within = Vec::new();
+        for item in &self.invoices {
+            let issued = match issued_in_key(item) {
+                Some(date) => date,
+                None => invoice_of(item)?.issued(),
+            };
+            if issued > to {
+                continue;
+            }
+            if issued < from {
+                if let Some(total) = charge_of(item)? {
+                    opening = opening.plus(total);
+                }
+                continue;
+            }
+            let invoice = invoice_of(item)?;
+            if !invoice.is_void() {
+                within.push(Activity {
+                    date: issued,
+                    kind: ActivityKind::Charge,
+                    amount: invoice.total(),
+                    description: format!("Invoice {}", invoice.number()),
+                });
+            }
+        }
+        for item in &self.payments {
+            let figures = payment_figures(item)?;
+            if !figures.succeeded {
+                continue;
+            }
+            let date = date_of(figures.at);
+            if date > to {
+                continue;
+            }
+            if date < from {
+                opening = opening.minus(figures.amount);
+                continue;
+            }
+            let payment = payment_of(item)?;
+            let number = self.invoice(&payment.invoice)?.map_or_else(|| payment.invoice.to_string(), |i| i.number().to_owned());
+            within.push(Activity {
+                date,
+                kind: ActivityKind::Payment,
+                amount: payment.amount,
+                description: format!("Payment on {number}, {}", payment.source.describe()),
+            });
+        }
+        Ok(crate::statement::statement_from(opening, within, from, to))
+    }
+}
+
+/// The item whose sort key ends with `#{id}` (ids never contain `#`).
+fn find_by_id<'a>(items: &'a [Arc<Item>], id: &str) -> Option<&'a Item> {
+    items
+        .iter()
+        .find(|item| item.get(attr::SK).and_then(Value::as_str).and_then(|sk| sk.strip_suffix(id)).is_some_and(|rest| rest.ends_with('#')))
+        .map(|i| &**i)
+}
+
+/// `YYYY-MM-DD` at the start of `text`, read without a format parser (lists read hundreds).
+fn date_at(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
+}
+
+/// The issue date in an invoice's sort key (`INVOICE#{issued}#{id}`).
+fn issued_in_key(item: &Item) -> Option<NaiveDate> {
+    item.get(attr::SK).and_then(Value::as_str).and_then(|sk| sk.strip_prefix("INVOICE#")).and_then(date_at)
+}
+
+fn invoice_figures(item: &Item) -> Result<InvoiceFigures, StoreError> {
+    let due = item.get(DUE).and_then(Value::as_str).filter(|d| d.len() == 10).and_then(date_at);
+    let void = match item.get(VOID) {
+        Some(Value::Bool(v)) => Some(*v),
+        _ => None,
+    };
+    match (item.get(TOTAL), due, void) {
+        (Some(_), Some(due), Some(void)) => Ok(InvoiceFigures {
+            total: money_attr(item, TOTAL)?,
+            paid: money_attr(item, PAID)?,
+            pending: money_attr(item, PENDING)?,
+            due,
+            void,
+        }),
+        _ => Ok(invoice_of(item)?.figures()),
+    }
+}
+
+/// What an invoice charges the account: its total, or nothing when it is void.
+fn charge_of(item: &Item) -> Result<Option<Money>, StoreError> {
+    match (item.get(VOID), item.get(TOTAL)) {
+        (Some(Value::Bool(true)), Some(_)) => Ok(None),
+        (Some(Value::Bool(false)), Some(_)) => money_attr(item, TOTAL).map(Some),
+        _ => {
+            let invoice = invoice_of(item)?;
+            Ok((!invoice.is_void()).then(|| invoice.total()))
+        }
+    }
+}
+
+/// The instant in a payment's sort key (`PAYMENT#{YYYY-MM-DDTHH:MM:SS.ffffffZ}#{id}`).
+fn paid_at_in_key(item: &Item) -> Option<DateTime<Utc>> {
+    let text = item.get(attr::SK).and_then(Value::as_str)?.strip_prefix("PAYMENT#")?;
+    let b = text.as_bytes();
+    if b.len() < 27 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[26] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let time = chrono::NaiveTime::from_hms_micro_opt(num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?)?;
+    Some(date_at(text)?.and_time(time).and_utc())
+}
+
+fn payment_figures(item: &Item) -> Result<PaymentFigures, StoreError> {
+    let succeeded = match item.get(SUCCEEDED) {
+        Some(Value::Bool(v)) => Some(*v),
+        _ => None,
+    };
+    match (paid_at_in_key(item), item.get(AMOUNT), succeeded) {
+        (Some(at), Some(_), Some(succeeded)) => Ok(PaymentFigures { at, amount: money_attr(item, AMOUNT)?, succeeded }),
+        _ => {
+            let p = payment_of(item)?;
+            Ok(PaymentFigures { at: p.at, amount: p.amount, succeeded: p.status == PaymentStatus::Succeeded })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statement::{statement, Activity, ActivityKind};
+    use crate::{LineItem, SourceDetails};
+    use proptest::prelude::*;
+
+    fn day(n: u64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(n)
+    }
+
+    /// The item a write puts.
+    fn item_of(write: Write) -> Item {
+        match write {
+            Write::Put { item, .. } => item,
+            other => panic!("not a put: {other:?}"),
+        }
+    }
+
+    /// An invoice issued on day `n`, of `cents`, `paid_cents` of it paid.
+    fn invoice(n: u64, cents: i64, paid_cents: i64, void: bool) -> Invoice {
+        Invoice::new(InvoiceData {
+            id: InvoiceId::parse(&format!("inv-{n}")).unwrap(),
+            account: AccountId::parse("a1").unwrap(),
+            number: format!("INV-{n}"),
+            issued: day(n),
+            due: day(n + 14),
+            lines: vec![LineItem {
+                member: None,
+                description: "Membership".into(),
+                period_start: None,
+                period_end: None,
+                amount: Money::from_cents(cents),
+            }],
+            paid: Money::from_cents(paid_cents),
+            pending: Money::ZERO,
+            void,
+        })
+        .unwrap()
+    }
+
+    fn payment(n: u64, on: &Invoice, cents: i64, hour: u32, status: PaymentStatus) -> Payment {
+        Payment {
+            id: PaymentId::parse(&format!("pay-{n}")).unwrap(),
+            account: on.account().clone(),
+            invoice: on.id().clone(),
+            amount: Money::from_cents(cents),
+            source: SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: 8, exp_year: 2030 },
+            status,
+            gateway_reference: None,
+            idempotency_key: format!("k-{n}"),
+            at: (on.issued() + chrono::Days::new(n % 5)).and_hms_micro_opt(hour, 30, 5, 123_456).unwrap().and_utc(),
+            version: 1,
+        }
+    }
+
+    /// A ledger of the items, newest first as the household's query gives them; with `old`, the
+    /// items lack the figures' attributes, as those written before them do.
+    fn ledger(invoices: &[Invoice], payments: &[Payment], old: bool) -> Ledger {
+        let strip = |mut item: Item| {
+            if old {
+                for name in [DUE, VOID, INVOICE, AMOUNT, SUCCEEDED] {
+                    item.remove(name);
+                }
+            }
+            Arc::new(item)
+        };
+        let sorted = |mut items: Vec<Arc<Item>>| {
+            items.sort_by(|a, b| b.get(attr::SK).and_then(Value::as_str).cmp(&a.get(attr::SK).and_then(Value::as_str)));
+            items
+        };
+        Ledger {
+            invoices: sorted(invoices.iter().map(|i| strip(item_of(put_invoice(i).unwrap()))).collect()),
+            payments: sorted(payments.iter().map(|p| strip(item_of(put_payment(p).unwrap()))).collect()),
+        }
+    }
+
+    /// The statement as the whole history decoded makes it: the rule the ledger must keep.
+    fn decoded_statement(
+        invoices: &[Invoice],
+        payments: &[Payment],
+        from: NaiveDate,
+        to: NaiveDate,
+        date_of: impl Fn(DateTime<Utc>) -> NaiveDate,
+    ) -> crate::statement::Statement {
+        let number = |id: &InvoiceId| invoices.iter().find(|i| i.id() == id).map_or_else(|| id.to_string(), |i| i.number().to_owned());
+        let charges = invoices.iter().filter(|i| !i.is_void()).map(|i| Activity {
+            date: i.issued(),
+            kind: ActivityKind::Charge,
+            amount: i.total(),
+            description: format!("Invoice {}", i.number()),
+        });
+        let paid = payments.iter().filter(|p| p.status == PaymentStatus::Succeeded).map(|p| Activity {
+            date: date_of(p.at),
+            kind: ActivityKind::Payment,
+            amount: p.amount,
+            description: format!("Payment on {}, {}", number(&p.invoice), p.source.describe()),
+        });
+        statement(&charges.chain(paid).collect::<Vec<_>>(), from, to)
+    }
+
+    fn status() -> impl Strategy<Value = PaymentStatus> {
+        prop_oneof![Just(PaymentStatus::Succeeded), Just(PaymentStatus::Pending), Just(PaymentStatus::Declined("Declined".into()))]
+    }
+
+    prop_compose! {
+        fn history()(shape in proptest::collection::vec((1i64..50_000, 0i64..=100, any::<bool>(), 0u32..24, status(), any::<bool>()), 0..40))
+            -> (Vec<Invoice>, Vec<Payment>) {
+            let mut invoices = Vec::new();
+            let mut payments = Vec::new();
+            for (n, (cents, share, void, hour, status, pay)) in shape.into_iter().enumerate() {
+                let n = n as u64 * 9;
+                let paid = cents * share / 100;
+                let inv = invoice(n, cents, paid, void);
+                if pay && paid > 0 {
+                    payments.push(payment(n, &inv, paid, hour, status));
+                }
+                invoices.push(inv);
+            }
+            (invoices, payments)
+        }
+    }
+
+    proptest! {
+        /// What the pages read from the attributes and keys is what decoding every record gives,
+        /// for items with the attributes and items from before them alike.
+        #[test]
+        fn the_ledger_reads_what_decoding_reads((invoices, payments) in history(), a in 0u64..400, len in 0u64..400, old in any::<bool>()) {
+            let ledger = ledger(&invoices, &payments, old);
+            let newest_first: Vec<&Invoice> = invoices.iter().rev().collect();
+            let figures = ledger.figures().unwrap();
+            prop_assert_eq!(figures.len(), invoices.len());
+            for (i, (figures, invoice)) in figures.iter().zip(&newest_first).enumerate() {
+                prop_assert_eq!(*figures, invoice.figures());
+                prop_assert_eq!(ledger.invoice_at(i).unwrap(), Some((*invoice).clone()));
+                prop_assert_eq!(ledger.invoice(invoice.id()).unwrap(), Some((*invoice).clone()));
+                let on: Vec<Payment> = payments.iter().filter(|p| p.invoice == *invoice.id()).cloned().collect();
+                prop_assert_eq!(ledger.payments_for(invoice.id()).unwrap(), on);
+            }
+            for p in &payments {
+                prop_assert_eq!(ledger.payment(&p.id).unwrap(), Some(p.clone()));
+            }
+            // A practice six hours behind UTC, so payments late in the day fall on the day before.
+            let date_of = |at: DateTime<Utc>| (at - chrono::Duration::hours(6)).date_naive();
+            let (from, to) = (day(a), day(a + len));
+            prop_assert_eq!(ledger.statement(from, to, date_of).unwrap(), decoded_statement(&invoices, &payments, from, to, date_of));
+        }
+    }
+
+    #[test]
+    fn ids_are_found_whole() {
+        let first = invoice(1, 100, 0, false);
+        let ledger = ledger(std::slice::from_ref(&first), &[], false);
+        assert_eq!(ledger.invoice(&InvoiceId::parse("inv-1").unwrap()).unwrap(), Some(first));
+        for missing in ["nv-1", "1", "inv-11", "xinv-1"] {
+            assert_eq!(ledger.invoice(&InvoiceId::parse(missing).unwrap()).unwrap(), None, "{missing}");
+        }
+    }
+
+    #[test]
+    fn keys_are_read_without_a_format_parser() {
+        assert_eq!(date_at("2026-02-28#x"), NaiveDate::from_ymd_opt(2026, 2, 28));
+        for bad in ["2026-02-30", "2026-2-28", "20260228xx", "2026-02-2", "abcd-ef-gh", ""] {
+            assert_eq!(date_at(bad), None, "{bad}");
+        }
+        let inv = invoice(3, 100, 100, false);
+        let p = payment(3, &inv, 100, 23, PaymentStatus::Succeeded);
+        let item = item_of(put_payment(&p).unwrap());
+        assert_eq!(paid_at_in_key(&item), Some(p.at));
+        assert_eq!(issued_in_key(&item_of(put_invoice(&inv).unwrap())), Some(inv.issued()));
+    }
 }
