@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use lambda_http::http::Method;
-use portal_bench::{grow_household, signed_in, MARIA, PAGES, PUBLIC_PAGES};
+use portal_bench::{grow_household, signed_in, LONG_STATEMENT, MARIA, PAGES, PUBLIC_PAGES};
 use portal_tests::TestApp;
 use tokio::runtime::Runtime;
 
@@ -37,6 +37,15 @@ fn pages(c: &mut Criterion) {
             b.iter(|| rt.block_on(portal_cli::dispatch(&anonymous.app, anonymous.build_request(Method::GET, path, None))))
         });
     }
+    group.finish();
+    // A report whose size is the period's: ten years of the grown household's history, every
+    // invoice and payment on it (the pages above show the default year).
+    let mut group = c.benchmark_group("report");
+    let (status, _) = rt.block_on(portal_bench::open(&big, LONG_STATEMENT));
+    assert!(status == 200, "{LONG_STATEMENT} answered {status}");
+    group.bench_function("statement 2010–2019, 700 lines", |b| {
+        b.iter(|| rt.block_on(portal_cli::dispatch(&big.app, big.build_request(Method::GET, LONG_STATEMENT, None))))
+    });
     group.finish();
 }
 

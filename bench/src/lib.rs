@@ -29,6 +29,9 @@ pub const PAGES: &[(&str, &str)] = &[
     ("signed agreement PDF", "/agreements/agr-membership/pdf"),
 ];
 
+/// The statement of every year of the grown household's history (2010–2019: 500 invoices, 200 payments).
+pub const LONG_STATEMENT: &str = "/statement?from=2010-01-01&to=2019-12-31";
+
 /// Pages before sign-in.
 pub const PUBLIC_PAGES: &[(&str, &str)] = &[("sign-in", "/sign-in"), ("home", "/")];
 

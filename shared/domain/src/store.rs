@@ -3,6 +3,7 @@
 //! Each record is one item: its keys, a `type`, a `version`, and the record as JSON in `data`.
 //! Invoice amounts that money movement changes atomically are also plain number attributes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -348,20 +349,6 @@ struct PaymentFigures {
 }
 
 impl Ledger {
-    pub fn invoice_count(&self) -> usize {
-        self.invoices.len()
-    }
-
-    /// Every invoice decoded, newest first.
-    pub fn invoices(&self) -> Result<Vec<Invoice>, StoreError> {
-        self.invoices.iter().map(|i| invoice_of(i)).collect()
-    }
-
-    /// Every payment decoded, newest first.
-    pub fn payments(&self) -> Result<Vec<Payment>, StoreError> {
-        self.payments.iter().map(|i| payment_of(i)).collect()
-    }
-
     /// The invoice with this id (its id ends its sort key), if it is this household's.
     pub fn invoice(&self, id: &InvoiceId) -> Result<Option<Invoice>, StoreError> {
         find_by_id(&self.invoices, id.as_str()).map(invoice_of).transpose()
@@ -413,6 +400,10 @@ impl Ledger {
         use crate::statement::{Activity, ActivityKind};
         let mut opening = crate::Balance::ZERO;
         let mut within = Vec::new();
+        // Invoice numbers for the period's payments: those of the period's invoices, then any
+        // other looked up once by id (a long period has hundreds of payments).
+        let mut numbers: HashMap<String, String> = HashMap::new();
+        let mut by_id: Option<HashMap<&str, &Item>> = None;
         for item in &self.invoices {
             let issued = match issued_in_key(item) {
                 Some(date) => date,
@@ -428,6 +419,7 @@ impl Ledger {
                 continue;
             }
             let invoice = invoice_of(item)?;
+            numbers.insert(invoice.id().to_string(), invoice.number().to_owned());
             if !invoice.is_void() {
                 within.push(Activity {
                     date: issued,
@@ -451,7 +443,13 @@ impl Ledger {
                 continue;
             }
             let payment = payment_of(item)?;
-            let number = self.invoice(&payment.invoice)?.map_or_else(|| payment.invoice.to_string(), |i| i.number().to_owned());
+            let id = payment.invoice.as_str();
+            if !numbers.contains_key(id) {
+                let index = by_id.get_or_insert_with(|| self.invoices.iter().filter_map(|i| Some((id_in_key(i)?, &**i))).collect());
+                let number = index.get(id).map(|i| invoice_of(i)).transpose()?.map_or_else(|| id.to_owned(), |i| i.number().to_owned());
+                numbers.insert(id.to_owned(), number);
+            }
+            let number = &numbers[id];
             within.push(Activity {
                 date,
                 kind: ActivityKind::Payment,
@@ -461,6 +459,11 @@ impl Ledger {
         }
         Ok(crate::statement::statement_from(opening, within, from, to))
     }
+}
+
+/// The id that ends an item's sort key (ids never contain `#`).
+fn id_in_key(item: &Item) -> Option<&str> {
+    item.get(attr::SK).and_then(Value::as_str).and_then(|sk| sk.rsplit_once('#')).map(|(_, id)| id)
 }
 
 /// The item whose sort key ends with `#{id}` (ids never contain `#`).
@@ -488,29 +491,49 @@ fn issued_in_key(item: &Item) -> Option<NaiveDate> {
     item.get(attr::SK).and_then(Value::as_str).and_then(|sk| sk.strip_prefix("INVOICE#")).and_then(date_at)
 }
 
-fn invoice_figures(item: &Item) -> Result<InvoiceFigures, StoreError> {
-    let due = item.get(DUE).and_then(Value::as_str).filter(|d| d.len() == 10).and_then(date_at);
-    let void = match item.get(VOID) {
+/// A money attribute, if it is present and a valid amount.
+fn money_in(item: &Item, name: &str) -> Option<Money> {
+    item.get(name).and_then(Value::as_number).and_then(|n| Money::try_from(n).ok())
+}
+
+/// A yes/no attribute, if present.
+fn flag_in(item: &Item, name: &str) -> Option<bool> {
+    match item.get(name) {
         Some(Value::Bool(v)) => Some(*v),
         _ => None,
+    }
+}
+
+/// Money attributes the figures need: absent ones count as zero (as on every invoice item), but
+/// one that is not a valid amount sends the reader to the JSON.
+fn money_or_zero(item: &Item, name: &str) -> Option<Money> {
+    match item.get(name) {
+        None => Some(Money::ZERO),
+        Some(_) => money_in(item, name),
+    }
+}
+
+fn invoice_figures(item: &Item) -> Result<InvoiceFigures, StoreError> {
+    let read = || {
+        Some(InvoiceFigures {
+            total: money_in(item, TOTAL)?,
+            paid: money_or_zero(item, PAID)?,
+            pending: money_or_zero(item, PENDING)?,
+            due: item.get(DUE).and_then(Value::as_str).filter(|d| d.len() == 10).and_then(date_at)?,
+            void: flag_in(item, VOID)?,
+        })
     };
-    match (item.get(TOTAL), due, void) {
-        (Some(_), Some(due), Some(void)) => Ok(InvoiceFigures {
-            total: money_attr(item, TOTAL)?,
-            paid: money_attr(item, PAID)?,
-            pending: money_attr(item, PENDING)?,
-            due,
-            void,
-        }),
-        _ => Ok(invoice_of(item)?.figures()),
+    match read() {
+        Some(figures) => Ok(figures),
+        None => Ok(invoice_of(item)?.figures()),
     }
 }
 
 /// What an invoice charges the account: its total, or nothing when it is void.
 fn charge_of(item: &Item) -> Result<Option<Money>, StoreError> {
-    match (item.get(VOID), item.get(TOTAL)) {
-        (Some(Value::Bool(true)), Some(_)) => Ok(None),
-        (Some(Value::Bool(false)), Some(_)) => money_attr(item, TOTAL).map(Some),
+    match (flag_in(item, VOID), money_in(item, TOTAL)) {
+        (Some(true), Some(_)) => Ok(None),
+        (Some(false), Some(total)) => Ok(Some(total)),
         _ => {
             let invoice = invoice_of(item)?;
             Ok((!invoice.is_void()).then(|| invoice.total()))
@@ -533,12 +556,8 @@ fn paid_at_in_key(item: &Item) -> Option<DateTime<Utc>> {
 }
 
 fn payment_figures(item: &Item) -> Result<PaymentFigures, StoreError> {
-    let succeeded = match item.get(SUCCEEDED) {
-        Some(Value::Bool(v)) => Some(*v),
-        _ => None,
-    };
-    match (paid_at_in_key(item), item.get(AMOUNT), succeeded) {
-        (Some(at), Some(_), Some(succeeded)) => Ok(PaymentFigures { at, amount: money_attr(item, AMOUNT)?, succeeded }),
+    match (paid_at_in_key(item), money_in(item, AMOUNT), flag_in(item, SUCCEEDED)) {
+        (Some(at), Some(amount), Some(succeeded)) => Ok(PaymentFigures { at, amount, succeeded }),
         _ => {
             let p = payment_of(item)?;
             Ok(PaymentFigures { at: p.at, amount: p.amount, succeeded: p.status == PaymentStatus::Succeeded })
@@ -549,6 +568,7 @@ fn payment_figures(item: &Item) -> Result<PaymentFigures, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::MockTable;
     use crate::statement::{statement, Activity, ActivityKind};
     use crate::{LineItem, SourceDetails};
     use proptest::prelude::*;
@@ -565,8 +585,8 @@ mod tests {
         }
     }
 
-    /// An invoice issued on day `n`, of `cents`, `paid_cents` of it paid.
-    fn invoice(n: u64, cents: i64, paid_cents: i64, void: bool) -> Invoice {
+    /// An invoice issued on day `n`, of `cents`, with `paid` and `pending` cents.
+    fn invoice(n: u64, cents: i64, paid: i64, pending: i64, void: bool) -> Invoice {
         Invoice::new(InvoiceData {
             id: InvoiceId::parse(&format!("inv-{n}")).unwrap(),
             account: AccountId::parse("a1").unwrap(),
@@ -580,47 +600,60 @@ mod tests {
                 period_end: None,
                 amount: Money::from_cents(cents),
             }],
-            paid: Money::from_cents(paid_cents),
-            pending: Money::ZERO,
+            paid: Money::from_cents(paid),
+            pending: Money::from_cents(pending),
             void,
         })
         .unwrap()
     }
 
-    fn payment(n: u64, on: &Invoice, cents: i64, hour: u32, status: PaymentStatus) -> Payment {
+    fn payment(id: &str, on: &Invoice, cents: i64, at: DateTime<Utc>, status: PaymentStatus) -> Payment {
         Payment {
-            id: PaymentId::parse(&format!("pay-{n}")).unwrap(),
+            id: PaymentId::parse(id).unwrap(),
             account: on.account().clone(),
             invoice: on.id().clone(),
             amount: Money::from_cents(cents),
             source: SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: 8, exp_year: 2030 },
             status,
             gateway_reference: None,
-            idempotency_key: format!("k-{n}"),
-            at: (on.issued() + chrono::Days::new(n % 5)).and_hms_micro_opt(hour, 30, 5, 123_456).unwrap().and_utc(),
+            idempotency_key: format!("k-{id}"),
+            at,
             version: 1,
         }
     }
 
-    /// A ledger of the items, newest first as the household's query gives them; with `old`, the
-    /// items lack the figures' attributes, as those written before them do.
-    fn ledger(invoices: &[Invoice], payments: &[Payment], old: bool) -> Ledger {
-        let strip = |mut item: Item| {
-            if old {
-                for name in [DUE, VOID, INVOICE, AMOUNT, SUCCEEDED] {
-                    item.remove(name);
+    /// How an invoice is stored once payments have moved its amounts: `paid` and `pending` are
+    /// updated in the attributes only, so the JSON still holds the amounts it was created with.
+    fn stored_invoice(invoice: &Invoice) -> Item {
+        let created = Invoice::new(InvoiceData { paid: Money::ZERO, pending: Money::ZERO, ..InvoiceData::from(invoice.clone()) }).unwrap();
+        let mut item = item_of(put_invoice(&created).unwrap());
+        item.insert(PAID.into(), Value::N(invoice.paid().amount()));
+        item.insert(PENDING.into(), Value::N(invoice.pending().amount()));
+        item.insert(AVAILABLE.into(), Value::N(invoice.payable().amount()));
+        item
+    }
+
+    /// The ledger `household_with` makes of these records, read from the store in sort-key order.
+    /// Item `i` (invoices, then payments) is stored as before the figures' attributes existed when
+    /// bit `i % 64` of `old` is set.
+    fn ledger(invoices: &[Invoice], payments: &[Payment], old: u64) -> Ledger {
+        let items = invoices.iter().map(stored_invoice).chain(payments.iter().map(|p| item_of(put_payment(p).unwrap())));
+        let mut items: Vec<Arc<Item>> = items
+            .enumerate()
+            .map(|(i, mut item)| {
+                if old & (1 << (i % 64)) != 0 {
+                    for name in [DUE, VOID, INVOICE, AMOUNT, SUCCEEDED] {
+                        item.remove(name);
+                    }
                 }
-            }
-            Arc::new(item)
-        };
-        let sorted = |mut items: Vec<Arc<Item>>| {
-            items.sort_by(|a, b| b.get(attr::SK).and_then(Value::as_str).cmp(&a.get(attr::SK).and_then(Value::as_str)));
-            items
-        };
-        Ledger {
-            invoices: sorted(invoices.iter().map(|i| strip(item_of(put_invoice(i).unwrap()))).collect()),
-            payments: sorted(payments.iter().map(|p| strip(item_of(put_payment(p).unwrap()))).collect()),
-        }
+                Arc::new(item)
+            })
+            .collect();
+        items.sort_by(|a, b| a.get(attr::SK).and_then(Value::as_str).cmp(&b.get(attr::SK).and_then(Value::as_str)));
+        let mut table = MockTable::new();
+        table.expect_query().returning(move |_, _| Ok(items.clone()));
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(household_with(&table, &AccountId::parse("a1").unwrap(), Billing::Stored)).unwrap().ledger
     }
 
     /// The statement as the whole history decoded makes it: the rule the ledger must keep.
@@ -647,21 +680,32 @@ mod tests {
         statement(&charges.chain(paid).collect::<Vec<_>>(), from, to)
     }
 
+    /// A practice six hours behind UTC: payments late in the UTC day fall on the day before.
+    fn date_of(at: DateTime<Utc>) -> NaiveDate {
+        (at - chrono::Duration::hours(6)).date_naive()
+    }
+
     fn status() -> impl Strategy<Value = PaymentStatus> {
         prop_oneof![Just(PaymentStatus::Succeeded), Just(PaymentStatus::Pending), Just(PaymentStatus::Declined("Declined".into()))]
     }
 
     prop_compose! {
-        fn history()(shape in proptest::collection::vec((1i64..50_000, 0i64..=100, any::<bool>(), 0u32..24, status(), any::<bool>()), 0..40))
-            -> (Vec<Invoice>, Vec<Payment>) {
+        /// Invoices 9 days apart, newest last, each with up to three payments in the days after it
+        /// (at any hour, so some fall on the practice's day before), oldest first.
+        fn history()(shape in proptest::collection::vec(
+            (1i64..50_000, 0i64..=100, 0i64..=100, any::<bool>(), proptest::collection::vec((0u32..24, status()), 0..3)),
+            0..30,
+        )) -> (Vec<Invoice>, Vec<Payment>) {
             let mut invoices = Vec::new();
             let mut payments = Vec::new();
-            for (n, (cents, share, void, hour, status, pay)) in shape.into_iter().enumerate() {
+            for (n, (cents, paid_share, pending_share, void, paid_by)) in shape.into_iter().enumerate() {
                 let n = n as u64 * 9;
-                let paid = cents * share / 100;
-                let inv = invoice(n, cents, paid, void);
-                if pay && paid > 0 {
-                    payments.push(payment(n, &inv, paid, hour, status));
+                let paid = cents * paid_share / 100;
+                let pending = (cents - paid) * pending_share / 100;
+                let inv = invoice(n, cents, paid, pending, void);
+                for (k, (hour, status)) in paid_by.into_iter().enumerate() {
+                    let at = (day(n) + chrono::Days::new(2 * k as u64)).and_hms_micro_opt(hour, 30, 5, 123_456).unwrap().and_utc();
+                    payments.push(payment(&format!("pay-{n}-{k}"), &inv, 1 + cents / 3, at, status));
                 }
                 invoices.push(inv);
             }
@@ -671,9 +715,9 @@ mod tests {
 
     proptest! {
         /// What the pages read from the attributes and keys is what decoding every record gives,
-        /// for items with the attributes and items from before them alike.
+        /// for items with the attributes, items from before them, and a mix.
         #[test]
-        fn the_ledger_reads_what_decoding_reads((invoices, payments) in history(), a in 0u64..400, len in 0u64..400, old in any::<bool>()) {
+        fn the_ledger_reads_what_decoding_reads((invoices, payments) in history(), old in prop_oneof![Just(0u64), Just(u64::MAX), any::<u64>()], near in any::<prop::sample::Index>(), shift in 0u64..3, len in 0u64..400) {
             let ledger = ledger(&invoices, &payments, old);
             let newest_first: Vec<&Invoice> = invoices.iter().rev().collect();
             let figures = ledger.figures().unwrap();
@@ -683,22 +727,55 @@ mod tests {
                 prop_assert_eq!(ledger.invoice_at(i).unwrap(), Some((*invoice).clone()));
                 prop_assert_eq!(ledger.invoice(invoice.id()).unwrap(), Some((*invoice).clone()));
                 let on: Vec<Payment> = payments.iter().filter(|p| p.invoice == *invoice.id()).cloned().collect();
-                prop_assert_eq!(ledger.payments_for(invoice.id()).unwrap(), on);
+                prop_assert_eq!(ledger.payments_for(invoice.id()).unwrap(), on, "oldest first");
             }
             for p in &payments {
                 prop_assert_eq!(ledger.payment(&p.id).unwrap(), Some(p.clone()));
             }
-            // A practice six hours behind UTC, so payments late in the day fall on the day before.
-            let date_of = |at: DateTime<Utc>| (at - chrono::Duration::hours(6)).date_naive();
-            let (from, to) = (day(a), day(a + len));
-            prop_assert_eq!(ledger.statement(from, to, date_of).unwrap(), decoded_statement(&invoices, &payments, from, to, date_of));
+            // Periods that start on or around the practice's date of some payment, or anywhere.
+            let from = if payments.is_empty() { day(len) } else { date_of(near.get(&payments).at) + chrono::Days::new(shift) - chrono::Days::new(1) };
+            // (Periods are never reversed: `parse_period` refuses them.)
+            for (from, to) in [(from, from), (from, from + chrono::Days::new(len)), (day(0).min(from), day(0).max(from))] {
+                prop_assert_eq!(ledger.statement(from, to, date_of).unwrap(), decoded_statement(&invoices, &payments, from, to, date_of));
+            }
         }
     }
 
     #[test]
+    fn a_payment_counts_on_the_practices_date() {
+        let inv = invoice(10, 10_000, 10_000, 0, false);
+        // 03:00 UTC on day 12 is 21:00 on day 11 for the practice.
+        let paid = payment("pay-1", &inv, 10_000, day(12).and_hms_opt(3, 0, 0).unwrap().and_utc(), PaymentStatus::Succeeded);
+        for old in [0, u64::MAX] {
+            let ledger = ledger(std::slice::from_ref(&inv), std::slice::from_ref(&paid), old);
+            let on_11 = ledger.statement(day(11), day(11), date_of).unwrap();
+            assert_eq!(
+                (on_11.lines.len(), on_11.opening.to_string(), on_11.closing.to_string()),
+                (1, "$100.00".into(), "$0.00".into()),
+                "old: {old}"
+            );
+            let on_12 = ledger.statement(day(12), day(12), date_of).unwrap();
+            assert_eq!((on_12.lines.len(), on_12.opening.to_string()), (0, "$0.00".into()), "old: {old}");
+            let on_10 = ledger.statement(day(10), day(10), date_of).unwrap();
+            assert_eq!((on_10.lines.len(), on_10.closing.to_string()), (1, "$100.00".into()), "old: {old}");
+        }
+    }
+
+    #[test]
+    fn attributes_that_cannot_be_read_send_the_reader_to_the_record() {
+        let inv = invoice(1, 10_000, 2_500, 0, false);
+        let mut item = stored_invoice(&inv);
+        item.insert(TOTAL.into(), Value::S("lots".into()));
+        item.insert(DUE.into(), Value::S("soon".into()));
+        let ledger = Ledger { invoices: vec![Arc::new(item)], payments: vec![] };
+        assert_eq!(ledger.figures().unwrap(), vec![inv.figures()]);
+        assert_eq!(ledger.statement(day(0), day(5), date_of).unwrap().charges, inv.total());
+    }
+
+    #[test]
     fn ids_are_found_whole() {
-        let first = invoice(1, 100, 0, false);
-        let ledger = ledger(std::slice::from_ref(&first), &[], false);
+        let first = invoice(1, 100, 0, 0, false);
+        let ledger = ledger(std::slice::from_ref(&first), &[], 0);
         assert_eq!(ledger.invoice(&InvoiceId::parse("inv-1").unwrap()).unwrap(), Some(first));
         for missing in ["nv-1", "1", "inv-11", "xinv-1"] {
             assert_eq!(ledger.invoice(&InvoiceId::parse(missing).unwrap()).unwrap(), None, "{missing}");
@@ -711,8 +788,8 @@ mod tests {
         for bad in ["2026-02-30", "2026-2-28", "20260228xx", "2026-02-2", "abcd-ef-gh", ""] {
             assert_eq!(date_at(bad), None, "{bad}");
         }
-        let inv = invoice(3, 100, 100, false);
-        let p = payment(3, &inv, 100, 23, PaymentStatus::Succeeded);
+        let inv = invoice(3, 100, 100, 0, false);
+        let p = payment("pay-3", &inv, 100, day(3).and_hms_micro_opt(23, 59, 59, 999_999).unwrap().and_utc(), PaymentStatus::Succeeded);
         let item = item_of(put_payment(&p).unwrap());
         assert_eq!(paid_at_in_key(&item), Some(p.at));
         assert_eq!(issued_in_key(&item_of(put_invoice(&inv).unwrap())), Some(inv.issued()));
