@@ -161,3 +161,58 @@ fn verify_sender(address: &str) {
         let _ = client.create_email_identity().email_identity(address).send().await;
     });
 }
+
+/// Two payments whose processor answer was lost, one 30 minutes ago and one a minute ago, on the
+/// seeded demo's open invoice: `portal reconcile` asks the processor about the old one only.
+#[test]
+fn reconcile_settles_a_payment_whose_answer_was_lost_once_it_is_old_enough() {
+    use portal_domain::pay::{self, PayOutcome, PayRequest, PaySource};
+    use portal_domain::{store, AccountId, Clock, Money, PaymentStatus, Table};
+    use std::sync::Arc;
+
+    let table_name = unique("reconcile");
+    let seeded = run(&["seed", "--dynamodb-endpoint", &endpoint(), "--table", &table_name]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let table: Arc<dyn Table> = runtime.block_on(async {
+        let sdk = portal_adapters::aws_config(Some(&endpoint())).await;
+        let clock: Arc<dyn Clock> = Arc::new(portal_adapters::SystemClock);
+        Arc::new(portal_adapters::DynamoTable::new(portal_adapters::DynamoClient::new(&sdk), table_name.clone(), clock))
+    });
+    let lopez = AccountId::parse("lopez").unwrap();
+    let household = || runtime.block_on(store::household(table.as_ref(), &lopez)).unwrap();
+    let open = household().invoices.into_iter().find(|i| !i.payable().is_zero()).expect("an open invoice");
+    let gateway = portal_adapters::SandboxGateway::with_ledger(Box::new(portal_adapters::OsRandom), table.clone());
+    let now = chrono::Utc::now();
+    for (minutes_ago, key) in [(30, "lost-answer-old-0000"), (1, "lost-answer-young-000")] {
+        // 4000 0000 0000 0119: the sandbox charges the card and the answer never arrives.
+        let card = portal_domain::card::parse_card("4000000000000119", "12", "2030", "123", "78701", now.date_naive()).unwrap();
+        let request = PayRequest {
+            account: &lopez,
+            invoice: &household().invoices.into_iter().find(|i| i.id() == open.id()).unwrap(),
+            amount: Money::parse("10.00").unwrap(),
+            source: PaySource::New { source: portal_domain::card::NewSource::Card(card), save: false },
+            idempotency_key: key,
+            existing_sources: 1,
+            now: now - chrono::Duration::minutes(minutes_ago),
+        };
+        let outcome = runtime.block_on(pay::pay(table.as_ref(), &gateway, &portal_adapters::OsRandom, request)).unwrap();
+        assert!(matches!(outcome, PayOutcome::Pending(_)), "{outcome:?}");
+    }
+
+    let args = ["reconcile", "--dynamodb-endpoint", &endpoint(), "--table", &table_name];
+    let first = run(&args);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_eq!(text(&first.stdout).trim(), "Settled 1, released 0, left pending 0.");
+    let after = household();
+    let invoice = after.invoices.iter().find(|i| i.id() == open.id()).unwrap();
+    assert_eq!((invoice.paid(), invoice.pending()), (open.paid() + Money::parse("10.00").unwrap(), Money::parse("10.00").unwrap()));
+    let statuses: Vec<_> =
+        after.payments.iter().filter(|p| p.invoice == *open.id()).map(|p| (p.idempotency_key.as_str(), &p.status)).collect();
+    assert!(statuses.contains(&("lost-answer-old-0000", &PaymentStatus::Succeeded)), "{statuses:?}");
+    assert!(statuses.contains(&("lost-answer-young-000", &PaymentStatus::Pending)), "a charge that may be in flight is left: {statuses:?}");
+
+    let again = run(&args);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(text(&again.stdout).trim(), "Settled 0, released 0, left pending 0.", "a second run finds nothing to do");
+}
