@@ -47,7 +47,9 @@ pub struct EventRow<'a> {
     pub who: String,
 }
 
-pub fn activity_page(chrome: &Chrome<'_>, tz: Tz, rows: &[EventRow<'_>], page_number: usize, more: bool, is_owner: bool) -> Markup {
+/// One page of the activity log: `newest` when it starts from the latest event; `older` is where
+/// the next page continues, when there may be more.
+pub fn activity_page(chrome: &Chrome<'_>, tz: Tz, rows: &[EventRow<'_>], newest: bool, older: Option<&str>, is_owner: bool) -> Markup {
     let body = html! {
         h1 { "Account activity" }
         p.lede {
@@ -58,7 +60,11 @@ pub fn activity_page(chrome: &Chrome<'_>, tz: Tz, rows: &[EventRow<'_>], page_nu
             " and call the practice."
         }
         @if rows.is_empty() {
-            p { "Nothing has happened on the account yet." }
+            p {
+                @if newest && older.is_none() { "Nothing has happened on the account yet." }
+                @else if older.is_some() { "Nothing in this stretch of the household's activity concerns you." }
+                @else { "There is no older activity." }
+            }
         } @else {
             div.table-wrap tabindex="0" role="region" aria-label="Account activity" {
                 table.activity {
@@ -82,10 +88,10 @@ pub fn activity_page(chrome: &Chrome<'_>, tz: Tz, rows: &[EventRow<'_>], page_nu
                 }
             }
         }
-        @if page_number > 1 || more {
+        @if !newest || older.is_some() {
             nav.pager aria-label="Activity pages" {
-                @if page_number > 1 { a href={ (Route::Activity.path()) "?page=" (page_number - 1) } { "Newer activity" } }
-                @if more { a href={ (Route::Activity.path()) "?page=" (page_number + 1) } { "Older activity" } }
+                @if !newest { a href=(Route::Activity.path()) { "Newest activity" } }
+                @if let Some(cursor) = older { a href={ (Route::Activity.path()) "?before=" (cursor) } rel="next" { "Older activity" } }
             }
         }
     };

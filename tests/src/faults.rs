@@ -74,6 +74,9 @@ impl Table for FaultyTable {
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.run(self.inner.query(pk, sk_prefix)).await
     }
+    async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {
+        self.run(self.inner.query_newest(pk, sk_prefix, before, limit)).await
+    }
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.run(self.inner.query_index(gsi1pk)).await
     }

@@ -72,6 +72,10 @@ impl Table for CountingTable {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.query(pk, sk_prefix).await
     }
+    async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.query_newest(pk, sk_prefix, before, limit).await
+    }
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.query_index(gsi1pk).await

@@ -98,3 +98,71 @@ async fn signing_out_everywhere_else_ends_the_other_sessions_only() {
     laptop.cookies = laptop_cookies;
     assert!(laptop.get("/activity").await.body.contains("Signed out on every other device"));
 }
+
+/// The `event NNN` details of an activity page's rows, in order, and its "Older activity" link.
+fn activity_rows(body: &str) -> (Vec<usize>, Option<String>) {
+    let rows = body.split("<small>event ").skip(1).filter_map(|rest| rest.split('<').next()?.parse().ok()).collect();
+    let older = body
+        .split(r#"<a href=""#)
+        .skip(1)
+        .filter_map(|rest| rest.split_once(r#"" rel="next""#))
+        .map(|(href, _)| href.replace("&amp;", "&"))
+        .next();
+    (rows, older)
+}
+
+/// Every page of the activity log, from the newest, each costing two reads: the rows it showed
+/// (by detail number) and how many pages there were.
+async fn walk_activity(app: &mut TestApp) -> (Vec<usize>, usize) {
+    let (mut all, mut pages, mut next) = (Vec::new(), 0, Some("/activity".to_owned()));
+    while let Some(path) = next {
+        app.counter.reset();
+        let page = app.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_eq!(app.counter.counts(), (2, 0), "{path}: the session and one stretch of the log");
+        assert_eq!(page.body.contains("Newest activity"), pages > 0, "{path}: a way back to the newest");
+        let (rows, older) = activity_rows(&page.body);
+        assert!(rows.len() <= portal_templates::security::EVENTS_PER_PAGE);
+        all.extend(rows);
+        pages += 1;
+        next = older;
+    }
+    (all, pages)
+}
+
+#[tokio::test]
+async fn years_of_activity_are_read_a_stretch_at_a_time() {
+    let mut app = TestApp::memory().await;
+    app.sign_in("maria@example.com").await;
+    let lopez = portal_domain::AccountId::parse("lopez").unwrap();
+    let (maria, daniel) = (portal_domain::MemberId::parse("maria").unwrap(), portal_domain::MemberId::parse("daniel").unwrap());
+    let start = app.app.now() - Duration::days(30);
+    // 450 older events; every fifth is Daniel's.
+    for i in 0..450usize {
+        let (who, name) = if i % 5 == 0 { (&daniel, "Daniel Lopez") } else { (&maria, "Maria Lopez") };
+        let at = start + Duration::minutes(i as i64);
+        let event = portal_domain::audit::AuditEvent::new(app.app.random.as_ref(), &lopez, Some(who), "contact.updated", at, "203.0.113.9")
+            .actor_name(name)
+            .detail(format!("event {i}"));
+        app.app.table.write(event.write().unwrap()).await.unwrap();
+    }
+
+    // The owner: 50 a page, newest first, every event once, each page two reads.
+    let (rows, pages) = walk_activity(&mut app).await;
+    assert_eq!(rows, (0..450).rev().collect::<Vec<_>>());
+    assert_eq!(pages, 10, "451 events (with the sign-in) at 50 a page");
+    // A damaged link starts from the newest.
+    let damaged = app.get("/activity?before=2020-01-01T00:00:00Z~x%23y").await;
+    assert_eq!(damaged.status, StatusCode::OK);
+    assert_eq!(activity_rows(&damaged.body).0.first(), Some(&449));
+
+    // Daniel sees his own events only, picked out of stretches of the household's log.
+    let csrf = app.get("/members").await.csrf_token();
+    app.post("/sign-out", &[("csrf_token", &csrf)]).await;
+    app.request_code("daniel@example.com").await;
+    let code = app.last_code_to("daniel@example.com").unwrap();
+    assert_eq!(app.enter_code(&code).await.location(), Some("/members"));
+    let (rows, pages) = walk_activity(&mut app).await;
+    assert_eq!(rows, (0..450).rev().filter(|i| i % 5 == 0).collect::<Vec<_>>(), "his 90, newest first, none of Maria's");
+    assert!(pages > 1, "more than one stretch: {pages}");
+}

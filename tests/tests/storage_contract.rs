@@ -206,6 +206,24 @@ async fn a_batch_puts_every_item_and_replaces_existing_ones((table, _): Fixture)
     table.put_batch(Vec::new()).await.unwrap();
 }
 
+async fn pages_a_long_partition_newest_first((table, _): Fixture) {
+    // A partition of 30 events, with an item of another kind on each side and a neighbouring partition.
+    let mut items: Vec<Item> = (0..30).map(|i| item("H#1", &format!("EVENT#{i:03}"), &[])).collect();
+    items.extend([item("H#1", "A", &[]), item("H#1", "Z", &[]), item("H#10", "EVENT#999", &[]), item("H#0", "EVENT#999", &[])]);
+    table.put_batch(items).await.unwrap();
+    let sks = |items: Vec<Arc<Item>>| items.iter().map(|i| i[attr::SK].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let names = |range: std::ops::Range<usize>| range.rev().map(|i| format!("EVENT#{i:03}")).collect::<Vec<_>>();
+    assert_eq!(sks(table.query_newest("H#1", "EVENT#", "", 12).await.unwrap()), names(18..30));
+    assert_eq!(sks(table.query_newest("H#1", "EVENT#", "EVENT#018", 12).await.unwrap()), names(6..18), "before, not including it");
+    assert_eq!(sks(table.query_newest("H#1", "EVENT#", "EVENT#006", 12).await.unwrap()), names(0..6), "the last page is short");
+    assert_eq!(sks(table.query_newest("H#1", "EVENT#", "EVENT#0175", 3).await.unwrap()), names(15..18), "a key between two");
+    assert!(table.query_newest("H#1", "EVENT#", "EVENT#000", 12).await.unwrap().is_empty());
+    assert!(table.query_newest("H#1", "EVENT#", "A", 12).await.unwrap().is_empty(), "a bound below the prefix");
+    assert!(table.query_newest("H#1", "EVENT#", "", 0).await.unwrap().is_empty());
+    assert_eq!(table.query_newest("H#1", "EVENT#", "", 100).await.unwrap().len(), 30, "only the prefix, only the partition");
+    assert!(table.query_newest("H#2", "EVENT#", "", 5).await.unwrap().is_empty());
+}
+
 async fn memory() -> Fixture {
     let clock = Arc::new(ManualClock::new(test_now()));
     (Arc::new(MemoryTable::new(clock.clone())), clock)
@@ -241,4 +259,5 @@ contract!(
     finds_members_by_email_through_the_index,
     one_item_twice_in_a_transaction_is_refused,
     a_batch_puts_every_item_and_replaces_existing_ones,
+    pages_a_long_partition_newest_first,
 );

@@ -230,22 +230,29 @@ async fn sign_out(app: &App, ctx: &mut Ctx) -> PageResult {
     Ok(redirect(&Route::SignIn))
 }
 
-/// The household's activity for the owner; a member sees what they did themselves.
+/// The household's activity for the owner; a member sees what they did themselves. A page reads
+/// one stretch of the log, newest first, however long the household's history is.
 async fn activity(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
-    let events = audit::list(app.table.as_ref(), &session.account).await?;
-    // The owner sees the household's events; another member what they did and what concerned them.
+    // A link from an older page (a damaged one starts from the newest).
+    let before = ctx.query("before").and_then(audit::Cursor::parse);
+    // The owner sees every event, so a page and one more (to know if there are older ones). Another
+    // member sees what they did and what concerned them, picked out of a longer stretch.
+    let stretch = if session.is_owner { EVENTS_PER_PAGE + 1 } else { 4 * EVENTS_PER_PAGE };
+    let events = audit::newest(app.table.as_ref(), &session.account, before.as_ref(), stretch).await?;
     let me = session.member.to_string();
     let visible: Vec<&AuditEvent> = events
         .iter()
         .filter(|e| session.is_owner || e.actor.as_ref() == Some(&session.member) || e.subject.as_deref() == Some(me.as_str()))
         .collect();
-    let page_number = ctx.query("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1);
-    let start = (page_number - 1).saturating_mul(EVENTS_PER_PAGE);
-    let rows: Vec<EventRow<'_>> = visible
+    let (shown, older) = if visible.len() > EVENTS_PER_PAGE {
+        (&visible[..EVENTS_PER_PAGE], Some(audit::Cursor::after(visible[EVENTS_PER_PAGE - 1])))
+    } else {
+        // The stretch read was full: older events may follow it.
+        (&visible[..], events.last().filter(|_| events.len() == stretch).map(audit::Cursor::after))
+    };
+    let rows: Vec<EventRow<'_>> = shown
         .iter()
-        .skip(start)
-        .take(EVENTS_PER_PAGE)
         .map(|event| EventRow {
             event,
             who: match (&event.actor, &event.actor_name) {
@@ -255,13 +262,12 @@ async fn activity(app: &App, ctx: &mut Ctx) -> PageResult {
             },
         })
         .collect();
-    let more = visible.len() > start.saturating_add(EVENTS_PER_PAGE);
     let markup = security::activity_page(
         &ctx.chrome(app, Some(Section::Activity)),
         app.config.time_zone,
         &rows,
-        page_number,
-        more,
+        before.is_none(),
+        older.map(|c| c.text()).as_deref(),
         session.is_owner,
     );
     Ok(html(StatusCode::OK, markup))

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, Put, PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate, WriteRequest,
@@ -300,6 +301,19 @@ impl DynamoTable {
     }
 }
 
+impl DynamoTable {
+    /// A consistent Query of partition `pk` (`#pk = :pk`), from `start` when continuing.
+    fn partition_query(&self, pk: &str, start: Option<HashMap<String, AttributeValue>>) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .set_exclusive_start_key(start)
+    }
+}
+
 #[async_trait]
 impl Table for DynamoTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
@@ -321,14 +335,7 @@ impl Table for DynamoTable {
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let mut request = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .expression_attribute_names("#pk", attr::PK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-                .set_exclusive_start_key(start.take());
+            let mut request = self.partition_query(pk, start.take());
             request = if sk_prefix.is_empty() {
                 request.key_condition_expression("#pk = :pk")
             } else {
@@ -344,6 +351,49 @@ impl Table for DynamoTable {
                 _ => break,
             }
         }
+        Ok(found)
+    }
+
+    async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {
+        let now = Decimal::from(self.now());
+        if limit == 0 || (!before.is_empty() && before <= sk_prefix) {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut request = self
+                .partition_query(pk, start.take())
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit - found.len() + usize::from(!before.is_empty())).unwrap_or(i32::MAX))
+                .expression_attribute_names("#sk", attr::SK);
+            request = if before.is_empty() {
+                request
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
+            } else {
+                // Every key from the prefix up to `before` starts with the prefix when `before` does;
+                // `before` itself is left out below.
+                request
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :prefix AND :before")
+                    .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
+                    .expression_attribute_values(":before", AttributeValue::S(before.to_owned()))
+            };
+            let out = request.send().await.map_err(|e| unavailable(e, "Query newest"))?;
+            let page = out.items().iter().map(from_map);
+            found.extend(
+                page.filter(|i| {
+                    let sk = i.get(attr::SK).and_then(Value::as_str).unwrap_or("");
+                    sk.starts_with(sk_prefix) && sk != before && is_live(i, now)
+                })
+                .map(Arc::new),
+            );
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() && found.len() < limit => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        found.truncate(limit);
         Ok(found)
     }
 

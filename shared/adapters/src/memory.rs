@@ -126,6 +126,24 @@ impl Table for MemoryTable {
             .collect())
     }
 
+    async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {
+        let now = self.now_secs();
+        let items = self.lock();
+        let start = Key::new(pk, sk_prefix);
+        // Before `before`, or the end of the partition (no other partition sorts below `{pk}\0`).
+        let end = if before.is_empty() { Key::new(format!("{pk}\0"), "") } else { Key::new(pk, before) };
+        if end <= start {
+            return Ok(Vec::new());
+        }
+        Ok(items
+            .range(start..end)
+            .rev()
+            .filter(|(k, i)| k.sk.starts_with(sk_prefix) && is_live(i, now))
+            .take(limit)
+            .map(|(_, i)| Arc::clone(i))
+            .collect())
+    }
+
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         let now = self.now_secs();
         let items = self.lock();

@@ -111,12 +111,54 @@ impl AuditEvent {
     }
 }
 
-/// The household's events, newest first.
+/// The household's events, newest first (every one: for tools and tests; pages read [`newest`]).
 pub async fn list(table: &dyn Table, account: &AccountId) -> Result<Vec<AuditEvent>, StoreError> {
     let items = table.query(&audit_pk(account), "EVENT#").await?;
     let mut events = items.iter().map(|i| record_of::<AuditEvent>(i)).collect::<Result<Vec<_>, _>>()?;
     events.reverse();
     Ok(events)
+}
+
+/// At most `limit` of the household's events, newest first, all older than the event `before`
+/// names (from the newest when `None`): one page of years of history in one request.
+pub async fn newest(table: &dyn Table, account: &AccountId, before: Option<&Cursor>, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+    let before = before.map(|c| c.0.as_str()).unwrap_or("");
+    let items = table.query_newest(&audit_pk(account), "EVENT#", before, limit).await?;
+    items.iter().map(|i| record_of::<AuditEvent>(i)).collect()
+}
+
+/// Where a page of the activity log continues: an event's place in the log, as a link carries it
+/// (`{time}~{id}`, with nothing in it a URL must escape).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// The place after `event` (the next page starts with the event older than it).
+    pub fn after(event: &AuditEvent) -> Cursor {
+        Cursor(event.sk())
+    }
+
+    /// From a link's text; `None` unless it names a place as [`Cursor::text`] writes it.
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let (time, id) = text.split_once('~')?;
+        let b = time.as_bytes();
+        let shaped = b.len() == 27
+            && b.iter().enumerate().all(|(i, c)| match i {
+                4 | 7 => *c == b'-',
+                10 => *c == b'T',
+                13 | 16 => *c == b':',
+                19 => *c == b'.',
+                26 => *c == b'Z',
+                _ => c.is_ascii_digit(),
+            });
+        let id_ok = (1..=64).contains(&id.len()) && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+        (shaped && id_ok).then(|| Cursor(format!("EVENT#{time}#{id}")))
+    }
+
+    /// As a link carries it.
+    pub fn text(&self) -> String {
+        self.0.trim_start_matches("EVENT#").replacen('#', "~", 1)
+    }
 }
 
 /// "Chrome on Windows": the browser and system a user agent names, roughly, for patients to

@@ -179,6 +179,10 @@ pub trait Table: Send + Sync {
     /// Items come shared: a household's partition holds years of invoices that most pages pass over
     /// without copying or decoding them.
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError>;
+    /// One page of a long partition, newest first: at most `limit` items whose sort key starts
+    /// with `sk_prefix` and sorts before `before` (from the newest when `before` is empty). A page
+    /// of a history costs one request however long the history is.
+    async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError>;
     /// Every item whose `gsi1pk` is the value, in `gsi1sk` order.
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError>;
     async fn write(&self, write: Write) -> Result<(), StoreError>;
