@@ -61,9 +61,9 @@ pub fn activity_page(chrome: &Chrome<'_>, tz: Tz, rows: &[EventRow<'_>], newest:
         }
         @if rows.is_empty() {
             p {
-                @if newest && older.is_none() { "Nothing has happened on the account yet." }
-                @else if older.is_some() { "Nothing in this stretch of the household's activity concerns you." }
-                @else { "There is no older activity." }
+                @if !newest { "There is no older activity." }
+                @else if is_owner { "Nothing has happened on the account yet." }
+                @else { "You have no activity on the account yet." }
             }
         } @else {
             div.table-wrap tabindex="0" role="region" aria-label="Account activity" {

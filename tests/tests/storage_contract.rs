@@ -206,7 +206,7 @@ async fn a_batch_puts_every_item_and_replaces_existing_ones((table, _): Fixture)
     table.put_batch(Vec::new()).await.unwrap();
 }
 
-async fn pages_a_long_partition_newest_first((table, _): Fixture) {
+async fn pages_a_long_partition_newest_first((table, clock): Fixture) {
     // A partition of 30 events, with an item of another kind on each side and a neighbouring partition.
     let mut items: Vec<Item> = (0..30).map(|i| item("H#1", &format!("EVENT#{i:03}"), &[])).collect();
     items.extend([item("H#1", "A", &[]), item("H#1", "Z", &[]), item("H#10", "EVENT#999", &[]), item("H#0", "EVENT#999", &[])]);
@@ -222,6 +222,18 @@ async fn pages_a_long_partition_newest_first((table, _): Fixture) {
     assert!(table.query_newest("H#1", "EVENT#", "", 0).await.unwrap().is_empty());
     assert_eq!(table.query_newest("H#1", "EVENT#", "", 100).await.unwrap().len(), 30, "only the prefix, only the partition");
     assert!(table.query_newest("H#2", "EVENT#", "", 5).await.unwrap().is_empty());
+    // No prefix: the whole partition.
+    assert_eq!(sks(table.query_newest("H#1", "", "", 2).await.unwrap()), ["Z", "EVENT#029"]);
+    assert_eq!(sks(table.query_newest("H#1", "", "EVENT#001", 5).await.unwrap()), ["EVENT#000", "A"]);
+    // Expired items in the middle of a page are skipped and the page is still full (on DynamoDB,
+    // `Limit` counts them, so this takes a second request).
+    let soon = (clock.now() + Duration::minutes(5)).timestamp();
+    let expiring: Vec<Item> = (20..26).map(|i| item("H#1", &format!("EVENT#{i:03}"), &[(attr::EXPIRES_AT, Value::from(soon))])).collect();
+    table.put_batch(expiring).await.unwrap();
+    clock.advance(Duration::minutes(5));
+    let mut expected = names(26..30);
+    expected.extend(names(12..20));
+    assert_eq!(sks(table.query_newest("H#1", "EVENT#", "", 12).await.unwrap()), expected);
 }
 
 async fn memory() -> Fixture {

@@ -230,27 +230,25 @@ async fn sign_out(app: &App, ctx: &mut Ctx) -> PageResult {
     Ok(redirect(&Route::SignIn))
 }
 
-/// The household's activity for the owner; a member sees what they did themselves. A page reads
-/// one stretch of the log, newest first, however long the household's history is.
+/// The household's activity for the owner; a member sees what they did themselves.
 async fn activity(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
     // A link from an older page (a damaged one starts from the newest).
     let before = ctx.query("before").and_then(audit::Cursor::parse);
-    // The owner sees every event, so a page and one more (to know if there are older ones). Another
-    // member sees what they did and what concerned them, picked out of a longer stretch.
-    let stretch = if session.is_owner { EVENTS_PER_PAGE + 1 } else { 4 * EVENTS_PER_PAGE };
+    // The owner sees every event: a page and one more (to know there are older ones) is one
+    // stretch of the log, however long the history. Another member sees what they did and what
+    // concerned them, so their page reads on until it has a page of those (and a link only ever
+    // names one of their own events, never a place among events they may not see).
+    let stretch = if session.is_owner { EVENTS_PER_PAGE + 1 } else { usize::MAX };
     let events = audit::newest(app.table.as_ref(), &session.account, before.as_ref(), stretch).await?;
     let me = session.member.to_string();
-    let visible: Vec<&AuditEvent> = events
+    let visible: Vec<&(audit::Cursor, AuditEvent)> = events
         .iter()
-        .filter(|e| session.is_owner || e.actor.as_ref() == Some(&session.member) || e.subject.as_deref() == Some(me.as_str()))
+        .filter(|(_, e)| session.is_owner || e.actor.as_ref() == Some(&session.member) || e.subject.as_deref() == Some(me.as_str()))
+        .take(EVENTS_PER_PAGE + 1)
         .collect();
-    let (shown, older) = if visible.len() > EVENTS_PER_PAGE {
-        (&visible[..EVENTS_PER_PAGE], Some(audit::Cursor::after(visible[EVENTS_PER_PAGE - 1])))
-    } else {
-        // The stretch read was full: older events may follow it.
-        (&visible[..], events.last().filter(|_| events.len() == stretch).map(audit::Cursor::after))
-    };
+    let older = (visible.len() > EVENTS_PER_PAGE).then(|| visible[EVENTS_PER_PAGE - 1].0.text());
+    let shown: Vec<&AuditEvent> = visible.iter().take(EVENTS_PER_PAGE).map(|(_, e)| e).collect();
     let rows: Vec<EventRow<'_>> = shown
         .iter()
         .map(|event| EventRow {
@@ -267,7 +265,7 @@ async fn activity(app: &App, ctx: &mut Ctx) -> PageResult {
         app.config.time_zone,
         &rows,
         before.is_none(),
-        older.map(|c| c.text()).as_deref(),
+        older.as_deref(),
         session.is_owner,
     );
     Ok(html(StatusCode::OK, markup))

@@ -365,17 +365,26 @@ impl Table for DynamoTable {
             let mut request = self
                 .partition_query(pk, start.take())
                 .scan_index_forward(false)
-                .limit(i32::try_from(limit - found.len() + usize::from(!before.is_empty())).unwrap_or(i32::MAX))
-                .expression_attribute_names("#sk", attr::SK);
-            request = if before.is_empty() {
+                .limit(i32::try_from((limit - found.len()).saturating_add(usize::from(!before.is_empty()))).unwrap_or(i32::MAX));
+            // DynamoDB takes no empty string in a key condition: no prefix is no condition on it.
+            request = if sk_prefix.is_empty() && before.is_empty() {
+                request.key_condition_expression("#pk = :pk")
+            } else if sk_prefix.is_empty() {
+                request
+                    .key_condition_expression("#pk = :pk AND #sk < :before")
+                    .expression_attribute_names("#sk", attr::SK)
+                    .expression_attribute_values(":before", AttributeValue::S(before.to_owned()))
+            } else if before.is_empty() {
                 request
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", attr::SK)
                     .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
             } else {
                 // Every key from the prefix up to `before` starts with the prefix when `before` does;
                 // `before` itself is left out below.
                 request
                     .key_condition_expression("#pk = :pk AND #sk BETWEEN :prefix AND :before")
+                    .expression_attribute_names("#sk", attr::SK)
                     .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
                     .expression_attribute_values(":before", AttributeValue::S(before.to_owned()))
             };

@@ -120,11 +120,23 @@ pub async fn list(table: &dyn Table, account: &AccountId) -> Result<Vec<AuditEve
 }
 
 /// At most `limit` of the household's events, newest first, all older than the event `before`
-/// names (from the newest when `None`): one page of years of history in one request.
-pub async fn newest(table: &dyn Table, account: &AccountId, before: Option<&Cursor>, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+/// names (from the newest when `None`), each with the cursor of its place in the log (taken from
+/// its stored key): one page of years of history in one request.
+pub async fn newest(
+    table: &dyn Table,
+    account: &AccountId,
+    before: Option<&Cursor>,
+    limit: usize,
+) -> Result<Vec<(Cursor, AuditEvent)>, StoreError> {
     let before = before.map(|c| c.0.as_str()).unwrap_or("");
     let items = table.query_newest(&audit_pk(account), "EVENT#", before, limit).await?;
-    items.iter().map(|i| record_of::<AuditEvent>(i)).collect()
+    items
+        .iter()
+        .map(|i| {
+            let sk = i.get(attr::SK).and_then(Value::as_str).unwrap_or_default();
+            Ok((Cursor(sk.to_owned()), record_of::<AuditEvent>(i)?))
+        })
+        .collect()
 }
 
 /// Where a page of the activity log continues: an event's place in the log, as a link carries it
@@ -133,11 +145,6 @@ pub async fn newest(table: &dyn Table, account: &AccountId, before: Option<&Curs
 pub struct Cursor(String);
 
 impl Cursor {
-    /// The place after `event` (the next page starts with the event older than it).
-    pub fn after(event: &AuditEvent) -> Cursor {
-        Cursor(event.sk())
-    }
-
     /// From a link's text; `None` unless it names a place as [`Cursor::text`] writes it.
     pub fn parse(text: &str) -> Option<Cursor> {
         let (time, id) = text.split_once('~')?;
