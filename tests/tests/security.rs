@@ -192,7 +192,7 @@ async fn walk_activity_as_member(app: &mut TestApp, start: chrono::DateTime<chro
         assert_eq!(page.body.matches("<td>Maria Lopez</td>").count(), about_him, "{path}: only Maria's events about Daniel");
         if let Some(older) = &older {
             let last = start + Duration::minutes(*rows.last().expect("a full page before an older one") as i64);
-            assert!(older.starts_with(&format!("/activity?before={}~", last.format("%Y-%m-%dT%H:%M:%S%.6fZ"))), "{older}");
+            assert!(older.starts_with(&format!("/activity?before={}~", portal_domain::store::key_time(last))), "{older}");
         }
         all.extend(rows);
         pages += 1;

@@ -90,7 +90,7 @@ impl AuditEvent {
     }
 
     fn sk(&self) -> String {
-        format!("EVENT#{}#{}", self.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), self.id)
+        format!("EVENT#{}#{}", crate::store::key_time(self.at), self.id)
     }
 
     pub fn key(&self) -> Key {
@@ -148,18 +148,8 @@ impl Cursor {
     /// From a link's text; `None` unless it names a place as [`Cursor::text`] writes it.
     pub fn parse(text: &str) -> Option<Cursor> {
         let (time, id) = text.split_once('~')?;
-        let b = time.as_bytes();
-        let shaped = b.len() == 27
-            && b.iter().enumerate().all(|(i, c)| match i {
-                4 | 7 => *c == b'-',
-                10 => *c == b'T',
-                13 | 16 => *c == b':',
-                19 => *c == b'.',
-                26 => *c == b'Z',
-                _ => c.is_ascii_digit(),
-            });
-        let id_ok = (1..=64).contains(&id.len()) && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
-        (shaped && id_ok).then(|| Cursor(format!("EVENT#{time}#{id}")))
+        let shaped = time.len() == 27 && crate::store::time_at(time).is_some() && crate::ids::is_id(id);
+        shaped.then(|| Cursor(format!("EVENT#{time}#{id}")))
     }
 
     /// As a link carries it.

@@ -8,10 +8,14 @@ use serde::{Deserialize, Serialize};
 #[error("not a valid identifier")]
 pub struct IdError;
 
-/// Checks an id taken from a path or a form: 1 to 64 of `A-Z a-z 0-9 - _`.
+/// Whether `value` is shaped as every id is: 1 to 64 of `A-Z a-z 0-9 - _`.
+pub(crate) fn is_id(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Checks an id taken from a path or a form.
 fn check(value: &str) -> Result<(), IdError> {
-    let ok = !value.is_empty() && value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
+    if is_id(value) {
         Ok(())
     } else {
         Err(IdError)

@@ -109,7 +109,7 @@ pub async fn start(table: &dyn Table, random: &dyn Random, now: DateTime<Utc>, w
     item.insert(attr::EXPIRES_AT.into(), Value::from(session.expires_at().timestamp()));
     // Indexed by member, so "Signed-in devices" can list them and end the others.
     item.insert(attr::GSI1PK.into(), Value::S(member_sessions_pk(&session.account, &session.member)));
-    item.insert(attr::GSI1SK.into(), Value::S(format!("SESSION#{}", session.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"))));
+    item.insert(attr::GSI1SK.into(), Value::S(format!("SESSION#{}", crate::store::key_time(session.created_at))));
     table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;
     Ok((token, session))
 }

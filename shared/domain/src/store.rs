@@ -57,7 +57,28 @@ pub fn invoice_key(invoice: &Invoice) -> Key {
     Key::new(account_pk(invoice.account()), format!("INVOICE#{}#{}", invoice.issued(), invoice.id()))
 }
 pub fn payment_key(payment: &Payment) -> Key {
-    Key::new(account_pk(&payment.account), format!("PAYMENT#{}#{}", payment.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"), payment.id))
+    Key::new(account_pk(&payment.account), format!("PAYMENT#{}#{}", key_time(payment.at), payment.id))
+}
+
+/// An instant as sort keys carry it (`2026-11-27T10:00:00.123456Z`): fixed width, so keys sort by time.
+pub fn key_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The instant at the start of `text`, as [`key_time`] writes it; read without a format parser
+/// (lists read hundreds).
+pub fn time_at(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() < 27 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[26] != b'Z' {
+        return None;
+    }
+    let time = chrono::NaiveTime::from_hms_micro_opt(digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?, digits(&b[20..26])?)?;
+    Some(date_at(text)?.and_time(time).and_utc())
+}
+
+/// A run of ASCII digits as a number.
+fn digits(bytes: &[u8]) -> Option<u32> {
+    bytes.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
 }
 pub fn source_key(source: &PaymentSource) -> Key {
     Key::new(account_pk(&source.account), format!("SOURCE#{}", source.id))
@@ -480,10 +501,7 @@ fn date_at(text: &str) -> Option<NaiveDate> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-    };
-    NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
+    NaiveDate::from_ymd_opt(i32::try_from(digits(&b[0..4])?).ok()?, digits(&b[5..7])?, digits(&b[8..10])?)
 }
 
 /// The issue date in an invoice's sort key (`INVOICE#{issued}#{id}`).
@@ -541,18 +559,9 @@ fn charge_of(item: &Item) -> Result<Option<Money>, StoreError> {
     }
 }
 
-/// The instant in a payment's sort key (`PAYMENT#{YYYY-MM-DDTHH:MM:SS.ffffffZ}#{id}`).
+/// The instant in a payment's sort key (`PAYMENT#{time}#{id}`).
 fn paid_at_in_key(item: &Item) -> Option<DateTime<Utc>> {
-    let text = item.get(attr::SK).and_then(Value::as_str)?.strip_prefix("PAYMENT#")?;
-    let b = text.as_bytes();
-    if b.len() < 27 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[26] != b'Z' {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-    };
-    let time = chrono::NaiveTime::from_hms_micro_opt(num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?)?;
-    Some(date_at(text)?.and_time(time).and_utc())
+    time_at(item.get(attr::SK).and_then(Value::as_str)?.strip_prefix("PAYMENT#")?)
 }
 
 fn payment_figures(item: &Item) -> Result<PaymentFigures, StoreError> {
