@@ -182,7 +182,7 @@ fn reconcile_settles_a_payment_whose_answer_was_lost_once_it_is_old_enough() {
     });
     let lopez = AccountId::parse("lopez").unwrap();
     let household = || runtime.block_on(store::household(table.as_ref(), &lopez)).unwrap();
-    let open = household().invoices.into_iter().find(|i| !i.payable().is_zero()).expect("an open invoice");
+    let open = household().ledger.invoices().unwrap().into_iter().find(|i| !i.payable().is_zero()).expect("an open invoice");
     let gateway = portal_adapters::SandboxGateway::with_ledger(Box::new(portal_adapters::OsRandom), table.clone());
     let now = chrono::Utc::now();
     for (minutes_ago, key) in [(30, "lost-answer-old-0000"), (1, "lost-answer-young-000")] {
@@ -191,7 +191,7 @@ fn reconcile_settles_a_payment_whose_answer_was_lost_once_it_is_old_enough() {
         let card = portal_domain::card::parse_card("4000000000000119", "12", &expires, "123", "78701", now.date_naive()).unwrap();
         let request = PayRequest {
             account: &lopez,
-            invoice: &household().invoices.into_iter().find(|i| i.id() == open.id()).unwrap(),
+            invoice: &household().ledger.invoices().unwrap().into_iter().find(|i| i.id() == open.id()).unwrap(),
             amount: Money::parse("10.00").unwrap(),
             source: PaySource::New { source: portal_domain::card::NewSource::Card(card), save: false },
             idempotency_key: key,
@@ -207,12 +207,15 @@ fn reconcile_settles_a_payment_whose_answer_was_lost_once_it_is_old_enough() {
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert_eq!(text(&first.stdout).trim(), "Settled 1, released 0, left pending 0.");
     let after = household();
-    let invoice = after.invoices.iter().find(|i| i.id() == open.id()).unwrap();
+    let invoice = after.ledger.invoices().unwrap().into_iter().find(|i| i.id() == open.id()).unwrap();
     assert_eq!((invoice.paid(), invoice.pending()), (open.paid() + Money::parse("10.00").unwrap(), Money::parse("10.00").unwrap()));
     let statuses: Vec<_> =
-        after.payments.iter().filter(|p| p.invoice == *open.id()).map(|p| (p.idempotency_key.as_str(), &p.status)).collect();
-    assert!(statuses.contains(&("lost-answer-old-0000", &PaymentStatus::Succeeded)), "{statuses:?}");
-    assert!(statuses.contains(&("lost-answer-young-000", &PaymentStatus::Pending)), "a charge that may be in flight is left: {statuses:?}");
+        after.ledger.payments().unwrap().into_iter().filter(|p| p.invoice == *open.id()).map(|p| (p.idempotency_key, p.status)).collect();
+    assert!(statuses.contains(&("lost-answer-old-0000".to_owned(), PaymentStatus::Succeeded)), "{statuses:?}");
+    assert!(
+        statuses.contains(&("lost-answer-young-000".to_owned(), PaymentStatus::Pending)),
+        "a charge that may be in flight is left: {statuses:?}"
+    );
 
     let again = run(&args);
     assert!(again.status.success(), "{}", text(&again.stderr));

@@ -130,10 +130,14 @@ pub async fn broken_invariants(table: &dyn Table, account: &str) -> Vec<String> 
         Ok(r) => r,
         Err(e) => return vec![format!("the household cannot be read: {e}")],
     };
+    let (invoices, payments) = match (records.ledger.invoices(), records.ledger.payments()) {
+        (Ok(i), Ok(p)) => (i, p),
+        (Err(e), _) | (_, Err(e)) => return vec![format!("the invoices and payments cannot be read: {e}")],
+    };
     let mut broken = Vec::new();
-    for invoice in &records.invoices {
+    for invoice in &invoices {
         let of = |status: &dyn Fn(&PaymentStatus) -> bool| {
-            records.payments.iter().filter(|p| p.invoice == *invoice.id() && status(&p.status)).map(|p| p.amount).sum::<Money>()
+            payments.iter().filter(|p| p.invoice == *invoice.id() && status(&p.status)).map(|p| p.amount).sum::<Money>()
         };
         let paid = of(&|s| *s == PaymentStatus::Succeeded);
         let pending = of(&|s| *s == PaymentStatus::Pending);

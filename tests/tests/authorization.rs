@@ -112,7 +112,7 @@ async fn app_as(caller: Caller) -> TestApp {
     let mut app = TestApp::memory().await;
     let table = app.app.table.clone();
     let lopez = store::household(table.as_ref(), &"lopez".to_owned().try_into().unwrap()).await.unwrap();
-    let mut payment = lopez.payments[0].clone();
+    let mut payment = lopez.ledger.payments().unwrap()[0].clone();
     payment.id = "pay-taylor".to_owned().try_into().unwrap();
     payment.account = "taylor".to_owned().try_into().unwrap();
     payment.invoice = "inv-2001".to_owned().try_into().unwrap();

@@ -152,10 +152,12 @@ async fn done(app: &mut TestApp, case: Case) -> Result<(), String> {
         Case::SignIn => app.get("/invoices").await.status == StatusCode::OK,
         Case::SignOut => app.get("/invoices").await.location() == Some("/sign-in"),
         Case::Pay => {
-            let invoice = lopez.invoices.iter().find(|i| i.id().as_str() == "inv-1008").unwrap();
+            let invoice = lopez.ledger.invoices().unwrap().into_iter().find(|i| i.id().as_str() == "inv-1008").unwrap();
             let paid_now: Vec<_> = lopez
-                .payments
-                .iter()
+                .ledger
+                .payments()
+                .unwrap()
+                .into_iter()
                 .filter(|p| p.invoice == *invoice.id() && p.status == PaymentStatus::Succeeded && p.at >= test_now())
                 .collect();
             paid_now.len() == 1 && paid_now[0].amount == Money::from_cents(2000) && invoice.pending() == Money::ZERO
@@ -266,7 +268,7 @@ async fn a_processor_that_fails_or_loses_its_answer_is_reconciled() {
         app.app.gateway = sandbox;
         reconcile(&app).await;
         let lopez = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
-        let invoice = lopez.invoices.iter().find(|i| i.id().as_str() == "inv-1008").unwrap();
+        let invoice = lopez.ledger.invoices().unwrap().into_iter().find(|i| i.id().as_str() == "inv-1008").unwrap();
         assert_eq!(invoice.pending(), Money::ZERO, "{fault:?}: nothing left pending");
         match fault {
             // The charge never reached the processor: released, and paying again works.

@@ -217,9 +217,9 @@ async fn updated_file_updates(table: Arc<dyn Table>) {
     assert_eq!(store::member_by_email(table.as_ref(), &new_address).await.unwrap().map(|m| m.id.to_string()), Some("daniel".into()));
     assert!(store::member_by_email(table.as_ref(), &Email::parse(demo::DANIEL).unwrap()).await.unwrap().is_none());
     assert!(table.get(&email_claim_key(&Email::parse(demo::DANIEL).unwrap())).await.unwrap().is_none(), "the old claim is released");
-    let open = lopez.invoices.iter().find(|i| i.id().as_str() == "inv-1009").unwrap();
+    let open = lopez.ledger.invoices().unwrap().into_iter().find(|i| i.id().as_str() == "inv-1009").unwrap();
     assert_eq!(open.total(), Money::parse("215.00").unwrap());
-    let labs = lopez.invoices.iter().find(|i| i.id().as_str() == "inv-labs").unwrap();
+    let labs = lopez.ledger.invoices().unwrap().into_iter().find(|i| i.id().as_str() == "inv-labs").unwrap();
     assert_eq!(labs.paid(), Money::parse("25.00").unwrap(), "paid is the sum of the new payment");
     assert!(stored_household(table.as_ref(), "nguyen").await.household.is_some());
 
@@ -284,11 +284,17 @@ async fn portal_actions_survive(mut app: TestApp) {
     );
 
     let after = stored_household(table.as_ref(), "lopez").await;
-    let invoice = |records: &store::HouseholdRecords| records.invoices.iter().find(|i| i.id().as_str() == "inv-1008").unwrap().clone();
+    let invoice =
+        |records: &store::HouseholdRecords| records.ledger.invoices().unwrap().into_iter().find(|i| i.id().as_str() == "inv-1008").unwrap();
     assert_eq!(invoice(&after).paid(), Money::parse("70.00").unwrap(), "the $50 from the file plus the $20 paid in the portal");
     assert_eq!(invoice(&after), invoice(&before));
-    assert_eq!(after.payments.len(), before.payments.len());
-    assert!(after.payments.iter().any(|p| p.amount == Money::parse("20.00").unwrap() && p.status == PaymentStatus::Succeeded));
+    assert_eq!(after.ledger.payments().unwrap().len(), before.ledger.payments().unwrap().len());
+    assert!(after
+        .ledger
+        .payments()
+        .unwrap()
+        .into_iter()
+        .any(|p| p.amount == Money::parse("20.00").unwrap() && p.status == PaymentStatus::Succeeded));
     let agreement = after.agreements.iter().find(|a| a.id.as_str() == "agr-financial").unwrap();
     assert!(agreement.is_signed() && agreement.body.contains("billed monthly"), "the signed text is kept");
     let maria = after.members.iter().find(|m| m.id.as_str() == "maria").unwrap();
@@ -387,7 +393,7 @@ async fn a_thousand_households_import_into_dynamodb_and_reimport_as_a_no_op() {
     let second = started.elapsed();
     assert_eq!((again.created, again.updated, counter.counts().1), (0, 0, 0));
     let sample = stored_household(table.as_ref(), "lopez-999").await;
-    assert_eq!((sample.members.len(), sample.invoices.len(), sample.payments.len()), (3, 9, 8));
+    assert_eq!((sample.members.len(), sample.ledger.invoices().unwrap().len(), sample.ledger.payments().unwrap().len()), (3, 9, 8));
     let maria = store::member_by_email(table.as_ref(), &Email::parse("maria-500@example.com").unwrap()).await.unwrap();
     assert_eq!(maria.map(|m| m.account.to_string()), Some("lopez-500".into()));
     eprintln!(

@@ -19,7 +19,7 @@ async fn signed_in(mut app: TestApp, email: &str) -> TestApp {
 async fn invoice_state(app: &TestApp, id: &str) -> (Money, Money, Money) {
     let account = AccountId::parse(if id == "inv-2001" { "taylor" } else { "lopez" }).unwrap();
     let records = store::household(app.app.table.as_ref(), &account).await.unwrap();
-    let invoice = records.invoices.iter().find(|i| i.id().as_str() == id).unwrap();
+    let invoice = records.ledger.invoices().unwrap().into_iter().find(|i| i.id().as_str() == id).unwrap();
     (invoice.paid(), invoice.pending(), invoice.balance())
 }
 
@@ -212,8 +212,10 @@ async fn twenty_concurrent_partial_payments_never_overpay() {
     assert_eq!((paid, pending, balance), (Money::from_cents(19000), Money::ZERO, Money::ZERO), "paid never exceeds the total");
     let records = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
     let succeeded: Vec<_> = records
-        .payments
-        .iter()
+        .ledger
+        .payments()
+        .unwrap()
+        .into_iter()
         .filter(|p| p.invoice.as_str() == "inv-1008" && p.status == PaymentStatus::Succeeded && !p.idempotency_key.starts_with("import-"))
         .collect();
     assert_eq!(succeeded.len(), 14);

@@ -239,16 +239,16 @@ struct Stored {
 }
 
 impl Stored {
-    fn of(records: store::HouseholdRecords) -> Stored {
-        Stored {
+    fn of(records: store::HouseholdRecords) -> Result<Stored, StoreError> {
+        Ok(Stored {
             account: records.household,
             members: records.members.into_iter().map(|m| (m.id.clone(), m)).collect(),
             memberships: records.memberships.into_iter().map(|ms| (ms.id.clone(), ms)).collect(),
-            invoices: records.invoices.into_iter().map(|i| (i.id().clone(), (i.clone(), store::invoice_key(&i)))).collect(),
-            payments: records.payments.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            invoices: records.ledger.invoices()?.into_iter().map(|i| (i.id().clone(), (i.clone(), store::invoice_key(&i)))).collect(),
+            payments: records.ledger.payments()?.into_iter().map(|p| (p.id.clone(), p)).collect(),
             sources: records.sources.into_iter().map(|s| (s.id.clone(), s)).collect(),
             agreements: records.agreements.into_iter().map(|a| (a.id.clone(), a)).collect(),
-        }
+        })
     }
 
     fn is_empty(&self) -> bool {
@@ -274,7 +274,7 @@ fn conditioned(write: Write, condition: Condition) -> Write {
 /// Before the final pass, `None` when a member would take an address another member holds.
 async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) -> Result<Option<HouseholdPlan>, StoreError> {
     let account = &h.household.id;
-    let stored = Stored::of(store::household(table, account).await?);
+    let stored = Stored::of(store::household(table, account).await?)?;
     let ledger_item = table.get(&ledger_key(account)).await?;
     let old_ledger: BTreeMap<String, String> = ledger_item.as_ref().map(record_of).transpose()?.unwrap_or_default();
     let mut ledger = old_ledger.clone();

@@ -33,7 +33,7 @@ fn visible<'a>(session: &Session, records: &'a HouseholdRecords) -> Vec<&'a Agre
 
 async fn load(app: &App, ctx: &Ctx) -> Result<(Session, HouseholdRecords), PageError> {
     let session = ctx.session()?.clone();
-    let records = store::household_with(app.table.as_ref(), &session.account, store::Billing::Stored).await?;
+    let records = store::household(app.table.as_ref(), &session.account).await?;
     Ok((session, records))
 }
 

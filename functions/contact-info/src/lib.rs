@@ -36,14 +36,14 @@ fn visible<'a>(session: &Session, records: &'a HouseholdRecords) -> Vec<&'a Memb
 
 async fn load(app: &App, ctx: &Ctx, id: &MemberId) -> Result<(Session, HouseholdRecords, Member), PageError> {
     let session = ctx.session()?.clone();
-    let records = store::household_with(app.table.as_ref(), &session.account, store::Billing::Stored).await?;
+    let records = store::household(app.table.as_ref(), &session.account).await?;
     let member = visible(&session, &records).into_iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
     Ok((session, records, member))
 }
 
 async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
-    let records = store::household_with(app.table.as_ref(), &session.account, store::Billing::Stored).await?;
+    let records = store::household(app.table.as_ref(), &session.account).await?;
     let members: Vec<Member> = visible(&session, &records).into_iter().cloned().collect();
     Ok(html(StatusCode::OK, list_page(&ctx.chrome(app, Some(Section::Members)), &members, None)))
 }

@@ -33,7 +33,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 /// for each page to decode what it shows.
 async fn household(app: &App, ctx: &Ctx) -> Result<(HouseholdRecords, Household), PageError> {
     let session = ctx.owner_session()?;
-    let records = store::household_with(app.table.as_ref(), &session.account, store::Billing::Stored).await?;
+    let records = store::household(app.table.as_ref(), &session.account).await?;
     let household = records.household.clone().ok_or(PageError::NotFound)?;
     Ok((records, household))
 }

@@ -21,7 +21,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 
 async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
-    let records = store::household_with(app.table.as_ref(), &session.account, store::Billing::Stored).await?;
+    let records = store::household(app.table.as_ref(), &session.account).await?;
     let info = match ctx.query("done") {
         Some("renewed") => Some("Your membership was renewed. The new term is below."),
         Some("added") => Some("The new member was added. They join on the next bill date."),

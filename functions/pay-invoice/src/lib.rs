@@ -79,7 +79,7 @@ fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r
 }
 
 async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let invoice = &find_invoice(&records, id)?;
     let payable = invoice.payable();
     let message = payable.is_zero().then(|| "There is nothing left to pay on this invoice.".to_owned());
@@ -105,7 +105,7 @@ fn valid_key(key: &str) -> bool {
 }
 
 async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let invoice = &find_invoice(&records, id)?;
     let form = ctx.form.clone();
     let key = form.text("idempotency_key").to_owned();
@@ -236,7 +236,7 @@ async fn send_receipt(app: &App, public_url: &str, records: &HouseholdRecords, i
 }
 
 async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
     let invoice = find_invoice(&records, &payment.invoice)?;
     let page = receipt_page(&ctx.chrome(app, Some(Section::Invoices)), &payment, &invoice, app.date_of(payment.at));

@@ -31,7 +31,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 
 /// The list, with a notice from the action that led here (`?done=`).
 async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCode) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let info = match ctx.query("done") {
         Some("added") => Some("The payment method was added."),
         Some("exists") => Some("That payment method is already on file."),
@@ -49,7 +49,7 @@ fn done(what: &str) -> Response<Body> {
 }
 
 async fn new_form(app: &App, ctx: &mut Ctx) -> PageResult {
-    ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    ctx.owner_household_or_404(app).await?;
     let csrf = ctx.session()?.csrf_token.clone();
     let page =
         new_method_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &Default::default(), &SourceErrors::default(), None, false);
@@ -57,7 +57,7 @@ async fn new_form(app: &App, ctx: &mut Ctx) -> PageResult {
 }
 
 async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let form = ctx.form.clone();
     let make_default = form.get("make_default").is_some();
     let new = match payment_form::parse(&form, app.today()) {
@@ -96,7 +96,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
 }
 
 async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     let session = ctx.session()?.clone();
     match sources::remove(app.table.as_ref(), &session.account, &records.sources, id).await? {
         RemoveOutcome::Removed => {
@@ -119,7 +119,7 @@ fn described(records: &portal_domain::store::HouseholdRecords, id: &SourceId) ->
 }
 
 async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = ctx.owner_household_or_404(app, portal_domain::store::Billing::Stored).await?;
+    let records = ctx.owner_household_or_404(app).await?;
     if sources::set_default(app.table.as_ref(), &records.sources, id).await? {
         let described = described(&records, id);
         let event = ctx.event(app, "source.default")?.detail(described);

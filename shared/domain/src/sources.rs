@@ -75,7 +75,7 @@ pub async fn remove(table: &dyn Table, account: &AccountId, current: &[PaymentSo
     match table.transact(writes).await {
         Ok(()) => Ok(RemoveOutcome::Removed),
         Err(StoreError::ConditionFailed) => {
-            let now = store::household_with(table, account, store::Billing::Stored).await?.sources;
+            let now = store::household(table, account).await?.sources;
             if now.len() < 2 {
                 Ok(RemoveOutcome::LastSource)
             } else if !now.iter().any(|s| &s.id == id) {

@@ -249,11 +249,7 @@ pub struct HouseholdRecords {
     pub household: Option<Household>,
     pub members: Vec<Member>,
     pub memberships: Vec<Membership>,
-    /// Newest first; decoded only with [`Billing::Decoded`].
-    pub invoices: Vec<Invoice>,
-    /// Newest first; decoded only with [`Billing::Decoded`].
-    pub payments: Vec<Payment>,
-    /// The invoices and payments as stored, for pages that decode only what they show.
+    /// The invoices and payments as stored: each page decodes what it shows.
     pub ledger: Ledger,
     pub sources: Vec<PaymentSource>,
     pub agreements: Vec<Agreement>,
@@ -280,22 +276,8 @@ fn payment_of(item: &Item) -> Result<Payment, StoreError> {
     Ok(p)
 }
 
-/// Whether to decode every invoice and payment of the household as well as keeping them as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Billing {
-    /// `invoices` and `payments` are decoded (tools and tests that look at all of them).
-    Decoded,
-    /// Only `ledger` holds them: pages decode what they show.
-    Stored,
-}
-
-/// Loads a household's records in one query, every invoice and payment decoded.
+/// Loads a household's records in one query (its invoices and payments as stored, in `ledger`).
 pub async fn household(table: &dyn Table, account: &AccountId) -> Result<HouseholdRecords, StoreError> {
-    household_with(table, account, Billing::Decoded).await
-}
-
-/// Loads a household's records in one query, decoding invoices and payments only if asked to.
-pub async fn household_with(table: &dyn Table, account: &AccountId, billing: Billing) -> Result<HouseholdRecords, StoreError> {
     let items = table.query(&account_pk(account), "").await?;
     let mut records = HouseholdRecords::default();
     for item in items {
@@ -317,18 +299,8 @@ pub async fn household_with(table: &dyn Table, account: &AccountId, billing: Bil
                 ms.version = version;
                 records.memberships.push(ms);
             }
-            "INVOICE" => {
-                if billing == Billing::Decoded {
-                    records.invoices.push(invoice_of(&item)?);
-                }
-                records.ledger.invoices.push(item);
-            }
-            "PAYMENT" => {
-                if billing == Billing::Decoded {
-                    records.payments.push(payment_of(&item)?);
-                }
-                records.ledger.payments.push(item);
-            }
+            "INVOICE" => records.ledger.invoices.push(item),
+            "PAYMENT" => records.ledger.payments.push(item),
             "SOURCE" => {
                 let mut s: PaymentSource = record_of(&item)?;
                 s.version = version;
@@ -343,8 +315,6 @@ pub async fn household_with(table: &dyn Table, account: &AccountId, billing: Bil
             _ => {}
         }
     }
-    records.invoices.reverse();
-    records.payments.reverse();
     records.ledger.invoices.reverse();
     records.ledger.payments.reverse();
     // The default source first, as every list and form shows it.
@@ -370,6 +340,16 @@ struct PaymentFigures {
 }
 
 impl Ledger {
+    /// Every invoice decoded, newest first (tools and tests; pages decode what they show).
+    pub fn invoices(&self) -> Result<Vec<Invoice>, StoreError> {
+        self.invoices.iter().map(|i| invoice_of(i)).collect()
+    }
+
+    /// Every payment decoded, newest first.
+    pub fn payments(&self) -> Result<Vec<Payment>, StoreError> {
+        self.payments.iter().map(|i| payment_of(i)).collect()
+    }
+
     /// The invoice with this id (its id ends its sort key), if it is this household's.
     pub fn invoice(&self, id: &InvoiceId) -> Result<Option<Invoice>, StoreError> {
         find_by_id(&self.invoices, id.as_str()).map(invoice_of).transpose()
@@ -642,7 +622,7 @@ mod tests {
         item
     }
 
-    /// The ledger `household_with` makes of these records, read from the store in sort-key order.
+    /// The ledger `household` makes of these records, read from the store in sort-key order.
     /// Item `i` (invoices, then payments) is stored as before the figures' attributes existed when
     /// bit `i % 64` of `old` is set.
     fn ledger(invoices: &[Invoice], payments: &[Payment], old: u64) -> Ledger {
@@ -662,7 +642,7 @@ mod tests {
         let mut table = MockTable::new();
         table.expect_query().returning(move |_, _| Ok(items.clone()));
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        runtime.block_on(household_with(&table, &AccountId::parse("a1").unwrap(), Billing::Stored)).unwrap().ledger
+        runtime.block_on(household(&table, &AccountId::parse("a1").unwrap())).unwrap().ledger
     }
 
     /// The statement as the whole history decoded makes it: the rule the ledger must keep.

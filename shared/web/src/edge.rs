@@ -303,16 +303,12 @@ impl Ctx {
     }
 
     /// The signed-in owner's household, read in one query; for anyone else the page does not exist.
-    pub async fn owner_household_or_404(
-        &self,
-        app: &App,
-        billing: portal_domain::store::Billing,
-    ) -> Result<portal_domain::store::HouseholdRecords, PageError> {
+    pub async fn owner_household_or_404(&self, app: &App) -> Result<portal_domain::store::HouseholdRecords, PageError> {
         let session = self.session()?;
         if !session.is_owner {
             return Err(PageError::NotFound);
         }
-        Ok(portal_domain::store::household_with(app.table.as_ref(), &session.account, billing).await?)
+        Ok(portal_domain::store::household(app.table.as_ref(), &session.account).await?)
     }
 
     /// The CSRF token forms on this page must carry, creating a pre-session if there is none.
