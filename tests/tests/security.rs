@@ -111,18 +111,29 @@ fn activity_rows(body: &str) -> (Vec<usize>, Option<String>) {
     (rows, older)
 }
 
-/// Every page of the activity log, from the newest, each costing two reads: the rows it showed
-/// (by detail number) and how many pages there were.
-async fn walk_activity(app: &mut TestApp) -> (Vec<usize>, usize) {
+/// Every page of the activity log, from the newest: the rows it showed (by detail number) and how
+/// many pages there were. Each page costs two reads, offers a way back to the newest after the
+/// first, and its "Older activity" link names its last row (never a place among events the reader
+/// may not see); event `i` happened `i` minutes after `start`. `check` looks at each page too.
+async fn walk_activity(
+    app: &mut TestApp,
+    start: chrono::DateTime<chrono::Utc>,
+    check: impl Fn(&str, &portal_tests::Page, &[usize]),
+) -> (Vec<usize>, usize) {
     let (mut all, mut pages, mut next) = (Vec::new(), 0, Some("/activity".to_owned()));
     while let Some(path) = next {
         app.counter.reset();
         let page = app.get(&path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
-        assert_eq!(app.counter.counts(), (2, 0), "{path}: the session and one stretch of the log");
+        assert_eq!(app.counter.counts(), (2, 0), "{path}: the session and one read of the log");
         assert_eq!(page.body.contains("Newest activity"), pages > 0, "{path}: a way back to the newest");
         let (rows, older) = activity_rows(&page.body);
         assert!(rows.len() <= portal_templates::security::EVENTS_PER_PAGE);
+        if let Some(older) = &older {
+            let last = start + Duration::minutes(*rows.last().expect("a full page before an older one") as i64);
+            assert!(older.starts_with(&format!("/activity?before={}~", portal_domain::store::key_time(last))), "{older}");
+        }
+        check(&path, &page, &rows);
         all.extend(rows);
         pages += 1;
         next = older;
@@ -155,9 +166,12 @@ async fn years_of_activity_are_read_a_page_at_a_time(mut app: TestApp) {
     }
 
     // The owner: 50 a page, newest first, every event once, each page two reads.
-    let (rows, pages) = walk_activity(&mut app).await;
+    let (rows, pages) = walk_activity(&mut app, start, |_, _, _| {}).await;
     assert_eq!(rows, (0..450).rev().collect::<Vec<_>>());
     assert_eq!(pages, 10, "451 events (with the sign-in) at 50 a page");
+    // A link from before the first event: nothing older, and the way back.
+    let past = app.get(&format!("/activity?before={}~x", portal_domain::store::key_time(start - Duration::days(1)))).await;
+    assert!(past.body.contains("There is no older activity.") && past.body.contains("Newest activity"), "{}", past.body);
     // A damaged link starts from the newest.
     for damaged in ["garbage", "2020-01-01T00:00:00.000000Z~x%23y", "2020-01-01T00:00:00Z~abc"] {
         let page = app.get(&format!("/activity?before={damaged}")).await;
@@ -172,33 +186,14 @@ async fn years_of_activity_are_read_a_page_at_a_time(mut app: TestApp) {
     app.request_code("daniel@example.com").await;
     let code = app.last_code_to("daniel@example.com").unwrap();
     assert_eq!(app.enter_code(&code).await.location(), Some("/members"));
-    let (rows, pages) = walk_activity_as_member(&mut app, start).await;
+    let (rows, pages) = walk_activity(&mut app, start, |path, page, rows| {
+        let about_him = rows.iter().filter(|i| !i.is_multiple_of(3)).count();
+        assert_eq!(page.body.matches("<td>Maria Lopez</td>").count(), about_him, "{path}: only Maria's events about Daniel");
+    })
+    .await;
     let expected: Vec<usize> = (0..450).rev().filter(|i| mine(*i)).collect();
     assert_eq!(rows, expected, "his own and those about him, newest first");
     assert_eq!(pages, (expected.len() + 1).div_ceil(50), "50 of his a page (with his sign-in)");
-}
-
-/// A member's walk: like the owner's, but each "Older activity" link names the last row the member
-/// was shown (never a place among events they may not see), and Maria appears only where she acted
-/// about him. Event `i` happened `i` minutes after `start`.
-async fn walk_activity_as_member(app: &mut TestApp, start: chrono::DateTime<chrono::Utc>) -> (Vec<usize>, usize) {
-    let (mut all, mut pages, mut next) = (Vec::new(), 0, Some("/activity".to_owned()));
-    while let Some(path) = next {
-        let page = app.get(&path).await;
-        assert_eq!(page.status, StatusCode::OK, "{path}");
-        let (rows, older) = activity_rows(&page.body);
-        assert!(rows.len() <= portal_templates::security::EVENTS_PER_PAGE);
-        let about_him = rows.iter().filter(|i| !i.is_multiple_of(3)).count();
-        assert_eq!(page.body.matches("<td>Maria Lopez</td>").count(), about_him, "{path}: only Maria's events about Daniel");
-        if let Some(older) = &older {
-            let last = start + Duration::minutes(*rows.last().expect("a full page before an older one") as i64);
-            assert!(older.starts_with(&format!("/activity?before={}~", portal_domain::store::key_time(last))), "{older}");
-        }
-        all.extend(rows);
-        pages += 1;
-        next = older;
-    }
-    (all, pages)
 }
 
 #[tokio::test]
