@@ -110,6 +110,7 @@ fn household() -> Household {
         name: HOSTILE.into(),
         owner: MemberId::parse("m1").unwrap(),
         billing_address: None,
+        processor_customer: None,
         version: 1,
     }
 }

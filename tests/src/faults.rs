@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use portal_domain::card::NewSource;
-use portal_domain::ports::{ChargeOutcome, GatewayError, Item, Key, MailError, Message, TokenizedSource, Write};
+use portal_domain::ports::{
+    ChargeOutcome, ChargeRequest, GatewayError, Item, Key, MailError, Message, SetupResult, SetupSession, TokenizedSource, Write,
+};
 use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{AccountId, Mailer, Money, PaymentGateway, PaymentStatus, StoreError, Table};
 
@@ -101,7 +103,7 @@ impl Mailer for DownMailer {
     }
 }
 
-/// A processor whose charges fail, before reaching it or after (the answer lost).
+/// A processor whose confirmations fail, before reaching it or after (the answer lost).
 pub struct FaultyGateway {
     pub inner: Arc<dyn PaymentGateway>,
     pub fault: Fault,
@@ -112,14 +114,32 @@ impl PaymentGateway for FaultyGateway {
     async fn tokenize(&self, source: &NewSource) -> Result<TokenizedSource, GatewayError> {
         self.inner.tokenize(source).await
     }
-    async fn charge(&self, token: &str, amount: Money, idempotency_key: &str) -> Result<ChargeOutcome, GatewayError> {
+    async fn create_customer(&self, account: &str, name: &str) -> Result<String, GatewayError> {
+        self.inner.create_customer(account, name).await
+    }
+    async fn begin_setup(&self, customer: &str) -> Result<SetupSession, GatewayError> {
+        self.inner.begin_setup(customer).await
+    }
+    async fn finish_setup(&self, customer: &str, setup: &str) -> Result<SetupResult, GatewayError> {
+        self.inner.finish_setup(customer, setup).await
+    }
+    async fn prepare(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
+        self.inner.prepare(request).await
+    }
+    async fn confirm(&self, reference: &str, idempotency_key: &str) -> Result<ChargeOutcome, GatewayError> {
         if self.fault == Fault::AppliedThenLost {
-            let _ = self.inner.charge(token, amount, idempotency_key).await;
+            let _ = self.inner.confirm(reference, idempotency_key).await;
         }
         Err(GatewayError(anyhow::anyhow!("injected processor timeout")))
     }
-    async fn charge_status(&self, idempotency_key: &str) -> Result<Option<ChargeOutcome>, GatewayError> {
-        self.inner.charge_status(idempotency_key).await
+    async fn charge_status(&self, reference: &str) -> Result<ChargeOutcome, GatewayError> {
+        self.inner.charge_status(reference).await
+    }
+    async fn cancel(&self, reference: &str) -> Result<ChargeOutcome, GatewayError> {
+        self.inner.cancel(reference).await
+    }
+    async fn detach(&self, token: &str) -> Result<(), GatewayError> {
+        self.inner.detach(token).await
     }
 }
 

@@ -508,7 +508,8 @@ fn household(
         }
     }
 
-    let household = Household { id: account?, name: name?, owner: owner?, billing_address: billing_address?, version: 1 };
+    let household =
+        Household { id: account?, name: name?, owner: owner?, billing_address: billing_address?, processor_customer: None, version: 1 };
     (ok && invoices_ok).then_some(HouseholdData { household, members, memberships, invoices, payments, sources, agreements })
 }
 

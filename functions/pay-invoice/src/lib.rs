@@ -170,13 +170,19 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         source,
         idempotency_key: &key,
         existing_sources: records.sources.len(),
+        customer: records.household.as_ref().and_then(|h| h.processor_customer.as_deref()),
         now: app.now(),
     };
     let outcome = pay::pay(app.table.as_ref(), app.gateway.as_ref(), app.random.as_ref(), request).await.map_err(|e| match e {
         pay::PayError::Store(s) => PageError::from(s),
         pay::PayError::Gateway(g) => PageError::Unavailable(anyhow::Error::new(g)),
     })?;
-    if let PayOutcome::Succeeded(payment) | PayOutcome::Declined(payment) | PayOutcome::Pending(payment) = &outcome {
+    if let PayOutcome::Succeeded(payment)
+    | PayOutcome::Declined(payment)
+    | PayOutcome::Pending(payment)
+    | PayOutcome::Processing(payment)
+    | PayOutcome::NeedsAction { payment, .. } = &outcome
+    {
         let action = match payment.status {
             PaymentStatus::Succeeded => "payment.succeeded",
             PaymentStatus::Pending => "payment.pending",
@@ -191,7 +197,11 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
             send_receipt(app, &ctx.public_url, &records, invoice, &payment).await;
             Ok(redirect(&Route::Payment(payment.id)))
         }
-        PayOutcome::Pending(payment) => Ok(redirect(&Route::Payment(payment.id))),
+        // Not decided yet: the receipt says it is processing; the processor's event or
+        // `portal reconcile` settles it.
+        PayOutcome::Pending(payment) | PayOutcome::Processing(payment) | PayOutcome::NeedsAction { payment, .. } => {
+            Ok(redirect(&Route::Payment(payment.id)))
+        }
         PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) if pay::decline_reason(&payment).is_some() => {
             rendered.message = pay::decline_reason(&payment).map(|r| format!("{r} Nothing was charged."));
             rendered.key = new_key(app);

@@ -406,6 +406,7 @@ impl Demo {
                     name: "Lopez household".into(),
                     owner: maria.id.clone(),
                     billing_address: Some(lopez_home),
+                    processor_customer: None,
                     version: 1,
                 },
                 Household {
@@ -413,6 +414,7 @@ impl Demo {
                     name: "Taylor household".into(),
                     owner: sam.id.clone(),
                     billing_address: Some(taylor_home),
+                    processor_customer: None,
                     version: 1,
                 },
             ],

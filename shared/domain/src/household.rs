@@ -13,6 +13,10 @@ pub struct Household {
     pub name: String,
     pub owner: MemberId,
     pub billing_address: Option<UsAddress>,
+    /// The household's customer at the payment processor (a Stripe `cus_…` id), which its saved
+    /// sources belong to; none until the household first saves a source or pays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processor_customer: Option<String>,
     #[serde(default)]
     pub version: u64,
 }

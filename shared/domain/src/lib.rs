@@ -39,6 +39,7 @@ pub use payment::{BankAccountType, Payment, PaymentSource, PaymentStatus, Source
 pub use phone::{PhoneError, PhoneNumber};
 pub use plan::{AgeBand, BillingPeriod, Plan, PlanData, PlanError};
 pub use ports::{
-    ChargeOutcome, Clock, GatewayError, MailError, Mailer, Message, PaymentGateway, Random, StoreError, Table, TokenizedSource,
+    ChargeOutcome, ChargeRequest, Clock, GatewayError, MailError, Mailer, Message, PaymentGateway, Random, SetupResult, SetupSession,
+    StoreError, Table, TokenizedSource,
 };
 pub use practice::Practice;

@@ -1,16 +1,22 @@
 //! Paying an invoice, so that nothing is ever overpaid or charged twice:
 //! 1. one transaction reserves the amount on the invoice (on condition that it is still
 //!    payable) and records the payment as pending under the form's idempotency key;
-//! 2. the processor is charged with the payment's id as its idempotency key;
-//! 3. a second transaction settles (pending → paid) or releases the reservation.
+//! 2. the processor creates the charge without taking money, and its reference is recorded on
+//!    the payment: from then on the portal knows which charge a payment is, whatever happens;
+//! 3. the charge is confirmed (money moves), with the payment's id as its idempotency key;
+//! 4. a second transaction settles (pending → paid) or releases the reservation.
 //!
-//! An unknown outcome leaves the payment pending, to be reconciled, and charges nothing more.
+//! An unknown outcome leaves the payment pending, to be reconciled by asking the processor about
+//! that reference, and charges nothing more. A bank debit stays pending ("processing") until the
+//! processor says it settled or failed; a card that needs 3-D Secure waits for the patient's step.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::card::NewSource;
-use crate::ports::{attr, random_token, ChargeOutcome, Condition, Key, PaymentGateway, Random, Table, Update, Value, Write};
+use crate::ports::{
+    attr, random_token, ChargeOutcome, ChargeRequest, Condition, Key, PaymentGateway, Random, Table, TokenizedSource, Update, Value, Write,
+};
 use crate::store::{self, record_item, record_of, AVAILABLE, PAID, PENDING};
 use crate::{
     AccountId, GatewayError, Invoice, Money, Payment, PaymentId, PaymentSource, PaymentStatus, SourceDetails, SourceId, StoreError,
@@ -22,7 +28,17 @@ pub const IDEMPOTENCY_DAYS: i64 = 7;
 /// Where the money comes from.
 pub enum PaySource {
     Saved(PaymentSource),
-    New { source: NewSource, save: bool },
+    /// Details typed into the portal: the sandbox processor only.
+    New {
+        source: NewSource,
+        save: bool,
+    },
+    /// A source the browser saved with the processor through a setup (Stripe Elements): the
+    /// portal never saw its details. Kept on file when `save`, forgotten after the charge otherwise.
+    SetUp {
+        source: TokenizedSource,
+        save: bool,
+    },
 }
 
 pub struct PayRequest<'a> {
@@ -34,6 +50,8 @@ pub struct PayRequest<'a> {
     pub idempotency_key: &'a str,
     /// How many sources the household has now (a first saved source becomes the default).
     pub existing_sources: usize,
+    /// The household's customer at the processor, if it has one.
+    pub customer: Option<&'a str>,
     pub now: DateTime<Utc>,
 }
 
@@ -43,6 +61,13 @@ pub enum PayOutcome {
     Declined(Payment),
     /// The processor's answer is unknown: nothing more is charged; the practice reconciles it.
     Pending(Payment),
+    /// Accepted and settling (a bank debit): the amount stays reserved until the processor says.
+    Processing(Payment),
+    /// The patient's bank asks them to confirm (3-D Secure) in the browser, with this secret.
+    NeedsAction {
+        payment: Payment,
+        client_secret: String,
+    },
     /// This form was submitted before: the first attempt's payment, as it stands.
     Replayed(Payment),
     /// The amount is more than may still be paid on the invoice.
@@ -108,12 +133,14 @@ pub async fn pay(
     if req.amount > req.invoice.payable() {
         return Ok(PayOutcome::OverBalance { payable: req.invoice.payable() });
     }
-    let (token, details, save) = match req.source {
-        PaySource::Saved(source) => (source.token, source.details, false),
+    // `forget`: a source saved with the processor only for this payment, detached after it.
+    let (token, details, save, forget) = match req.source {
+        PaySource::Saved(source) => (source.token, source.details, false, false),
         PaySource::New { source, save } => {
             let tokenized = gateway.tokenize(&source).await?;
-            (tokenized.token, tokenized.details, save)
+            (tokenized.token, tokenized.details, save, false)
         }
+        PaySource::SetUp { source, save } => (source.token, source.details, save, !save),
     };
     let mut payment = Payment {
         id: PaymentId::parse(&random_token(random, 16)).map_err(|_| StoreError::Malformed("payment id".into()))?,
@@ -159,8 +186,36 @@ pub async fn pay(
         Err(e) => return Err(e.into()),
     }
 
-    // 2. Charge, keyed by the payment so a retried charge is never a second charge.
-    let outcome = match gateway.charge(&token, req.amount, payment.id.as_str()).await {
+    // 2. Create the charge (no money moves) and record which charge this payment is.
+    let request = ChargeRequest {
+        customer: req.customer.map(str::to_owned),
+        token: token.clone(),
+        amount: req.amount,
+        payment: payment.id.to_string(),
+        account: req.account.to_string(),
+        description: req.invoice.number().to_owned(),
+    };
+    let reference = match gateway.prepare(&request).await {
+        Ok(reference) => reference,
+        Err(e) => {
+            // Nothing can have been charged: the reservation is released at once.
+            tracing::warn!(error = %e, "the processor could not create the charge");
+            let outcome = ChargeOutcome::NotCharged;
+            return finish(table, gateway, payment, 1, invoice_key, &outcome, None, forget.then_some(token.as_str())).await;
+        }
+    };
+    payment.gateway_reference = Some(reference.clone());
+    if let Err(e) = table.write(store::replace_payment(&payment, 1)?).await {
+        // The charge exists but was never confirmed, so it cannot take money; reconcile releases
+        // the reservation of a pending payment that names no charge.
+        tracing::error!(error = %e, "recording the charge failed; left pending");
+        payment.gateway_reference = None;
+        return Ok(PayOutcome::Pending(payment));
+    }
+    payment.version = 2;
+
+    // 3. Confirm, keyed by the payment so a retried confirmation is never a second charge.
+    let outcome = match gateway.confirm(&reference, payment.id.as_str()).await {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(error = %e, "charge outcome unknown");
@@ -168,45 +223,90 @@ pub async fn pay(
         }
     };
 
-    // 3. Settle or release.
-    let mut settle = Vec::new();
-    match &outcome {
-        ChargeOutcome::Succeeded { reference } => {
-            payment.status = PaymentStatus::Succeeded;
-            payment.gateway_reference = Some(reference.clone());
-            settle.push(Write::Update { key: invoice_key, update: paid(amount), condition: None });
-            if save {
-                let source = PaymentSource {
-                    id: SourceId::parse(&random_token(random, 12)).map_err(|_| StoreError::Malformed("source id".into()))?,
-                    account: req.account.clone(),
-                    details,
-                    token,
-                    is_default: req.existing_sources == 0,
-                    version: 1,
-                };
-                settle.extend(crate::sources::add_writes(&source)?);
-            }
-        }
-        ChargeOutcome::Declined { reason } => {
-            payment.status = PaymentStatus::Declined(reason.clone());
-            settle.push(Write::Update { key: invoice_key, update: released(amount), condition: None });
-        }
-        ChargeOutcome::Unknown => return Ok(PayOutcome::Pending(payment)),
+    // 4. Settle or release, saving the source when asked and the charge went through.
+    let saved = match (&outcome, save) {
+        (ChargeOutcome::Succeeded { .. } | ChargeOutcome::Processing | ChargeOutcome::RequiresAction { .. }, true) => Some(PaymentSource {
+            id: SourceId::parse(&random_token(random, 12)).map_err(|_| StoreError::Malformed("source id".into()))?,
+            account: req.account.clone(),
+            details,
+            token: token.clone(),
+            is_default: req.existing_sources == 0,
+            version: 1,
+        }),
+        _ => None,
+    };
+    let forget = (forget || (save && saved.is_none())) && !matches!(outcome, ChargeOutcome::Unknown);
+    finish(table, gateway, payment, 2, invoice_key, &outcome, saved, forget.then_some(token.as_str())).await
+}
+
+/// Records what the processor answered: settles or releases the reservation (or leaves it, while
+/// the charge is processing or waits for the patient), saves the source when asked, and forgets
+/// a source that was for this payment only.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    table: &dyn Table,
+    gateway: &dyn PaymentGateway,
+    mut payment: Payment,
+    version: u64,
+    invoice_key: Key,
+    outcome: &ChargeOutcome,
+    saved: Option<PaymentSource>,
+    forget: Option<&str>,
+) -> Result<PayOutcome, PayError> {
+    let mut writes = Vec::new();
+    if let Some(source) = &saved {
+        writes.extend(crate::sources::add_writes(source)?);
     }
-    settle.push(store::replace_payment(&payment, 1)?);
-    if let Err(e) = table.transact(settle).await {
+    let result = match settlement(&mut payment, outcome) {
+        Some(update) => {
+            writes.push(Write::Update { key: invoice_key, update, condition: None });
+            writes.push(store::replace_payment(&payment, version)?);
+            table.transact(writes).await.map(|()| payment.version = version + 1)
+        }
+        None if writes.is_empty() => Ok(()),
+        None => table.transact(writes).await,
+    };
+    if let Some(token) = forget {
+        if let Err(e) = gateway.detach(token).await {
+            tracing::warn!(error = %e, "a source used once could not be detached");
+        }
+    }
+    if let Err(e) = result {
         // The processor has answered but the answer could not be recorded: the payment stays
         // pending (and its amount reserved) until it is reconciled. Nothing is charged again.
         tracing::error!(error = %e, "settling a payment failed; left pending");
         payment.status = PaymentStatus::Pending;
-        payment.gateway_reference = None;
         return Ok(PayOutcome::Pending(payment));
     }
-    payment.version = 2;
     Ok(match outcome {
         ChargeOutcome::Succeeded { .. } => PayOutcome::Succeeded(payment),
-        _ => PayOutcome::Declined(payment),
+        ChargeOutcome::Processing => PayOutcome::Processing(payment),
+        ChargeOutcome::RequiresAction { client_secret } => PayOutcome::NeedsAction { payment, client_secret: client_secret.clone() },
+        ChargeOutcome::Unknown => PayOutcome::Pending(payment),
+        ChargeOutcome::Declined { .. } | ChargeOutcome::NotCharged => PayOutcome::Declined(payment),
     })
+}
+
+/// The invoice update an answer calls for, with the payment's new status set; `None` while the
+/// charge is still undecided (processing, waiting for the patient, or unknown).
+pub fn settlement(payment: &mut Payment, outcome: &ChargeOutcome) -> Option<Update> {
+    let amount = payment.amount.amount();
+    match outcome {
+        ChargeOutcome::Succeeded { reference } => {
+            payment.status = PaymentStatus::Succeeded;
+            payment.gateway_reference = Some(reference.clone());
+            Some(paid(amount))
+        }
+        ChargeOutcome::Declined { reason } => {
+            payment.status = PaymentStatus::Declined(reason.clone());
+            Some(released(amount))
+        }
+        ChargeOutcome::NotCharged => {
+            payment.status = PaymentStatus::Failed("The payment did not reach the processor. Nothing was charged.".into());
+            Some(released(amount))
+        }
+        ChargeOutcome::Processing | ChargeOutcome::RequiresAction { .. } | ChargeOutcome::Unknown => None,
+    }
 }
 
 /// What `reconcile` did.
@@ -221,7 +321,9 @@ pub struct Reconciled {
 }
 
 /// Settles or releases every payment left pending for longer than `grace` (a charge still in
-/// flight is younger than that), by asking the processor what became of each charge.
+/// flight is younger than that), by asking the processor what became of each charge. A charge
+/// still waiting for the patient's 3-D Secure step after `grace` was abandoned: it is cancelled
+/// and its amount released. A bank debit still processing is left for a later run.
 pub async fn reconcile(
     table: &dyn Table,
     gateway: &dyn PaymentGateway,
@@ -239,34 +341,30 @@ pub async fn reconcile(
         if payment.status != PaymentStatus::Pending || now - payment.at < grace {
             continue;
         }
-        let outcome = match gateway.charge_status(payment.id.as_str()).await {
-            Ok(Some(ChargeOutcome::Unknown)) | Err(_) => {
+        let answer = match payment.gateway_reference.as_deref() {
+            // The charge was never recorded, so it was never confirmed: nothing was taken.
+            None => Ok(ChargeOutcome::NotCharged),
+            Some(reference) => match gateway.charge_status(reference).await {
+                Ok(ChargeOutcome::RequiresAction { .. }) => gateway.cancel(reference).await,
+                answer => answer,
+            },
+        };
+        let outcome = match answer {
+            Ok(outcome) => outcome,
+            Err(_) => {
                 report.unresolved += 1;
                 continue;
             }
-            Ok(outcome) => outcome,
         };
-        let amount = payment.amount.amount();
+        let Some(update) = settlement(&mut payment, &outcome) else {
+            report.unresolved += 1;
+            continue;
+        };
         let Ok(invoice_sk) = invoice_sk(table, &payment).await else {
             report.unresolved += 1;
             continue;
         };
         let invoice_key = Key::new(store::account_pk(&payment.account), invoice_sk);
-        let update = match &outcome {
-            Some(ChargeOutcome::Succeeded { reference }) => {
-                payment.status = PaymentStatus::Succeeded;
-                payment.gateway_reference = Some(reference.clone());
-                paid(amount)
-            }
-            Some(ChargeOutcome::Declined { reason }) => {
-                payment.status = PaymentStatus::Declined(reason.clone());
-                released(amount)
-            }
-            _ => {
-                payment.status = PaymentStatus::Failed("The payment did not reach the processor. Nothing was charged.".into());
-                released(amount)
-            }
-        };
         let Ok(settle) = store::replace_payment(&payment, version) else {
             report.unresolved += 1;
             continue;

@@ -258,28 +258,88 @@ pub enum ChargeOutcome {
     Succeeded {
         reference: String,
     },
+    /// Accepted, and settling: a bank debit takes days. The amount stays reserved until the
+    /// processor says it settled or failed.
+    Processing,
+    /// The patient's bank wants them to confirm it is them (3-D Secure). The processor's script
+    /// runs that step in the browser with `client_secret`; the charge is decided after it.
+    RequiresAction {
+        client_secret: String,
+    },
     /// The processor refused it; the reason is written for the patient.
     Declined {
         reason: String,
     },
     /// No answer we can trust (a timeout, a processing error): the charge may or may not have happened.
     Unknown,
+    /// The charge was never confirmed, or was cancelled: nothing was or will be taken.
+    NotCharged,
+}
+
+/// A charge about to be made: who pays, with what, how much, and the portal's payment it is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRequest {
+    /// The household's customer at the processor, when it has one (a saved source belongs to it).
+    pub customer: Option<String>,
+    /// The source's token.
+    pub token: String,
+    pub amount: crate::Money,
+    /// The portal's payment id: carried with the charge (Stripe metadata) so the processor's
+    /// events and the practice can be matched to it.
+    pub payment: String,
+    pub account: String,
+    /// What the processor's dashboard and the patient's statement call it (an invoice number).
+    pub description: String,
+}
+
+/// A setup the browser completes with the processor's script: card or bank details go from the
+/// browser to the processor, never through the portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupSession {
+    pub id: String,
+    pub client_secret: String,
+}
+
+/// What became of a setup the browser says it finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupResult {
+    /// The source is saved on the household's customer.
+    Saved(TokenizedSource),
+    /// The processor refused the source; the reason is written for the patient.
+    Declined { reason: String },
+    /// Not finished, or not this household's setup: nothing to save.
+    Unfinished,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("the payment processor is unavailable")]
 pub struct GatewayError(#[source] pub anyhow::Error);
 
-/// The payment processor, shaped so a real one (e.g. Stripe PaymentMethods and PaymentIntents) fits.
+/// The payment processor, shaped after Stripe: customers, sources saved through setups the
+/// browser completes, and charges created before they are confirmed, so the portal records
+/// which charge a payment is before any money can move.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
-    /// Stores a card or bank account with the processor and returns its token.
+    /// Stores a card or bank account typed into the portal. Only the sandbox takes these: a real
+    /// processor answers an error, and its pages collect details in the processor's own fields.
     async fn tokenize(&self, source: &crate::card::NewSource) -> Result<TokenizedSource, GatewayError>;
-    /// Charges a token. Repeating a charge with the same idempotency key returns the first outcome
-    /// and never charges again.
-    async fn charge(&self, token: &str, amount: crate::Money, idempotency_key: &str) -> Result<ChargeOutcome, GatewayError>;
-    /// What became of the charge made with `idempotency_key`, as the processor knows it now:
-    /// `None` when no such charge reached it.
-    async fn charge_status(&self, idempotency_key: &str) -> Result<Option<ChargeOutcome>, GatewayError>;
+    /// Creates the household's customer at the processor and returns its id.
+    async fn create_customer(&self, account: &str, name: &str) -> Result<String, GatewayError>;
+    /// Starts saving a new source for `customer`; the browser completes it.
+    async fn begin_setup(&self, customer: &str) -> Result<SetupSession, GatewayError>;
+    /// The source a completed setup saved, when the setup is `customer`'s and succeeded.
+    async fn finish_setup(&self, customer: &str, setup: &str) -> Result<SetupResult, GatewayError>;
+    /// Creates a charge without taking money yet, and returns its reference. Creating it twice
+    /// for the same payment creates nothing that can take money twice: only a confirmed charge does.
+    async fn prepare(&self, request: &ChargeRequest) -> Result<String, GatewayError>;
+    /// Confirms the charge `reference`: this is when money moves. Repeating it never charges again.
+    async fn confirm(&self, reference: &str, idempotency_key: &str) -> Result<ChargeOutcome, GatewayError>;
+    /// What became of the charge `reference`, as the processor knows it now.
+    async fn charge_status(&self, reference: &str) -> Result<ChargeOutcome, GatewayError>;
+    /// Cancels a charge that has not taken money (abandoned at its 3-D Secure step, or never
+    /// confirmed); `NotCharged` afterwards. A charge that already succeeded is left as it is.
+    async fn cancel(&self, reference: &str) -> Result<ChargeOutcome, GatewayError>;
+    /// Forgets a saved source at the processor (a removed payment method, a card used once).
+    async fn detach(&self, token: &str) -> Result<(), GatewayError>;
 }

@@ -176,7 +176,7 @@ pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
 pub const PENDING_PAYMENTS: &str = "PAYMENTS#pending";
 
 /// A payment's item at `version`, with the attributes lists and statements read.
-fn payment_item(payment: &Payment, version: u64) -> Result<Item, StoreError> {
+fn payment_attributes(payment: &Payment, version: u64) -> Result<Item, StoreError> {
     let mut item = record_item(&payment_key(payment), "payment", payment, version)?;
     item.insert(INVOICE.into(), Value::S(payment.invoice.to_string()));
     item.insert(AMOUNT.into(), Value::N(payment.amount.amount()));
@@ -184,17 +184,22 @@ fn payment_item(payment: &Payment, version: u64) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
-    let mut item = payment_item(payment, 1)?;
+/// A payment's item at `version`; a pending one is listed for `portal reconcile`. Settling or
+/// releasing rewrites the item without the listing, which takes it off the list.
+fn payment_item(payment: &Payment, version: u64) -> Result<Item, StoreError> {
+    let mut item = payment_attributes(payment, version)?;
     if payment.status == PaymentStatus::Pending {
-        // Settling or releasing rewrites the item without these, which takes it off the list.
         item.insert(attr::GSI1PK.into(), Value::S(PENDING_PAYMENTS.into()));
         item.insert(attr::GSI1SK.into(), Value::S(payment_key(payment).sk));
     }
-    Ok(put_new(item))
+    Ok(item)
 }
 
-/// Replaces a payment stored at `version` (settling or releasing it; the pending index entry goes).
+pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
+    Ok(put_new(payment_item(payment, 1)?))
+}
+
+/// Replaces a payment stored at `version`: recording its charge, settling or releasing it.
 pub fn replace_payment(payment: &Payment, version: u64) -> Result<Write, StoreError> {
     let item = payment_item(payment, version + 1)?;
     Ok(Write::Put { item, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) })
