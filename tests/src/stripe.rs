@@ -1,0 +1,96 @@
+//! localstripe (the fake Stripe `scripts/test` starts) as the tests use it: the portal's Stripe
+//! adapter pointed at it, and what Stripe.js would do in a patient's browser (create a
+//! PaymentMethod from typed card numbers, confirm a SetupIntent, pass a 3-D Secure step), done
+//! directly against the fake, so the portal itself never sees a card number.
+
+use std::sync::Arc;
+
+use miniserde::Deserialize;
+use portal_stripe::{StripeConfig, StripeGateway};
+use stripe_client_core::{RequestBuilder, StripeMethod};
+
+/// localstripe's URL; `scripts/test` starts it and sets `PORTAL_TEST_STRIPE_URL`. Tests fail without it.
+pub fn localstripe_url() -> String {
+    std::env::var("PORTAL_TEST_STRIPE_URL").expect("PORTAL_TEST_STRIPE_URL is not set: run scripts/test, which starts localstripe")
+}
+
+/// A test-mode key: localstripe accepts any.
+pub const TEST_SECRET_KEY: &str = "sk_test_portal";
+
+/// The portal's Stripe adapter on localstripe.
+pub fn gateway() -> Arc<StripeGateway> {
+    Arc::new(StripeGateway::new(StripeConfig { secret_key: TEST_SECRET_KEY.into(), api_base: localstripe_url() }))
+}
+
+#[derive(Debug, Deserialize)]
+struct Object {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Charges {
+    data: Vec<Object>,
+}
+
+/// What the browser does with Stripe.js, against localstripe.
+pub struct Browser {
+    client: stripe::Client,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Browser::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        let client = stripe::ClientBuilder::new(TEST_SECRET_KEY).url(localstripe_url()).build().expect("a client for localstripe");
+        Browser { client }
+    }
+
+    async fn post(&self, path: &str, form: &serde_json::Value) -> Result<String, stripe::StripeError> {
+        let object: Object = RequestBuilder::new(StripeMethod::Post, path).form(form).customize().send(&self.client).await?;
+        Ok(object.id)
+    }
+
+    /// A PaymentMethod for a test card number (Stripe.js's card Element does this in the browser).
+    pub async fn card(&self, number: &str) -> String {
+        let form = serde_json::json!({"type": "card", "card": {"number": number, "exp_month": "12", "exp_year": "2030", "cvc": "123"}});
+        self.post("/payment_methods", &form).await.expect("localstripe creates the PaymentMethod")
+    }
+
+    /// Confirms a SetupIntent with a test card, as `stripe.confirmCardSetup` does; `Err` when the card is declined.
+    pub async fn confirm_setup(&self, setup: &str, client_secret: &str, number: &str) -> Result<(), stripe::StripeError> {
+        let method = self.card(number).await;
+        let form = serde_json::json!({"payment_method": method, "client_secret": client_secret});
+        self.post(&format!("/setup_intents/{setup}/confirm"), &form).await.map(|_| ())
+    }
+
+    /// A PaymentMethod attached to `customer`, as a source saved earlier (or imported) would be.
+    pub async fn saved_card(&self, customer: &str, number: &str) -> String {
+        let method = self.card(number).await;
+        self.post(&format!("/payment_methods/{method}/attach"), &serde_json::json!({"customer": customer}))
+            .await
+            .expect("localstripe attaches the card");
+        method
+    }
+
+    /// The patient passes (or fails) the 3-D Secure step of a PaymentIntent.
+    pub async fn authenticate(&self, intent: &str, client_secret: &str, success: bool) {
+        let form = serde_json::json!({"client_secret": client_secret, "success": if success { "true" } else { "false" }});
+        self.post(&format!("/payment_intents/{intent}/_authenticate"), &form).await.expect("localstripe takes the 3-D Secure answer");
+    }
+
+    /// The charges Stripe made for `customer` (one per confirmed PaymentIntent that took money or was declined).
+    pub async fn charges(&self, customer: &str) -> usize {
+        let query = serde_json::json!({"customer": customer, "limit": "100"});
+        let list: Charges = RequestBuilder::new(StripeMethod::Get, "/charges")
+            .query(&query)
+            .customize()
+            .send(&self.client)
+            .await
+            .expect("localstripe lists charges");
+        list.data.len()
+    }
+}
