@@ -20,6 +20,51 @@ pub struct NewSourceValues {
     pub account_type: String,
 }
 
+/// Where new card details are typed.
+#[derive(Clone, Copy)]
+pub enum CardEntry<'a> {
+    /// The sandbox: test numbers typed into the portal's own fields.
+    Typed { values: &'a NewSourceValues, errors: &'a SourceErrors },
+    /// Stripe: Stripe.js's card Element. The browser confirms the setup with Stripe, then sends
+    /// only the setup's id; card numbers never reach the portal.
+    Stripe(StripeEntry<'a>),
+}
+
+/// What a page needs to run Stripe.js and complete a setup.
+#[derive(Clone, Copy)]
+pub struct StripeEntry<'a> {
+    pub publishable_key: &'a str,
+    pub js_url: &'a str,
+    pub setup_id: &'a str,
+    pub client_secret: &'a str,
+    /// Why the last card was not saved (a decline, or a card not entered), shown by the field.
+    pub error: Option<&'a str>,
+}
+
+/// Stripe's card field: the Element mounts in `#card-element`; `portal.js` confirms the setup
+/// when the form is sent and then lets the form go with the setup's id.
+fn stripe_card_field(entry: &StripeEntry<'_>) -> Markup {
+    html! {
+        script src=(entry.js_url) {}
+        input type="hidden" name="setup_intent" value=(entry.setup_id);
+        div.field.stripe-card.invalid[entry.error.is_some()] {
+            p.label #card-label { "Card" }
+            div #card-element .card-element role="group" aria-labelledby="card-label" aria-describedby="card-hint" {}
+            p.error #card-errors role="alert" { @if let Some(e) = entry.error { (e) } }
+            p.hint #card-hint { "Your card details go straight to Stripe, the practice's payment processor. This portal never sees them." }
+            noscript { p.error { "Adding a card needs JavaScript, so that your card details go to Stripe directly. Turn it on, or pay with a saved method." } }
+        }
+    }
+}
+
+/// The attributes `portal.js` looks for on a form that completes a Stripe setup.
+fn stripe_form_data(entry: &CardEntry<'_>) -> (Option<String>, Option<String>) {
+    match entry {
+        CardEntry::Stripe(s) => (Some(s.publishable_key.to_owned()), Some(s.client_secret.to_owned())),
+        CardEntry::Typed { .. } => (None, None),
+    }
+}
+
 /// The pay form as it stands.
 pub struct PayForm<'a> {
     pub invoice: &'a Invoice,
@@ -30,11 +75,10 @@ pub struct PayForm<'a> {
     /// A source id, or `new`.
     pub selected: &'a str,
     pub save: bool,
-    pub values: &'a NewSourceValues,
+    pub entry: CardEntry<'a>,
     pub message: Option<&'a str>,
     pub amount_error: Option<&'a str>,
     pub source_error: Option<&'a str>,
-    pub errors: &'a SourceErrors,
     pub today: NaiveDate,
 }
 
@@ -93,6 +137,14 @@ pub fn new_source_fields(values: &NewSourceValues, errors: &SourceErrors, kind_e
     }
 }
 
+/// The new source's fields: the portal's own (sandbox) or Stripe's card field.
+fn new_source_entry(entry: &CardEntry<'_>) -> Markup {
+    match entry {
+        CardEntry::Typed { values, errors } => new_source_fields(values, errors, None),
+        CardEntry::Stripe(stripe) => stripe_card_field(stripe),
+    }
+}
+
 /// `/invoices/{id}/pay`.
 pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
     let invoice = f.invoice;
@@ -105,7 +157,9 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
             @if !invoice.pending().is_zero() { dt { "Being processed" } dd { (invoice.pending()) } }
             dt { "Due" } dd { (date(invoice.due())) }
         }
-        form.pay method="post" action=(Route::PayInvoice(invoice.id().clone()).path()) novalidate {
+        @let (stripe_key, client_secret) = stripe_form_data(&f.entry);
+        @let new_label = if matches!(f.entry, CardEntry::Stripe(_)) { "A new card" } else { "A new card or bank account" };
+        form.pay method="post" action=(Route::PayInvoice(invoice.id().clone()).path()) novalidate data-stripe-key=[stripe_key] data-client-secret=[client_secret] {
             (csrf(f.csrf_token))
             input type="hidden" name="idempotency_key" value=(f.idempotency_key);
             (field(&Field { value: f.amount, error: f.amount_error, inputmode: Some("decimal"), hint: Some("Pay the whole balance or any part of it."), ..Field::new("amount", "Amount (USD)") }))
@@ -119,11 +173,11 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
                         " " (source_line(s, f.today))
                     }
                 }
-                label.choice { input type="radio" name="source" value="new" checked[f.selected == "new"]; " A new card or bank account" }
+                label.choice { input type="radio" name="source" value="new" checked[f.selected == "new"]; " " (new_label) }
             }
             details.new-source open[f.selected == "new" || f.sources.is_empty()] {
-                summary { "New card or bank account" }
-                (new_source_fields(f.values, f.errors, None))
+                summary { (new_label) }
+                (new_source_entry(&f.entry))
                 label.choice { input type="checkbox" name="save" value="1" checked[f.save]; " Save it for future payments" }
             }
             button.primary type="submit" { "Pay now" }
@@ -132,9 +186,29 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
     page(chrome, &format!("Pay invoice {}", invoice.number()), body)
 }
 
-fn status_text(status: &PaymentStatus) -> (&'static str, &'static str) {
-    match status {
+/// The page that runs the patient's 3-D Secure step (their bank's check that it is them) with
+/// Stripe.js, then goes on to the receipt, which records the answer.
+pub fn confirm_payment_page(chrome: &Chrome<'_>, payment: &Payment, publishable_key: &str, js_url: &str, client_secret: &str) -> Markup {
+    let receipt = Route::Payment(payment.id.clone()).path();
+    let body = html! {
+        h1 { "Confirm the payment with your bank" }
+        p { "Your bank asks you to confirm this payment of " strong { (payment.amount) } " with " (payment.source.describe()) ". A window from your bank opens; nothing is charged unless you confirm." }
+        script src=(js_url) {}
+        div #confirm-payment data-stripe-key=(publishable_key) data-payment-secret=(client_secret) data-next=(receipt) {}
+        p.error #card-errors role="alert" {}
+        noscript { p.error { "Confirming with your bank needs JavaScript. Nothing was charged: turn it on and open the receipt link below, or pay with another method." } }
+        p { a.button.secondary href=(receipt) { "See where the payment stands" } }
+    };
+    page(chrome, "Confirm the payment", body)
+}
+
+fn status_text(payment: &Payment) -> (&'static str, &'static str) {
+    match &payment.status {
         PaymentStatus::Succeeded => ("Payment received", "Thank you. Your payment went through."),
+        PaymentStatus::Pending if matches!(payment.source, SourceDetails::BankAccount { .. }) && payment.gateway_reference.is_some() => (
+            "Bank payment processing",
+            "Bank payments take up to four business days to clear. The amount is on hold on the invoice meanwhile; if the bank refuses it, the amount is due again and you will be told.",
+        ),
         PaymentStatus::Pending => (
             "Payment processing",
             "We could not confirm this payment with the processor yet. Nothing more will be charged; the practice will confirm it, and the amount is on hold meanwhile.",
@@ -146,7 +220,7 @@ fn status_text(status: &PaymentStatus) -> (&'static str, &'static str) {
 
 /// `/payments/{id}`: the receipt.
 pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, invoice: &Invoice, paid_on: NaiveDate) -> Markup {
-    let (title, text) = status_text(&payment.status);
+    let (title, text) = status_text(payment);
     let body = html! {
         h1 { (title) }
         @if matches!(payment.status, PaymentStatus::Succeeded) { (notice(text)) } @else { (alert("error", text)) }
@@ -207,21 +281,15 @@ pub fn methods_page(
 }
 
 /// `/payment-methods/new`.
-pub fn new_method_page(
-    chrome: &Chrome<'_>,
-    csrf_token: &str,
-    values: &NewSourceValues,
-    errors: &SourceErrors,
-    message: Option<&str>,
-    make_default: bool,
-) -> Markup {
+pub fn new_method_page(chrome: &Chrome<'_>, csrf_token: &str, entry: &CardEntry<'_>, message: Option<&str>, make_default: bool) -> Markup {
+    let (stripe_key, client_secret) = stripe_form_data(entry);
     let body = html! {
         p.back { a href=(Route::PaymentMethods.path()) { "← Payment methods" } }
         h1 { "Add a payment method" }
         @if let Some(m) = message { (alert("error", m)) }
-        form method="post" action=(Route::NewPaymentMethod.path()) novalidate {
+        form method="post" action=(Route::NewPaymentMethod.path()) novalidate data-stripe-key=[stripe_key] data-client-secret=[client_secret] {
             (csrf(csrf_token))
-            (new_source_fields(values, errors, None))
+            (new_source_entry(entry))
             label.choice { input type="checkbox" name="make_default" value="1" checked[make_default]; " Make it the default" }
             button.primary type="submit" { "Save" }
         }

@@ -224,6 +224,19 @@ impl TestApp {
         TestApp::build(table, clock, outbox.clone(), outbox).await
     }
 
+    /// The demo data in the in-memory table, with payments through Stripe's adapter on localstripe:
+    /// the households are Stripe customers and their saved cards Stripe test cards.
+    pub async fn stripe() -> TestApp {
+        let mut test = TestApp::memory().await;
+        let gateway = stripe::gateway();
+        let accounts = [portal_domain::AccountId::parse("lopez").expect("id"), portal_domain::AccountId::parse("taylor").expect("id")];
+        gateway.seed_test_cards(test.app.table.as_ref(), &accounts).await.expect("seeding localstripe");
+        test.counter.reset();
+        test.app.gateway = gateway;
+        test.app.config.payments = portal_web::Payments::Stripe(stripe::settings());
+        test
+    }
+
     /// An app with a mailer of the test's choosing (e.g. a mock that fails); `outbox` stays empty then.
     pub async fn build(table: Arc<dyn Table>, clock: Arc<ManualClock>, outbox: Arc<OutboxMailer>, mailer: Arc<dyn Mailer>) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {

@@ -22,9 +22,29 @@ pub fn gateway() -> Arc<StripeGateway> {
     Arc::new(StripeGateway::new(StripeConfig { secret_key: TEST_SECRET_KEY.into(), api_base: localstripe_url() }))
 }
 
+/// The settings a portal configured for Stripe on localstripe runs with.
+pub fn settings() -> portal_web::StripeSettings {
+    let url = localstripe_url();
+    portal_web::StripeSettings {
+        secret_key: TEST_SECRET_KEY.into(),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        publishable_key: "pk_test_portal".into(),
+        js_url: format!("{url}/js.stripe.com/v3/"),
+        api_base: url,
+    }
+}
+
+/// The secret Stripe signs its events with, in tests.
+pub const WEBHOOK_SECRET: &str = "whsec_portal_test";
+
 #[derive(Debug, Deserialize)]
 struct Object {
     id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Confirmed {
+    status: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,11 +80,17 @@ impl Browser {
         self.post("/payment_methods", &form).await.expect("localstripe creates the PaymentMethod")
     }
 
-    /// Confirms a SetupIntent with a test card, as `stripe.confirmCardSetup` does; `Err` when the card is declined.
+    /// Confirms a SetupIntent with a test card, as `stripe.confirmCardSetup` does (passing the
+    /// bank's 3-D Secure step when the card asks for one); `Err` when the card is declined.
     pub async fn confirm_setup(&self, setup: &str, client_secret: &str, number: &str) -> Result<(), stripe::StripeError> {
         let method = self.card(number).await;
+        let path = format!("/setup_intents/{setup}/confirm");
         let form = serde_json::json!({"payment_method": method, "client_secret": client_secret});
-        self.post(&format!("/setup_intents/{setup}/confirm"), &form).await.map(|_| ())
+        let first: Confirmed = RequestBuilder::new(StripeMethod::Post, &path).form(&form).customize().send(&self.client).await?;
+        if first.status == "requires_action" {
+            self.post(&path, &serde_json::json!({"client_secret": client_secret})).await?;
+        }
+        Ok(())
     }
 
     /// A PaymentMethod attached to `customer`, as a source saved earlier (or imported) would be.
@@ -80,6 +106,53 @@ impl Browser {
     pub async fn authenticate(&self, intent: &str, client_secret: &str, success: bool) {
         let form = serde_json::json!({"client_secret": client_secret, "success": if success { "true" } else { "false" }});
         self.post(&format!("/payment_intents/{intent}/_authenticate"), &form).await.expect("localstripe takes the 3-D Secure answer");
+    }
+
+    /// The customer a PaymentMethod is attached to, if any.
+    pub async fn owner_of(&self, method: &str) -> Option<String> {
+        #[derive(Debug, Deserialize)]
+        struct Attached {
+            customer: Option<String>,
+        }
+        let attached: Attached = RequestBuilder::new(StripeMethod::Get, format!("/payment_methods/{method}"))
+            .customize()
+            .send(&self.client)
+            .await
+            .expect("localstripe has the PaymentMethod");
+        attached.customer
+    }
+
+    /// The PaymentMethod a SetupIntent saved.
+    pub async fn setup_method(&self, setup: &str) -> Option<String> {
+        #[derive(Debug, Deserialize)]
+        struct Setup {
+            payment_method: Option<String>,
+        }
+        let setup: Setup = RequestBuilder::new(StripeMethod::Get, format!("/setup_intents/{setup}"))
+            .customize()
+            .send(&self.client)
+            .await
+            .expect("the setup");
+        setup.payment_method
+    }
+
+    /// A PaymentIntent's status and the portal payment its metadata names.
+    pub async fn intent(&self, id: &str) -> (String, Option<String>) {
+        #[derive(Debug, Deserialize)]
+        struct Metadata {
+            portal_payment: Option<String>,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Intent {
+            status: String,
+            metadata: Metadata,
+        }
+        let intent: Intent = RequestBuilder::new(StripeMethod::Get, format!("/payment_intents/{id}"))
+            .customize()
+            .send(&self.client)
+            .await
+            .expect("the intent");
+        (intent.status, intent.metadata.portal_payment)
     }
 
     /// The charges Stripe made for `customer` (one per confirmed PaymentIntent that took money or was declined).

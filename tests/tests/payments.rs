@@ -142,11 +142,20 @@ async fn a_bank_account_with_insufficient_funds_is_declined() {
 async fn an_unknown_outcome_holds_the_amount_and_says_so() {
     let mut app = signed_in(TestApp::memory().await, MARIA).await;
     let page = app.pay("inv-1008", &[new_card("4000 0000 0000 0119", "123"), vec![("amount", "30")]].concat()).await;
-    let receipt = app.get(page.location().unwrap()).await;
-    assert!(receipt.body.contains("Payment processing") && receipt.body.contains("Nothing more will be charged"));
     assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(5000), Money::from_cents(3000), Money::from_cents(14000)));
     let form = app.get("/invoices/inv-1008/pay").await;
     assert!(form.body.contains(r#"value="110.00""#), "only the rest can be paid meanwhile");
+    // While the processor cannot say either, the receipt says the amount is on hold.
+    let sandbox = app.app.gateway.clone();
+    app.app.gateway = Arc::new(portal_web::lambda::NoPayments);
+    let receipt = app.get(page.location().unwrap()).await;
+    assert!(receipt.body.contains("Payment processing") && receipt.body.contains("Nothing more will be charged"), "{}", receipt.body);
+    assert_eq!(invoice_state(&app, "inv-1008").await.1, Money::from_cents(3000));
+    // Once it can: the receipt asks what became of the charge (it went through) and records it.
+    app.app.gateway = sandbox;
+    let receipt = app.get(page.location().unwrap()).await;
+    assert!(receipt.body.contains("Payment received"), "{}", receipt.body);
+    assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(8000), Money::ZERO, Money::from_cents(11000)));
 }
 
 #[tokio::test]

@@ -5,13 +5,15 @@ use lambda_http::http::{Method, StatusCode};
 use portal_domain::card::SourceErrors;
 use portal_domain::pay::{self, PayOutcome, PayRequest, PaySource};
 use portal_domain::ports::random_token;
-use portal_domain::store::HouseholdRecords;
+use portal_domain::ports::SetupResult;
+use portal_domain::sources;
+use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{Invoice, InvoiceId, Money, Payment, PaymentId, PaymentStatus};
 use portal_templates::emails::{self, ReceiptEmail};
 use portal_templates::layout::Section;
-use portal_templates::pay::{is_expired, pay_page, receipt_page, NewSourceValues, PayForm};
+use portal_templates::pay::{confirm_payment_page, is_expired, pay_page, receipt_page, CardEntry, NewSourceValues, PayForm, StripeEntry};
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, payment_form, redirect, App, Ctx, PageError, PageResult};
+use portal_web::{asset, html, payment_form, redirect, stripe_html, App, Ctx, PageError, PageResult, Payments};
 
 portal_web::handler!(Function::PayInvoice, route);
 
@@ -55,12 +57,20 @@ struct Rendered<'a> {
     amount_error: Option<String>,
     source_error: Option<&'static str>,
     errors: SourceErrors,
+    /// Why Stripe did not take the new card.
+    card_error: Option<String>,
     key: String,
 }
 
-fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r: Rendered<'_>, status: StatusCode) -> PageResult {
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> PageError {
+    PageError::Unavailable(anyhow::Error::new(e))
+}
+
+/// The pay form; with Stripe, a fresh setup lets the patient enter a new card in Stripe's field.
+async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r: Rendered<'_>, status: StatusCode) -> PageResult {
     let csrf = ctx.session()?.csrf_token.clone();
-    let form = PayForm {
+    let chrome = ctx.chrome(app, Some(Section::Invoices));
+    let mut form = PayForm {
         invoice,
         sources: &records.sources,
         csrf_token: &csrf,
@@ -68,14 +78,28 @@ fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r
         amount: r.amount,
         selected: r.selected,
         save: r.save,
-        values: &r.values,
+        entry: CardEntry::Typed { values: &r.values, errors: &r.errors },
         message: r.message.as_deref(),
         amount_error: r.amount_error.as_deref(),
         source_error: r.source_error,
-        errors: &r.errors,
         today: app.today(),
     };
-    Ok(html(status, pay_page(&ctx.chrome(app, Some(Section::Invoices)), &form)))
+    match &app.config.payments {
+        Payments::Sandbox => Ok(html(status, pay_page(&chrome, &form))),
+        Payments::Stripe(stripe) => {
+            let household = records.household.as_ref().ok_or(PageError::NotFound)?;
+            let customer = sources::customer(app.table.as_ref(), app.gateway.as_ref(), household).await.map_err(unavailable)?;
+            let setup = app.gateway.begin_setup(&customer).await.map_err(unavailable)?;
+            form.entry = CardEntry::Stripe(StripeEntry {
+                publishable_key: &stripe.publishable_key,
+                js_url: &stripe.js_url,
+                setup_id: &setup.id,
+                client_secret: &setup.client_secret,
+                error: r.card_error.as_deref(),
+            });
+            Ok(stripe_html(status, pay_page(&chrome, &form), stripe))
+        }
+    }
 }
 
 async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
@@ -94,9 +118,10 @@ async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         amount_error: None,
         source_error: None,
         errors: SourceErrors::default(),
+        card_error: None,
         key: new_key(app),
     };
-    render(app, ctx, &records, invoice, rendered, StatusCode::OK)
+    render(app, ctx, &records, invoice, rendered, StatusCode::OK).await
 }
 
 /// A key as the form carries it: what `random_token` makes, nothing else.
@@ -124,8 +149,14 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         amount_error: None,
         source_error: None,
         errors: SourceErrors::default(),
+        card_error: None,
         key: key.clone(),
     };
+    let account = ctx.session()?.account.clone();
+    if let Some(first) = pay::replayed(app.table.as_ref(), &account, &key).await? {
+        // The same form again (a double click, a reload): the first attempt's answer.
+        return answer(app, ctx, &records, invoice, rendered, PayOutcome::Replayed(first)).await;
+    }
     let amount = match Money::parse_payment(amount_text) {
         Ok(a) if a > invoice.payable() => {
             rendered.amount_error = Some(over_balance(invoice.payable()));
@@ -138,11 +169,32 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         }
     };
     let source = if selected == "new" {
-        match payment_form::parse(&form, app.today()) {
-            Ok(source) => Some(PaySource::New { source, save }),
-            Err(errors) => {
-                rendered.errors = errors;
-                None
+        match &app.config.payments {
+            Payments::Sandbox => match payment_form::parse(&form, app.today()) {
+                Ok(source) => Some(PaySource::New { source, save }),
+                Err(errors) => {
+                    rendered.errors = errors;
+                    None
+                }
+            },
+            Payments::Stripe(_) => {
+                let customer = records.household.as_ref().and_then(|h| h.processor_customer.as_deref()).unwrap_or("");
+                let result = if customer.is_empty() {
+                    SetupResult::Unfinished
+                } else {
+                    app.gateway.finish_setup(customer, form.text("setup_intent")).await.map_err(unavailable)?
+                };
+                match result {
+                    SetupResult::Saved(source) => Some(PaySource::SetUp { source, save }),
+                    SetupResult::Declined { reason } => {
+                        rendered.card_error = Some(reason);
+                        None
+                    }
+                    SetupResult::Unfinished => {
+                        rendered.card_error = Some("Enter the card's number, expiry and security code in the card field.".into());
+                        None
+                    }
+                }
             }
         }
     } else {
@@ -160,7 +212,7 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
     };
     let (Some(amount), Some(source)) = (amount, source) else {
         rendered.message = Some("Please correct the highlighted fields. Nothing was charged.".into());
-        return render(app, ctx, &records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY);
+        return render(app, ctx, &records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let session = ctx.session()?.clone();
     let request = PayRequest {
@@ -192,26 +244,45 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         let event = ctx.event(app, action)?.subject(payment.id.to_string()).detail(detail);
         ctx.record(app, event).await;
     }
+    answer(app, ctx, &records, invoice, rendered, outcome).await
+}
+
+/// The page or redirect a payment attempt's outcome calls for.
+async fn answer(
+    app: &App,
+    ctx: &mut Ctx,
+    records: &HouseholdRecords,
+    invoice: &Invoice,
+    mut rendered: Rendered<'_>,
+    outcome: PayOutcome,
+) -> PageResult {
     match outcome {
         PayOutcome::Succeeded(payment) => {
-            send_receipt(app, &ctx.public_url, &records, invoice, &payment).await;
+            send_receipt(app, &ctx.public_url, records, invoice, &payment).await;
             Ok(redirect(&Route::Payment(payment.id)))
         }
         // Not decided yet: the receipt says it is processing; the processor's event or
         // `portal reconcile` settles it.
-        PayOutcome::Pending(payment) | PayOutcome::Processing(payment) | PayOutcome::NeedsAction { payment, .. } => {
-            Ok(redirect(&Route::Payment(payment.id)))
-        }
+        PayOutcome::Pending(payment) | PayOutcome::Processing(payment) => Ok(redirect(&Route::Payment(payment.id))),
+        // The patient's bank wants them to confirm: Stripe.js runs that step, then the receipt records it.
+        PayOutcome::NeedsAction { payment, client_secret } => match &app.config.payments {
+            Payments::Stripe(stripe) => {
+                let chrome = ctx.chrome(app, Some(Section::Invoices));
+                let page = confirm_payment_page(&chrome, &payment, &stripe.publishable_key, &stripe.js_url, &client_secret);
+                Ok(stripe_html(StatusCode::OK, page, stripe))
+            }
+            Payments::Sandbox => Ok(redirect(&Route::Payment(payment.id))),
+        },
         PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) if pay::decline_reason(&payment).is_some() => {
             rendered.message = pay::decline_reason(&payment).map(|r| format!("{r} Nothing was charged."));
             rendered.key = new_key(app);
-            render(app, ctx, &records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY)
+            render(app, ctx, records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) => Ok(redirect(&Route::Payment(payment.id))),
         PayOutcome::OverBalance { payable } => {
             rendered.amount_error = Some(over_balance(payable));
             rendered.message = Some("Nothing was charged.".into());
-            render(app, ctx, &records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY)
+            render(app, ctx, records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
@@ -247,8 +318,27 @@ async fn send_receipt(app: &App, public_url: &str, records: &HouseholdRecords, i
 
 async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
-    let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
-    let invoice = find_invoice(&records, &payment.invoice)?;
+    let mut payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
+    let mut invoice = find_invoice(&records, &payment.invoice)?;
+    if payment.status == PaymentStatus::Pending {
+        // Back from the bank's 3-D Secure step, or waiting for a bank debit: ask the processor
+        // now, so the patient sees what became of it rather than "processing".
+        match pay::refresh(app.table.as_ref(), app.gateway.as_ref(), &mut payment, store::invoice_key(&invoice)).await {
+            Ok(true) => {
+                let action = if payment.status == PaymentStatus::Succeeded { "payment.succeeded" } else { "payment.declined" };
+                let detail = format!("{} · {} · {}", invoice.number(), payment.amount, pay::source_label(&payment.source));
+                let event = ctx.event(app, action)?.subject(payment.id.to_string()).detail(detail);
+                ctx.record(app, event).await;
+                if payment.status == PaymentStatus::Succeeded {
+                    // The receipt's new balance is the invoice's before this payment, less it.
+                    send_receipt(app, &ctx.public_url, &records, &invoice, &payment).await;
+                }
+                invoice = find_invoice(&store::household(app.table.as_ref(), &payment.account).await?, &payment.invoice)?;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "the processor could not say what became of a pending payment"),
+        }
+    }
     let page = receipt_page(&ctx.chrome(app, Some(Section::Invoices)), &payment, &invoice, app.date_of(payment.at));
     Ok(html(StatusCode::OK, page))
 }

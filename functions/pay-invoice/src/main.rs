@@ -7,7 +7,7 @@ use lambda_http::{service_fn, Error, Request};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     portal_web::lambda::init_logging();
-    let app = Arc::new(portal_web::lambda::app_from_env()?);
+    let app = Arc::new(portal_web::lambda::app_with_payments(portal_stripe::gateway)?);
     lambda_http::run(service_fn(move |req: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Error>(pay_invoice::handle(&app, req).await) }

@@ -4,13 +4,14 @@
 use lambda_http::http::{Method, Response, StatusCode};
 use lambda_http::Body;
 use portal_domain::card::SourceErrors;
-use portal_domain::ports::random_token;
+use portal_domain::ports::{random_token, SetupResult};
 use portal_domain::sources::{self, RemoveOutcome};
+use portal_domain::store::HouseholdRecords;
 use portal_domain::{PaymentSource, SourceId};
 use portal_templates::layout::Section;
-use portal_templates::pay::{methods_page, new_method_page};
+use portal_templates::pay::{methods_page, new_method_page, CardEntry, NewSourceValues, StripeEntry};
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, payment_form, App, Ctx, PageError, PageResult};
+use portal_web::{asset, html, payment_form, stripe_html, App, Ctx, PageError, PageResult, Payments};
 
 portal_web::handler!(Function::PaymentOptions, route);
 
@@ -49,31 +50,104 @@ fn done(what: &str) -> Response<Body> {
 }
 
 async fn new_form(app: &App, ctx: &mut Ctx) -> PageResult {
-    ctx.owner_household_or_404(app).await?;
+    let records = ctx.owner_household_or_404(app).await?;
+    let typed = Typed { values: NewSourceValues::default(), errors: SourceErrors::default() };
+    new_page(app, ctx, &records, Page { typed: &typed, message: None, card_error: None, make_default: false }, StatusCode::OK).await
+}
+
+/// What the new payment method form shows again after a refusal.
+struct Page<'a> {
+    /// The sandbox's typed fields (never the numbers) and what is wrong with them.
+    typed: &'a Typed,
+    message: Option<&'a str>,
+    /// Why Stripe did not save the card.
+    card_error: Option<&'a str>,
+    make_default: bool,
+}
+
+struct Typed {
+    values: NewSourceValues,
+    errors: SourceErrors,
+}
+
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> PageError {
+    PageError::Unavailable(anyhow::Error::new(e))
+}
+
+/// The new payment method form: the sandbox's own fields, or Stripe's card field with a fresh
+/// setup for the household's customer at Stripe.
+async fn new_page(app: &App, ctx: &mut Ctx, records: &HouseholdRecords, page: Page<'_>, status: StatusCode) -> PageResult {
     let csrf = ctx.session()?.csrf_token.clone();
-    let page =
-        new_method_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &Default::default(), &SourceErrors::default(), None, false);
-    Ok(html(StatusCode::OK, page))
+    let chrome = ctx.chrome(app, Some(Section::PaymentMethods));
+    match &app.config.payments {
+        Payments::Sandbox => {
+            let entry = CardEntry::Typed { values: &page.typed.values, errors: &page.typed.errors };
+            Ok(html(status, new_method_page(&chrome, &csrf, &entry, page.message, page.make_default)))
+        }
+        Payments::Stripe(stripe) => {
+            let household = records.household.as_ref().ok_or(PageError::NotFound)?;
+            let customer = sources::customer(app.table.as_ref(), app.gateway.as_ref(), household).await.map_err(unavailable)?;
+            let setup = app.gateway.begin_setup(&customer).await.map_err(unavailable)?;
+            let entry = CardEntry::Stripe(StripeEntry {
+                publishable_key: &stripe.publishable_key,
+                js_url: &stripe.js_url,
+                setup_id: &setup.id,
+                client_secret: &setup.client_secret,
+                error: page.card_error,
+            });
+            Ok(stripe_html(status, new_method_page(&chrome, &csrf, &entry, page.message, page.make_default), stripe))
+        }
+    }
 }
 
 async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
     let form = ctx.form.clone();
     let make_default = form.get("make_default").is_some();
-    let new = match payment_form::parse(&form, app.today()) {
-        Ok(new) => new,
-        Err(errors) => {
-            let csrf = ctx.session()?.csrf_token.clone();
-            let values = payment_form::values(&form);
-            let message = Some("Please correct the highlighted fields.");
-            let page = new_method_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &values, &errors, message, make_default);
-            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
+    let no_typed = Typed { values: NewSourceValues::default(), errors: SourceErrors::default() };
+    let tokenized = match &app.config.payments {
+        Payments::Sandbox => match payment_form::parse(&form, app.today()) {
+            Ok(new) => app.gateway.tokenize(&new).await.map_err(unavailable)?,
+            Err(errors) => {
+                let typed = Typed { values: payment_form::values(&form), errors };
+                let page = Page { typed: &typed, message: Some("Please correct the highlighted fields."), card_error: None, make_default };
+                return new_page(app, ctx, &records, page, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        },
+        Payments::Stripe(_) => {
+            let customer = records.household.as_ref().and_then(|h| h.processor_customer.as_deref()).unwrap_or("");
+            let result = if customer.is_empty() {
+                SetupResult::Unfinished
+            } else {
+                app.gateway.finish_setup(customer, form.text("setup_intent")).await.map_err(unavailable)?
+            };
+            match result {
+                SetupResult::Saved(tokenized) => tokenized,
+                SetupResult::Declined { reason } => {
+                    let page = Page { typed: &no_typed, message: Some("The card was not saved."), card_error: Some(&reason), make_default };
+                    return new_page(app, ctx, &records, page, StatusCode::UNPROCESSABLE_ENTITY).await;
+                }
+                SetupResult::Unfinished => {
+                    let page = Page {
+                        typed: &no_typed,
+                        message: Some("The card was not saved."),
+                        card_error: Some("Enter the card's number, expiry and security code in the card field, then save."),
+                        make_default,
+                    };
+                    return new_page(app, ctx, &records, page, StatusCode::UNPROCESSABLE_ENTITY).await;
+                }
+            }
         }
     };
-    let tokenized = app.gateway.tokenize(&new).await.map_err(|e| PageError::Unavailable(anyhow::Error::new(e)))?;
     if let Some(existing) = records.sources.iter().find(|s| s.details == tokenized.details) {
         // Already on file (same brand, last four digits and expiry): most often the same form sent
-        // again after an error page whose first attempt had in fact been saved. Kept once, and said so.
+        // again after an error page whose first attempt had in fact been saved. Kept once, and said so;
+        // the processor forgets the second copy.
+        if existing.token != tokenized.token {
+            if let Err(e) = app.gateway.detach(&tokenized.token).await {
+                tracing::warn!(error = %e, "a duplicate source could not be detached");
+            }
+        }
         if make_default {
             sources::set_default(app.table.as_ref(), &records.sources, &existing.id).await?;
         }
@@ -100,6 +174,12 @@ async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     let session = ctx.session()?.clone();
     match sources::remove(app.table.as_ref(), &session.account, &records.sources, id).await? {
         RemoveOutcome::Removed => {
+            // The processor forgets it too; the portal no longer lists it whatever the answer.
+            if let Some(source) = records.sources.iter().find(|s| &s.id == id) {
+                if let Err(e) = app.gateway.detach(&source.token).await {
+                    tracing::warn!(error = %e, "a removed source could not be detached");
+                }
+            }
             let described = described(&records, id);
             let event = ctx.event(app, "source.removed")?.detail(described);
             ctx.record(app, event).await;

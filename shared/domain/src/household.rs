@@ -14,8 +14,10 @@ pub struct Household {
     pub owner: MemberId,
     pub billing_address: Option<UsAddress>,
     /// The household's customer at the payment processor (a Stripe `cus_…` id), which its saved
-    /// sources belong to; none until the household first saves a source or pays.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// sources belong to; none until the household first saves a source (or the import brings
+    /// one). Stored as its own attribute of the household's item (`store::PROCESSOR_CUSTOMER`),
+    /// so it is set without rewriting the record.
+    #[serde(skip)]
     pub processor_customer: Option<String>,
     #[serde(default)]
     pub version: u64,

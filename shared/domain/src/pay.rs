@@ -94,7 +94,9 @@ fn idempotency_key(account: &AccountId, key: &str) -> Key {
     Key::new(format!("IDEMPOTENCY#{account}#{key}"), "IDEMPOTENCY")
 }
 
-async fn replayed(table: &dyn Table, account: &AccountId, key: &str) -> Result<Option<Payment>, StoreError> {
+/// The payment a form with this idempotency key made, if it was sent before: a resubmitted form
+/// answers with the first attempt and starts nothing new (no setup is read, nothing charged).
+pub async fn replayed(table: &dyn Table, account: &AccountId, key: &str) -> Result<Option<Payment>, StoreError> {
     let Some(item) = table.get(&idempotency_key(account, key)).await? else { return Ok(None) };
     let record: IdempotencyRecord = record_of(&item)?;
     let Some(stored) = table.get(&Key::new(record.payment_pk, record.payment_sk)).await? else { return Ok(None) };
@@ -309,6 +311,48 @@ pub fn settlement(payment: &mut Payment, outcome: &ChargeOutcome) -> Option<Upda
     }
 }
 
+/// Records a decided outcome of a pending payment stored at `payment.version`: settles or
+/// releases its reservation on the invoice at `invoice_key`, once. `Ok(false)` when there is
+/// nothing to record (the outcome is undecided) or the payment changed meanwhile (someone else
+/// recorded it first); the payment is left as it was then.
+pub async fn apply(table: &dyn Table, payment: &mut Payment, invoice_key: Key, outcome: &ChargeOutcome) -> Result<bool, StoreError> {
+    let mut settled = payment.clone();
+    let Some(update) = settlement(&mut settled, outcome) else { return Ok(false) };
+    let writes = vec![
+        Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) },
+        store::replace_payment(&settled, payment.version)?,
+    ];
+    match table.transact(writes).await {
+        Ok(()) => {
+            settled.version = payment.version + 1;
+            *payment = settled;
+            Ok(true)
+        }
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Brings a pending payment up to date with what the processor says of its charge now (after
+/// the patient's 3-D Secure step, or a bank debit that settled), recording it once. A payment
+/// that is decided, or names no charge yet, is left as it is. `Ok(true)` when this call recorded
+/// the outcome (so its receipt or notice is sent once).
+pub async fn refresh(table: &dyn Table, gateway: &dyn PaymentGateway, payment: &mut Payment, invoice_key: Key) -> Result<bool, PayError> {
+    let Some(reference) = payment.gateway_reference.clone() else { return Ok(false) };
+    if payment.status != PaymentStatus::Pending {
+        return Ok(false);
+    }
+    match gateway.charge_status(&reference).await? {
+        // Only what the processor decided is recorded here. A charge it says was never confirmed
+        // may still be on its way (a confirmation that timed out): `reconcile` cancels it first,
+        // after a grace period, and only then releases the amount.
+        outcome @ (ChargeOutcome::Succeeded { .. } | ChargeOutcome::Declined { .. }) => {
+            Ok(apply(table, payment, invoice_key, &outcome).await?)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// What `reconcile` did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Reconciled {
@@ -344,8 +388,10 @@ pub async fn reconcile(
         let answer = match payment.gateway_reference.as_deref() {
             // The charge was never recorded, so it was never confirmed: nothing was taken.
             None => Ok(ChargeOutcome::NotCharged),
+            // Abandoned at the 3-D Secure step, or never confirmed: cancelled first, so that it can
+            // never take money after its amount is released.
             Some(reference) => match gateway.charge_status(reference).await {
-                Ok(ChargeOutcome::RequiresAction { .. }) => gateway.cancel(reference).await,
+                Ok(ChargeOutcome::RequiresAction { .. } | ChargeOutcome::NotCharged) => gateway.cancel(reference).await,
                 answer => answer,
             },
         };
@@ -356,25 +402,21 @@ pub async fn reconcile(
                 continue;
             }
         };
-        let Some(update) = settlement(&mut payment, &outcome) else {
+        if settlement(&mut payment.clone(), &outcome).is_none() {
             report.unresolved += 1;
             continue;
-        };
+        }
         let Ok(invoice_sk) = invoice_sk(table, &payment).await else {
             report.unresolved += 1;
             continue;
         };
+        payment.version = version;
         let invoice_key = Key::new(store::account_pk(&payment.account), invoice_sk);
-        let Ok(settle) = store::replace_payment(&payment, version) else {
-            report.unresolved += 1;
-            continue;
-        };
-        let writes = vec![Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) }, settle];
-        match table.transact(writes).await {
-            Ok(()) if payment.status == PaymentStatus::Succeeded => report.settled += 1,
-            Ok(()) => report.released += 1,
+        match apply(table, &mut payment, invoice_key, &outcome).await {
+            Ok(true) if payment.status == PaymentStatus::Succeeded => report.settled += 1,
+            Ok(true) => report.released += 1,
             // Settled by someone else meanwhile, or the store failed: the next run looks again.
-            Err(_) => report.unresolved += 1,
+            Ok(false) | Err(_) => report.unresolved += 1,
         }
     }
     Ok(report)

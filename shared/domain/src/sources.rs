@@ -101,3 +101,64 @@ pub async fn set_default(table: &dyn Table, current: &[PaymentSource], id: &Sour
     table.transact(writes).await?;
     Ok(true)
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum CustomerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Gateway(#[from] crate::GatewayError),
+}
+
+/// The household's customer at the payment processor, created (and recorded on the household)
+/// the first time a source is saved. Saved sources belong to it, so they can be charged later.
+pub async fn customer(
+    table: &dyn Table,
+    gateway: &dyn crate::PaymentGateway,
+    household: &crate::Household,
+) -> Result<String, CustomerError> {
+    if let Some(customer) = &household.processor_customer {
+        return Ok(customer.clone());
+    }
+    let customer = gateway.create_customer(household.id.as_str(), &household.name).await?;
+    table.write(store::set_processor_customer(&household.id, &customer)).await?;
+    Ok(customer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockPaymentGateway, MockTable};
+    use crate::{AccountId, Household, MemberId};
+
+    fn household(customer: Option<&str>) -> Household {
+        Household {
+            id: AccountId::parse("lopez").unwrap(),
+            name: "Lopez household".into(),
+            owner: MemberId::parse("maria").unwrap(),
+            billing_address: None,
+            processor_customer: customer.map(str::to_owned),
+            version: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_household_gets_one_customer_at_the_processor_and_keeps_it() {
+        let mut gateway = MockPaymentGateway::new();
+        gateway
+            .expect_create_customer()
+            .withf(|account, name| account == "lopez" && name == "Lopez household")
+            .times(1)
+            .returning(|_, _| Ok("cus_1".into()));
+        let mut table = MockTable::new();
+        table
+            .expect_write()
+            .withf(|w| *w == store::set_processor_customer(&AccountId::parse("lopez").unwrap(), "cus_1"))
+            .times(1)
+            .returning(|_| Ok(()));
+        assert_eq!(customer(&table, &gateway, &household(None)).await.unwrap(), "cus_1");
+        // Once recorded, the processor is not asked again.
+        let (table, gateway) = (MockTable::new(), MockPaymentGateway::new());
+        assert_eq!(customer(&table, &gateway, &household(Some("cus_1"))).await.unwrap(), "cus_1");
+    }
+}

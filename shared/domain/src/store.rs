@@ -141,10 +141,25 @@ pub fn put_plan(plan: &Plan) -> Result<Write, StoreError> {
 /// can be conditioned on another remaining.
 pub const SOURCE_COUNT: &str = "source_count";
 
+/// The household's customer at the payment processor, an attribute of its account item.
+pub const PROCESSOR_CUSTOMER: &str = "processor_customer";
+
 pub fn put_household(household: &Household, source_count: usize) -> Result<Write, StoreError> {
     let mut item = record_item(&household_key(&household.id), "household", household, household.version.max(1))?;
     item.insert(SOURCE_COUNT.into(), Value::from(source_count as u64));
+    if let Some(customer) = &household.processor_customer {
+        item.insert(PROCESSOR_CUSTOMER.into(), Value::S(customer.clone()));
+    }
     Ok(put_new(item))
+}
+
+/// Records the household's customer at the payment processor.
+pub fn set_processor_customer(account: &AccountId, customer: &str) -> Write {
+    Write::Update {
+        key: household_key(account),
+        update: Update::default().set(PROCESSOR_CUSTOMER, customer),
+        condition: Some(Condition::Exists),
+    }
 }
 
 pub fn put_member(member: &Member) -> Result<Write, StoreError> {
@@ -292,6 +307,7 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
             "ACCOUNT" => {
                 let mut h: Household = record_of(&item)?;
                 h.version = version;
+                h.processor_customer = item.get(PROCESSOR_CUSTOMER).and_then(Value::as_str).map(str::to_owned);
                 records.household = Some(h);
             }
             "MEMBER" => {

@@ -17,7 +17,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use portal_domain::card::NewSource;
 use portal_domain::ports::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, SetupResult, SetupSession, TokenizedSource};
-use portal_domain::{BankAccountType, SourceDetails};
+use portal_domain::{store, AccountId, BankAccountType, PaymentSource, SourceDetails, Table};
+use secrecy::{ExposeSecret, SecretString};
 use stripe::{Client, ClientBuilder, StripeError};
 use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 use tokio::sync::OnceCell;
@@ -35,7 +36,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Where to reach Stripe and with which key.
 #[derive(Clone)]
 pub struct StripeConfig {
-    pub secret_key: String,
+    pub secret_key: SecretString,
     /// `https://api.stripe.com` in production; a local fake's origin in tests and local runs.
     pub api_base: String,
 }
@@ -58,6 +59,11 @@ fn unavailable(e: impl std::fmt::Display) -> GatewayError {
     GatewayError(anyhow::anyhow!("stripe: {e}"))
 }
 
+/// The Stripe adapter as the port, for a function's `main`: `app_with_payments(portal_stripe::gateway)`.
+pub fn gateway(secret_key: SecretString, api_base: String) -> Arc<dyn PaymentGateway> {
+    Arc::new(StripeGateway::new(StripeConfig { secret_key, api_base }))
+}
+
 impl StripeGateway {
     pub fn new(config: StripeConfig) -> StripeGateway {
         StripeGateway { config, client: OnceCell::new() }
@@ -66,7 +72,7 @@ impl StripeGateway {
     async fn client(&self) -> Result<Arc<Client>, GatewayError> {
         self.client
             .get_or_try_init(|| async {
-                ClientBuilder::new(self.config.secret_key.clone())
+                ClientBuilder::new(self.config.secret_key.expose_secret())
                     .url(self.config.api_base.clone())
                     .timeout(REQUEST_TIMEOUT)
                     .app_info("patient-portal", None, None)
@@ -95,6 +101,36 @@ impl StripeGateway {
 
     async fn method(&self, id: &str) -> Result<Method, GatewayError> {
         self.send(&stripe_payment::payment_method::RetrievePaymentMethod::new(id), None).await.map_err(unavailable)
+    }
+}
+
+impl StripeGateway {
+    /// Whether the key is a test-mode key: only those may seed.
+    pub fn is_test_mode(&self) -> bool {
+        let key = self.config.secret_key.expose_secret();
+        key.starts_with("sk_test_") || key.starts_with("rk_test_")
+    }
+
+    /// Gives each household a customer in Stripe's test mode and replaces its saved cards by
+    /// Stripe's test Visa (`pm_card_visa`, attached anew), so a demo or test table pays through
+    /// Stripe. Refused with a live key: it would create real customers.
+    pub async fn seed_test_cards(&self, table: &dyn Table, accounts: &[AccountId]) -> anyhow::Result<usize> {
+        anyhow::ensure!(self.is_test_mode(), "seeding Stripe takes a test-mode key (sk_test_…): a live key is refused");
+        let mut seeded = 0;
+        for account in accounts {
+            let records = store::household(table, account).await?;
+            let Some(household) = records.household.as_ref() else { continue };
+            let customer = portal_domain::sources::customer(table, self, household).await?;
+            for source in records.sources.iter().filter(|s| matches!(s.details, SourceDetails::Card { .. })) {
+                let attach = stripe_payment::payment_method::AttachPaymentMethod::new("pm_card_visa").customer(customer.as_str());
+                let method: Method = self.send(&attach, None).await.map_err(unavailable)?;
+                let details = details_of(&method).ok_or_else(|| anyhow::anyhow!("Stripe's test Visa has no card details"))?;
+                let replaced = PaymentSource { token: method.id, details, ..source.clone() };
+                table.write(store::replace_record(&store::source_key(source), "source", &replaced, source.version)?).await?;
+                seeded += 1;
+            }
+        }
+        Ok(seeded)
     }
 }
 
@@ -284,7 +320,7 @@ mod tests {
 
     #[test]
     fn the_secret_key_never_prints() {
-        let config = StripeConfig { secret_key: "sk_test_secret".into(), api_base: STRIPE_API.into() };
+        let config = StripeConfig { secret_key: SecretString::from("sk_test_secret"), api_base: STRIPE_API.into() };
         assert!(!format!("{config:?}").contains("sk_test_secret"));
     }
 }

@@ -17,7 +17,7 @@ use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use crate::app::App;
-use crate::config::{Config, ORIGIN_VERIFY_HEADER};
+use crate::config::{Config, Payments, StripeSettings, ORIGIN_VERIFY_HEADER};
 use crate::cookies::{
     parse_cookie_header, pre_cookie_name, session_cookie_name, set_cookie, PreSession, PRE_SESSION_SECONDS, SESSION_COOKIE_SECONDS,
 };
@@ -28,6 +28,35 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The fields that would carry card or bank account numbers, which only the sandbox takes.
+const CARD_FIELDS: [&str; 4] = ["card_number", "cvc", "account_number", "routing_number"];
+
+/// The policy of a page that runs Stripe.js: the portal's own policy, widened only for Stripe's
+/// script, its frames (the card field, the bank's 3-D Secure window) and its API.
+pub fn stripe_content_security_policy(stripe: &StripeSettings) -> String {
+    let script = stripe.script_origin();
+    let api = stripe.api_origin();
+    // Stripe.js itself loads from js.stripe.com and its subdomains and opens 3-D Secure in hooks.stripe.com.
+    let (scripts, frames) = if script == "https://js.stripe.com" {
+        ("https://js.stripe.com https://*.js.stripe.com", "https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com")
+    } else {
+        (script, script)
+    };
+    format!(
+        "default-src 'none'; script-src 'self' {scripts}; frame-src {frames}; connect-src {api} {script}; style-src 'self'; \
+         img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+/// An HTML page that runs Stripe.js, with the policy that lets it.
+pub fn stripe_html(status: StatusCode, markup: Markup, stripe: &StripeSettings) -> Response<Body> {
+    let mut response = html(status, markup);
+    if let Ok(v) = HeaderValue::from_str(&stripe_content_security_policy(stripe)) {
+        response.headers_mut().insert("content-security-policy", v);
+    }
+    response
+}
 
 /// The peer address of a request served by the local server (Lambda requests carry it in their context).
 #[derive(Debug, Clone)]
@@ -215,6 +244,7 @@ impl Ctx {
             }
             self.form = Form::parse(body).ok_or(PageError::BadRequest("The form could not be read."))?;
             self.check_csrf(app, req)?;
+            self.refuse_card_numbers(app)?;
         }
         Ok(())
     }
@@ -246,6 +276,21 @@ impl Ctx {
         let pre_ok = self.route.is_public() && self.pre.as_ref().is_some_and(|p| bool::from(given.as_bytes().ct_eq(p.nonce.as_bytes())));
         if given.is_empty() || !(session_ok || pre_ok) {
             return Err(PageError::Forbidden(None));
+        }
+        Ok(())
+    }
+
+    /// With Stripe, card and account numbers are typed into Stripe's own fields and go to Stripe
+    /// only: a form that carries one anyway (a stale page, a script, an attacker probing) is refused
+    /// before anything reads it, and nothing is charged or stored.
+    fn refuse_card_numbers(&self, app: &App) -> Result<(), PageError> {
+        if matches!(app.config.payments, Payments::Stripe(_))
+            && CARD_FIELDS.iter().any(|name| self.form.get(name).is_some_and(|v| !v.trim().is_empty()))
+        {
+            return Err(PageError::BadRequest(
+                "Card and bank account numbers are entered in Stripe's secure card field and never sent to the portal. \
+                 Nothing was charged or saved: open the page again and use that field.",
+            ));
         }
         Ok(())
     }
@@ -380,7 +425,10 @@ impl Ctx {
                 headers.append(header::SET_COOKIE, v);
             }
         }
-        headers.insert("content-security-policy", HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+        // A page that runs Stripe.js brings its own, wider policy (`stripe_html`); every other keeps this one.
+        if !headers.contains_key("content-security-policy") {
+            headers.insert("content-security-policy", HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+        }
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
         headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));

@@ -9,8 +9,8 @@ pub mod lambda;
 pub mod payment_form;
 
 pub use app::App;
-pub use config::Config;
-pub use edge::{asset, html, landing, redirect, redirect_with_query, ClientAddr, Ctx, PageError, PageResult};
+pub use config::{Config, Payments, StripeSettings};
+pub use edge::{asset, html, landing, redirect, redirect_with_query, stripe_html, ClientAddr, Ctx, PageError, PageResult};
 pub use form::Form;
 pub use lambda_http::{Body, Request, Response};
 
