@@ -23,5 +23,6 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
         // Sign-in is the default behaviour: it also answers paths no function serves, with a 404 page.
         Function::ContactInfo => contact_info::handle(app, req).await,
         Function::SignIn => sign_in::handle(app, req).await,
+        Function::PaymentEvents => payment_events::handle(app, req).await,
     }
 }

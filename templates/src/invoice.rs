@@ -38,13 +38,22 @@ impl InvoiceView<'_> {
     }
 }
 
-fn payment_status(status: &PaymentStatus) -> &'static str {
-    match status {
+/// A payment's status as the invoice lists it, with what came back after it went through.
+fn payment_status(payment: &Payment) -> String {
+    let status = match payment.status {
         PaymentStatus::Pending => "Processing",
         PaymentStatus::Succeeded => "Paid",
         PaymentStatus::Declined(_) => "Declined",
         PaymentStatus::Failed(_) => "Failed",
+    };
+    let mut text = status.to_owned();
+    if !payment.reversals.refunded.is_zero() {
+        text.push_str(&format!(" · {} refunded", payment.reversals.refunded));
     }
+    if payment.reversals.disputed {
+        text.push_str(" · disputed");
+    }
+    text
 }
 
 /// The invoice as a document: shared by the page and the print view.
@@ -115,7 +124,7 @@ fn document(v: &InvoiceView<'_>) -> Markup {
                                     tr {
                                         td data-label="Date" { (date(*day)) }
                                         td data-label="Paid with" { (p.source.describe()) }
-                                        td data-label="Status" { (payment_status(&p.status)) }
+                                        td data-label="Status" { (payment_status(p)) }
                                         td.num data-label="Amount" { (p.amount) }
                                     }
                                 }
@@ -223,7 +232,7 @@ pub fn pdf(v: &InvoiceView<'_>) -> Vec<u8> {
         doc.need(14.0);
         doc.text(MARGIN, 10.0, false, &day.format("%b %-d, %Y").to_string());
         doc.text(MARGIN + 110.0, 10.0, false, &p.source.describe());
-        doc.text(MARGIN + 300.0, 10.0, false, payment_status(&p.status));
+        doc.text(MARGIN + 300.0, 10.0, false, &payment_status(p));
         doc.text_right(RIGHT, 10.0, false, &p.amount.to_string());
         doc.down(14.0);
     }

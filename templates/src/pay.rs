@@ -230,6 +230,10 @@ pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, invoice: &Invoice, p
             dt { "Paid with" } dd { (payment.source.describe()) }
             dt { "Date" } dd { (date(paid_on)) }
             dt { "New balance" } dd #receipt-balance { (invoice.balance()) }
+            @if !payment.reversals.refunded.is_zero() { dt { "Refunded" } dd #receipt-refunded { (payment.reversals.refunded) } }
+            @if payment.reversals.disputed {
+                dt { "Dispute" } dd #receipt-disputed { "Your bank opened a dispute about this payment. The practice will be in touch." }
+            }
             @if let Some(r) = &payment.gateway_reference { dt { "Reference" } dd { code { (r) } } }
         }
         p { a.button.secondary href=(Route::Invoices.path()) { "Back to invoices" } }

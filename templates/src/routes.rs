@@ -14,10 +14,11 @@ pub enum Function {
     AddDependent,
     PaymentOptions,
     Agreements,
+    PaymentEvents,
 }
 
 impl Function {
-    pub const ALL: [Function; 9] = [
+    pub const ALL: [Function; 10] = [
         Function::SignIn,
         Function::Invoices,
         Function::PayInvoice,
@@ -27,6 +28,7 @@ impl Function {
         Function::AddDependent,
         Function::PaymentOptions,
         Function::Agreements,
+        Function::PaymentEvents,
     ];
 
     /// The function's crate and binary name under `functions/`.
@@ -41,6 +43,7 @@ impl Function {
             Function::AddDependent => "add-dependent",
             Function::PaymentOptions => "payment-options",
             Function::Agreements => "agreements",
+            Function::PaymentEvents => "payment-events",
         }
     }
 }
@@ -85,6 +88,8 @@ pub enum Route {
     Stylesheet,
     /// The one script (progressive enhancement only: every page works without it).
     Script,
+    /// Stripe's events about payments (webhooks): no session, a `Stripe-Signature` instead.
+    StripeWebhook,
 }
 
 /// The path of the stylesheet; versioned by content so browsers may cache it.
@@ -129,6 +134,7 @@ impl Route {
             Route::SignOutOthers => "/devices/sign-out-others".into(),
             Route::Stylesheet => STYLESHEET_PATH.into(),
             Route::Script => SCRIPT_PATH.into(),
+            Route::StripeWebhook => "/stripe/webhook".into(),
         }
     }
 
@@ -168,6 +174,7 @@ impl Route {
             ["devices", "sign-out-others"] => Route::SignOutOthers,
             ["assets", "portal.css"] => Route::Stylesheet,
             ["assets", "portal.js"] => Route::Script,
+            ["stripe", "webhook"] => Route::StripeWebhook,
             _ => return None,
         };
         Some(route)
@@ -196,6 +203,7 @@ impl Route {
                 Function::PaymentOptions
             }
             Route::Agreements | Route::Agreement(_) | Route::SignAgreement(_) | Route::AgreementPdf(_) => Function::Agreements,
+            Route::StripeWebhook => Function::PaymentEvents,
         }
     }
 
@@ -218,7 +226,8 @@ impl Route {
             | Route::ConfirmDependent(_)
             | Route::RemovePaymentMethod(_)
             | Route::DefaultPaymentMethod(_)
-            | Route::SignAgreement(_) => POST,
+            | Route::SignAgreement(_)
+            | Route::StripeWebhook => POST,
             Route::Home
             | Route::Invoices
             | Route::Invoice(_)
@@ -247,7 +256,14 @@ impl Route {
     pub fn is_public(&self) -> bool {
         matches!(
             self,
-            Route::Home | Route::SignIn | Route::SignInCode | Route::Access(_) | Route::SignOut | Route::Stylesheet | Route::Script
+            Route::Home
+                | Route::SignIn
+                | Route::SignInCode
+                | Route::Access(_)
+                | Route::SignOut
+                | Route::Stylesheet
+                | Route::Script
+                | Route::StripeWebhook
         )
     }
 
@@ -285,6 +301,7 @@ impl Route {
             Route::SignOutOthers => "sign-out-others",
             Route::Stylesheet => "stylesheet",
             Route::Script => "script",
+            Route::StripeWebhook => "stripe-webhook",
         }
     }
 
@@ -326,6 +343,7 @@ impl Route {
             Route::SignOutOthers,
             Route::Stylesheet,
             Route::Script,
+            Route::StripeWebhook,
         ]
     }
 }

@@ -93,6 +93,17 @@ impl Browser {
         Ok(())
     }
 
+    /// A bank debit attached to `customer`, which settles (or, for localstripe's failing test IBAN,
+    /// fails) half a second after it is charged, as a bank debit does days later.
+    pub async fn bank_debit(&self, customer: &str, iban: &str) -> String {
+        let form = serde_json::json!({"type": "sepa_debit", "sepa_debit": {"iban": iban}});
+        let method = self.post("/payment_methods", &form).await.expect("localstripe creates the debit");
+        self.post(&format!("/payment_methods/{method}/attach"), &serde_json::json!({"customer": customer}))
+            .await
+            .expect("localstripe attaches the debit");
+        method
+    }
+
     /// A PaymentMethod attached to `customer`, as a source saved earlier (or imported) would be.
     pub async fn saved_card(&self, customer: &str, number: &str) -> String {
         let method = self.card(number).await;

@@ -756,6 +756,7 @@ fn payment(r: &mut Reader, path: &str, value: &Value, account: &AccountId) -> Op
         status,
         gateway_reference: reference?,
         at: at?,
+        reversals: Default::default(),
         version: 1,
     })
 }

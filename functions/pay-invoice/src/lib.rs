@@ -8,8 +8,7 @@ use portal_domain::ports::random_token;
 use portal_domain::ports::SetupResult;
 use portal_domain::sources;
 use portal_domain::store::{self, HouseholdRecords};
-use portal_domain::{Invoice, InvoiceId, Money, Payment, PaymentId, PaymentStatus};
-use portal_templates::emails::{self, ReceiptEmail};
+use portal_domain::{Invoice, InvoiceId, Money, PaymentId, PaymentStatus};
 use portal_templates::layout::Section;
 use portal_templates::pay::{confirm_payment_page, is_expired, pay_page, receipt_page, CardEntry, NewSourceValues, PayForm, StripeEntry};
 use portal_templates::routes::{Function, Route};
@@ -258,7 +257,7 @@ async fn answer(
 ) -> PageResult {
     match outcome {
         PayOutcome::Succeeded(payment) => {
-            send_receipt(app, &ctx.public_url, records, invoice, &payment).await;
+            portal_web::notices::receipt(app, &ctx.public_url, records, invoice, invoice.balance() - payment.amount, &payment).await;
             Ok(redirect(&Route::Payment(payment.id)))
         }
         // Not decided yet: the receipt says it is processing; the processor's event or
@@ -295,27 +294,6 @@ fn over_balance(payable: Money) -> String {
     }
 }
 
-/// Emails the owner a receipt. A mail failure does not undo the payment: it is logged.
-async fn send_receipt(app: &App, public_url: &str, records: &HouseholdRecords, invoice: &Invoice, payment: &Payment) {
-    let owner = records.household.as_ref().and_then(|h| records.member(&h.owner));
-    let Some(to) = owner.and_then(|m| m.email.as_ref()) else { return };
-    let practice = app.config.practice_name.clone();
-    let new_balance = invoice.balance() - payment.amount;
-    let message = emails::receipt(&ReceiptEmail {
-        to: to.as_str(),
-        practice: &practice,
-        invoice_number: invoice.number(),
-        amount: payment.amount.to_string(),
-        source: payment.source.describe(),
-        new_balance: new_balance.to_string(),
-        reference: payment.gateway_reference.as_deref().unwrap_or(""),
-        receipt_url: format!("{public_url}{}", Route::Payment(payment.id.clone()).path()),
-    });
-    if let Err(e) = app.mailer.send(message).await {
-        tracing::warn!(error = %e, "receipt email not sent");
-    }
-}
-
 async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
     let mut payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
@@ -331,7 +309,8 @@ async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
                 ctx.record(app, event).await;
                 if payment.status == PaymentStatus::Succeeded {
                     // The receipt's new balance is the invoice's before this payment, less it.
-                    send_receipt(app, &ctx.public_url, &records, &invoice, &payment).await;
+                    portal_web::notices::receipt(app, &ctx.public_url, &records, &invoice, invoice.balance() - payment.amount, &payment)
+                        .await;
                 }
                 invoice = find_invoice(&store::household(app.table.as_ref(), &payment.account).await?, &payment.invoice)?;
             }

@@ -172,6 +172,7 @@ fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_
         // Recorded by the practice, as an import records them.
         idempotency_key: format!("import-pay-{n}"),
         at: at_time,
+        reversals: Default::default(),
         version: 1,
     }
 }

@@ -20,6 +20,7 @@ pub mod phone;
 pub mod plan;
 pub mod ports;
 pub mod practice;
+pub mod processor_events;
 pub mod session;
 pub mod signin;
 pub mod sources;
@@ -35,7 +36,7 @@ pub use ids::{AccountId, AgreementId, IdError, InvoiceId, MemberId, MembershipId
 pub use invoice::{Invoice, InvoiceData, InvoiceError, InvoiceFigures, InvoiceStatus, LineItem};
 pub use membership::{Enrollment, Membership, MembershipStatus};
 pub use money::{Balance, Money, MoneyError};
-pub use payment::{BankAccountType, Payment, PaymentSource, PaymentStatus, SourceDetails};
+pub use payment::{BankAccountType, Payment, PaymentSource, PaymentStatus, Reversals, SourceDetails};
 pub use phone::{PhoneError, PhoneNumber};
 pub use plan::{AgeBand, BillingPeriod, Plan, PlanData, PlanError};
 pub use ports::{

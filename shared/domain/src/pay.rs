@@ -154,6 +154,7 @@ pub async fn pay(
         gateway_reference: None,
         idempotency_key: req.idempotency_key.to_owned(),
         at: req.now,
+        reversals: Default::default(),
         version: 1,
     };
     let payment_key = store::payment_key(&payment);
@@ -207,7 +208,8 @@ pub async fn pay(
         }
     };
     payment.gateway_reference = Some(reference.clone());
-    if let Err(e) = table.write(store::replace_payment(&payment, 1)?).await {
+    let record = vec![store::replace_payment(&payment, 1)?, store::put_charge(&reference, &payment, req.invoice)?];
+    if let Err(e) = table.transact(record).await {
         // The charge exists but was never confirmed, so it cannot take money; reconcile releases
         // the reservation of a pending payment that names no charge.
         tracing::error!(error = %e, "recording the charge failed; left pending");

@@ -70,6 +70,28 @@ pub struct Payment {
     pub gateway_reference: Option<String>,
     pub idempotency_key: String,
     pub at: DateTime<Utc>,
+    /// Money that came back after the payment went through (refunds, bank disputes).
+    #[serde(default, skip_serializing_if = "Reversals::is_none")]
+    pub reversals: Reversals,
     #[serde(default)]
     pub version: u64,
+}
+
+/// What the processor reported after a payment went through: the practice refunded some or all
+/// of it, or the patient's bank disputed it. Recorded and shown; the invoice itself is left to the
+/// practice, which decides whether a refunded amount is owed again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reversals {
+    /// How much has been refunded in all (Stripe's `amount_refunded`: a total, not an increment).
+    #[serde(default)]
+    pub refunded: Money,
+    /// The patient's bank opened a dispute (a chargeback).
+    #[serde(default)]
+    pub disputed: bool,
+}
+
+impl Reversals {
+    pub fn is_none(&self) -> bool {
+        *self == Reversals::default()
+    }
 }

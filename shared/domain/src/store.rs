@@ -214,6 +214,31 @@ pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
     Ok(put_new(payment_item(payment, 1)?))
 }
 
+/// The item that finds a payment from its charge at the processor (a Stripe PaymentIntent id):
+/// the processor's events name the charge, not the portal's payment.
+pub fn charge_key(reference: &str) -> Key {
+    Key::new(format!("CHARGE#{reference}"), "CHARGE")
+}
+
+/// Where a charge's payment and invoice are stored, for the processor's events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ChargeRecord {
+    pub payment_pk: String,
+    pub payment_sk: String,
+    pub invoice_sk: String,
+}
+
+pub fn put_charge(reference: &str, payment: &Payment, invoice: &Invoice) -> Result<Write, StoreError> {
+    let record =
+        ChargeRecord { payment_pk: account_pk(&payment.account), payment_sk: payment_key(payment).sk, invoice_sk: invoice_key(invoice).sk };
+    Ok(put_new(record_item(&charge_key(reference), "charge", &record, 1)?))
+}
+
+/// The marker of a processor event already applied (Stripe sends an event at least once).
+pub fn processor_event_key(event_id: &str) -> Key {
+    Key::new(format!("PROCESSOR_EVENT#{event_id}"), "EVENT")
+}
+
 /// Replaces a payment stored at `version`: recording its charge, settling or releasing it.
 pub fn replace_payment(payment: &Payment, version: u64) -> Result<Write, StoreError> {
     let item = payment_item(payment, version + 1)?;
@@ -628,6 +653,7 @@ mod tests {
             gateway_reference: None,
             idempotency_key: format!("k-{id}"),
             at,
+            reversals: Default::default(),
             version: 1,
         }
     }

@@ -24,6 +24,7 @@ use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 use tokio::sync::OnceCell;
 
 mod answers;
+pub mod events;
 pub use answers::{decline_reason, Intent};
 use answers::{Customer, Method, Setup};
 

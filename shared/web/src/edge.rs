@@ -154,7 +154,31 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn body_bytes(body: &Body) -> &[u8] {
+/// The portal's public origin for links in emails: the configured one, or (deployed without a
+/// custom domain) the host the viewer used, which only CloudFront's viewer-request function sets.
+pub fn public_url(app: &App, req: &Request) -> String {
+    if app.config.public_url.is_empty() {
+        if let Some(host) = header_str(req.headers(), "x-portal-viewer-host").filter(|h| valid_host(h)) {
+            return format!("https://{host}");
+        }
+    }
+    app.config.public_url.clone()
+}
+
+/// Whether a request came through the portal's CloudFront distribution, which adds the secret
+/// origin-verify header (always, for a local run, which has none).
+pub fn through_cloudfront(app: &App, req: &Request) -> bool {
+    match &app.config.origin_verify {
+        Some(expected) => {
+            let given = header_str(req.headers(), ORIGIN_VERIFY_HEADER).unwrap_or("");
+            bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
+        }
+        None => true,
+    }
+}
+
+/// A request's body as bytes.
+pub fn body_bytes(body: &Body) -> &[u8] {
     match body {
         Body::Empty => &[],
         Body::Text(t) => t.as_bytes(),
@@ -189,19 +213,10 @@ impl Ctx {
     }
 
     async fn check(&mut self, app: &App, req: &Request, function: Function) -> Result<(), PageError> {
-        if let Some(expected) = &app.config.origin_verify {
-            let given = header_str(req.headers(), ORIGIN_VERIFY_HEADER).unwrap_or("");
-            if !bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
-                return Err(PageError::Forbidden(None));
-            }
+        if !through_cloudfront(app, req) {
+            return Err(PageError::Forbidden(None));
         }
-        if self.public_url.is_empty() {
-            // Only CloudFront reaches a deployed function (checked above), and its viewer-request
-            // function copies the Host the browser used into this header.
-            if let Some(host) = header_str(req.headers(), "x-portal-viewer-host").filter(|h| valid_host(h)) {
-                self.public_url = format!("https://{host}");
-            }
-        }
+        self.public_url = public_url(app, req);
         self.route = Route::parse(req.uri().path()).ok_or(PageError::NotFound)?;
         self.route_known = true;
         if self.route.function() != function && !self.route.is_asset() {

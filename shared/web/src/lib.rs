@@ -6,11 +6,15 @@ pub mod cookies;
 pub mod edge;
 pub mod form;
 pub mod lambda;
+pub mod notices;
 pub mod payment_form;
 
 pub use app::App;
 pub use config::{Config, Payments, StripeSettings};
-pub use edge::{asset, html, landing, redirect, redirect_with_query, stripe_html, ClientAddr, Ctx, PageError, PageResult};
+pub use edge::{
+    asset, body_bytes, html, landing, public_url, redirect, redirect_with_query, stripe_html, through_cloudfront, ClientAddr, Ctx,
+    PageError, PageResult,
+};
 pub use form::Form;
 pub use lambda_http::{Body, Request, Response};
 

@@ -1,0 +1,237 @@
+//! What the payment processor tells the portal after the fact (Stripe's webhooks): a bank debit
+//! that settled or failed days later, a refund, a dispute. Each event is applied exactly once
+//! (its id is recorded in the same transaction as its change), and an event older than what is
+//! recorded (a failure after the success, a smaller refund total) changes nothing.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::pay::{self, settlement};
+use crate::ports::{attr, ChargeOutcome, Condition, Item, Key, Table, Value, Write};
+use crate::store::{self, record_item, record_of, ChargeRecord};
+use crate::{Money, Payment, PaymentStatus, StoreError};
+
+/// How long an applied event's id is remembered: Stripe retries an event for three days.
+pub const EVENT_DAYS: i64 = 30;
+
+/// One event, in the portal's terms; `reference` is the charge (a PaymentIntent id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessorEvent {
+    /// The charge took the money (a card at once, a bank debit days later).
+    Succeeded { reference: String },
+    /// The charge failed (a bank debit refused days later); the reason is for the patient.
+    Failed { reference: String, reason: String },
+    /// The charge is on its way (a bank debit): nothing to record, the amount is already on hold.
+    Processing { reference: String },
+    /// The practice refunded some or all of it; `total` is everything refunded so far.
+    Refunded { reference: String, total: Money },
+    /// The patient's bank opened a dispute.
+    Disputed { reference: String },
+}
+
+impl ProcessorEvent {
+    pub fn reference(&self) -> &str {
+        match self {
+            ProcessorEvent::Succeeded { reference }
+            | ProcessorEvent::Failed { reference, .. }
+            | ProcessorEvent::Processing { reference }
+            | ProcessorEvent::Refunded { reference, .. }
+            | ProcessorEvent::Disputed { reference } => reference,
+        }
+    }
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The payment changed from `before` (its status then) to `payment`.
+    Recorded { before: PaymentStatus, payment: Box<Payment> },
+    /// This event was applied before (Stripe sent it again).
+    Replayed,
+    /// Nothing to change: the payment already says as much or more (an older event), or it is
+    /// still processing.
+    Unchanged,
+    /// No payment of the portal's has this charge (another system's charge on the same account).
+    NotOurs,
+}
+
+fn event_marker(event_id: &str, now: DateTime<Utc>) -> Result<Write, StoreError> {
+    let mut item: Item = record_item(&store::processor_event_key(event_id), "processor_event", &event_id, 1)?;
+    item.insert(attr::EXPIRES_AT.into(), Value::from((now + Duration::days(EVENT_DAYS)).timestamp()));
+    Ok(Write::Put { item, condition: Some(Condition::NotExists) })
+}
+
+/// Applies `event` (Stripe's event `event_id`) once. A refused condition (the same event applied
+/// at the same moment elsewhere, or the payment changed meanwhile) is an error the processor's
+/// retry resolves: the next attempt sees it applied, or applies it to the payment as it is then.
+pub async fn apply(table: &dyn Table, event_id: &str, event: &ProcessorEvent, now: DateTime<Utc>) -> Result<Applied, StoreError> {
+    if table.get(&store::processor_event_key(event_id)).await?.is_some() {
+        return Ok(Applied::Replayed);
+    }
+    let Some(charge) = table.get(&store::charge_key(event.reference())).await? else { return Ok(Applied::NotOurs) };
+    let charge: ChargeRecord = record_of(&charge)?;
+    let payment_key = Key::new(charge.payment_pk.clone(), charge.payment_sk.clone());
+    let Some(item) = table.get(&payment_key).await? else { return Ok(Applied::NotOurs) };
+    let mut payment: Payment = record_of(&item)?;
+    payment.version = store::version_of(&item);
+    let invoice_key = Key::new(charge.payment_pk, charge.invoice_sk);
+    let mut changed = payment.clone();
+    let invoice_update = match event {
+        ProcessorEvent::Succeeded { .. } | ProcessorEvent::Failed { .. } if payment.status != PaymentStatus::Pending => {
+            return Ok(Applied::Unchanged);
+        }
+        ProcessorEvent::Succeeded { reference } => settlement(&mut changed, &ChargeOutcome::Succeeded { reference: reference.clone() }),
+        ProcessorEvent::Failed { reason, .. } => settlement(&mut changed, &ChargeOutcome::Declined { reason: reason.clone() }),
+        ProcessorEvent::Processing { .. } => return Ok(Applied::Unchanged),
+        ProcessorEvent::Refunded { total, .. } => {
+            if payment.status != PaymentStatus::Succeeded || *total <= payment.reversals.refunded {
+                return Ok(Applied::Unchanged);
+            }
+            changed.reversals.refunded = (*total).min(payment.amount);
+            None
+        }
+        ProcessorEvent::Disputed { .. } => {
+            if payment.reversals.disputed {
+                return Ok(Applied::Unchanged);
+            }
+            changed.reversals.disputed = true;
+            None
+        }
+    };
+    let mut writes = vec![store::replace_payment(&changed, payment.version)?, event_marker(event_id, now)?];
+    if let Some(update) = invoice_update {
+        writes.push(Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) });
+    }
+    table.transact(writes).await?;
+    changed.version = payment.version + 1;
+    Ok(Applied::Recorded { before: payment.status, payment: Box::new(changed) })
+}
+
+/// Whether an applied event is the one that decided a payment (its receipt or failure notice is
+/// then due, once).
+pub fn decided(before: &PaymentStatus, after: &Payment) -> bool {
+    *before == PaymentStatus::Pending && after.status != PaymentStatus::Pending
+}
+
+/// The decline text of a failed payment, for the notice (the same words the pay form uses).
+pub fn failure_reason(payment: &Payment) -> Option<&str> {
+    pay::decline_reason(payment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::MockTable;
+    use crate::{AccountId, InvoiceId, PaymentId, Reversals, SourceDetails};
+    use std::sync::{Arc, Mutex};
+
+    fn payment(status: PaymentStatus, reversals: Reversals) -> Payment {
+        Payment {
+            id: PaymentId::parse("p1").unwrap(),
+            account: AccountId::parse("lopez").unwrap(),
+            invoice: InvoiceId::parse("inv-1").unwrap(),
+            amount: Money::from_cents(5000),
+            source: SourceDetails::BankAccount {
+                bank_name: "Bank".into(),
+                last4: "6789".into(),
+                account_type: crate::BankAccountType::Checking,
+            },
+            status,
+            gateway_reference: Some("pi_1".into()),
+            idempotency_key: "k".into(),
+            at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            reversals,
+            version: 3,
+        }
+    }
+
+    /// A table holding one payment (and its charge record) that records the transaction it is sent.
+    fn table(stored: Payment, seen: bool) -> (MockTable, Arc<Mutex<Vec<Write>>>) {
+        let mut table = MockTable::new();
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let key = store::payment_key(&stored);
+        table.expect_get().returning(move |k| {
+            Ok(if k.pk.starts_with("PROCESSOR_EVENT#") {
+                seen.then(Item::new)
+            } else if k.pk.starts_with("CHARGE#") {
+                let record =
+                    ChargeRecord { payment_pk: key.pk.clone(), payment_sk: key.sk.clone(), invoice_sk: "INVOICE#2026-11-01#inv-1".into() };
+                Some(record_item(&store::charge_key("pi_1"), "charge", &record, 1).unwrap())
+            } else {
+                let mut item = record_item(&key, "payment", &stored, stored.version).unwrap();
+                item.insert(attr::VERSION.into(), Value::from(stored.version));
+                Some(item)
+            })
+        });
+        let sink = written.clone();
+        table.expect_transact().returning(move |writes| {
+            sink.lock().unwrap().extend(writes);
+            Ok(())
+        });
+        (table, written)
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_100_000, 0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_bank_debit_that_settles_is_paid_once() {
+        let (table, written) = table(payment(PaymentStatus::Pending, Reversals::default()), false);
+        let event = ProcessorEvent::Succeeded { reference: "pi_1".into() };
+        let Applied::Recorded { payment: paid, .. } = apply(&table, "evt_1", &event, now()).await.unwrap() else { panic!("recorded") };
+        assert_eq!((paid.status, paid.version), (PaymentStatus::Succeeded, 4));
+        let writes = written.lock().unwrap();
+        assert_eq!(writes.len(), 3, "the payment, the event's marker and the invoice, in one transaction");
+        assert!(writes.iter().any(|w| matches!(w, Write::Put { item, .. } if Key::of(item) == Some(store::processor_event_key("evt_1")))));
+    }
+
+    #[tokio::test]
+    async fn a_replayed_or_older_event_changes_nothing() {
+        let (table, written) = table(payment(PaymentStatus::Pending, Reversals::default()), true);
+        assert_eq!(
+            apply(&table, "evt_1", &ProcessorEvent::Succeeded { reference: "pi_1".into() }, now()).await.unwrap(),
+            Applied::Replayed
+        );
+        let (table, _) = table_for_succeeded();
+        let failed = ProcessorEvent::Failed { reference: "pi_1".into(), reason: "Insufficient funds.".into() };
+        assert_eq!(apply(&table, "evt_2", &failed, now()).await.unwrap(), Applied::Unchanged, "a failure after the success");
+        let (refunded, _) =
+            self::table(payment(PaymentStatus::Succeeded, Reversals { refunded: Money::from_cents(2000), disputed: false }), false);
+        let older = ProcessorEvent::Refunded { reference: "pi_1".into(), total: Money::from_cents(1000) };
+        assert_eq!(apply(&refunded, "evt_3", &older, now()).await.unwrap(), Applied::Unchanged, "a smaller refund total is an older event");
+        assert!(written.lock().unwrap().is_empty());
+    }
+
+    fn table_for_succeeded() -> (MockTable, Arc<Mutex<Vec<Write>>>) {
+        table(payment(PaymentStatus::Succeeded, Reversals::default()), false)
+    }
+
+    #[tokio::test]
+    async fn refunds_and_disputes_are_recorded_without_touching_the_invoice() {
+        let (table, written) = table_for_succeeded();
+        let refund = ProcessorEvent::Refunded { reference: "pi_1".into(), total: Money::from_cents(9000) };
+        let Applied::Recorded { payment: refunded, .. } = apply(&table, "evt_4", &refund, now()).await.unwrap() else { panic!("recorded") };
+        assert_eq!(refunded.reversals.refunded, Money::from_cents(5000), "never more than was paid");
+        assert_eq!(written.lock().unwrap().len(), 2, "the payment and the marker; the invoice is the practice's to adjust");
+        let (table, _) = table_for_succeeded();
+        let Applied::Recorded { payment: disputed, .. } =
+            apply(&table, "evt_5", &ProcessorEvent::Disputed { reference: "pi_1".into() }, now()).await.unwrap()
+        else {
+            panic!("recorded")
+        };
+        assert!(disputed.reversals.disputed);
+    }
+
+    #[tokio::test]
+    async fn a_failed_bank_debit_releases_the_amount() {
+        let (table, written) = table(payment(PaymentStatus::Pending, Reversals::default()), false);
+        let failed = ProcessorEvent::Failed { reference: "pi_1".into(), reason: "The bank refused the debit.".into() };
+        let Applied::Recorded { before, payment: released } = apply(&table, "evt_6", &failed, now()).await.unwrap() else {
+            panic!("recorded")
+        };
+        assert_eq!(released.status, PaymentStatus::Declined("The bank refused the debit.".into()));
+        assert!(decided(&before, &released));
+        assert_eq!(failure_reason(&released), Some("The bank refused the debit."));
+        assert_eq!(written.lock().unwrap().len(), 3);
+    }
+}

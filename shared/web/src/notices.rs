@@ -1,0 +1,56 @@
+//! The emails a payment's outcome sends the household's owner, whichever function learns of it
+//! (the pay form, the receipt page after a 3-D Secure step, or Stripe's event days later).
+
+use portal_domain::store::HouseholdRecords;
+use portal_domain::{Invoice, Money, Payment};
+use portal_templates::emails::{self, ReceiptEmail};
+use portal_templates::routes::Route;
+
+use crate::App;
+
+fn owner_email(records: &HouseholdRecords) -> Option<String> {
+    let owner = records.household.as_ref().and_then(|h| records.member(&h.owner))?;
+    owner.email.as_ref().map(|e| e.as_str().to_owned())
+}
+
+/// Emails the owner a receipt, with the invoice's balance after the payment. A mail failure does
+/// not undo the payment: it is logged.
+pub async fn receipt(app: &App, public_url: &str, records: &HouseholdRecords, invoice: &Invoice, new_balance: Money, payment: &Payment) {
+    let Some(to) = owner_email(records) else { return };
+    let practice = app.config.practice_name.clone();
+    let message = emails::receipt(&ReceiptEmail {
+        to: &to,
+        practice: &practice,
+        invoice_number: invoice.number(),
+        amount: payment.amount.to_string(),
+        source: payment.source.describe(),
+        new_balance: new_balance.to_string(),
+        reference: payment.gateway_reference.as_deref().unwrap_or(""),
+        receipt_url: format!("{public_url}{}", Route::Payment(payment.id.clone()).path()),
+    });
+    if let Err(e) = app.mailer.send(message).await {
+        tracing::warn!(error = %e, "receipt email not sent");
+    }
+}
+
+/// Tells the owner a payment that was processing (a bank debit) did not go through, and that
+/// the amount is due again.
+pub async fn payment_failed(app: &App, public_url: &str, records: &HouseholdRecords, invoice: &Invoice, payment: &Payment, reason: &str) {
+    let Some(to) = owner_email(records) else { return };
+    let subject = format!("Your payment of {} on invoice {} did not go through", payment.amount, invoice.number());
+    let lines = vec![
+        format!(
+            "Your payment of {} with {} on invoice {} did not go through.",
+            payment.amount,
+            payment.source.describe(),
+            invoice.number()
+        ),
+        reason.to_owned(),
+        "Nothing was taken, and the amount is due again. You can pay it with another method in the portal.".to_owned(),
+    ];
+    let link = format!("{public_url}{}", Route::PayInvoice(invoice.id().clone()).path());
+    let message = emails::notice(&to, &app.config.practice_name, &subject, &lines, &link);
+    if let Err(e) = app.mailer.send(message).await {
+        tracing::warn!(error = %e, "payment failure email not sent");
+    }
+}
