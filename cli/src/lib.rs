@@ -4,6 +4,7 @@
 pub mod import;
 pub mod local;
 pub mod operator;
+pub mod payments;
 
 use lambda_http::{Body, Request, Response};
 use portal_templates::routes::{Function, Route};

@@ -13,10 +13,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::http::{header, HeaderValue, Request, Response, StatusCode};
 use lambda_http::Body;
-use portal_adapters::{demo, DynamoTable, MemoryTable, OsRandom, OutboxMailer, SandboxGateway, SystemClock};
+use portal_adapters::{demo, DynamoTable, MemoryTable, OsRandom, OutboxMailer, SystemClock};
 use portal_domain::{Clock, Random, Table};
 use portal_templates::layout::Chrome;
-use portal_web::{App, ClientAddr, Config};
+use portal_web::{App, ClientAddr, Config, Payments};
 use tokio::net::TcpListener;
 
 /// The practice's time zone for local runs (`PRACTICE_TIME_ZONE`, default America/Chicago).
@@ -36,6 +36,11 @@ pub struct ServeArgs {
     /// The table to use on the emulator.
     #[arg(long, default_value = "portal-local")]
     table: String,
+    /// The payment processor: the sandbox (test numbers typed into the portal), or Stripe in test
+    /// mode or a local fake, with STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET
+    /// and, for a fake, STRIPE_API_BASE and STRIPE_JS_URL. The demo's saved cards are seeded there.
+    #[arg(long, value_enum, default_value = "sandbox")]
+    payments: crate::payments::Processor,
 }
 
 #[derive(Args)]
@@ -93,6 +98,52 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A local Stripe fake (localstripe) is told to send its events to this portal's webhook, signed
+/// with STRIPE_WEBHOOK_SECRET, as Stripe's dashboard is told for a deployed portal. Stripe itself
+/// cannot reach a local portal: its CLI (`stripe listen --forward-to`) does that.
+async fn forward_webhooks(settings: &portal_web::StripeSettings, port: u16) {
+    use secrecy::ExposeSecret;
+    let target = format!("http://127.0.0.1:{port}/stripe/webhook");
+    if !settings.api_base.starts_with("http://127.0.0.1") && !settings.api_base.starts_with("http://localhost") {
+        println!("Stripe's events: forward them with `stripe listen --forward-to {target}`");
+        return;
+    }
+    // Every event: the portal acknowledges those it does not act on.
+    let body = form_body(&[("url", target.as_str()), ("secret", settings.webhook_secret.expose_secret())]);
+    match post_form(&format!("{}/_config/webhooks/portal", settings.api_base), &body).await {
+        Ok(()) => println!("Stripe's events: the local fake sends them to {target}"),
+        Err(e) => println!("Stripe's events: the local fake did not take the webhook ({e})"),
+    }
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{k}={}", percent(v))).collect::<Vec<_>>().join("&")
+}
+
+fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// A form POST to a server on this machine (the local Stripe fake's configuration endpoint).
+async fn post_form(url: &str, body: &str) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").ok_or_else(|| anyhow::anyhow!("not a local http URL"))?;
+    let (host, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    anyhow::ensure!(answer.starts_with("HTTP/1.1 200"), "it answered {}", answer.lines().next().unwrap_or(""));
+    Ok(())
+}
+
 /// Everything the local server holds.
 struct Local {
     app: App,
@@ -110,13 +161,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => Arc::new(dynamo_table(Some(url), &args.table, clock.clone()).await?),
         None => Arc::new(MemoryTable::new(clock.clone())),
     };
-    demo::seed_if_empty(table.as_ref(), today).await?;
+    let seeded = demo::seed_if_empty(table.as_ref(), today).await?;
     let mut secret = vec![0u8; 32];
     OsRandom.fill(&mut secret);
     let mut config = Config::local(port, secret);
     config.time_zone = tz;
+    let crate::payments::Configured { payments, gateway, stripe } = crate::payments::processor(args.payments, &table)?;
+    if let (Some(stripe), Payments::Stripe(settings)) = (&stripe, &payments) {
+        if seeded {
+            let accounts = demo::Demo::new(today).households.iter().map(|h| h.id.clone()).collect::<Vec<_>>();
+            let cards = stripe.seed_test_cards(table.as_ref(), &accounts).await?;
+            println!("Stripe: {cards} demo cards saved as Stripe test cards on {}", settings.api_base);
+        }
+        forward_webhooks(settings, port).await;
+    }
+    config.payments = payments;
     let outbox = Arc::new(OutboxMailer::new());
-    let gateway = Arc::new(SandboxGateway::with_ledger(Box::new(OsRandom), table.clone()));
     let app = App::new(table, outbox.clone(), clock, Arc::new(OsRandom), gateway, config);
     let link =
         crate::operator::mint_link(app.table.as_ref(), app.random.as_ref(), app.now(), demo::MARIA, 30, &app.config.public_url).await?;

@@ -155,6 +155,9 @@ pub struct ReconcileArgs {
     /// Leave alone payments younger than this (a charge may still be in flight); at least 1.
     #[arg(long, default_value_t = 15)]
     older_than_minutes: i64,
+    /// The payment processor to ask: the sandbox, or Stripe (with the STRIPE_* variables).
+    #[arg(long, value_enum, default_value = "sandbox")]
+    payments: crate::payments::Processor,
 }
 
 /// Asks the processor what became of every payment still pending after the grace period, and
@@ -162,13 +165,11 @@ pub struct ReconcileArgs {
 pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let table: Arc<dyn Table> = Arc::new(dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock.clone()).await?);
-    // The sandbox is the processor this portal ships with (its ledger is in the portal's table);
-    // a live processor's adapter goes here.
-    let gateway = portal_adapters::SandboxGateway::with_ledger(Box::new(portal_adapters::OsRandom), table.clone());
+    let gateway = crate::payments::processor(args.payments, &table)?.gateway;
     // A function gives up on a charge within its 10-second timeout, so a payment pending longer than
     // a minute is not in flight; the default leaves a wide margin.
     let grace = chrono::Duration::minutes(args.older_than_minutes.max(1));
-    let done = portal_domain::pay::reconcile(table.as_ref(), &gateway, clock.now(), grace).await?;
+    let done = portal_domain::pay::reconcile(table.as_ref(), gateway.as_ref(), clock.now(), grace).await?;
     println!("Settled {}, released {}, left pending {}.", done.settled, done.released, done.unresolved);
     if done.unresolved > 0 {
         anyhow::bail!("{} payment(s) could not be settled yet: run this again later", done.unresolved);

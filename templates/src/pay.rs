@@ -158,7 +158,8 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
             dt { "Due" } dd { (date(invoice.due())) }
         }
         @let (stripe_key, client_secret) = stripe_form_data(&f.entry);
-        @let new_label = if matches!(f.entry, CardEntry::Stripe(_)) { "A new card" } else { "A new card or bank account" };
+        @let stripe = matches!(f.entry, CardEntry::Stripe(_));
+        @let new_label = if stripe { "A new card" } else { "A new card or bank account" };
         form.pay method="post" action=(Route::PayInvoice(invoice.id().clone()).path()) novalidate data-stripe-key=[stripe_key] data-client-secret=[client_secret] {
             (csrf(f.csrf_token))
             input type="hidden" name="idempotency_key" value=(f.idempotency_key);
@@ -176,7 +177,7 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
                 label.choice { input type="radio" name="source" value="new" checked[f.selected == "new"]; " " (new_label) }
             }
             details.new-source open[f.selected == "new" || f.sources.is_empty()] {
-                summary { (new_label) }
+                summary { (if stripe { "New card" } else { "New card or bank account" }) }
                 (new_source_entry(&f.entry))
                 label.choice { input type="checkbox" name="save" value="1" checked[f.save]; " Save it for future payments" }
             }

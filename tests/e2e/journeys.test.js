@@ -46,10 +46,29 @@ function freePort() {
   });
 }
 
-/** Starts a portal with fresh demo data on a free 127.0.0.1 port. */
-async function startPortal() {
+// localstripe, the fake Stripe (with a fake Stripe.js) that scripts/test starts on 127.0.0.1.
+const STRIPE = process.env.PORTAL_TEST_STRIPE_URL;
+
+/** The variables a portal configured for Stripe runs with, pointed at localstripe. */
+function stripeEnvironment() {
+  assert.ok(STRIPE, 'PORTAL_TEST_STRIPE_URL is not set: run scripts/test, which starts localstripe');
+  return {
+    STRIPE_SECRET_KEY: 'sk_test_e2e',
+    STRIPE_PUBLISHABLE_KEY: 'pk_test_e2e',
+    STRIPE_WEBHOOK_SECRET: 'whsec_e2e',
+    STRIPE_API_BASE: STRIPE,
+    STRIPE_JS_URL: `${STRIPE}/js.stripe.com/v3/`,
+  };
+}
+
+/** Starts a portal with fresh demo data on a free 127.0.0.1 port (on the sandbox, or on Stripe). */
+async function startPortal(payments = 'sandbox') {
   const port = await freePort();
-  const child = spawn(PORTAL, ['--port', String(port)], { env: { ...process.env, RUST_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const extra = payments === 'stripe' ? stripeEnvironment() : {};
+  const child = spawn(PORTAL, ['--port', String(port), '--payments', payments], {
+    env: { ...process.env, ...extra, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const accessLink = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the portal did not start: ${output}`)), 20000);
@@ -67,10 +86,11 @@ async function startPortal() {
 }
 
 /** A browser context at `width` with its own portal (and JavaScript on unless `script` is false). */
-async function open(width, script = true) {
-  const portal = await startPortal();
-  // axe is injected as a script, which the portal's CSP (rightly) forbids; the page itself needs none.
-  const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true, acceptDownloads: true, javaScriptEnabled: script });
+async function open(width, script = true, payments = 'sandbox') {
+  const portal = await startPortal(payments);
+  // The portal's Content-Security-Policy is enforced: pages run only what it allows (axe runs
+  // through the browser's debugging protocol, which the policy does not govern).
+  const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true, javaScriptEnabled: script });
   const page = await context.newPage();
   return {
     portal,
@@ -86,7 +106,7 @@ async function open(width, script = true) {
 
 /** axe-core with the WCAG 2.1 A and AA rules: no violations allowed. */
 async function checkA11y(page) {
-  await page.addScriptTag({ content: AXE });
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE);
   const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
   const violations = result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   assert.deepEqual(violations, [], `accessibility of ${page.url()}`);
@@ -350,8 +370,95 @@ const journeys = {
   },
 };
 
-async function run(name, width, script, journey) {
-  const s = await open(width, script);
+// The same portal configured for Stripe (localstripe): cards are typed into Stripe.js's card field
+// and go to Stripe alone; the portal receives only Stripe's ids, which the journeys check on every
+// request the browser sends it.
+async function typeCard(s, number) {
+  const card = s.page.locator('#card-element');
+  await card.locator('input[placeholder="number"]').fill(number);
+  await card.locator('input[placeholder="exp_month"]').fill('12');
+  await card.locator('input[placeholder="exp_year"]').fill('31');
+  await card.locator('input[placeholder="cvc"]').fill('123');
+  await card.locator('input[placeholder="postal_code"]').fill('78613');
+}
+
+/** Fails the journey if any request to the portal carries a card number. */
+function watchForCardNumbers(s) {
+  const leaks = [];
+  s.page.on('request', (request) => {
+    if (request.url().startsWith(s.base) && /\d{4}\D?\d{4}\D?\d{4}\D?\d{4}/.test(decodeURIComponent(request.postData() || ''))) {
+      leaks.push(request.url());
+    }
+  });
+  return () => assert.deepEqual(leaks, [], 'no card number is ever sent to the portal');
+}
+
+const stripeJourneys = {
+  async 'stripe: add a card in Stripe\'s field, then pay part of an invoice with it'(s) {
+    const noLeaks = watchForCardNumbers(s);
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/payment-methods/new');
+    await shot(s, 'stripe-add-card');
+    await typeCard(s, '4000056655665556');
+    await s.page.getByRole('button', { name: 'Save' }).click();
+    await s.page.waitForURL('**/payment-methods?done=added');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Visa ending 5556/);
+    await visit(s, '/invoices/inv-1008/pay');
+    await s.page.getByLabel('Amount (USD)').fill('20.00');
+    await s.page.getByLabel(/Visa ending 5556/).check();
+    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await s.page.waitForURL('**/payments/**');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Payment received[\s\S]*Visa ending 5556[\s\S]*New balance\s+\$120\.00/);
+    noLeaks();
+  },
+
+  async 'stripe: pay with a new card, saved for later'(s) {
+    const noLeaks = watchForCardNumbers(s);
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/invoices/inv-1009/pay');
+    await s.page.getByLabel('A new card', { exact: true }).check();
+    await s.page.getByText('New card', { exact: true }).click();
+    await typeCard(s, '5555555555554444');
+    await s.page.getByLabel('Save it for future payments').check();
+    await shot(s, 'stripe-pay');
+    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await s.page.waitForURL('**/payments/**');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Payment received[\s\S]*ending 4444[\s\S]*New balance\s+\$0\.00/);
+    await visit(s, '/payment-methods');
+    // The demo's Visa (Stripe's test card; the sandbox's bank account is not carried to Stripe) and the new one.
+    assert.equal(await s.page.locator('li.source').count(), 2);
+    assert.match(await text(s), /ending 4444/);
+    noLeaks();
+  },
+
+  async 'stripe: a card that asks for 3-D Secure is paid after the bank\'s step'(s) {
+    const noLeaks = watchForCardNumbers(s);
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/invoices/inv-1008/pay');
+    await s.page.getByLabel('Amount (USD)').fill('25.00');
+    await s.page.getByLabel('A new card', { exact: true }).check();
+    await s.page.getByText('New card', { exact: true }).click();
+    await typeCard(s, '4000002500003155');
+    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    // The bank's window (localstripe's stands in for it) asks first when the card is set up, then
+    // on the portal's "Confirm the payment" page for the payment itself.
+    await s.page.getByRole('button', { name: 'Complete authentication' }).click();
+    await s.page.waitForURL('**/invoices/inv-1008/pay');
+    await s.page.getByRole('heading', { name: 'Confirm the payment with your bank' }).waitFor();
+    await checkA11y(s.page);
+    await s.page.getByRole('button', { name: 'Complete authentication' }).click();
+    await s.page.waitForURL('**/payments/**');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Payment received[\s\S]*New balance\s+\$115\.00/);
+    noLeaks();
+  },
+};
+
+async function run(name, width, script, journey, payments = 'sandbox') {
+  const s = await open(width, script, payments);
   try {
     await journey(s);
   } catch (error) {
@@ -366,6 +473,12 @@ async function run(name, width, script, journey) {
 for (const [name, journey] of Object.entries(journeys)) {
   for (const width of WIDTHS) {
     test(`${name} at ${width}px`, () => run(name, width, true, journey));
+  }
+}
+
+for (const [name, journey] of Object.entries(stripeJourneys)) {
+  for (const width of WIDTHS) {
+    test(`${name} at ${width}px`, () => run(name, width, true, journey, 'stripe'));
   }
 }
 

@@ -26,8 +26,11 @@ ALLOWED_TABLE_ACTIONS = {
     "renew-membership": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "add-dependent": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "agreements": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    "payment-events": {"GetItem", "PutItem", "UpdateItem", "Query"},
 }
-MAILERS = {"sign-in", "pay-invoice", "contact-info", "renew-membership", "add-dependent"}
+MAILERS = {"sign-in", "pay-invoice", "contact-info", "renew-membership", "add-dependent", "payment-events"}
+# Only these functions take payments, and only they are given the Stripe keys.
+PAYMENT_FUNCTIONS = {"pay-invoice", "payment-options", "payment-events"}
 
 
 def load_template():
@@ -114,6 +117,24 @@ class TemplateTest(unittest.TestCase):
             others = {a for a in granted if not a.startswith("dynamodb:")}
             self.assertEqual(others, {"ses:SendEmail"} if crate in MAILERS else set(), crate)
             self.assertFalse(any("*" in a for a in granted), f"{crate} uses a wildcard action")
+
+    def test_only_the_payment_functions_hold_the_stripe_keys(self):
+        glob = self.template["Globals"]["Function"]["Environment"]["Variables"]
+        self.assertNotIn("STRIPE_SECRET_KEY", glob)
+        self.assertEqual(glob["PAYMENT_PROCESSOR"], {"Ref": "PaymentProcessor"})
+        for crate, (name, resource) in self.functions.items():
+            variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+            if crate in PAYMENT_FUNCTIONS:
+                self.assertEqual(set(variables), {"STRIPE_PUBLISHABLE_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}, crate)
+            else:
+                self.assertFalse(any(v.startswith("STRIPE_") for v in variables), crate)
+        params = self.template["Parameters"]
+        self.assertEqual(params["PaymentProcessor"]["Default"], "stripe", "a new stack takes real payments")
+        self.assertEqual(params["AllowSandboxPayments"]["Default"], "0")
+        rule = self.template["Rules"]["StripeKeys"]
+        self.assertEqual(len(rule["Assertions"]), 3, "Stripe needs its publishable key and both secrets")
+        distribution = self.template["Resources"]["Distribution"]
+        self.assertEqual(cloudfront_target(distribution, "/stripe/webhook"), "payment-events")
 
     def test_table_has_ttl_gsi_recovery_and_encryption(self):
         table = self.template["Resources"]["Table"]["Properties"]

@@ -84,7 +84,7 @@ async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invo
         today: app.today(),
     };
     match &app.config.payments {
-        Payments::Sandbox => Ok(html(status, pay_page(&chrome, &form))),
+        Payments::Sandbox | Payments::Off => Ok(html(status, pay_page(&chrome, &form))),
         Payments::Stripe(stripe) => {
             let household = records.household.as_ref().ok_or(PageError::NotFound)?;
             let customer = sources::customer(app.table.as_ref(), app.gateway.as_ref(), household).await.map_err(unavailable)?;
@@ -169,7 +169,7 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
     };
     let source = if selected == "new" {
         match &app.config.payments {
-            Payments::Sandbox => match payment_form::parse(&form, app.today()) {
+            Payments::Sandbox | Payments::Off => match payment_form::parse(&form, app.today()) {
                 Ok(source) => Some(PaySource::New { source, save }),
                 Err(errors) => {
                     rendered.errors = errors;
@@ -270,7 +270,7 @@ async fn answer(
                 let page = confirm_payment_page(&chrome, &payment, &stripe.publishable_key, &stripe.js_url, &client_secret);
                 Ok(stripe_html(StatusCode::OK, page, stripe))
             }
-            Payments::Sandbox => Ok(redirect(&Route::Payment(payment.id))),
+            Payments::Sandbox | Payments::Off => Ok(redirect(&Route::Payment(payment.id))),
         },
         PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) if pay::decline_reason(&payment).is_some() => {
             rendered.message = pay::decline_reason(&payment).map(|r| format!("{r} Nothing was charged."));

@@ -122,13 +122,24 @@ impl StripeGateway {
             let records = store::household(table, account).await?;
             let Some(household) = records.household.as_ref() else { continue };
             let customer = portal_domain::sources::customer(table, self, household).await?;
+            let mut kept = Vec::new();
             for source in records.sources.iter().filter(|s| matches!(s.details, SourceDetails::Card { .. })) {
                 let attach = stripe_payment::payment_method::AttachPaymentMethod::new("pm_card_visa").customer(customer.as_str());
                 let method: Method = self.send(&attach, None).await.map_err(unavailable)?;
                 let details = details_of(&method).ok_or_else(|| anyhow::anyhow!("Stripe's test Visa has no card details"))?;
                 let replaced = PaymentSource { token: method.id, details, ..source.clone() };
                 table.write(store::replace_record(&store::source_key(source), "source", &replaced, source.version)?).await?;
+                kept.push(PaymentSource { version: source.version + 1, ..replaced });
                 seeded += 1;
+            }
+            // A bank account is saved at Stripe only by its owner in the browser (Stripe's bank
+            // connection and mandate): the demo's sandbox accounts are taken off, when a card stays.
+            if !kept.is_empty() {
+                for source in records.sources.iter().filter(|s| matches!(s.details, SourceDetails::BankAccount { .. })) {
+                    let mut current = kept.clone();
+                    current.push(source.clone());
+                    portal_domain::sources::remove(table, account, &current, &source.id).await?;
+                }
             }
         }
         Ok(seeded)

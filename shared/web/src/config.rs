@@ -28,6 +28,9 @@ pub struct Config {
 /// The payment processor a portal runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payments {
+    /// A function that takes no payments (every page but paying, payment methods and Stripe's
+    /// events): it is given no processor, and no processor's keys.
+    Off,
     /// The sandbox: test numbers typed into the portal's own fields, no money moved. Local runs,
     /// tests, and demo stacks that say so (`ALLOW_SANDBOX_PAYMENTS=1`).
     Sandbox,
@@ -166,9 +169,9 @@ fn required(name: &'static str) -> Result<String, ConfigError> {
 
 impl Config {
     /// Reads `PRACTICE_NAME`, `PORTAL_PUBLIC_URL`, `PRACTICE_TIME_ZONE`, `PORTAL_SECRET`,
-    /// `ORIGIN_VERIFY_SECRET`, `PORTAL_LOCAL`, `TABLE_NAME`, `MAIL_FROM`, `DYNAMODB_ENDPOINT`, and
-    /// the payment processor's settings ([`Payments::from_env`]).
-    pub fn from_env() -> Result<Config, ConfigError> {
+    /// `ORIGIN_VERIFY_SECRET`, `PORTAL_LOCAL`, `TABLE_NAME`, `MAIL_FROM`, `DYNAMODB_ENDPOINT`, and,
+    /// for a function that `takes_payments`, the payment processor's settings ([`Payments::from_env`]).
+    pub fn from_env(takes_payments: bool) -> Result<Config, ConfigError> {
         let local = var("PORTAL_LOCAL").is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
         let secret = required("PORTAL_SECRET")?;
         if secret.len() < 32 {
@@ -200,7 +203,7 @@ impl Config {
             table_name: required("TABLE_NAME")?,
             mail_from: var("MAIL_FROM").unwrap_or_default(),
             dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
-            payments: Payments::from_env(local)?,
+            payments: if takes_payments { Payments::from_env(local)? } else { Payments::Off },
         })
     }
 

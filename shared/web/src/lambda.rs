@@ -38,7 +38,7 @@ where
 /// Builds the app for a deployed function that takes no payments: DynamoDB, SES v2, the system
 /// clock and the OS's CSPRNG. See [`app_with_payments`].
 pub fn app_from_env() -> anyhow::Result<App> {
-    app_with_payments(|_, _| Arc::new(NoPayments))
+    app_built(false, |_, _| Arc::new(NoPayments))
 }
 
 /// Builds the app for a deployed function: DynamoDB, SES v2, the system clock, the OS's CSPRNG
@@ -50,12 +50,18 @@ pub fn app_from_env() -> anyhow::Result<App> {
 /// a missing key) is logged and refused.
 /// `stripe` makes the Stripe adapter from the secret key and the API's origin.
 pub fn app_with_payments(stripe: impl FnOnce(SecretString, String) -> Arc<dyn PaymentGateway>) -> anyhow::Result<App> {
-    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "refusing to start: the configuration is not usable"))?;
+    app_built(true, stripe)
+}
+
+fn app_built(takes_payments: bool, stripe: impl FnOnce(SecretString, String) -> Arc<dyn PaymentGateway>) -> anyhow::Result<App> {
+    let config = Config::from_env(takes_payments)
+        .inspect_err(|e| tracing::error!(error = %e, "refusing to start: the configuration is not usable"))?;
     let clients = DeferredClients::start(config.dynamodb_endpoint.clone());
     let clock = Arc::new(SystemClock);
     let table: Arc<dyn portal_domain::Table> = Arc::new(DeferredTable::new(clients.clone(), config.table_name.clone(), clock.clone()));
     let mailer = DeferredMailer::new(clients, config.mail_from.clone());
     let gateway: Arc<dyn PaymentGateway> = match &config.payments {
+        Payments::Off => Arc::new(NoPayments),
         Payments::Sandbox => {
             tracing::warn!("payments go to the sandbox: no money moves");
             Arc::new(SandboxGateway::with_ledger(Box::new(OsRandom), table.clone()))
