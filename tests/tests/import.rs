@@ -131,6 +131,46 @@ fn a_file_with_errors_lists_every_problem_with_its_path() {
     );
 }
 
+#[test]
+fn stripe_references_are_checked_for_their_shape_and_kept() {
+    let mut file = demo_file();
+    file["households"][0]["processor_customer"] = json!("cus_Lopez123");
+    for source in file["households"][0]["payment_sources"].as_array_mut().unwrap() {
+        source["token"] = json!(format!("pm_{}", source["id"].as_str().unwrap().replace('-', "")));
+    }
+    let data = import::parse(&file.to_string(), today()).expect("Stripe ids of the right shape pass");
+    assert_eq!(data.households[0].household.processor_customer.as_deref(), Some("cus_Lopez123"));
+    assert!(data.households[0].sources.iter().all(|s| s.token.starts_with("pm_")));
+
+    file["households"][0]["processor_customer"] = json!("cust-42");
+    file["households"][0]["payment_sources"][0]["token"] = json!("4242424242424242");
+    let problems = import::parse(&file.to_string(), today()).expect_err("ids of the wrong shape are refused");
+    assert!(
+        problems.contains(&"households[0].processor_customer: cust-42 is not a Stripe customer id (cus_…)".to_owned()),
+        "{problems:#?}"
+    );
+    file["households"][0]["processor_customer"] = json!("cus_Lopez123");
+    let problems = import::parse(&file.to_string(), today()).expect_err("a card number is never a token");
+    assert_eq!(problems, ["households[0].payment_sources[0].token: 4242424242424242 is not a Stripe PaymentMethod id (pm_…)"]);
+}
+
+#[tokio::test]
+async fn an_imported_stripe_customer_is_stored_and_the_portals_own_is_kept_on_reimport() {
+    let table = memory();
+    let mut file = demo_file();
+    file["households"][0]["processor_customer"] = json!("cus_Lopez123");
+    for source in file["households"][0]["payment_sources"].as_array_mut().unwrap() {
+        source["token"] = json!(format!("pm_{}", source["id"].as_str().unwrap().replace('-', "")));
+    }
+    run(table.as_ref(), &file).await;
+    assert_eq!(stored_household(table.as_ref(), "lopez").await.household.unwrap().processor_customer.as_deref(), Some("cus_Lopez123"));
+    // Taylor became a Stripe customer in the portal; the practice's next file does not know it yet.
+    table.write(store::set_processor_customer(&"taylor".to_owned().try_into().unwrap(), "cus_Taylor9")).await.unwrap();
+    let again = run(table.as_ref(), &file).await;
+    assert_eq!(stored_household(table.as_ref(), "taylor").await.household.unwrap().processor_customer.as_deref(), Some("cus_Taylor9"));
+    assert_eq!(again.updated, 0, "nothing changed: {again:?}");
+}
+
 /// The demo file imported into an empty table stores item for item what `portal seed` stores.
 async fn demo_import_matches_seed(seeded: Arc<dyn Table>, imported: Arc<dyn Table>) {
     demo::seed_if_empty(seeded.as_ref(), today()).await.unwrap();

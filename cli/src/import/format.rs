@@ -372,12 +372,31 @@ fn household(
     let obj = r.object(
         value,
         path,
-        &["id", "name", "owner", "billing_address", "members", "memberships", "invoices", "payments", "payment_sources", "agreements"],
+        &[
+            "id",
+            "name",
+            "owner",
+            "billing_address",
+            "processor_customer",
+            "members",
+            "memberships",
+            "invoices",
+            "payments",
+            "payment_sources",
+            "agreements",
+        ],
     )?;
     let account = r.id::<AccountId>(obj, path, "id");
     let name = r.text(obj, path, "name");
     let owner = r.id::<MemberId>(obj, path, "owner");
     let billing_address = r.address(obj, path, "billing_address", false);
+    let processor_customer = r.optional_text(obj, path, "processor_customer");
+    if let Some(Some(customer)) = &processor_customer {
+        if !stripe_id(customer, &["cus"]) {
+            r.problem(&format!("{path}.processor_customer"), format_args!("{customer} is not a Stripe customer id (cus_…)"));
+        }
+    }
+    let stripe_customer = matches!(&processor_customer, Some(Some(_)));
     // Records are read even when the household's own fields are wrong, so every problem is reported.
     let account_or_placeholder = account.clone().unwrap_or_else(|| AccountId::try_from("invalid".to_owned()).expect("a valid id"));
     let a = &account_or_placeholder;
@@ -438,6 +457,12 @@ fn household(
         match source(r, &p, v, a) {
             Some(s) => {
                 r.unique(&mut seen, &p, s.id.as_str());
+                // A household that is a Stripe customer is charged through Stripe: its saved sources
+                // must be that customer's PaymentMethods (or the older cards, bank accounts and
+                // sources Stripe charges as PaymentMethods).
+                if stripe_customer && !stripe_id(&s.token, &["pm", "card", "ba", "src"]) {
+                    r.problem(&format!("{p}.token"), format_args!("{} is not a Stripe PaymentMethod id (pm_…)", s.token));
+                }
                 sources.push(s);
             }
             None => ok = false,
@@ -508,9 +533,22 @@ fn household(
         }
     }
 
-    let household =
-        Household { id: account?, name: name?, owner: owner?, billing_address: billing_address?, processor_customer: None, version: 1 };
+    let household = Household {
+        id: account?,
+        name: name?,
+        owner: owner?,
+        billing_address: billing_address?,
+        processor_customer: processor_customer?,
+        version: 1,
+    };
     (ok && invoices_ok).then_some(HouseholdData { household, members, memberships, invoices, payments, sources, agreements })
+}
+
+/// Whether `id` is a Stripe object id with one of these prefixes (`cus_…`, `pm_…`).
+fn stripe_id(id: &str, prefixes: &[&str]) -> bool {
+    id.split_once('_').is_some_and(|(prefix, rest)| {
+        prefixes.contains(&prefix) && !rest.is_empty() && rest.len() <= 250 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
 }
 
 fn member(r: &mut Reader, path: &str, value: &Value, account: &AccountId) -> Option<Member> {
@@ -989,6 +1027,7 @@ fn household_json(h: &HouseholdData) -> Value {
         "name": h.household.name,
         "owner": h.household.owner,
         "billing_address": h.household.billing_address.as_ref().map(address_json),
+        "processor_customer": h.household.processor_customer,
         "members": members,
         "memberships": memberships,
         "invoices": invoices,

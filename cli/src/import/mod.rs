@@ -393,12 +393,20 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
         None => groups.insert(0, vec![store::put_household(&h.household, added_sources as usize)?]),
         Some(old) => {
             let version = old.version;
-            let changed = Household { version: 0, ..h.household.clone() } != Household { version: 0, ..old.clone() };
+            // The household's customer at the processor stands unless the file names one.
+            let customer = h.household.processor_customer.clone().or_else(|| old.processor_customer.clone());
+            let incoming = Household { processor_customer: customer, ..h.household.clone() };
+            let changed = Household { version: 0, ..incoming.clone() } != Household { version: 0, ..old.clone() };
             let mut update = Update::default();
             if changed {
-                let json = serde_json::to_string(&Household { version: version + 1, ..h.household.clone() })
+                let json = serde_json::to_string(&Household { version: version + 1, ..incoming.clone() })
                     .map_err(|e| StoreError::Malformed(format!("household: {e}")))?;
                 update = update.set(store::DATA, json).set(attr::VERSION, version + 1);
+                if let Some(customer) =
+                    incoming.processor_customer.as_deref().filter(|_| incoming.processor_customer != old.processor_customer)
+                {
+                    update = update.set(store::PROCESSOR_CUSTOMER, customer);
+                }
             }
             if added_sources > 0 {
                 update = update.add(SOURCE_COUNT, Decimal::from(added_sources));
