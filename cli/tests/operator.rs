@@ -197,6 +197,7 @@ fn reconcile_settles_a_payment_whose_answer_was_lost_once_it_is_old_enough() {
             idempotency_key: key,
             existing_sources: 1,
             customer: None,
+            ach_consent: None,
             now: now - chrono::Duration::minutes(minutes_ago),
         };
         let outcome = runtime.block_on(pay::pay(table.as_ref(), &gateway, &portal_adapters::OsRandom, request)).unwrap();

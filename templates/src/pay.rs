@@ -80,6 +80,9 @@ pub struct PayForm<'a> {
     pub amount_error: Option<&'a str>,
     pub source_error: Option<&'a str>,
     pub today: NaiveDate,
+    /// The bank debit authorization's words, when the patient can pay from a bank account.
+    pub ach_terms: Option<&'a str>,
+    pub ach_checked: bool,
 }
 
 /// Whether a card has passed its expiry month.
@@ -176,6 +179,15 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
                 }
                 label.choice { input type="radio" name="source" value="new" checked[f.selected == "new"]; " " (new_label) }
             }
+            @if let Some(terms) = f.ach_terms {
+                div.ach {
+                    p.small.muted #ach-terms { (terms) }
+                    label.choice {
+                        input type="checkbox" name="ach_authorize" value="1" checked[f.ach_checked] aria-describedby="ach-terms";
+                        " I authorize this bank debit (needed only to pay from a bank account)"
+                    }
+                }
+            }
             details.new-source open[f.selected == "new" || f.sources.is_empty()] {
                 summary { (if stripe { "New card" } else { "New card or bank account" }) }
                 (new_source_entry(&f.entry))
@@ -236,6 +248,13 @@ pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, invoice: &Invoice, p
                 dt { "Dispute" } dd #receipt-disputed { "Your bank opened a dispute about this payment. The practice will be in touch." }
             }
             @if let Some(r) = &payment.gateway_reference { dt { "Reference" } dd { code { (r) } } }
+        }
+        @if let Some(ach) = &payment.ach_authorization {
+            section.ach-record aria-labelledby="ach-heading" {
+                h2 #ach-heading { "Your bank debit authorization" }
+                p { (ach.text) }
+                p.small.muted { "Given " (date(paid_on)) " from " (ach.ip) ", " (ach.user_agent) "." }
+            }
         }
         p { a.button.secondary href=(Route::Invoices.path()) { "Back to invoices" } }
     };

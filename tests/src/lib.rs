@@ -133,6 +133,7 @@ pub async fn grow_household(table: &dyn Table) {
                 idempotency_key: format!("old-{n}"),
                 at: (issued + chrono::Days::new(2)).and_hms_opt(15, 0, 0).expect("valid").and_utc(),
                 reversals: Default::default(),
+                ach_authorization: None,
                 version: 1,
             };
             table.write(portal_domain::store::put_payment(&payment).expect("an item")).await.expect("stored");

@@ -104,6 +104,7 @@ async fn the_demo_journey_logs_no_secret_and_no_personal_data() {
         ("routing_number", ROUTING),
         ("account_number", ACCOUNT),
         ("account_type", "checking"),
+        ("ach_authorize", "1"),
     ];
     app.pay("inv-1008", &bank).await;
 

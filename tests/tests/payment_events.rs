@@ -54,7 +54,7 @@ async fn maria_with_a_bank_account() -> (TestApp, String) {
 /// on Stripe's word comes by its events alone: the receipt page cannot ask localstripe, whose
 /// stand-in debit decides on its own clock half a second later.
 async fn pay_by_bank(app: &mut TestApp) -> (String, String) {
-    let paid = app.pay("inv-1008", &[("amount", "20.00"), ("source", "src-bank-stripe")]).await;
+    let paid = app.pay("inv-1008", &[("amount", "20.00"), ("source", "src-bank-stripe"), ("ach_authorize", "1")]).await;
     app.app.gateway = std::sync::Arc::new(portal_web::lambda::NoPayments);
     let receipt = paid.location().expect("a receipt").to_owned();
     let id = receipt.trim_start_matches("/payments/").to_owned();

@@ -104,6 +104,7 @@ async fn a_bank_account_with_insufficient_funds_is_declined() {
         ("account_holder", "Maria Lopez"),
         ("routing_number", "110000000"),
         ("account_number", "000111111116"),
+        ("ach_authorize", "1"),
     ];
     let page = app.pay("inv-1008", &fields).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -132,10 +133,41 @@ async fn a_bank_account_with_insufficient_funds_is_declined() {
                 ("account_holder", "Maria Lopez"),
                 ("routing_number", "110000000"),
                 ("account_number", "000123456789"),
+                ("ach_authorize", "1"),
             ],
         )
         .await;
     assert!(ok.location().unwrap().starts_with("/payments/"));
+}
+
+#[tokio::test]
+async fn a_bank_debit_needs_the_patients_authorization_which_the_receipt_keeps() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let form = app.get("/invoices/inv-1008/pay").await;
+    assert!(
+        form.body.contains("I authorize Cedar Valley Direct Primary Care to debit the amount above from the bank account I chose once"),
+        "the form shows the words first"
+    );
+    let before = invoice_state(&app, "inv-1008").await;
+    let refused = app.pay("inv-1008", &[("amount", "20"), ("source", "src-checking")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("check the box that authorizes the debit") && refused.body.contains("Nothing was charged"));
+    assert_eq!(invoice_state(&app, "inv-1008").await, before);
+    assert!(app.gateway.charges().is_empty());
+    let paid = app.pay("inv-1008", &[("amount", "20"), ("source", "src-checking"), ("ach_authorize", "1")]).await;
+    let receipt = app.get(paid.location().expect("a receipt")).await;
+    assert!(receipt.body.contains("Your bank debit authorization"), "{}", receipt.body);
+    assert!(
+        receipt.body.contains(
+            "to debit $20.00 from my Hill Country Bank checking ending 6789 once, on or after Nov 26, 2026, for invoice INV-1008"
+        ),
+        "{}",
+        receipt.body
+    );
+    assert!(receipt.body.contains("portal-tests"), "the browser it was given from is kept");
+    // A card needs no such box.
+    let card = app.pay("inv-1008", &[("amount", "10"), ("source", "src-visa")]).await;
+    assert!(card.location().is_some_and(|l| l.starts_with("/payments/")));
 }
 
 #[tokio::test]
@@ -367,6 +399,7 @@ async fn card_numbers_and_security_codes_are_never_stored_or_logged() {
                 ("routing_number", "110000000"),
                 ("account_number", "000987654321"),
                 ("save", "1"),
+                ("ach_authorize", "1"),
             ],
         )
         .await;

@@ -795,6 +795,7 @@ fn payment(r: &mut Reader, path: &str, value: &Value, account: &AccountId) -> Op
         gateway_reference: reference?,
         at: at?,
         reversals: Default::default(),
+        ach_authorization: None,
         version: 1,
     })
 }

@@ -3,12 +3,12 @@
 
 use lambda_http::http::{Method, StatusCode};
 use portal_domain::card::SourceErrors;
-use portal_domain::pay::{self, PayOutcome, PayRequest, PaySource};
+use portal_domain::pay::{self, AchConsent, PayOutcome, PayRequest, PaySource};
 use portal_domain::ports::random_token;
 use portal_domain::ports::SetupResult;
 use portal_domain::sources;
 use portal_domain::store::{self, HouseholdRecords};
-use portal_domain::{Invoice, InvoiceId, Money, PaymentId, PaymentStatus};
+use portal_domain::{Invoice, InvoiceId, Money, PaymentId, PaymentStatus, SourceDetails};
 use portal_templates::layout::Section;
 use portal_templates::pay::{confirm_payment_page, is_expired, pay_page, receipt_page, CardEntry, NewSourceValues, PayForm, StripeEntry};
 use portal_templates::routes::{Function, Route};
@@ -58,6 +58,8 @@ struct Rendered<'a> {
     errors: SourceErrors,
     /// Why Stripe did not take the new card.
     card_error: Option<String>,
+    /// The bank debit authorization box was checked.
+    ach_checked: bool,
     key: String,
 }
 
@@ -69,6 +71,11 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> PageError {
 async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r: Rendered<'_>, status: StatusCode) -> PageResult {
     let csrf = ctx.session()?.csrf_token.clone();
     let chrome = ctx.chrome(app, Some(Section::Invoices));
+    // A bank account can pay when one is on file, or (on the sandbox) typed in.
+    let bank_possible = matches!(app.config.payments, Payments::Sandbox)
+        || records.sources.iter().any(|s| matches!(s.details, SourceDetails::BankAccount { .. }));
+    let ach_terms =
+        bank_possible.then(|| pay::ach_authorization_text(&app.config.practice_name, None, None, invoice.number(), app.today()));
     let mut form = PayForm {
         invoice,
         sources: &records.sources,
@@ -82,6 +89,8 @@ async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invo
         amount_error: r.amount_error.as_deref(),
         source_error: r.source_error,
         today: app.today(),
+        ach_terms: ach_terms.as_deref(),
+        ach_checked: r.ach_checked,
     };
     match &app.config.payments {
         Payments::Sandbox | Payments::Off => Ok(html(status, pay_page(&chrome, &form))),
@@ -118,6 +127,7 @@ async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         source_error: None,
         errors: SourceErrors::default(),
         card_error: None,
+        ach_checked: false,
         key: new_key(app),
     };
     render(app, ctx, &records, invoice, rendered, StatusCode::OK).await
@@ -149,6 +159,7 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         source_error: None,
         errors: SourceErrors::default(),
         card_error: None,
+        ach_checked: form.get("ach_authorize").is_some(),
         key: key.clone(),
     };
     let account = ctx.session()?.account.clone();
@@ -222,6 +233,12 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         idempotency_key: &key,
         existing_sources: records.sources.len(),
         customer: records.household.as_ref().and_then(|h| h.processor_customer.as_deref()),
+        ach_consent: rendered.ach_checked.then_some(AchConsent {
+            practice: &app.config.practice_name,
+            today: app.today(),
+            ip: &ctx.client_ip,
+            user_agent: &ctx.user_agent,
+        }),
         now: app.now(),
     };
     let outcome = pay::pay(app.table.as_ref(), app.gateway.as_ref(), app.random.as_ref(), request).await.map_err(|e| match e {
@@ -278,6 +295,11 @@ async fn answer(
             render(app, ctx, records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) => Ok(redirect(&Route::Payment(payment.id))),
+        PayOutcome::NeedsAchAuthorization => {
+            rendered.source_error = Some("To pay from a bank account, check the box that authorizes the debit.");
+            rendered.message = Some("Nothing was charged.".into());
+            render(app, ctx, records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
         PayOutcome::OverBalance { payable } => {
             rendered.amount_error = Some(over_balance(payable));
             rendered.message = Some("Nothing was charged.".into());

@@ -173,6 +173,7 @@ fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_
         idempotency_key: format!("import-pay-{n}"),
         at: at_time,
         reversals: Default::default(),
+        ach_authorization: None,
         version: 1,
     }
 }

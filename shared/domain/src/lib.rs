@@ -36,7 +36,7 @@ pub use ids::{AccountId, AgreementId, IdError, InvoiceId, MemberId, MembershipId
 pub use invoice::{Invoice, InvoiceData, InvoiceError, InvoiceFigures, InvoiceStatus, LineItem};
 pub use membership::{Enrollment, Membership, MembershipStatus};
 pub use money::{Balance, Money, MoneyError};
-pub use payment::{BankAccountType, Payment, PaymentSource, PaymentStatus, Reversals, SourceDetails};
+pub use payment::{AchAuthorization, BankAccountType, Payment, PaymentSource, PaymentStatus, Reversals, SourceDetails};
 pub use phone::{PhoneError, PhoneNumber};
 pub use plan::{AgeBand, BillingPeriod, Plan, PlanData, PlanError};
 pub use ports::{

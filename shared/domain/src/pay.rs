@@ -10,7 +10,7 @@
 //! that reference, and charges nothing more. A bank debit stays pending ("processing") until the
 //! processor says it settled or failed; a card that needs 3-D Secure waits for the patient's step.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::card::NewSource;
@@ -19,7 +19,8 @@ use crate::ports::{
 };
 use crate::store::{self, record_item, record_of, AVAILABLE, PAID, PENDING};
 use crate::{
-    AccountId, GatewayError, Invoice, Money, Payment, PaymentId, PaymentSource, PaymentStatus, SourceDetails, SourceId, StoreError,
+    AccountId, AchAuthorization, GatewayError, Invoice, Money, Payment, PaymentId, PaymentSource, PaymentStatus, SourceDetails, SourceId,
+    StoreError,
 };
 
 /// How long a form's idempotency key is remembered.
@@ -52,7 +53,37 @@ pub struct PayRequest<'a> {
     pub existing_sources: usize,
     /// The household's customer at the processor, if it has one.
     pub customer: Option<&'a str>,
+    /// The patient's authorization of a bank debit (the box they checked), when they gave it.
+    pub ach_consent: Option<AchConsent<'a>>,
     pub now: DateTime<Utc>,
+}
+
+/// A patient checked "I authorize this bank debit" on the pay form.
+pub struct AchConsent<'a> {
+    pub practice: &'a str,
+    /// The practice's date, for the authorization's words.
+    pub today: NaiveDate,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+}
+
+/// The words a patient agrees to before a one-time bank (ACH) debit, as NACHA asks: who debits,
+/// how much, from which account, when, what for, and how to revoke. The pay form shows them
+/// with "the amount above" and "the bank account you chose"; the payment keeps them filled in.
+pub fn ach_authorization_text(
+    practice: &str,
+    amount: Option<Money>,
+    account: Option<&SourceDetails>,
+    invoice: &str,
+    date: NaiveDate,
+) -> String {
+    let amount = amount.map_or_else(|| "the amount above".to_owned(), |a| a.to_string());
+    let account = account.map_or_else(|| "the bank account I chose".to_owned(), |a| format!("my {}", a.describe()));
+    format!(
+        "I authorize {practice} to debit {amount} from {account} once, on or after {}, for invoice {invoice}. \
+         If the bank returns the debit, the amount is due again. I can revoke this authorization by contacting {practice} before the debit is made.",
+        date.format("%b %-d, %Y")
+    )
 }
 
 #[derive(Debug)]
@@ -74,6 +105,8 @@ pub enum PayOutcome {
     OverBalance {
         payable: Money,
     },
+    /// A bank debit needs the patient's authorization first; nothing was charged.
+    NeedsAchAuthorization,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +177,16 @@ pub async fn pay(
         }
         PaySource::SetUp { source, save } => (source.token, source.details, save, !save),
     };
+    let ach_authorization = match (&details, &req.ach_consent) {
+        (SourceDetails::BankAccount { .. }, None) => return Ok(PayOutcome::NeedsAchAuthorization),
+        (SourceDetails::BankAccount { .. }, Some(consent)) => Some(AchAuthorization {
+            text: ach_authorization_text(consent.practice, Some(req.amount), Some(&details), req.invoice.number(), consent.today),
+            at: req.now,
+            ip: consent.ip.to_owned(),
+            user_agent: consent.user_agent.to_owned(),
+        }),
+        (SourceDetails::Card { .. }, _) => None,
+    };
     let mut payment = Payment {
         id: PaymentId::parse(&random_token(random, 16)).map_err(|_| StoreError::Malformed("payment id".into()))?,
         account: req.account.clone(),
@@ -155,6 +198,7 @@ pub async fn pay(
         idempotency_key: req.idempotency_key.to_owned(),
         at: req.now,
         reversals: Default::default(),
+        ach_authorization,
         version: 1,
     };
     let payment_key = store::payment_key(&payment);

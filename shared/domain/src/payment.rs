@@ -73,8 +73,21 @@ pub struct Payment {
     /// Money that came back after the payment went through (refunds, bank disputes).
     #[serde(default, skip_serializing_if = "Reversals::is_none")]
     pub reversals: Reversals,
+    /// For a bank debit: the patient's authorization of it, as NACHA requires it to be kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ach_authorization: Option<AchAuthorization>,
     #[serde(default)]
     pub version: u64,
+}
+
+/// A patient's authorization of a one-time bank (ACH) debit: the words they agreed to, and when,
+/// from where and with what browser they agreed, kept with the payment and shown on its receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AchAuthorization {
+    pub text: String,
+    pub at: DateTime<Utc>,
+    pub ip: String,
+    pub user_agent: String,
 }
 
 /// What the processor reported after a payment went through: the practice refunded some or all

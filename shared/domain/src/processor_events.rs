@@ -140,6 +140,7 @@ mod tests {
             idempotency_key: "k".into(),
             at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
             reversals,
+            ach_authorization: None,
             version: 3,
         }
     }

@@ -654,6 +654,7 @@ mod tests {
             idempotency_key: format!("k-{id}"),
             at,
             reversals: Default::default(),
+            ach_authorization: None,
             version: 1,
         }
     }
