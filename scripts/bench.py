@@ -32,6 +32,7 @@ FIRST_PATH = {
     "invoices": "/invoices",
     "pay-invoice": "/invoices/inv-1/pay",
     "payment-options": "/payment-methods",
+    "payment-events": "/stripe/webhook",
     "agreements": "/agreements",
     "contact-info": "/members",
     "memberships": "/memberships",
@@ -115,6 +116,13 @@ def function_env(port: int) -> dict:
             "PORTAL_PUBLIC_URL": "https://portal.example.com",
             "MAIL_FROM": "care@example.com",
             "PRACTICE_NAME": "Bench Practice",
+            # The payment functions start on Stripe, as deployed: its client is linked in and made
+            # on the first request (nothing answers at this address either).
+            "PAYMENT_PROCESSOR": "stripe",
+            "STRIPE_SECRET_KEY": "sk_test_bench",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
+            "STRIPE_WEBHOOK_SECRET": "whsec_bench",
+            "STRIPE_API_BASE": "http://127.0.0.1:9",
         }
     )
     return env

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use miniserde::Deserialize;
+use portal_stripe::http::{Failure, Http};
 use portal_stripe::{StripeConfig, StripeGateway};
-use stripe_client_core::{RequestBuilder, StripeMethod};
 
 /// localstripe's URL; `scripts/test` starts it and sets `PORTAL_TEST_STRIPE_URL`. Tests fail without it.
 pub fn localstripe_url() -> String {
@@ -54,7 +54,7 @@ struct Charges {
 
 /// What the browser does with Stripe.js, against localstripe.
 pub struct Browser {
-    client: stripe::Client,
+    http: Http,
 }
 
 impl Default for Browser {
@@ -65,30 +65,31 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Browser {
-        let client = stripe::ClientBuilder::new(TEST_SECRET_KEY).url(localstripe_url()).build().expect("a client for localstripe");
-        Browser { client }
+        let http =
+            Http::new(&TEST_SECRET_KEY.into(), &localstripe_url(), std::time::Duration::from_secs(10)).expect("a client for localstripe");
+        Browser { http }
     }
 
-    async fn post(&self, path: &str, form: &serde_json::Value) -> Result<String, stripe::StripeError> {
-        let object: Object = RequestBuilder::new(StripeMethod::Post, path).form(form).customize().send(&self.client).await?;
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Result<String, Failure> {
+        let object: Object = self.http.post(path, form, None).await?;
         Ok(object.id)
     }
 
     /// A PaymentMethod for a test card number (Stripe.js's card Element does this in the browser).
     pub async fn card(&self, number: &str) -> String {
-        let form = serde_json::json!({"type": "card", "card": {"number": number, "exp_month": "12", "exp_year": "2030", "cvc": "123"}});
-        self.post("/payment_methods", &form).await.expect("localstripe creates the PaymentMethod")
+        let form =
+            [("type", "card"), ("card[number]", number), ("card[exp_month]", "12"), ("card[exp_year]", "2030"), ("card[cvc]", "123")];
+        self.post("payment_methods", &form).await.expect("localstripe creates the PaymentMethod")
     }
 
     /// Confirms a SetupIntent with a test card, as `stripe.confirmCardSetup` does (passing the
     /// bank's 3-D Secure step when the card asks for one); `Err` when the card is declined.
-    pub async fn confirm_setup(&self, setup: &str, client_secret: &str, number: &str) -> Result<(), stripe::StripeError> {
+    pub async fn confirm_setup(&self, setup: &str, client_secret: &str, number: &str) -> Result<(), Failure> {
         let method = self.card(number).await;
-        let path = format!("/setup_intents/{setup}/confirm");
-        let form = serde_json::json!({"payment_method": method, "client_secret": client_secret});
-        let first: Confirmed = RequestBuilder::new(StripeMethod::Post, &path).form(&form).customize().send(&self.client).await?;
+        let path = format!("setup_intents/{setup}/confirm");
+        let first: Confirmed = self.http.post(&path, &[("payment_method", &method), ("client_secret", client_secret)], None).await?;
         if first.status == "requires_action" {
-            self.post(&path, &serde_json::json!({"client_secret": client_secret})).await?;
+            self.post(&path, &[("client_secret", client_secret)]).await?;
         }
         Ok(())
     }
@@ -96,27 +97,25 @@ impl Browser {
     /// A bank debit attached to `customer`, which settles (or, for localstripe's failing test IBAN,
     /// fails) half a second after it is charged, as a bank debit does days later.
     pub async fn bank_debit(&self, customer: &str, iban: &str) -> String {
-        let form = serde_json::json!({"type": "sepa_debit", "sepa_debit": {"iban": iban}});
-        let method = self.post("/payment_methods", &form).await.expect("localstripe creates the debit");
-        self.post(&format!("/payment_methods/{method}/attach"), &serde_json::json!({"customer": customer}))
+        let method = self
+            .post("payment_methods", &[("type", "sepa_debit"), ("sepa_debit[iban]", iban)])
             .await
-            .expect("localstripe attaches the debit");
+            .expect("localstripe creates the debit");
+        self.post(&format!("payment_methods/{method}/attach"), &[("customer", customer)]).await.expect("localstripe attaches the debit");
         method
     }
 
     /// A PaymentMethod attached to `customer`, as a source saved earlier (or imported) would be.
     pub async fn saved_card(&self, customer: &str, number: &str) -> String {
         let method = self.card(number).await;
-        self.post(&format!("/payment_methods/{method}/attach"), &serde_json::json!({"customer": customer}))
-            .await
-            .expect("localstripe attaches the card");
+        self.post(&format!("payment_methods/{method}/attach"), &[("customer", customer)]).await.expect("localstripe attaches the card");
         method
     }
 
     /// The patient passes (or fails) the 3-D Secure step of a PaymentIntent.
     pub async fn authenticate(&self, intent: &str, client_secret: &str, success: bool) {
-        let form = serde_json::json!({"client_secret": client_secret, "success": if success { "true" } else { "false" }});
-        self.post(&format!("/payment_intents/{intent}/_authenticate"), &form).await.expect("localstripe takes the 3-D Secure answer");
+        let form = [("client_secret", client_secret), ("success", if success { "true" } else { "false" })];
+        self.post(&format!("payment_intents/{intent}/_authenticate"), &form).await.expect("localstripe takes the 3-D Secure answer");
     }
 
     /// The customer a PaymentMethod is attached to, if any.
@@ -125,11 +124,7 @@ impl Browser {
         struct Attached {
             customer: Option<String>,
         }
-        let attached: Attached = RequestBuilder::new(StripeMethod::Get, format!("/payment_methods/{method}"))
-            .customize()
-            .send(&self.client)
-            .await
-            .expect("localstripe has the PaymentMethod");
+        let attached: Attached = self.http.get(&format!("payment_methods/{method}")).await.expect("localstripe has the PaymentMethod");
         attached.customer
     }
 
@@ -139,11 +134,7 @@ impl Browser {
         struct Setup {
             payment_method: Option<String>,
         }
-        let setup: Setup = RequestBuilder::new(StripeMethod::Get, format!("/setup_intents/{setup}"))
-            .customize()
-            .send(&self.client)
-            .await
-            .expect("the setup");
+        let setup: Setup = self.http.get(&format!("setup_intents/{setup}")).await.expect("the setup");
         setup.payment_method
     }
 
@@ -158,23 +149,13 @@ impl Browser {
             status: String,
             metadata: Metadata,
         }
-        let intent: Intent = RequestBuilder::new(StripeMethod::Get, format!("/payment_intents/{id}"))
-            .customize()
-            .send(&self.client)
-            .await
-            .expect("the intent");
+        let intent: Intent = self.http.get(&format!("payment_intents/{id}")).await.expect("the intent");
         (intent.status, intent.metadata.portal_payment)
     }
 
     /// The charges Stripe made for `customer` (one per confirmed PaymentIntent that took money or was declined).
     pub async fn charges(&self, customer: &str) -> usize {
-        let query = serde_json::json!({"customer": customer, "limit": "100"});
-        let list: Charges = RequestBuilder::new(StripeMethod::Get, "/charges")
-            .query(&query)
-            .customize()
-            .send(&self.client)
-            .await
-            .expect("localstripe lists charges");
+        let list: Charges = self.http.get(&format!("charges?customer={customer}&limit=100")).await.expect("localstripe lists charges");
         list.data.len()
     }
 }

@@ -99,11 +99,6 @@ pub fn decline_reason(error: &ApiError) -> String {
     .to_owned()
 }
 
-/// The decline in an error Stripe answered with.
-pub(crate) fn reason_of(errors: &stripe_shared::ApiErrors) -> String {
-    decline_reason(&ApiError { code: errors.code.as_ref().map(|c| c.to_string()), decline_code: errors.decline_code.clone() })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,9 +7,9 @@
 //! its `Idempotency-Key`. Its metadata names the portal's payment and household, which is how
 //! Stripe's events and the practice's dashboard are matched to the portal.
 //!
-//! Requests are built with async-stripe's builders and sent by its client; answers are read into
-//! the small types below, which name only what the portal uses (a fake Stripe such as localstripe
-//! answers with fewer fields than the real one).
+//! Requests go through the small client in `http` (see there why not async-stripe's); answers are
+//! read into the small types in `answers`, which name only what the portal uses (a fake Stripe
+//! such as localstripe answers with fewer fields than the real one).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,14 +19,15 @@ use portal_domain::card::NewSource;
 use portal_domain::ports::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, SetupResult, SetupSession, TokenizedSource};
 use portal_domain::{store, AccountId, BankAccountType, PaymentSource, SourceDetails, Table};
 use secrecy::{ExposeSecret, SecretString};
-use stripe::{Client, ClientBuilder, StripeError};
-use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
 use tokio::sync::OnceCell;
 
 mod answers;
 pub mod events;
+pub mod http;
+
 pub use answers::{decline_reason, Intent};
 use answers::{Customer, Method, Setup};
+use http::{Failure, Http};
 
 /// Stripe's own API origin.
 pub const STRIPE_API: &str = "https://api.stripe.com";
@@ -52,7 +53,7 @@ impl std::fmt::Debug for StripeConfig {
 /// first request, so a function's cold start does not pay for it.
 pub struct StripeGateway {
     config: StripeConfig,
-    client: OnceCell<Arc<Client>>,
+    client: OnceCell<Arc<Http>>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> GatewayError {
@@ -70,38 +71,44 @@ impl StripeGateway {
         StripeGateway { config, client: OnceCell::new() }
     }
 
-    async fn client(&self) -> Result<Arc<Client>, GatewayError> {
+    async fn http(&self) -> Result<&Http, GatewayError> {
         self.client
-            .get_or_try_init(|| async {
-                ClientBuilder::new(self.config.secret_key.expose_secret())
-                    .url(self.config.api_base.clone())
-                    .timeout(REQUEST_TIMEOUT)
-                    .app_info("patient-portal", None, None)
-                    .build()
-                    .map(Arc::new)
-                    .map_err(unavailable)
-            })
+            .get_or_try_init(|| async { Http::new(&self.config.secret_key, &self.config.api_base, REQUEST_TIMEOUT).map(Arc::new) })
             .await
-            .cloned()
+            .map(|http| http.as_ref())
+            .map_err(unavailable)
     }
 
-    /// Sends a request built by async-stripe and reads the answer into the portal's type `T`.
-    async fn send<T: miniserde::Deserialize>(&self, request: &impl StripeRequest, key: Option<String>) -> Result<T, StripeError> {
-        let client = self.client().await.map_err(|e| StripeError::ClientError(e.to_string()))?;
-        let mut customized = request.build().customize::<T>();
-        if let Some(key) = key {
-            let key = IdempotencyKey::new(key).map_err(|e| StripeError::ConfigError(e.to_string()))?;
-            customized = customized.request_strategy(RequestStrategy::Idempotent(key));
+    async fn get<T: miniserde::Deserialize>(&self, path: &str) -> Result<T, Failure> {
+        match self.http().await {
+            Ok(http) => http.get(path).await,
+            Err(e) => Err(Failure::Lost(e.to_string())),
         }
-        customized.send(client.as_ref()).await
+    }
+
+    async fn post<T: miniserde::Deserialize>(&self, path: &str, form: &[(&str, &str)], key: Option<&str>) -> Result<T, Failure> {
+        match self.http().await {
+            Ok(http) => http.post(path, form, key).await,
+            Err(e) => Err(Failure::Lost(e.to_string())),
+        }
     }
 
     async fn intent(&self, reference: &str) -> Result<Intent, GatewayError> {
-        self.send(&stripe_core::payment_intent::RetrievePaymentIntent::new(reference), None).await.map_err(unavailable)
+        self.get(&format!("payment_intents/{}", path_id(reference)?)).await.map_err(unavailable)
     }
 
     async fn method(&self, id: &str) -> Result<Method, GatewayError> {
-        self.send(&stripe_payment::payment_method::RetrievePaymentMethod::new(id), None).await.map_err(unavailable)
+        self.get(&format!("payment_methods/{}", path_id(id)?)).await.map_err(unavailable)
+    }
+}
+
+/// An id as it may stand in a request's path: Stripe's ids are letters, digits and `_`. An id
+/// from a form is checked before it reaches a URL.
+fn path_id(id: &str) -> Result<&str, GatewayError> {
+    if !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(id)
+    } else {
+        Err(GatewayError(anyhow::anyhow!("not a Stripe id")))
     }
 }
 
@@ -124,8 +131,8 @@ impl StripeGateway {
             let customer = portal_domain::sources::customer(table, self, household).await?;
             let mut kept = Vec::new();
             for source in records.sources.iter().filter(|s| matches!(s.details, SourceDetails::Card { .. })) {
-                let attach = stripe_payment::payment_method::AttachPaymentMethod::new("pm_card_visa").customer(customer.as_str());
-                let method: Method = self.send(&attach, None).await.map_err(unavailable)?;
+                let method: Method =
+                    self.post("payment_methods/pm_card_visa/attach", &[("customer", &customer)], None).await.map_err(unavailable)?;
                 let details = details_of(&method).ok_or_else(|| anyhow::anyhow!("Stripe's test Visa has no card details"))?;
                 let replaced = PaymentSource { token: method.id, details, ..source.clone() };
                 table.write(store::replace_record(&store::source_key(source), "source", &replaced, source.version)?).await?;
@@ -178,14 +185,6 @@ fn brand_name(brand: &str) -> String {
     }
 }
 
-fn metadata(request: &ChargeRequest) -> std::collections::HashMap<String, String> {
-    std::collections::HashMap::from([
-        ("portal_payment".into(), request.payment.clone()),
-        ("portal_account".into(), request.account.clone()),
-        ("invoice".into(), request.description.clone()),
-    ])
-}
-
 #[async_trait]
 impl PaymentGateway for StripeGateway {
     async fn tokenize(&self, _source: &NewSource) -> Result<TokenizedSource, GatewayError> {
@@ -195,24 +194,23 @@ impl PaymentGateway for StripeGateway {
     }
 
     async fn create_customer(&self, account: &str, name: &str) -> Result<String, GatewayError> {
-        let request = stripe_core::customer::CreateCustomer::new().name(name).metadata([("portal_account".to_owned(), account.to_owned())]);
-        let customer: Customer = self.send(&request, Some(format!("customer-{account}"))).await.map_err(unavailable)?;
+        let form = [("name", name), ("metadata[portal_account]", account)];
+        let customer: Customer = self.post("customers", &form, Some(&format!("customer-{account}"))).await.map_err(unavailable)?;
         Ok(customer.id)
     }
 
     async fn begin_setup(&self, customer: &str) -> Result<SetupSession, GatewayError> {
-        let request = stripe_core::setup_intent::CreateSetupIntent::new().customer(customer);
-        let setup: Setup = self.send(&request, None).await.map_err(unavailable)?;
+        let setup: Setup = self.post("setup_intents", &[("customer", customer)], None).await.map_err(unavailable)?;
         let client_secret = setup.client_secret.ok_or_else(|| unavailable("a SetupIntent without a client secret"))?;
         Ok(SetupSession { id: setup.id, client_secret })
     }
 
     async fn finish_setup(&self, customer: &str, setup: &str) -> Result<SetupResult, GatewayError> {
-        let request = stripe_core::setup_intent::RetrieveSetupIntent::new(setup);
-        let setup: Setup = match self.send(&request, None).await {
+        // A made-up or foreign id: nothing to save.
+        let Ok(id) = path_id(setup) else { return Ok(SetupResult::Unfinished) };
+        let setup: Setup = match self.get(&format!("setup_intents/{id}")).await {
             Ok(setup) => setup,
-            // A made-up or foreign id: nothing to save.
-            Err(StripeError::Stripe(_, 404)) => return Ok(SetupResult::Unfinished),
+            Err(Failure::Api { status: 400 | 404, .. }) => return Ok(SetupResult::Unfinished),
             Err(e) => return Err(unavailable(e)),
         };
         if setup.customer.as_deref() != Some(customer) {
@@ -228,12 +226,10 @@ impl PaymentGateway for StripeGateway {
         let method = self.method(&id).await?;
         if method.customer.is_none() {
             // Stripe attaches a SetupIntent's PaymentMethod to its customer; a fake may not.
-            let attach = stripe_payment::payment_method::AttachPaymentMethod::new(id.as_str()).customer(customer);
-            if let Err(e) = self.send::<Method>(&attach, None).await {
-                return match e {
-                    StripeError::Stripe(error, 402) => Ok(SetupResult::Declined { reason: answers::reason_of(&error) }),
-                    e => Err(unavailable(e)),
-                };
+            match self.post::<Method>(&format!("payment_methods/{}/attach", path_id(&id)?), &[("customer", customer)], None).await {
+                Ok(_) => {}
+                Err(Failure::Api { status: 402, error }) => return Ok(SetupResult::Declined { reason: decline_reason(&error) }),
+                Err(e) => return Err(unavailable(e)),
             }
         } else if method.customer.as_deref() != Some(customer) {
             return Ok(SetupResult::Unfinished);
@@ -247,24 +243,30 @@ impl PaymentGateway for StripeGateway {
     }
 
     async fn prepare(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
-        let cents = request.amount.cents();
-        let mut create = stripe_core::payment_intent::CreatePaymentIntent::new(cents, stripe_types::Currency::USD)
-            .payment_method(request.token.as_str())
-            .metadata(metadata(request));
+        let cents = request.amount.cents().to_string();
+        let mut form = vec![
+            ("amount", cents.as_str()),
+            ("currency", "usd"),
+            ("payment_method", request.token.as_str()),
+            ("metadata[portal_payment]", request.payment.as_str()),
+            ("metadata[portal_account]", request.account.as_str()),
+            ("metadata[invoice]", request.description.as_str()),
+        ];
         if let Some(customer) = &request.customer {
-            create = create.customer(customer.as_str());
+            form.push(("customer", customer.as_str()));
         }
-        let intent: Intent = self.send(&create, Some(format!("prepare-{}", request.payment))).await.map_err(unavailable)?;
+        let intent: Intent =
+            self.post("payment_intents", &form, Some(&format!("prepare-{}", request.payment))).await.map_err(unavailable)?;
         Ok(intent.id)
     }
 
     async fn confirm(&self, reference: &str, idempotency_key: &str) -> Result<ChargeOutcome, GatewayError> {
-        let confirm = stripe_core::payment_intent::ConfirmPaymentIntent::new(reference);
-        match self.send::<Intent>(&confirm, Some(idempotency_key.to_owned())).await {
+        let path = format!("payment_intents/{}/confirm", path_id(reference)?);
+        match self.post::<Intent>(&path, &[], Some(idempotency_key)).await {
             Ok(intent) => Ok(intent.outcome()),
             // Stripe refused the confirmation (a decline answers 402), or it was confirmed before
             // (a fake that ignores idempotency keys refuses the second one): the intent says which.
-            Err(StripeError::Stripe(..)) => {
+            Err(Failure::Api { .. }) => {
                 let intent = self.intent(reference).await?;
                 match intent.outcome() {
                     // Refused before any attempt: make sure it can never be confirmed later.
@@ -281,20 +283,19 @@ impl PaymentGateway for StripeGateway {
     }
 
     async fn cancel(&self, reference: &str) -> Result<ChargeOutcome, GatewayError> {
-        let cancel = stripe_core::payment_intent::CancelPaymentIntent::new(reference);
-        match self.send::<Intent>(&cancel, None).await {
+        match self.post::<Intent>(&format!("payment_intents/{}/cancel", path_id(reference)?), &[], None).await {
             Ok(intent) => Ok(intent.outcome()),
             // Not cancellable (it succeeded or is processing meanwhile): say what it is.
-            Err(StripeError::Stripe(..)) => self.charge_status(reference).await,
+            Err(Failure::Api { .. }) => self.charge_status(reference).await,
             Err(e) => Err(unavailable(e)),
         }
     }
 
     async fn detach(&self, token: &str) -> Result<(), GatewayError> {
-        let detach = stripe_payment::payment_method::DetachPaymentMethod::new(token);
-        match self.send::<Method>(&detach, None).await {
+        let Ok(id) = path_id(token) else { return Ok(()) };
+        match self.post::<Method>(&format!("payment_methods/{id}/detach"), &[], None).await {
             // Already detached, or unknown to Stripe: nothing is left to forget.
-            Ok(_) | Err(StripeError::Stripe(_, 400 | 404)) => Ok(()),
+            Ok(_) | Err(Failure::Api { status: 400 | 404, .. }) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
     }
