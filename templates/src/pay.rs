@@ -41,19 +41,30 @@ pub struct StripeEntry<'a> {
     pub error: Option<&'a str>,
 }
 
-/// Stripe's card field: the Element mounts in `#card-element`; `portal.js` confirms the setup
-/// when the form is sent and then lets the form go with the setup's id.
+/// Stripe's fields: the card Element mounts in `#card-element`, and a US bank account is found
+/// through Stripe's bank connection (which shows Stripe's debit mandate). `portal.js` completes
+/// the setup with Stripe when the form is sent, then lets the form go with the setup's id alone.
 fn stripe_card_field(entry: &StripeEntry<'_>) -> Markup {
     html! {
         script src=(entry.js_url) {}
         input type="hidden" name="setup_intent" value=(entry.setup_id);
+        fieldset.kind {
+            legend { "Type" }
+            label.choice { input type="radio" name="new_kind" value="card" checked; " Card" }
+            label.choice { input type="radio" name="new_kind" value="bank"; " US bank account (ACH)" }
+        }
         div.field.stripe-card.invalid[entry.error.is_some()] {
             p.label #card-label { "Card" }
             div #card-element .card-element role="group" aria-labelledby="card-label" aria-describedby="card-hint" {}
-            p.error #card-errors role="alert" { @if let Some(e) = entry.error { (e) } }
             p.hint #card-hint { "Your card details go straight to Stripe, the practice's payment processor. This portal never sees them." }
-            noscript { p.error { "Adding a card needs JavaScript, so that your card details go to Stripe directly. Turn it on, or pay with a saved method." } }
         }
+        div.field.stripe-bank {
+            label for="f-account_holder" { "Name on the bank account" }
+            p.hint #bank-hint { "Stripe connects to your bank to find the account and asks you to authorize debits from it. This portal never sees the account number." }
+            input #f-account_holder name="account_holder" type="text" autocomplete="name" aria-describedby="bank-hint";
+        }
+        p.error #card-errors role="alert" { @if let Some(e) = entry.error { (e) } }
+        noscript { p.error { "Adding a card or bank account needs JavaScript, so that its details go to Stripe directly. Turn it on, or pay with a saved method." } }
     }
 }
 
@@ -161,8 +172,7 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
             dt { "Due" } dd { (date(invoice.due())) }
         }
         @let (stripe_key, client_secret) = stripe_form_data(&f.entry);
-        @let stripe = matches!(f.entry, CardEntry::Stripe(_));
-        @let new_label = if stripe { "A new card" } else { "A new card or bank account" };
+        @let new_label = "A new card or bank account";
         form.pay method="post" action=(Route::PayInvoice(invoice.id().clone()).path()) novalidate data-stripe-key=[stripe_key] data-client-secret=[client_secret] {
             (csrf(f.csrf_token))
             input type="hidden" name="idempotency_key" value=(f.idempotency_key);
@@ -189,7 +199,7 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
                 }
             }
             details.new-source open[f.selected == "new" || f.sources.is_empty()] {
-                summary { (if stripe { "New card" } else { "New card or bank account" }) }
+                summary { "New card or bank account" }
                 (new_source_entry(&f.entry))
                 label.choice { input type="checkbox" name="save" value="1" checked[f.save]; " Save it for future payments" }
             }

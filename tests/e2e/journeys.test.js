@@ -418,8 +418,8 @@ const stripeJourneys = {
     const noLeaks = watchForCardNumbers(s);
     await signIn(s, 'maria@example.com');
     await visit(s, '/invoices/inv-1009/pay');
-    await s.page.getByLabel('A new card', { exact: true }).check();
-    await s.page.getByText('New card', { exact: true }).click();
+    await s.page.getByLabel('A new card or bank account').check();
+    await s.page.getByText('New card or bank account', { exact: true }).click();
     await typeCard(s, '5555555555554444');
     await s.page.getByLabel('Save it for future payments').check();
     await shot(s, 'stripe-pay');
@@ -439,8 +439,8 @@ const stripeJourneys = {
     await signIn(s, 'maria@example.com');
     await visit(s, '/invoices/inv-1008/pay');
     await s.page.getByLabel('Amount (USD)').fill('25.00');
-    await s.page.getByLabel('A new card', { exact: true }).check();
-    await s.page.getByText('New card', { exact: true }).click();
+    await s.page.getByLabel('A new card or bank account').check();
+    await s.page.getByText('New card or bank account', { exact: true }).click();
     await typeCard(s, '4000002500003155');
     await s.page.getByRole('button', { name: 'Pay now' }).click();
     // The bank's window (localstripe's stands in for it) asks first when the card is set up, then

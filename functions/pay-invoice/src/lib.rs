@@ -8,7 +8,7 @@ use portal_domain::ports::random_token;
 use portal_domain::ports::SetupResult;
 use portal_domain::sources;
 use portal_domain::store::{self, HouseholdRecords};
-use portal_domain::{Invoice, InvoiceId, Money, PaymentId, PaymentStatus, SourceDetails};
+use portal_domain::{Invoice, InvoiceId, Money, PaymentId, PaymentStatus};
 use portal_templates::layout::Section;
 use portal_templates::pay::{confirm_payment_page, is_expired, pay_page, receipt_page, CardEntry, NewSourceValues, PayForm, StripeEntry};
 use portal_templates::routes::{Function, Route};
@@ -67,15 +67,12 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> PageError {
     PageError::Unavailable(anyhow::Error::new(e))
 }
 
-/// The pay form; with Stripe, a fresh setup lets the patient enter a new card in Stripe's field.
+/// The pay form; with Stripe, a fresh setup lets the patient enter a new card or bank account in Stripe's fields.
 async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r: Rendered<'_>, status: StatusCode) -> PageResult {
     let csrf = ctx.session()?.csrf_token.clone();
     let chrome = ctx.chrome(app, Some(Section::Invoices));
-    // A bank account can pay when one is on file, or (on the sandbox) typed in.
-    let bank_possible = matches!(app.config.payments, Payments::Sandbox)
-        || records.sources.iter().any(|s| matches!(s.details, SourceDetails::BankAccount { .. }));
-    let ach_terms =
-        bank_possible.then(|| pay::ach_authorization_text(&app.config.practice_name, None, None, invoice.number(), app.today()));
+    // Any household may pay from a bank account (one on file, or a new one), once it authorizes the debit.
+    let ach_terms = pay::ach_authorization_text(&app.config.practice_name, None, None, invoice.number(), app.today());
     let mut form = PayForm {
         invoice,
         sources: &records.sources,
@@ -89,7 +86,7 @@ async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invo
         amount_error: r.amount_error.as_deref(),
         source_error: r.source_error,
         today: app.today(),
-        ach_terms: ach_terms.as_deref(),
+        ach_terms: Some(&ach_terms),
         ach_checked: r.ach_checked,
     };
     match &app.config.payments {
