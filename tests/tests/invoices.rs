@@ -152,6 +152,10 @@ async fn bad_periods_re_render_the_form_with_a_message() {
         ("to=tomorrow", "Enter the end date as YYYY-MM-DD."),
         ("from=2026-05-01&to=2026-04-01", "The start date must be on or before the end date."),
         ("from=2000-01-01&to=2026-01-01", "Choose a period of at most 10 years."),
+        // Years date arithmetic cannot reach used to end the function (a panic, then a 502).
+        ("to=-262143-06-01", "Enter dates between 1900 and 2100."),
+        ("from=%2B262142-12-31", "Enter dates between 1900 and 2100."),
+        ("from=1776-07-04&to=1776-07-05", "Enter dates between 1900 and 2100."),
     ] {
         let page = app.get(&format!("/statement?{query}")).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");

@@ -1,6 +1,6 @@
 //! Account statements: every charge and payment of a period with a running balance.
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 
 use crate::money::Balance;
 use crate::Money;
@@ -82,21 +82,38 @@ pub enum PeriodError {
     FromAfterTo,
     #[error("Choose a period of at most 10 years.")]
     TooLong,
+    #[error("Enter dates between 1900 and 2100.")]
+    OutOfRange,
 }
+
+/// The years a typed statement date may fall in: far wider than any practice's history, and far
+/// inside what date arithmetic can reach.
+pub const DATE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
 
 /// The period of a statement from the form's `from` and `to` (each optional; by default the
 /// 12 months ending today).
 pub fn parse_period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), PeriodError> {
     let parse = |text: Option<&str>, error: PeriodError| match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d").map(Some).map_err(|_| error),
+        Some(t) => match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+            Ok(date) if DATE_YEARS.contains(&date.year()) => Ok(Some(date)),
+            Ok(_) => Err(PeriodError::OutOfRange),
+            Err(_) => Err(error),
+        },
     };
     let to_date = parse(to, PeriodError::BadTo)?.unwrap_or(today);
-    let from_date = parse(from, PeriodError::BadFrom)?.unwrap_or_else(|| to_date - Months::new(12) + chrono::Days::new(1));
+    let from_date = match parse(from, PeriodError::BadFrom)? {
+        Some(date) => date,
+        None => to_date
+            .checked_sub_months(Months::new(12))
+            .and_then(|d| d.succ_opt())
+            .filter(|d| DATE_YEARS.contains(&d.year()))
+            .ok_or(PeriodError::OutOfRange)?,
+    };
     if from_date > to_date {
         return Err(PeriodError::FromAfterTo);
     }
-    if from_date + Months::new(12 * MAX_YEARS) <= to_date {
+    if from_date.checked_add_months(Months::new(12 * MAX_YEARS)).is_none_or(|limit| limit <= to_date) {
         return Err(PeriodError::TooLong);
     }
     Ok((from_date, to_date))
@@ -165,6 +182,18 @@ mod tests {
         assert_eq!(parse_period(Some("2026-02-01"), Some("2026-01-01"), today), Err(PeriodError::FromAfterTo));
         assert_eq!(parse_period(Some("2016-01-01"), Some("2026-01-01"), today), Err(PeriodError::TooLong));
         assert!(parse_period(Some("2016-01-02"), Some("2026-01-01"), today).is_ok());
+        // Extreme and signed years are refused with a message, never a panic in date arithmetic.
+        for (from, to) in [
+            (None, Some("-262143-06-01")),
+            (Some("-262143-01-01"), None),
+            (Some("1899-12-31"), None),
+            (None, Some("2101-01-01")),
+            (Some("+262142-12-31"), None),
+        ] {
+            assert_eq!(parse_period(from, to, today), Err(PeriodError::OutOfRange), "{from:?} {to:?}");
+        }
+        assert_eq!(parse_period(None, Some("1900-01-01"), today), Err(PeriodError::OutOfRange), "the default start would be before 1900");
+        assert!(parse_period(Some("2100-01-01"), Some("2100-12-31"), today).is_ok());
     }
 
     fn activity() -> impl Strategy<Value = Activity> {
@@ -179,6 +208,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn any_typed_dates_give_a_period_or_a_message(y1 in -300_000i32..300_000, y2 in -300_000i32..300_000, m in 1u32..=12, day in 1u32..=28, blank in 0u8..3) {
+            let from = format!("{y1:04}-{m:02}-{day:02}");
+            let to = format!("{y2:04}-{m:02}-{day:02}");
+            let (from, to) = match blank { 0 => (Some(from.as_str()), Some(to.as_str())), 1 => (None, Some(to.as_str())), _ => (Some(from.as_str()), None) };
+            if let Ok((start, end)) = parse_period(from, to, d("2026-11-26")) {
+                prop_assert!(start <= end && DATE_YEARS.contains(&start.year()) && DATE_YEARS.contains(&end.year()));
+            }
+        }
+
         #[test]
         fn closing_is_opening_plus_charges_minus_payments(all in proptest::collection::vec(activity(), 0..60), a in 0u64..730, len in 0u64..400) {
             let from = d("2025-01-01") + chrono::Days::new(a);
