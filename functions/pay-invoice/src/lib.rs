@@ -185,20 +185,15 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
                 }
             },
             Payments::Stripe(_) => {
-                let customer = records.household.as_ref().and_then(|h| h.processor_customer.as_deref()).unwrap_or("");
-                let result = if customer.is_empty() {
-                    SetupResult::Unfinished
-                } else {
-                    app.gateway.finish_setup(customer, form.text("setup_intent")).await.map_err(unavailable)?
-                };
-                match result {
+                let setup = form.text("setup_intent");
+                match sources::finish_setup(app.gateway.as_ref(), records.household.as_ref(), setup).await.map_err(unavailable)? {
                     SetupResult::Saved(source) => Some(PaySource::SetUp { source, save }),
                     SetupResult::Declined { reason } => {
                         rendered.card_error = Some(reason);
                         None
                     }
                     SetupResult::Unfinished => {
-                        rendered.card_error = Some("Enter the card's number, expiry and security code in the card field.".into());
+                        rendered.card_error = Some(sources::SETUP_UNFINISHED.into());
                         None
                     }
                 }

@@ -115,13 +115,8 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
             }
         },
         Payments::Stripe(_) => {
-            let customer = records.household.as_ref().and_then(|h| h.processor_customer.as_deref()).unwrap_or("");
-            let result = if customer.is_empty() {
-                SetupResult::Unfinished
-            } else {
-                app.gateway.finish_setup(customer, form.text("setup_intent")).await.map_err(unavailable)?
-            };
-            match result {
+            let setup = form.text("setup_intent");
+            match sources::finish_setup(app.gateway.as_ref(), records.household.as_ref(), setup).await.map_err(unavailable)? {
                 SetupResult::Saved(tokenized) => tokenized,
                 SetupResult::Declined { reason } => {
                     let page = Page { typed: &no_typed, message: Some("The card was not saved."), card_error: Some(&reason), make_default };
@@ -131,7 +126,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
                     let page = Page {
                         typed: &no_typed,
                         message: Some("The card was not saved."),
-                        card_error: Some("Enter the card's number, expiry and security code in the card field, then save."),
+                        card_error: Some(sources::SETUP_UNFINISHED),
                         make_default,
                     };
                     return new_page(app, ctx, &records, page, StatusCode::UNPROCESSABLE_ENTITY).await;

@@ -125,6 +125,24 @@ pub async fn customer(
     Ok(customer)
 }
 
+/// The source a setup the browser completed saved for this household: nothing when the
+/// household has no customer at the processor yet (no setup of its can exist), or the setup is
+/// not its own.
+pub async fn finish_setup(
+    gateway: &dyn crate::PaymentGateway,
+    household: Option<&crate::Household>,
+    setup: &str,
+) -> Result<crate::SetupResult, crate::GatewayError> {
+    match household.and_then(|h| h.processor_customer.as_deref()) {
+        Some(customer) => gateway.finish_setup(customer, setup).await,
+        None => Ok(crate::SetupResult::Unfinished),
+    }
+}
+
+/// What the patient is told when the form came back without a finished setup.
+pub const SETUP_UNFINISHED: &str =
+    "Enter the card's number, expiry and security code in the card field, or connect the bank account, then send the form again.";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +178,21 @@ mod tests {
         // Once recorded, the processor is not asked again.
         let (table, gateway) = (MockTable::new(), MockPaymentGateway::new());
         assert_eq!(customer(&table, &gateway, &household(Some("cus_1"))).await.unwrap(), "cus_1");
+    }
+
+    #[tokio::test]
+    async fn a_setup_is_read_only_for_a_household_with_a_customer() {
+        // No customer: no setup of the household's can exist, and the processor is not asked.
+        let gateway = MockPaymentGateway::new();
+        assert_eq!(finish_setup(&gateway, Some(&household(None)), "seti_1").await.unwrap(), crate::SetupResult::Unfinished);
+        assert_eq!(finish_setup(&gateway, None, "seti_1").await.unwrap(), crate::SetupResult::Unfinished);
+        let mut gateway = MockPaymentGateway::new();
+        gateway
+            .expect_finish_setup()
+            .withf(|customer, setup| customer == "cus_1" && setup == "seti_1")
+            .times(1)
+            .returning(|_, _| Ok(crate::SetupResult::Declined { reason: "declined".into() }));
+        let answer = finish_setup(&gateway, Some(&household(Some("cus_1"))), "seti_1").await.unwrap();
+        assert_eq!(answer, crate::SetupResult::Declined { reason: "declined".into() });
     }
 }
