@@ -114,6 +114,36 @@ async function checkA11y(page) {
   assert.ok(title.includes('·'), `a title that says where you are: ${title}`);
 }
 
+/**
+ * No sideways scroll, and every money amount fully visible: inside the viewport and not cut off
+ * by a box narrower than its content. Checked on the payment pages (the rest of the portal's pages
+ * get the same check with issue 25's layout fixes).
+ */
+async function checkFits(page) {
+  const problems = await page.evaluate(() => {
+    const found = [];
+    const doc = document.documentElement;
+    if (doc.scrollWidth > doc.clientWidth) found.push(`the page scrolls sideways (${doc.scrollWidth} > ${doc.clientWidth} px)`);
+    const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (!/\$\d/.test(node.textContent)) continue;
+      const element = node.parentElement;
+      const rect = element.getBoundingClientRect();
+      if (rect.width === 0) continue;
+      if (rect.left < 0 || rect.right > doc.clientWidth + 0.5) found.push(`"${node.textContent.trim()}" runs off the screen`);
+      for (let box = element; box && box !== document.body; box = box.parentElement) {
+        const style = getComputedStyle(box);
+        if (style.overflowX !== 'visible' && box.scrollWidth > box.clientWidth + 1) {
+          found.push(`"${node.textContent.trim()}" is clipped by <${box.tagName.toLowerCase()} class="${box.className}">`);
+          break;
+        }
+      }
+    }
+    return found;
+  });
+  assert.deepEqual(problems, [], `layout of ${page.url()} at ${page.viewportSize().width}px`);
+}
+
 async function visit(s, pathname) {
   const response = await s.page.goto(s.base + pathname);
   await checkA11y(s.page);
@@ -203,12 +233,14 @@ const journeys = {
   async 'a partial payment with a saved source'(s) {
     await signIn(s, 'maria@example.com');
     await visit(s, '/invoices/inv-1008/pay');
+    await checkFits(s.page);
     await shot(s, 'pay');
     await s.page.getByLabel('Amount (USD)').fill('40.00');
     await s.page.getByRole('button', { name: 'Pay now' }).click();
     await s.page.waitForURL('**/payments/**');
     await checkA11y(s.page);
     assert.match(await text(s), /Payment received[\s\S]*New balance\s+\$100\.00/);
+    await checkFits(s.page);
     await shot(s, 'receipt');
   },
 
@@ -398,6 +430,7 @@ const stripeJourneys = {
     const noLeaks = watchForCardNumbers(s);
     await signIn(s, 'maria@example.com');
     await visit(s, '/payment-methods/new');
+    await checkFits(s.page);
     await shot(s, 'stripe-add-card');
     await typeCard(s, '4000056655665556');
     await s.page.getByRole('button', { name: 'Save' }).click();
@@ -422,6 +455,7 @@ const stripeJourneys = {
     await s.page.getByText('New card or bank account', { exact: true }).click();
     await typeCard(s, '5555555555554444');
     await s.page.getByLabel('Save it for future payments').check();
+    await checkFits(s.page);
     await shot(s, 'stripe-pay');
     await s.page.getByRole('button', { name: 'Pay now' }).click();
     await s.page.waitForURL('**/payments/**');
@@ -449,10 +483,12 @@ const stripeJourneys = {
     await s.page.waitForURL('**/invoices/inv-1008/pay');
     await s.page.getByRole('heading', { name: 'Confirm the payment with your bank' }).waitFor();
     await checkA11y(s.page);
+    await checkFits(s.page);
     await s.page.getByRole('button', { name: 'Complete authentication' }).click();
     await s.page.waitForURL('**/payments/**');
     await checkA11y(s.page);
     assert.match(await text(s), /Payment received[\s\S]*New balance\s+\$115\.00/);
+    await checkFits(s.page);
     noLeaks();
   },
 };
@@ -477,7 +513,7 @@ for (const [name, journey] of Object.entries(journeys)) {
 }
 
 for (const [name, journey] of Object.entries(stripeJourneys)) {
-  for (const width of WIDTHS) {
+  for (const width of [...WIDTHS, 320]) {
     test(`${name} at ${width}px`, () => run(name, width, true, journey, 'stripe'));
   }
 }
