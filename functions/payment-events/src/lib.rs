@@ -85,7 +85,7 @@ async fn apply(app: &App, req: &Request, event_id: &str, event: &ProcessorEvent)
     let url = public_url(app, req);
     if payment.status == PaymentStatus::Succeeded {
         portal_web::notices::receipt(app, &url, &records, &invoice, invoice.balance(), &payment).await;
-    } else if let Some(reason) = processor_events::failure_reason(&payment) {
+    } else if let Some(reason) = portal_domain::pay::decline_reason(&payment) {
         portal_web::notices::payment_failed(app, &url, &records, &invoice, &payment, reason).await;
     }
     Ok(())

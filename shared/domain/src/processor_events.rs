@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::pay::{self, settlement};
+use crate::pay::settlement;
 use crate::ports::{attr, ChargeOutcome, Condition, Item, Key, Table, Value, Write};
 use crate::store::{self, record_item, record_of, ChargeRecord};
 use crate::{Money, Payment, PaymentStatus, StoreError};
@@ -110,11 +110,6 @@ pub async fn apply(table: &dyn Table, event_id: &str, event: &ProcessorEvent, no
 /// then due, once).
 pub fn decided(before: &PaymentStatus, after: &Payment) -> bool {
     *before == PaymentStatus::Pending && after.status != PaymentStatus::Pending
-}
-
-/// The decline text of a failed payment, for the notice (the same words the pay form uses).
-pub fn failure_reason(payment: &Payment) -> Option<&str> {
-    pay::decline_reason(payment)
 }
 
 #[cfg(test)]
@@ -232,7 +227,7 @@ mod tests {
         };
         assert_eq!(released.status, PaymentStatus::Declined("The bank refused the debit.".into()));
         assert!(decided(&before, &released));
-        assert_eq!(failure_reason(&released), Some("The bank refused the debit."));
+        assert_eq!(crate::pay::decline_reason(&released), Some("The bank refused the debit."));
         assert_eq!(written.lock().unwrap().len(), 3);
     }
 }
