@@ -170,7 +170,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let (Some(stripe), Payments::Stripe(settings)) = (&stripe, &payments) {
         if seeded {
             let accounts = demo::Demo::new(today).households.iter().map(|h| h.id.clone()).collect::<Vec<_>>();
-            let cards = stripe.seed_test_cards(table.as_ref(), &accounts).await?;
+            let cards = stripe.seed_test_cards(table.as_ref(), &accounts, chrono::Utc::now()).await?;
             println!("Stripe: {cards} demo cards saved as Stripe test cards on {}", settings.api_base);
         }
         forward_webhooks(settings, port).await;

@@ -232,7 +232,7 @@ impl TestApp {
         let mut test = TestApp::memory().await;
         let gateway = stripe::gateway();
         let accounts = [portal_domain::AccountId::parse("lopez").expect("id"), portal_domain::AccountId::parse("taylor").expect("id")];
-        gateway.seed_test_cards(test.app.table.as_ref(), &accounts).await.expect("seeding localstripe");
+        gateway.seed_test_cards(test.app.table.as_ref(), &accounts, test.app.now()).await.expect("seeding localstripe");
         test.counter.reset();
         test.app.gateway = gateway;
         test.app.config.payments = portal_web::Payments::Stripe(stripe::settings());

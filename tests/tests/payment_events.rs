@@ -46,7 +46,7 @@ async fn maria_with_a_bank_account() -> (TestApp, String) {
         is_default: false,
         version: 1,
     };
-    sources::add(app.app.table.as_ref(), source, &records.sources, false).await.unwrap();
+    sources::add(app.app.table.as_ref(), source, &records.sources, false, app.app.now()).await.unwrap();
     (app, customer)
 }
 

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use portal_domain::exchange;
 use portal_domain::*;
 use serde_json::{json, Map, Value};
 
@@ -848,47 +849,6 @@ fn agreement(r: &mut Reader, path: &str, value: &Value, account: &AccountId) -> 
 
 // ---- writing a dataset in the import format ----
 
-fn address_json(address: &UsAddress) -> Value {
-    json!({
-        "line1": address.line1(),
-        "line2": address.line2(),
-        "city": address.city(),
-        "state": address.state(),
-        "postal_code": address.postal_code(),
-    })
-}
-
-fn details_json(details: &SourceDetails, into: &mut Obj) {
-    match details {
-        SourceDetails::Card { brand, last4, exp_month, exp_year } => {
-            into.insert("type".into(), json!("card"));
-            into.insert("brand".into(), json!(brand));
-            into.insert("last4".into(), json!(last4));
-            into.insert("exp_month".into(), json!(exp_month));
-            into.insert("exp_year".into(), json!(exp_year));
-        }
-        SourceDetails::BankAccount { bank_name, last4, account_type } => {
-            into.insert("type".into(), json!("bank_account"));
-            into.insert("bank_name".into(), json!(bank_name));
-            into.insert("last4".into(), json!(last4));
-            let kind = match account_type {
-                BankAccountType::Checking => "checking",
-                BankAccountType::Savings => "savings",
-            };
-            into.insert("account_type".into(), json!(kind));
-        }
-    }
-}
-
-fn with_details(details: &SourceDetails, fields: Value) -> Value {
-    let mut obj = match fields {
-        Value::Object(map) => map,
-        _ => Obj::new(),
-    };
-    details_json(details, &mut obj);
-    Value::Object(obj)
-}
-
 fn label<T: serde::Serialize>(value: T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
@@ -911,7 +871,7 @@ pub fn to_json(data: &Dataset) -> Value {
             "name": data.practice.name,
             "phone": data.practice.phone.to_string(),
             "email": data.practice.email.as_str(),
-            "address": address_json(&data.practice.address),
+            "address": exchange::address(&data.practice.address),
         },
         "plans": plans,
         "households": households,
@@ -919,123 +879,38 @@ pub fn to_json(data: &Dataset) -> Value {
 }
 
 fn household_json(h: &HouseholdData) -> Value {
-    let members: Vec<Value> = h
-        .members
-        .iter()
-        .map(|m| {
-            let phone = |p: &Option<PhoneNumber>| p.as_ref().map(ToString::to_string);
-            json!({
-                "id": m.id,
-                "first_name": m.first_name,
-                "last_name": m.last_name,
-                "date_of_birth": m.date_of_birth.date().to_string(),
-                "sex": label(m.sex),
-                "relationship": label(m.relationship),
-                "email": m.email.as_ref().map(Email::as_str),
-                "phones": { "mobile": phone(&m.phones.mobile), "home": phone(&m.phones.home), "work": phone(&m.phones.work) },
-                "address": m.address.as_ref().map(address_json),
-            })
-        })
-        .collect();
-    let memberships: Vec<Value> = h
-        .memberships
-        .iter()
-        .map(|ms| {
-            let enrollments: Vec<Value> = ms
-                .enrollments
-                .iter()
-                .map(|e| json!({ "member": e.member, "start": e.start.to_string(), "end": e.end.map(|d| d.to_string()), "rate": e.rate.plain() }))
-                .collect();
-            json!({
-                "id": ms.id,
-                "plan": ms.plan.id(),
-                "status": label(ms.status),
-                "contract_start": ms.contract_start.to_string(),
-                "contract_end": ms.contract_end.to_string(),
-                "next_bill_date": ms.next_bill_date.map(|d| d.to_string()),
-                "renews": ms.renews,
-                "renewed_by": ms.renewed_by,
-                "enrollments": enrollments,
-            })
-        })
-        .collect();
-    let invoices: Vec<Value> = h
-        .invoices
-        .iter()
-        .map(|i| {
-            let lines: Vec<Value> = i
-                .lines()
-                .iter()
-                .map(|l| {
-                    json!({
-                        "member": l.member,
-                        "description": l.description,
-                        "period_start": l.period_start.map(|d| d.to_string()),
-                        "period_end": l.period_end.map(|d| d.to_string()),
-                        "amount": l.amount.plain(),
-                    })
-                })
-                .collect();
-            json!({ "id": i.id(), "number": i.number(), "issued": i.issued().to_string(), "due": i.due().to_string(), "void": i.is_void(), "lines": lines })
-        })
-        .collect();
     // A payment still in flight belongs to the portal, not to a practice's records: it is left out.
-    let payments: Vec<Value> = h
-        .payments
-        .iter()
-        .filter(|p| p.status != PaymentStatus::Pending)
-        .map(|p| {
-            let (status, reason) = match &p.status {
-                PaymentStatus::Succeeded | PaymentStatus::Pending => ("succeeded", None),
-                PaymentStatus::Declined(r) => ("declined", Some(r)),
-                PaymentStatus::Failed(r) => ("failed", Some(r)),
-            };
-            let mut obj = json!({
-                "id": p.id,
-                "invoice": p.invoice,
-                "amount": p.amount.plain(),
-                "at": p.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                "status": status,
-                "reference": p.gateway_reference,
-                "source": with_details(&p.source, json!({})),
-            });
-            if let (Some(reason), Value::Object(map)) = (reason, &mut obj) {
-                map.insert("reason".into(), json!(reason));
-            }
-            obj
-        })
-        .collect();
-    let sources: Vec<Value> =
-        h.sources.iter().map(|s| with_details(&s.details, json!({ "id": s.id, "token": s.token, "default": s.is_default }))).collect();
-    let agreements: Vec<Value> = h
-        .agreements
-        .iter()
-        .map(|a| {
-            let signature = a.signature.as_ref().map(|s| {
-                json!({
-                    "signer_name": s.signer_name,
-                    "signed_by": s.signed_by,
-                    "at": s.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    "ip": s.ip,
-                    "user_agent": s.user_agent,
-                })
-            });
-            json!({ "id": a.id, "member": a.member, "title": a.title, "version": a.version, "body": a.body, "required": a.required, "signature": signature })
-        })
-        .collect();
+    let payments: Vec<Value> = h.payments.iter().filter(|p| p.status != PaymentStatus::Pending).map(exchange::payment).collect();
     json!({
         "id": h.household.id,
         "name": h.household.name,
         "owner": h.household.owner,
-        "billing_address": h.household.billing_address.as_ref().map(address_json),
+        "billing_address": h.household.billing_address.as_ref().map(exchange::address),
         "processor_customer": h.household.processor_customer,
-        "members": members,
-        "memberships": memberships,
-        "invoices": invoices,
+        "members": h.members.iter().map(exchange::member).collect::<Vec<_>>(),
+        "memberships": h.memberships.iter().map(exchange::membership).collect::<Vec<_>>(),
+        "invoices": h.invoices.iter().map(invoice_json).collect::<Vec<_>>(),
         "payments": payments,
-        "payment_sources": sources,
-        "agreements": agreements,
+        "payment_sources": h.sources.iter().map(exchange::source).collect::<Vec<_>>(),
+        "agreements": h.agreements.iter().map(exchange::agreement).collect::<Vec<_>>(),
     })
+}
+
+fn invoice_json(i: &Invoice) -> Value {
+    let lines: Vec<Value> = i
+        .lines()
+        .iter()
+        .map(|l| {
+            json!({
+                "member": l.member,
+                "description": l.description,
+                "period_start": l.period_start.map(|d| d.to_string()),
+                "period_end": l.period_end.map(|d| d.to_string()),
+                "amount": l.amount.plain(),
+            })
+        })
+        .collect();
+    json!({ "id": i.id(), "number": i.number(), "issued": i.issued().to_string(), "due": i.due().to_string(), "void": i.is_void(), "lines": lines })
 }
 
 impl Dataset {

@@ -315,7 +315,7 @@ async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
     if payment.status == PaymentStatus::Pending {
         // Back from the bank's 3-D Secure step, or waiting for a bank debit: ask the processor
         // now, so the patient sees what became of it rather than "processing".
-        match pay::refresh(app.table.as_ref(), app.gateway.as_ref(), &mut payment, store::invoice_key(&invoice)).await {
+        match pay::refresh(app.table.as_ref(), app.gateway.as_ref(), &mut payment, store::invoice_key(&invoice), app.now()).await {
             Ok(true) => {
                 let action = if payment.status == PaymentStatus::Succeeded { "payment.succeeded" } else { "payment.declined" };
                 let detail = format!("{} · {} · {}", invoice.number(), payment.amount, pay::source_label(&payment.source));

@@ -144,7 +144,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
             }
         }
         if make_default {
-            sources::set_default(app.table.as_ref(), &records.sources, &existing.id).await?;
+            sources::set_default(app.table.as_ref(), &records.sources, &existing.id, app.now()).await?;
         }
         return Ok(done("exists"));
     }
@@ -158,7 +158,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
         version: 1,
     };
     let detail = source.details.describe();
-    sources::add(app.table.as_ref(), source, &records.sources, make_default).await?;
+    sources::add(app.table.as_ref(), source, &records.sources, make_default, app.now()).await?;
     let event = ctx.event(app, "source.added")?.detail(detail);
     ctx.record(app, event).await;
     Ok(done("added"))
@@ -167,7 +167,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
 async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
     let session = ctx.session()?.clone();
-    match sources::remove(app.table.as_ref(), &session.account, &records.sources, id).await? {
+    match sources::remove(app.table.as_ref(), &session.account, &records.sources, id, app.now()).await? {
         RemoveOutcome::Removed => {
             // The processor forgets it too; the portal no longer lists it whatever the answer.
             if let Some(source) = records.sources.iter().find(|s| &s.id == id) {
@@ -195,7 +195,7 @@ fn described(records: &portal_domain::store::HouseholdRecords, id: &SourceId) ->
 
 async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
-    if sources::set_default(app.table.as_ref(), &records.sources, id).await? {
+    if sources::set_default(app.table.as_ref(), &records.sources, id, app.now()).await? {
         let described = described(&records, id);
         let event = ctx.event(app, "source.default")?.detail(described);
         ctx.record(app, event).await;

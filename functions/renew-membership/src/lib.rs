@@ -45,7 +45,7 @@ async fn renew(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let (records, ms) = load(app, ctx, id).await?;
     let new_id = MembershipId::parse(&random_token(app.random.as_ref(), 12))
         .map_err(|_| PageError::Unavailable(anyhow::anyhow!("membership id")))?;
-    match enrol::renew(app.table.as_ref(), &ms, &records.members, app.today(), new_id).await? {
+    match enrol::renew(app.table.as_ref(), &ms, &records.members, app.today(), new_id, app.now()).await? {
         RenewOutcome::Renewed(next) => {
             let detail = format!("{} to {}", next.contract_start.format("%b %-d, %Y"), next.contract_end.format("%b %-d, %Y"));
             let event = ctx.event(app, "membership.renewed")?.subject(next.id.to_string()).detail(detail);

@@ -91,9 +91,13 @@ pub async fn sign(table: &dyn crate::Table, agreement: &Agreement, signature: Si
     if agreement.is_signed() {
         return Err(crate::StoreError::ConditionFailed);
     }
+    let at = signature.at;
     let signed = Agreement { signature: Some(signature), record_version: agreement.record_version + 1, ..agreement.clone() };
-    let write = crate::store::replace_record(&crate::store::agreement_key(agreement), "agreement", &signed, agreement.record_version)?;
-    table.write(write).await?;
+    let mut writes =
+        vec![crate::store::replace_record(&crate::store::agreement_key(agreement), "agreement", &signed, agreement.record_version)?];
+    // The practice is told in the same transaction.
+    writes.extend(crate::feed::writes(&[crate::feed::Change::AgreementSigned(&signed)], at)?);
+    table.transact(writes).await?;
     Ok(signed)
 }
 

@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 
 use crate::audit::AuditEvent;
 use crate::enrol::{claim_email, email_claim_key};
+use crate::feed::{self, Change};
 use crate::ports::{attr, Condition, Item, Key, Random, Table, Value, Write};
 use crate::signin::{HmacKey, SigninCode, CODE_LIFETIME, MAX_SENDS_PER_HOUR, MAX_WRONG_TRIES, MIN_SEND_INTERVAL};
 use crate::store::{self, record_item, record_of, version_of};
@@ -124,7 +125,8 @@ pub async fn save(
     }
     let updated =
         Member { phones: contact.phones.clone(), address: contact.address.clone(), version: member.version + 1, ..member.clone() };
-    let writes = vec![replace_member(member, &updated)?, event.write()?];
+    let mut writes = vec![replace_member(member, &updated)?, event.write()?];
+    writes.extend(feed::writes(&[Change::ContactChanged { member: &updated, fields: &event.fields }], event.at)?);
     table.transact(writes).await?;
     Ok(updated)
 }
@@ -283,13 +285,14 @@ pub async fn confirm_email_change(
         return Ok(if left == 0 { EmailChangeOutcome::Expired } else { EmailChangeOutcome::Wrong { tries_left: left } });
     }
     let new = pending.email.clone();
-    let updated = Member { email: Some(new.clone()), ..member.clone() };
+    let updated = Member { email: Some(new.clone()), version: member.version + 1, ..member.clone() };
     let mut writes = vec![
         replace_member(member, &updated)?,
         claim_email(&new, member)?,
         Write::Delete { key: pkey, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) },
         event.write()?,
     ];
+    writes.extend(feed::writes(&[Change::EmailVerified { member: &updated, previous: member.email.as_ref() }], now)?);
     if let Some(old) = &member.email {
         writes.push(Write::Delete { key: email_claim_key(old), condition: None });
     }
@@ -309,10 +312,10 @@ pub async fn confirm_email_change(
 /// Removes a member's email (they can no longer sign in). The caller refuses this for the owner.
 pub async fn remove_email(table: &dyn Table, member: &Member, event: &AuditEvent) -> Result<(), StoreError> {
     let Some(old) = &member.email else { return Ok(()) };
-    let updated = Member { email: None, ..member.clone() };
-    table
-        .transact(vec![replace_member(member, &updated)?, Write::Delete { key: email_claim_key(old), condition: None }, event.write()?])
-        .await
+    let updated = Member { email: None, version: member.version + 1, ..member.clone() };
+    let mut writes = vec![replace_member(member, &updated)?, Write::Delete { key: email_claim_key(old), condition: None }, event.write()?];
+    writes.extend(feed::writes(&[Change::ContactChanged { member: &updated, fields: &["email".to_owned()] }], event.at)?);
+    table.transact(writes).await
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Renewing a membership and adding a dependent: pricing by age, and the writes that make them
 //! happen once.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::feed::{self, Change};
 use crate::ports::{Condition, Key, Table, Write};
 use crate::store::{self, record_item};
 use crate::{
@@ -63,14 +64,16 @@ pub async fn renew(
     members: &[Member],
     today: NaiveDate,
     id: MembershipId,
+    at: DateTime<Utc>,
 ) -> Result<RenewOutcome, StoreError> {
     if !ms.is_renewable(today) {
         return Ok(RenewOutcome::NotRenewable);
     }
     let next = next_term(ms, members, id);
     let renewed = Membership { renewed_by: Some(next.id.clone()), ..ms.clone() };
-    let writes =
+    let mut writes =
         vec![store::put_membership(&next)?, store::replace_record(&store::membership_key(ms), "membership", &renewed, ms.version)?];
+    writes.extend(feed::writes(&[Change::MembershipRenewed { next: &next, previous: &renewed }], at)?);
     match table.transact(writes).await {
         Ok(()) => Ok(RenewOutcome::Renewed(Box::new(next))),
         Err(StoreError::ConditionFailed) => Ok(RenewOutcome::NotRenewable),
@@ -234,6 +237,7 @@ pub async fn enrol(
     member_id: MemberId,
     address: Option<UsAddress>,
     quote: &Quote,
+    at: DateTime<Utc>,
 ) -> Result<EnrolOutcome, StoreError> {
     if table.get(&store::member_key(&ms.account, &member_id)).await?.is_some() {
         return Ok(EnrolOutcome::AlreadyEnrolled);
@@ -263,6 +267,7 @@ pub async fn enrol(
     if let Some(email) = &member.email {
         writes.push(claim_email(email, &member)?);
     }
+    writes.extend(feed::writes(&[Change::DependentEnrolled { member: &member, membership: &updated }], at)?);
     match table.transact(writes).await {
         Ok(()) => Ok(EnrolOutcome::Enrolled(Box::new(member))),
         Err(StoreError::ConditionFailed) => {

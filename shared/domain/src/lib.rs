@@ -9,6 +9,8 @@ pub mod contact;
 pub mod dob;
 pub mod email;
 pub mod enrol;
+pub mod exchange;
+pub mod feed;
 pub mod household;
 pub mod ids;
 pub mod invoice;

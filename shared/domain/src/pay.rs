@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::card::NewSource;
+use crate::feed::{self, Change};
 use crate::ports::{
     attr, random_token, ChargeOutcome, ChargeRequest, Condition, Key, PaymentGateway, Random, Table, TokenizedSource, Update, Value, Write,
 };
@@ -248,7 +249,7 @@ pub async fn pay(
             // Nothing can have been charged: the reservation is released at once.
             tracing::warn!(error = %e, "the processor could not create the charge");
             let outcome = ChargeOutcome::NotCharged;
-            return finish(table, gateway, payment, 1, invoice_key, &outcome, None, forget.then_some(token.as_str())).await;
+            return finish(table, gateway, payment, 1, invoice_key, &outcome, None, forget.then_some(token.as_str()), req.now).await;
         }
     };
     payment.gateway_reference = Some(reference.clone());
@@ -284,7 +285,7 @@ pub async fn pay(
         _ => None,
     };
     let forget = (forget || (save && saved.is_none())) && !matches!(outcome, ChargeOutcome::Unknown);
-    finish(table, gateway, payment, 2, invoice_key, &outcome, saved, forget.then_some(token.as_str())).await
+    finish(table, gateway, payment, 2, invoice_key, &outcome, saved, forget.then_some(token.as_str()), req.now).await
 }
 
 /// Records what the processor answered: settles or releases the reservation (or leaves it, while
@@ -300,12 +301,18 @@ async fn finish(
     outcome: &ChargeOutcome,
     saved: Option<PaymentSource>,
     forget: Option<&str>,
+    at: DateTime<Utc>,
 ) -> Result<PayOutcome, PayError> {
     let mut writes = Vec::new();
     if let Some(source) = &saved {
         writes.extend(crate::sources::add_writes(source)?);
     }
-    let result = match settlement(&mut payment, outcome) {
+    let settled = settlement(&mut payment, outcome);
+    // The practice hears of the payment once it is decided, and of a source it saved.
+    let mut changes: Vec<Change<'_>> = saved.iter().map(Change::SourceAdded).collect();
+    changes.extend(settled.as_ref().and_then(|_| feed::payment_decided(&payment)));
+    writes.extend(feed::writes(&changes, at)?);
+    let result = match settled {
         Some(update) => {
             writes.push(Write::Update { key: invoice_key, update, condition: None });
             writes.push(store::replace_payment(&payment, version)?);
@@ -361,13 +368,20 @@ pub fn settlement(payment: &mut Payment, outcome: &ChargeOutcome) -> Option<Upda
 /// releases its reservation on the invoice at `invoice_key`, once. `Ok(false)` when there is
 /// nothing to record (the outcome is undecided) or the payment changed meanwhile (someone else
 /// recorded it first); the payment is left as it was then.
-pub async fn apply(table: &dyn Table, payment: &mut Payment, invoice_key: Key, outcome: &ChargeOutcome) -> Result<bool, StoreError> {
+pub async fn apply(
+    table: &dyn Table,
+    payment: &mut Payment,
+    invoice_key: Key,
+    outcome: &ChargeOutcome,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let mut settled = payment.clone();
     let Some(update) = settlement(&mut settled, outcome) else { return Ok(false) };
-    let writes = vec![
+    let mut writes = vec![
         Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) },
         store::replace_payment(&settled, payment.version)?,
     ];
+    writes.extend(feed::writes(&Vec::from_iter(feed::payment_decided(&settled)), at)?);
     match table.transact(writes).await {
         Ok(()) => {
             settled.version = payment.version + 1;
@@ -383,7 +397,13 @@ pub async fn apply(table: &dyn Table, payment: &mut Payment, invoice_key: Key, o
 /// the patient's 3-D Secure step, or a bank debit that settled), recording it once. A payment
 /// that is decided, or names no charge yet, is left as it is. `Ok(true)` when this call recorded
 /// the outcome (so its receipt or notice is sent once).
-pub async fn refresh(table: &dyn Table, gateway: &dyn PaymentGateway, payment: &mut Payment, invoice_key: Key) -> Result<bool, PayError> {
+pub async fn refresh(
+    table: &dyn Table,
+    gateway: &dyn PaymentGateway,
+    payment: &mut Payment,
+    invoice_key: Key,
+    now: DateTime<Utc>,
+) -> Result<bool, PayError> {
     let Some(reference) = payment.gateway_reference.clone() else { return Ok(false) };
     if payment.status != PaymentStatus::Pending {
         return Ok(false);
@@ -393,7 +413,7 @@ pub async fn refresh(table: &dyn Table, gateway: &dyn PaymentGateway, payment: &
         // may still be on its way (a confirmation that timed out): `reconcile` cancels it first,
         // after a grace period, and only then releases the amount.
         outcome @ (ChargeOutcome::Succeeded { .. } | ChargeOutcome::Declined { .. }) => {
-            Ok(apply(table, payment, invoice_key, &outcome).await?)
+            Ok(apply(table, payment, invoice_key, &outcome, now).await?)
         }
         _ => Ok(false),
     }
@@ -458,7 +478,7 @@ pub async fn reconcile(
         };
         payment.version = version;
         let invoice_key = Key::new(store::account_pk(&payment.account), invoice_sk);
-        match apply(table, &mut payment, invoice_key, &outcome).await {
+        match apply(table, &mut payment, invoice_key, &outcome, now).await {
             Ok(true) if payment.status == PaymentStatus::Succeeded => report.settled += 1,
             Ok(true) => report.released += 1,
             // Settled by someone else meanwhile, or the store failed: the next run looks again.

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::feed::{self, Change};
 use crate::pay::settlement;
 use crate::ports::{attr, ChargeOutcome, Condition, Item, Key, Table, Value, Write};
 use crate::store::{self, record_item, record_of, ChargeRecord};
@@ -98,6 +99,13 @@ pub async fn apply(table: &dyn Table, event_id: &str, event: &ProcessorEvent, no
         }
     };
     let mut writes = vec![store::replace_payment(&changed, payment.version)?, event_marker(event_id, now)?];
+    // The practice hears of it in the same transaction.
+    let change = match event {
+        ProcessorEvent::Refunded { .. } => Some(Change::PaymentRefunded(&changed)),
+        ProcessorEvent::Disputed { .. } => Some(Change::PaymentDisputed(&changed)),
+        _ => feed::payment_decided(&changed),
+    };
+    writes.extend(feed::writes(&Vec::from_iter(change), now)?);
     if let Some(update) = invoice_update {
         writes.push(Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) });
     }
@@ -177,7 +185,8 @@ mod tests {
         let Applied::Recorded { payment: paid, .. } = apply(&table, "evt_1", &event, now()).await.unwrap() else { panic!("recorded") };
         assert_eq!((paid.status, paid.version), (PaymentStatus::Succeeded, 4));
         let writes = written.lock().unwrap();
-        assert_eq!(writes.len(), 3, "the payment, the event's marker and the invoice, in one transaction");
+        assert_eq!(writes.len(), 4, "the payment, the event's marker, the invoice and the practice's event, in one transaction");
+        assert_eq!(crate::feed::kinds_in(&writes), ["payment.succeeded"]);
         assert!(writes.iter().any(|w| matches!(w, Write::Put { item, .. } if Key::of(item) == Some(store::processor_event_key("evt_1")))));
     }
 
@@ -208,14 +217,17 @@ mod tests {
         let refund = ProcessorEvent::Refunded { reference: "pi_1".into(), total: Money::from_cents(9000) };
         let Applied::Recorded { payment: refunded, .. } = apply(&table, "evt_4", &refund, now()).await.unwrap() else { panic!("recorded") };
         assert_eq!(refunded.reversals.refunded, Money::from_cents(5000), "never more than was paid");
-        assert_eq!(written.lock().unwrap().len(), 2, "the payment and the marker; the invoice is the practice's to adjust");
-        let (table, _) = table_for_succeeded();
+        let writes = written.lock().unwrap();
+        assert_eq!(writes.len(), 3, "the payment, the marker and the practice's event; the invoice is the practice's to adjust");
+        assert_eq!(crate::feed::kinds_in(&writes), ["payment.refunded"]);
+        let (table, written) = table_for_succeeded();
         let Applied::Recorded { payment: disputed, .. } =
             apply(&table, "evt_5", &ProcessorEvent::Disputed { reference: "pi_1".into() }, now()).await.unwrap()
         else {
             panic!("recorded")
         };
         assert!(disputed.reversals.disputed);
+        assert_eq!(crate::feed::kinds_in(&written.lock().unwrap()), ["payment.disputed"]);
     }
 
     #[tokio::test]
@@ -228,6 +240,8 @@ mod tests {
         assert_eq!(released.status, PaymentStatus::Declined("The bank refused the debit.".into()));
         assert!(decided(&before, &released));
         assert_eq!(crate::pay::decline_reason(&released), Some("The bank refused the debit."));
-        assert_eq!(written.lock().unwrap().len(), 3);
+        let writes = written.lock().unwrap();
+        assert_eq!(writes.len(), 4);
+        assert_eq!(crate::feed::kinds_in(&writes), ["payment.failed"]);
     }
 }

@@ -1,5 +1,8 @@
 //! Saved payment sources: adding, choosing the default, and removing all but the last.
 
+use chrono::{DateTime, Utc};
+
+use crate::feed::{self, Change};
 use crate::ports::{Condition, Table, Update, Write};
 use crate::store::{self, household_key, SOURCE_COUNT};
 use crate::{AccountId, PaymentSource, SourceId, StoreError};
@@ -22,15 +25,18 @@ pub fn add_writes(source: &PaymentSource) -> Result<Vec<Write>, StoreError> {
     ])
 }
 
-/// Adds a source. When `make_default`, the household's current default stops being it.
+/// Adds a source. When `make_default`, the household's current default stops being it. The
+/// practice is told in the same transaction.
 pub async fn add(
     table: &dyn Table,
     mut source: PaymentSource,
     current: &[PaymentSource],
     make_default: bool,
+    at: DateTime<Utc>,
 ) -> Result<PaymentSource, StoreError> {
     source.is_default = make_default || current.is_empty();
     let mut writes = add_writes(&source)?;
+    writes.extend(feed::writes(&[Change::SourceAdded(&source)], at)?);
     if source.is_default {
         for old in current.iter().filter(|s| s.is_default) {
             writes.push(with_default(old, false)?);
@@ -51,7 +57,13 @@ pub enum RemoveOutcome {
 /// Removes a source unless it is the last one. The household's count of sources is decremented
 /// on condition it stays at least one, so two removals at once can never leave none. Removing
 /// the default makes another source the default.
-pub async fn remove(table: &dyn Table, account: &AccountId, current: &[PaymentSource], id: &SourceId) -> Result<RemoveOutcome, StoreError> {
+pub async fn remove(
+    table: &dyn Table,
+    account: &AccountId,
+    current: &[PaymentSource],
+    id: &SourceId,
+    at: DateTime<Utc>,
+) -> Result<RemoveOutcome, StoreError> {
     let Some(source) = current.iter().find(|s| &s.id == id) else { return Ok(RemoveOutcome::NotFound) };
     if current.len() < 2 {
         return Ok(RemoveOutcome::LastSource);
@@ -67,11 +79,16 @@ pub async fn remove(table: &dyn Table, account: &AccountId, current: &[PaymentSo
             condition: Some(Condition::AtLeast(SOURCE_COUNT.into(), Decimal::TWO)),
         },
     ];
-    if source.is_default {
-        if let Some(next) = current.iter().find(|s| &s.id != id) {
-            writes.push(with_default(next, true)?);
-        }
+    let next_default = source.is_default.then(|| current.iter().find(|s| &s.id != id)).flatten();
+    let promoted = next_default.map(|next| PaymentSource { is_default: true, version: next.version + 1, ..next.clone() });
+    let mut changes = vec![Change::SourceRemoved(source)];
+    if let Some(next) = next_default {
+        writes.push(with_default(next, true)?);
     }
+    if let Some(promoted) = &promoted {
+        changes.push(Change::SourceMadeDefault(promoted));
+    }
+    writes.extend(feed::writes(&changes, at)?);
     match table.transact(writes).await {
         Ok(()) => Ok(RemoveOutcome::Removed),
         Err(StoreError::ConditionFailed) => {
@@ -89,7 +106,7 @@ pub async fn remove(table: &dyn Table, account: &AccountId, current: &[PaymentSo
 }
 
 /// Makes a source the default.
-pub async fn set_default(table: &dyn Table, current: &[PaymentSource], id: &SourceId) -> Result<bool, StoreError> {
+pub async fn set_default(table: &dyn Table, current: &[PaymentSource], id: &SourceId, at: DateTime<Utc>) -> Result<bool, StoreError> {
     let Some(chosen) = current.iter().find(|s| &s.id == id) else { return Ok(false) };
     if chosen.is_default {
         return Ok(true);
@@ -98,6 +115,8 @@ pub async fn set_default(table: &dyn Table, current: &[PaymentSource], id: &Sour
     for old in current.iter().filter(|s| s.is_default) {
         writes.push(with_default(old, false)?);
     }
+    let made = PaymentSource { is_default: true, version: chosen.version + 1, ..chosen.clone() };
+    writes.extend(feed::writes(&[Change::SourceMadeDefault(&made)], at)?);
     table.transact(writes).await?;
     Ok(true)
 }

@@ -122,7 +122,12 @@ impl StripeGateway {
     /// Gives each household a customer in Stripe's test mode and replaces its saved cards by
     /// Stripe's test Visa (`pm_card_visa`, attached anew), so a demo or test table pays through
     /// Stripe. Refused with a live key: it would create real customers.
-    pub async fn seed_test_cards(&self, table: &dyn Table, accounts: &[AccountId]) -> anyhow::Result<usize> {
+    pub async fn seed_test_cards(
+        &self,
+        table: &dyn Table,
+        accounts: &[AccountId],
+        at: portal_domain::feed::Instant,
+    ) -> anyhow::Result<usize> {
         anyhow::ensure!(self.is_test_mode(), "seeding Stripe takes a test-mode key (sk_test_…): a live key is refused");
         let mut seeded = 0;
         for account in accounts {
@@ -145,7 +150,7 @@ impl StripeGateway {
                 for source in records.sources.iter().filter(|s| matches!(s.details, SourceDetails::BankAccount { .. })) {
                     let mut current = kept.clone();
                     current.push(source.clone());
-                    portal_domain::sources::remove(table, account, &current, &source.id).await?;
+                    portal_domain::sources::remove(table, account, &current, &source.id, at).await?;
                 }
             }
         }
