@@ -11,6 +11,7 @@ use portal_domain::ports::{
     ChargeOutcome, ChargeRequest, GatewayError, Item, Key, MailError, Message, SetupResult, SetupSession, TokenizedSource, Write,
 };
 use portal_domain::store::{self, HouseholdRecords};
+use portal_domain::{exchange, feed};
 use portal_domain::{AccountId, Mailer, Money, PaymentGateway, PaymentStatus, StoreError, Table};
 
 /// How an injected failure behaves.
@@ -197,6 +198,61 @@ pub async fn broken_invariants(table: &dyn Table, account: &str) -> Vec<String> 
             if records.member(&e.member).is_none() {
                 broken.push(format!("{} enrols {}, who is not a member", ms.id, e.member));
             }
+        }
+    }
+    broken.extend(feed_disagreements(table, &account, &records).await);
+    broken
+}
+
+/// What the household's change feed says that its records do not: an event whose change is not
+/// in the store (the converse, a change without its event, is what each use case's own check
+/// looks for: exactly one event of its kind).
+pub async fn feed_disagreements(table: &dyn Table, account: &AccountId, records: &HouseholdRecords) -> Vec<String> {
+    let events = match feed::of_household(table, account).await {
+        Ok(events) => events,
+        Err(e) => return vec![format!("the feed cannot be read: {e}")],
+    };
+    let payments = records.ledger.payments().unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let mut broken = Vec::new();
+    for (n, event) in events.iter().enumerate() {
+        let later = &events[n + 1..];
+        let holds = match event.kind.as_str() {
+            "payment.succeeded" | "payment.failed" => {
+                let id = text(&event.data["payment"]["id"]);
+                payments.iter().any(|p| {
+                    p.id.as_str() == id
+                        && (p.status == PaymentStatus::Succeeded) == (event.kind == "payment.succeeded")
+                        && p.status != PaymentStatus::Pending
+                })
+            }
+            "payment_method.added" => {
+                let id = text(&event.data["payment_method"]["id"]);
+                records.sources.iter().any(|s| s.id.as_str() == id)
+                    || later.iter().any(|e| e.kind == "payment_method.removed" && text(&e.data["payment_method"]["id"]) == id)
+            }
+            "payment_method.removed" => !records.sources.iter().any(|s| s.id.as_str() == text(&event.data["payment_method"]["id"])),
+            "payment_method.made_default" => {
+                let id = text(&event.data["payment_method"]["id"]);
+                later.iter().any(|e| e.kind.starts_with("payment_method."))
+                    || records.sources.iter().any(|s| s.id.as_str() == id && s.is_default)
+            }
+            "member.contact_changed" | "member.email_verified" | "member.enrolled" => {
+                let id = text(&event.data["member"]["id"]);
+                let latest = !later.iter().any(|e| e.kind.starts_with("member.") && text(&e.data["member"]["id"]) == id);
+                records.members.iter().any(|m| m.id.as_str() == id && (!latest || exchange::member(m) == event.data["member"]))
+            }
+            "membership.renewed" => records.memberships.iter().any(|m| m.id.as_str() == text(&event.data["membership"]["id"])),
+            "agreement.signed" => {
+                records.agreements.iter().any(|a| a.id.as_str() == text(&event.data["document"]) && a.signature.is_some())
+            }
+            other => {
+                broken.push(format!("feed event of an unknown type {other}"));
+                true
+            }
+        };
+        if !holds {
+            broken.push(format!("feed event {} ({}) reports a change the store does not have", event.id, event.kind));
         }
     }
     broken

@@ -7,7 +7,7 @@
 use chrono::Duration;
 use lambda_http::http::StatusCode;
 use portal_adapters::{ManualClock, MemoryTable, OutboxMailer};
-use portal_domain::{pay, session, store, AccountId, Money, PaymentStatus};
+use portal_domain::{feed, pay, session, store, AccountId, Money, PaymentStatus};
 use portal_tests::faults::{broken_invariants, Fault, FaultyGateway, FaultyTable};
 use portal_tests::{test_now, Page, TestApp};
 use std::sync::Arc;
@@ -183,11 +183,32 @@ async fn done(app: &mut TestApp, case: Case) -> Result<(), String> {
             devices.len() == 1 && devices[0].current && app.get("/invoices").await.status == StatusCode::OK
         }
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{case:?} is not done exactly once"))
+    if !ok {
+        return Err(format!("{case:?} is not done exactly once"));
     }
+    // The practice is told of it exactly once (and of nothing else).
+    let expected: &[&str] = match case {
+        Case::SignIn | Case::SignOut | Case::SignOutOthers => &[],
+        Case::Pay => &["payment.succeeded"],
+        Case::AddCard => &["payment_method.added"],
+        Case::RemoveSource => &["payment_method.removed"],
+        Case::MakeDefault => &["payment_method.made_default"],
+        Case::SaveContact => &["member.contact_changed"],
+        Case::Renew => &["membership.renewed"],
+        Case::AddDependent => &["member.enrolled"],
+        Case::SignAgreement => &["agreement.signed"],
+    };
+    let mut kinds: Vec<String> =
+        feed::of_household(app.app.table.as_ref(), &lopez_id()).await.map_err(|e| e.to_string())?.into_iter().map(|e| e.kind).collect();
+    if matches!(case, Case::Pay) {
+        // An attempt that failed (nothing reached the processor) is a failed payment the practice
+        // hears of too; `broken_invariants` checks each such event names a failed payment.
+        kinds.retain(|k| k != "payment.failed");
+    }
+    if kinds != expected {
+        return Err(format!("{case:?}: the practice's feed has {kinds:?}, not {expected:?}"));
+    }
+    Ok(())
 }
 
 /// Settles what the processor answered and what it never received, as the operator's
