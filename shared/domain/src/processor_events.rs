@@ -217,7 +217,7 @@ mod tests {
         let refund = ProcessorEvent::Refunded { reference: "pi_1".into(), total: Money::from_cents(9000) };
         let Applied::Recorded { payment: refunded, .. } = apply(&table, "evt_4", &refund, now()).await.unwrap() else { panic!("recorded") };
         assert_eq!(refunded.reversals.refunded, Money::from_cents(5000), "never more than was paid");
-        let writes = written.lock().unwrap();
+        let writes = written.lock().unwrap().clone();
         assert_eq!(writes.len(), 3, "the payment, the marker and the practice's event; the invoice is the practice's to adjust");
         assert_eq!(crate::feed::kinds_in(&writes), ["payment.refunded"]);
         let (table, written) = table_for_succeeded();

@@ -1,0 +1,21 @@
+//! Lambda entry of the practice-feed function.
+
+use std::sync::Arc;
+
+use lambda_http::lambda_runtime::{self, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    portal_web::lambda::init_logging();
+    let app = Arc::new(portal_web::lambda::app_from_env()?);
+    let settings = Arc::new(
+        practice_feed::FeedSettings::from_env()
+            .inspect_err(|e| tracing::error!(error = %e, "refusing to start: the feed's configuration is not usable"))?,
+    );
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (app, settings) = (Arc::clone(&app), Arc::clone(&settings));
+        async move { practice_feed::handle(&app, &settings, event.payload).await.map_err(Error::from) }
+    }))
+    .await
+}
