@@ -3,6 +3,7 @@
 
 pub mod faults;
 pub mod fuzz;
+pub mod receiver;
 pub mod stripe;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
