@@ -6,6 +6,7 @@ Run by scripts/test with the repository's venv: python -m unittest discover -s t
 """
 
 import fnmatch
+import json
 import pathlib
 import re
 import tomllib
@@ -27,8 +28,12 @@ ALLOWED_TABLE_ACTIONS = {
     "add-dependent": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "agreements": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "payment-events": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    # Reads the table's stream, the day's feed events (the digest) and marks a digest sent.
+    "practice-feed": {"GetItem", "PutItem", "DeleteItem", "Query", "DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
 }
-MAILERS = {"sign-in", "pay-invoice", "contact-info", "renew-membership", "add-dependent", "payment-events"}
+MAILERS = {"sign-in", "pay-invoice", "contact-info", "renew-membership", "add-dependent", "payment-events", "practice-feed"}
+# Functions no browser reaches: invoked by the table's stream and a schedule, not through CloudFront.
+EVENT_FUNCTIONS = {"practice-feed"}
 # Only these functions take payments, and only they are given the Stripe keys.
 PAYMENT_FUNCTIONS = {"pay-invoice", "payment-options", "payment-events"}
 
@@ -74,7 +79,10 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(sorted(ALLOWED_TABLE_ACTIONS), function_crates(), "the allowed-actions list names every function")
         for crate, (name, resource) in self.functions.items():
             self.assertEqual(resource["Metadata"]["BuildMethod"], "rust-cargolambda", crate)
-            self.assertEqual(resource["Properties"]["FunctionUrlConfig"]["AuthType"], "NONE", crate)
+            if crate in EVENT_FUNCTIONS:
+                self.assertNotIn("FunctionUrlConfig", resource["Properties"], f"{crate} has no URL")
+            else:
+                self.assertEqual(resource["Properties"]["FunctionUrlConfig"]["AuthType"], "NONE", crate)
         glob = self.template["Globals"]["Function"]
         self.assertEqual(glob["Runtime"], "provided.al2023")
         self.assertEqual(glob["Architectures"], ["arm64"])
@@ -82,7 +90,7 @@ class TemplateTest(unittest.TestCase):
     def test_every_path_reaches_its_function_through_cloudfront(self):
         distribution = self.template["Resources"]["Distribution"]
         origins = {o["Id"] for o in distribution["Properties"]["DistributionConfig"]["Origins"]}
-        self.assertEqual(origins, set(function_crates()), "one origin per function")
+        self.assertEqual(origins, set(function_crates()) - EVENT_FUNCTIONS, "one origin per function a browser reaches")
         routes = router()
         self.assertTrue(routes, "the watch router lists the production paths")
         for pattern, function in routes.items():
@@ -115,7 +123,8 @@ class TemplateTest(unittest.TestCase):
             table = {a.split(":", 1)[1] for a in granted if a.startswith("dynamodb:")}
             self.assertTrue(table <= ALLOWED_TABLE_ACTIONS[crate], f"{crate} grants {table - ALLOWED_TABLE_ACTIONS[crate]}")
             others = {a for a in granted if not a.startswith("dynamodb:")}
-            self.assertEqual(others, {"ses:SendEmail"} if crate in MAILERS else set(), crate)
+            expected = ({"ses:SendEmail"} if crate in MAILERS else set()) | ({"sqs:SendMessage"} if crate in EVENT_FUNCTIONS else set())
+            self.assertEqual(others, expected, crate)
             self.assertFalse(any("*" in a for a in granted), f"{crate} uses a wildcard action")
 
     def test_only_the_payment_functions_hold_the_stripe_keys(self):
@@ -126,6 +135,8 @@ class TemplateTest(unittest.TestCase):
             variables = resource["Properties"].get("Environment", {}).get("Variables", {})
             if crate in PAYMENT_FUNCTIONS:
                 self.assertEqual(set(variables), {"STRIPE_PUBLISHABLE_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}, crate)
+            elif crate == "practice-feed":
+                self.assertEqual(set(variables), {"PRACTICE_WEBHOOK_URL", "PRACTICE_WEBHOOK_SECRET", "PRACTICE_STAFF_EMAIL"})
             else:
                 self.assertFalse(any(v.startswith("STRIPE_") for v in variables), crate)
         params = self.template["Parameters"]
@@ -143,6 +154,45 @@ class TemplateTest(unittest.TestCase):
         self.assertTrue(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"])
         self.assertTrue(table["SSESpecification"]["SSEEnabled"])
         self.assertEqual(table["GlobalSecondaryIndexes"][0]["IndexName"], "gsi1")
+
+    def test_the_practice_feed_leaves_through_the_stream_in_order_with_a_dead_letter_queue(self):
+        resources = self.template["Resources"]
+        self.assertEqual(resources["Table"]["Properties"]["StreamSpecification"], {"StreamViewType": "NEW_IMAGE"})
+        mapping = resources["PracticeFeedMapping"]
+        self.assertEqual(mapping["Condition"], "HasPracticeWebhook", "no endpoint, no mapping")
+        props = mapping["Properties"]
+        self.assertEqual(props["EventSourceArn"], {"Fn::GetAtt": ["Table", "StreamArn"]})
+        self.assertEqual(props["FunctionName"], {"Ref": "PracticeFeedFunction"})
+        self.assertEqual(props["ParallelizationFactor"], 1, "one batch at a time per shard keeps each household's order")
+        self.assertEqual(props["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertTrue(props["BisectBatchOnFunctionError"])
+        self.assertLessEqual(props["MaximumRecordAgeInSeconds"], 86400, "within the stream's 24 hours")
+        self.assertEqual(props["DestinationConfig"]["OnFailure"]["Destination"], {"Fn::GetAtt": ["PracticeFeedDeadLetters", "Arn"]})
+        pattern = json.loads(props["FilterCriteria"]["Filters"][0]["Pattern"])
+        self.assertEqual(pattern, {"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "FEED#"}]}}}})
+        alarm = resources["PracticeFeedDeadLettersAlarm"]["Properties"]
+        self.assertEqual(alarm["Namespace"], "AWS/SQS")
+        self.assertEqual(alarm["Threshold"], 1)
+        # The function reads the stream and may hand a batch to the queue; its secret is generated.
+        function = resources["PracticeFeedFunction"]["Properties"]
+        self.assertGreaterEqual(function["Timeout"], 45, "six attempts with backoff fit in one invocation")
+        secret = function["Environment"]["Variables"]["PRACTICE_WEBHOOK_SECRET"]
+        self.assertIn("PracticeWebhookSecret", json.dumps(secret))
+        self.assertEqual(resources["PracticeWebhookSecret"]["Type"], "AWS::SecretsManager::Secret")
+
+    def test_the_staff_digest_is_scheduled_each_morning_in_the_practice_time_zone(self):
+        resources = self.template["Resources"]
+        schedule = resources["StaffDigestSchedule"]
+        self.assertEqual(schedule["Condition"], "HasStaffDigest")
+        props = schedule["Properties"]
+        self.assertEqual(props["ScheduleExpressionTimezone"], {"Ref": "PracticeTimeZone"})
+        self.assertEqual(props["ScheduleExpression"], {"Fn::Sub": "cron(0 ${DigestHour} * * ? *)"})
+        self.assertEqual(json.loads(props["Target"]["Input"]), {"digest": "yesterday"})
+        self.assertEqual(props["Target"]["Arn"], {"Fn::GetAtt": ["PracticeFeedFunction", "Arn"]})
+        role = resources["StaffDigestScheduleRole"]["Properties"]
+        statement = role["Policies"][0]["PolicyDocument"]["Statement"][0]
+        self.assertEqual(statement["Action"], "lambda:InvokeFunction")
+        self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["PracticeFeedFunction", "Arn"]})
 
 
 if __name__ == "__main__":
