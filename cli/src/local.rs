@@ -41,6 +41,13 @@ pub struct ServeArgs {
     /// and, for a fake, STRIPE_API_BASE and STRIPE_JS_URL. The demo's saved cards are seeded there.
     #[arg(long, value_enum, default_value = "sandbox")]
     payments: crate::payments::Processor,
+    /// Post each practice feed event to this URL, signed as the deployed practice-feed function
+    /// signs them (docs/practice-feed.md). Without it the feed is only listed at /_dev/feed.
+    #[arg(long, requires = "practice_webhook_secret")]
+    practice_webhook: Option<String>,
+    /// The webhook's signing secret (`whsec_` and base64, or any text of 24 characters or more).
+    #[arg(long, env = "PRACTICE_WEBHOOK_SECRET", hide_env_values = true)]
+    practice_webhook_secret: Option<String>,
 }
 
 #[derive(Args)]
@@ -190,7 +197,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     println!("Access link for Maria: {link}");
     println!("Emails (sign-in codes): {url}/_dev/outbox");
+    println!("Practice feed: {url}/_dev/feed");
     let local = Arc::new(Local { app, outbox });
+    if let (Some(target), Some(secret)) = (args.practice_webhook, args.practice_webhook_secret) {
+        let webhook = portal_feed::Webhook::new(&target, portal_feed::Secret::parse(&secret)?, portal_feed::Retry::deployed())?;
+        println!("Practice feed events are posted to {target}");
+        tokio::spawn(deliver_feed(Arc::clone(&local), webhook));
+    }
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
@@ -223,6 +236,9 @@ impl Local {
         if req.uri().path() == "/_dev/outbox" {
             return self.outbox_page(&req);
         }
+        if req.uri().path() == "/_dev/feed" {
+            return self.feed_page(&req).await;
+        }
         let (parts, body) = crate::dispatch(&self.app, req).await.into_parts();
         let bytes = match body {
             Body::Text(t) => Bytes::from(t),
@@ -249,6 +265,61 @@ impl Local {
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response.headers_mut().insert("content-security-policy", HeaderValue::from_static(portal_web::edge::CONTENT_SECURITY_POLICY));
         response
+    }
+}
+
+impl Local {
+    /// `/_dev/feed`: the practice change feed, as HTML or (with `Accept: application/json`) JSON.
+    async fn feed_page(&self, req: &lambda_http::Request) -> Response<Full<Bytes>> {
+        let now = self.app.now();
+        let events = match portal_domain::feed::written_by(self.app.table.as_ref(), None, usize::MAX, now, now).await {
+            Ok((events, _)) => events,
+            Err(e) => {
+                tracing::error!(error = %e, "the feed could not be read");
+                return plain(StatusCode::SERVICE_UNAVAILABLE, "the feed could not be read");
+            }
+        };
+        let wants_json = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"));
+        let (content_type, body) = if wants_json {
+            ("application/json", serde_json::to_string(&events).unwrap_or_default())
+        } else {
+            let chrome = Chrome { practice: &self.app.config.practice_name, nav: None };
+            ("text/html; charset=utf-8", portal_templates::dev::feed(&chrome, &events).into_string())
+        };
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.headers_mut().insert("content-security-policy", HeaderValue::from_static(portal_web::edge::CONTENT_SECURITY_POLICY));
+        response
+    }
+}
+
+/// Posts the local portal's feed events to the practice's endpoint as the deployed function does,
+/// in order: it reads the feed after the last event delivered every second, and an event the
+/// endpoint does not take is tried again (with what follows it) on the next round.
+async fn deliver_feed(local: Arc<Local>, webhook: portal_feed::Webhook) {
+    // The local table's writes land as they are made, so a second's margin is enough.
+    let margin = chrono::Duration::seconds(1);
+    let mut cursor: Option<String> = None;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = local.app.now();
+        let events = match portal_domain::feed::written_by(local.app.table.as_ref(), cursor.as_deref(), 100, now - margin, now).await {
+            Ok((events, _)) => events,
+            Err(e) => {
+                tracing::warn!(error = %e, "the feed could not be read");
+                continue;
+            }
+        };
+        for event in events {
+            match webhook.deliver(&event).await {
+                portal_feed::Delivery::Delivered { .. } => cursor = Some(event.cursor.clone()),
+                portal_feed::Delivery::Failed { last, .. } => {
+                    eprintln!("Practice feed: {} was not taken ({last}); trying again", event.id);
+                    break;
+                }
+            }
+        }
     }
 }
 

@@ -25,6 +25,8 @@ enum Command {
     AccessLink(operator::AccessLinkArgs),
     /// Settle or release payments whose processor answer never arrived, by asking the processor.
     Reconcile(operator::ReconcileArgs),
+    /// Print the practice change feed after a cursor, as JSON lines (docs/practice-feed.md).
+    Export(operator::ExportArgs),
 }
 
 #[tokio::main]
@@ -36,6 +38,7 @@ async fn main() -> std::process::ExitCode {
         Command::Import(args) => operator::import(args).await,
         Command::AccessLink(args) => operator::access_link(args).await,
         Command::Reconcile(args) => operator::reconcile(args).await,
+        Command::Export(args) => operator::export(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

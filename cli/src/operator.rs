@@ -176,3 +176,43 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    /// The cursor the last export ended with; omit to start from the oldest event kept (90 days).
+    #[arg(long)]
+    since: Option<String>,
+    /// At most this many events (1 to 10000).
+    #[arg(long, default_value_t = 1000)]
+    limit: usize,
+}
+
+/// Prints the practice change feed after a cursor: one JSON event per line, oldest first, then a
+/// last line `{"next_cursor": "…"}` to pass as `--since` next time (docs/practice-feed.md).
+pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
+    anyhow::ensure!((1..=10_000).contains(&args.limit), "--limit must be between 1 and 10000");
+    if let Some(since) = &args.since {
+        anyhow::ensure!(portal_domain::feed::is_cursor(since), "--since {since}: not a cursor (copy the next_cursor of the last export)");
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let table = dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock.clone()).await?;
+    write_export(&table, args.since.as_deref(), args.limit, clock.now(), &mut std::io::stdout().lock()).await
+}
+
+/// What `portal export` prints, written to `out`.
+pub async fn write_export(
+    table: &dyn Table,
+    since: Option<&str>,
+    limit: usize,
+    now: chrono::DateTime<chrono::Utc>,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let (events, next) = portal_domain::feed::after(table, since, limit, now).await?;
+    for event in &events {
+        writeln!(out, "{}", event.to_json())?;
+    }
+    writeln!(out, "{}", serde_json::json!({ "next_cursor": next }))?;
+    Ok(())
+}

@@ -223,3 +223,150 @@ fn reconcile_settles_a_payment_whose_answer_was_lost_once_it_is_old_enough() {
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert_eq!(text(&again.stdout).trim(), "Settled 0, released 0, left pending 0.", "a second run finds nothing to do");
 }
+
+/// A practice's endpoint on 127.0.0.1 for one request: answers 204 and hands over its headers and body.
+fn one_webhook() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/portal-events", listener.local_addr().unwrap());
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else { return };
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut headers = String::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            headers.push_str(&line);
+        }
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).unwrap();
+        let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        let _ = send.send((headers, String::from_utf8_lossy(&body).into_owned()));
+    });
+    (url, receive)
+}
+
+#[test]
+fn the_practice_feed_is_exported_after_a_cursor_and_posted_signed_by_the_local_portal() {
+    use chrono::Datelike;
+    use portal_domain::pay::{self, PayOutcome, PayRequest, PaySource};
+    use portal_domain::{store, AccountId, Clock, Money, Table};
+    use std::sync::Arc;
+
+    let table_name = unique("feed");
+    let seeded = run(&["seed", "--dynamodb-endpoint", &endpoint(), "--table", &table_name]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let ep = endpoint();
+    let export = |since: Option<&str>| {
+        let mut args = vec!["export", "--dynamodb-endpoint", ep.as_str(), "--table", &table_name];
+        let owned;
+        if let Some(since) = since {
+            owned = since.to_owned();
+            args.extend(["--since", owned.as_str()]);
+        }
+        run(&args)
+    };
+    let nothing = export(None);
+    assert!(nothing.status.success(), "{}", text(&nothing.stderr));
+    assert_eq!(text(&nothing.stdout).trim(), r#"{"next_cursor":null}"#, "no changes yet");
+
+    // A patient pays a minute ago (the library, as the pay-invoice function does).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let table: Arc<dyn Table> = runtime.block_on(async {
+        let sdk = portal_adapters::aws_config(Some(&endpoint())).await;
+        let clock: Arc<dyn Clock> = Arc::new(portal_adapters::SystemClock);
+        Arc::new(portal_adapters::DynamoTable::new(portal_adapters::DynamoClient::new(&sdk), table_name.clone(), clock))
+    });
+    let lopez = AccountId::parse("lopez").unwrap();
+    let records = runtime.block_on(store::household(table.as_ref(), &lopez)).unwrap();
+    let open = records.ledger.invoices().unwrap().into_iter().find(|i| !i.payable().is_zero()).expect("an open invoice");
+    let now = chrono::Utc::now();
+    let card =
+        portal_domain::card::parse_card("4242424242424242", "12", &(now.year() + 3).to_string(), "123", "78701", now.date_naive()).unwrap();
+    let request = PayRequest {
+        account: &lopez,
+        invoice: &open,
+        amount: Money::parse("10.00").unwrap(),
+        source: PaySource::New { source: portal_domain::card::NewSource::Card(card), save: false },
+        idempotency_key: "feed-export-0000000001",
+        existing_sources: 1,
+        customer: None,
+        ach_consent: None,
+        now: now - chrono::Duration::minutes(1),
+    };
+    let gateway = portal_adapters::SandboxGateway::with_ledger(Box::new(portal_adapters::OsRandom), table.clone());
+    let outcome = runtime.block_on(pay::pay(table.as_ref(), &gateway, &portal_adapters::OsRandom, request)).unwrap();
+    assert!(matches!(outcome, PayOutcome::Succeeded(_)), "{outcome:?}");
+
+    let first = export(None);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let lines: Vec<serde_json::Value> = text(&first.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "the event, then the next cursor: {lines:?}");
+    assert_eq!(lines[0]["type"], "payment.succeeded");
+    assert_eq!(lines[0]["household"], "lopez");
+    assert_eq!(lines[0]["data"]["payment"]["invoice"], open.id().as_str());
+    assert_eq!(lines[1]["next_cursor"], lines[0]["cursor"]);
+    let cursor = lines[0]["cursor"].as_str().unwrap().to_owned();
+    let again = export(Some(&cursor));
+    assert_eq!(text(&again.stdout).trim(), serde_json::json!({ "next_cursor": cursor }).to_string(), "nothing after it");
+    let bad = export(Some("yesterday"));
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("not a cursor"), "{}", text(&bad.stderr));
+
+    // The local portal posts it to the practice's endpoint, signed, and lists it at /_dev/feed.
+    let (url, received) = one_webhook();
+    let secret = "a-local-practice-webhook-secret";
+    let mut child = portal(&[
+        "serve",
+        "--port",
+        "0",
+        "--dynamodb-endpoint",
+        &endpoint(),
+        "--table",
+        &table_name,
+        "--practice-webhook",
+        &url,
+        "--practice-webhook-secret",
+        secret,
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("starting portal serve");
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut out = BufReader::new(stdout).lines();
+    let base =
+        out.by_ref().map_while(Result::ok).find_map(|l| l.strip_prefix("Patient portal: ").map(|u| u.trim_end_matches('/').to_owned()));
+    std::thread::spawn(move || out.for_each(drop));
+    let (headers, body) = received.recv_timeout(std::time::Duration::from_secs(20)).expect("the event posted within 20 seconds");
+    let header = |name: &str| {
+        headers
+            .lines()
+            .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()))
+            .unwrap()
+    };
+    let posted: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(posted["id"], lines[0]["id"]);
+    assert_eq!(header("webhook-id"), lines[0]["id"].as_str().unwrap());
+    let checked = portal_feed::Secret::parse(secret).unwrap().verify(
+        &header("webhook-id"),
+        &header("webhook-timestamp"),
+        &header("webhook-signature"),
+        body.as_bytes(),
+        chrono::Utc::now().timestamp(),
+    );
+    assert_eq!(checked, Ok(()));
+    let (status, page) = get(&format!("{}/_dev/feed", base.expect("the server's URL")));
+    assert!(status.contains("200"), "{status}");
+    assert!(page.contains("payment.succeeded") && page.contains(lines[0]["id"].as_str().unwrap()));
+    drop(server);
+}

@@ -21,3 +21,21 @@ pub fn outbox(chrome: &Chrome<'_>, messages: &[Message]) -> Markup {
     };
     page(chrome, "Outbox", body)
 }
+
+/// `/_dev/feed`: the practice change feed the local portal has written, newest first (what the
+/// practice's system would be sent).
+pub fn feed(chrome: &Chrome<'_>, events: &[portal_domain::feed::FeedEvent]) -> Markup {
+    let body = html! {
+        h1 { "Practice feed" }
+        p { "Every change patients made, as the practice's system is told of it (docs/practice-feed.md). Newest first." }
+        @if events.is_empty() { p { "No changes yet." } }
+        @for e in events.iter().rev() {
+            article.message id=(e.id) {
+                h2 { (e.kind) }
+                p.small { "Household " (e.household) " · " (e.at.format("%Y-%m-%d %H:%M:%S UTC")) " · cursor " code { (e.cursor) } }
+                pre { (serde_json::to_string_pretty(&e.data).unwrap_or_default()) }
+            }
+        }
+    };
+    page(chrome, "Practice feed", body)
+}

@@ -205,6 +205,8 @@ pub struct TestApp {
     pub origin: Option<String>,
     /// The browser's User-Agent header.
     pub user_agent: String,
+    /// The browser's address, as CloudFront or the local server passes it (none unless set).
+    pub client_ip: Option<String>,
 }
 
 impl TestApp {
@@ -254,7 +256,17 @@ impl TestApp {
         // The sandbox keeps its ledger in the table, as deployed: its requests are counted and can fail too.
         let gateway = Arc::new(SandboxGateway::with_ledger(Box::new(OsRandom), counter.clone()));
         let app = App::new(counter.clone(), mailer, clock.clone(), Arc::new(OsRandom), gateway.clone(), config);
-        TestApp { app, outbox, clock, counter, gateway, cookies: Vec::new(), origin: None, user_agent: "portal-tests".into() }
+        TestApp {
+            app,
+            outbox,
+            clock,
+            counter,
+            gateway,
+            cookies: Vec::new(),
+            origin: None,
+            user_agent: "portal-tests".into(),
+            client_ip: None,
+        }
     }
 
     /// Submits a member's contact form as a patient would: the form's current values, with `changes`
@@ -362,7 +374,11 @@ impl TestApp {
             }
             None => Body::Empty,
         };
-        builder.body(body).expect("valid request")
+        let mut request = builder.body(body).expect("valid request");
+        if let Some(ip) = &self.client_ip {
+            request.extensions_mut().insert(portal_web::ClientAddr(ip.clone()));
+        }
+        request
     }
 
     fn keep_cookies(&mut self, set_cookies: &[String]) {

@@ -102,23 +102,14 @@ async fn run_stream(app: &TestApp, settings: &FeedSettings, records: &[Value], s
     invocations
 }
 
-#[tokio::test]
-async fn the_practice_sees_every_event_of_the_demo_journeys_once_in_order_through_an_outage() {
-    // One portal, two browsers: Maria's cookie jar and Sam's, swapped in turn.
-    let mut maria = TestApp::memory().await;
-    maria.sign_in("maria@example.com").await;
-    let mut sams_jar = Vec::new();
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
-    maria.sign_in("sam@example.com").await;
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+/// Maria's household's journeys through the portal, with Sam's (his cookie jar swapped in) between.
+async fn journey(maria: &mut TestApp, sams_jar: &mut Vec<(String, String)>) {
     let step = |app: &TestApp| app.clock.advance(Span::seconds(1));
-
-    // Maria's household, with Sam's between.
     assert_eq!(maria.pay("inv-1008", &[("amount", "20.00"), ("source", "src-visa")]).await.status, StatusCode::SEE_OTHER);
     step(&maria);
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    std::mem::swap(&mut maria.cookies, sams_jar);
     assert_eq!(maria.pay("inv-2001", &[("amount", "10.00"), ("source", "src-mastercard")]).await.status, StatusCode::SEE_OTHER);
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    std::mem::swap(&mut maria.cookies, sams_jar);
     step(&maria);
     let form = maria.get("/payment-methods/new").await;
     let csrf = form.csrf_token();
@@ -147,10 +138,10 @@ async fn the_practice_sees_every_event_of_the_demo_journeys_once_in_order_throug
     step(&maria);
     assert_eq!(maria.submit_contact("maria", &[("phone_mobile", "512-555-0199")]).await.status, StatusCode::SEE_OTHER);
     step(&maria);
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    std::mem::swap(&mut maria.cookies, sams_jar);
     let moved = [("address_line1", "9 Pecan St"), ("city", "Austin"), ("state", "TX"), ("postal_code", "78701")];
     assert_eq!(maria.submit_contact("sam", &moved).await.status, StatusCode::SEE_OTHER);
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    std::mem::swap(&mut maria.cookies, sams_jar);
     step(&maria);
     assert_eq!(maria.submit_contact("maria", &[("email", "maria.lopez@example.org")]).await.status, StatusCode::SEE_OTHER);
     let page = maria.get("/members/maria/contact?done=verify").await;
@@ -177,6 +168,20 @@ async fn the_practice_sees_every_event_of_the_demo_journeys_once_in_order_throug
     let sign = [("csrf_token", agreement.csrf_token()), ("signer_name", "Maria Lopez".into()), ("consent", "yes".into())];
     let sign: Vec<(&str, &str)> = sign.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(maria.post("/agreements/agr-financial/sign", &sign).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_practice_sees_every_event_of_the_demo_journeys_once_in_order_through_an_outage() {
+    // One portal, two browsers: Maria's cookie jar and Sam's, swapped in turn.
+    let mut maria = TestApp::memory().await;
+    maria.sign_in("maria@example.com").await;
+    let mut sams_jar = Vec::new();
+    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    maria.sign_in("sam@example.com").await;
+    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    let step = |app: &TestApp| app.clock.advance(Span::seconds(1));
+
+    journey(&mut maria, &mut sams_jar).await;
 
     let lopez: Vec<FeedEvent> = feed::of_household(maria.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
     let kinds: Vec<&str> = lopez.iter().map(|e| e.kind.as_str()).collect();
@@ -275,4 +280,100 @@ async fn the_staff_digest_lists_what_to_act_on_once_and_nothing_on_a_quiet_day()
     maria.clock.advance(Span::days(1));
     assert_eq!(practice_feed::handle(&maria.app, &settings, schedule).await.unwrap(), json!({ "digest": "NothingChanged" }));
     assert_eq!(maria.outbox.messages().len(), sent);
+}
+
+/// The small script a practice would write: applies exported feed events to its import file
+/// (records replaced by id, added, or removed), as its own system applies them.
+fn apply_to_file(file: &mut Value, events: &[Value]) {
+    fn replace(list: &mut Value, record: &Value) {
+        let list = list.as_array_mut().expect("a list");
+        match list.iter_mut().find(|r| r["id"] == record["id"]) {
+            Some(old) => *old = record.clone(),
+            None => list.push(record.clone()),
+        }
+    }
+    for event in events {
+        let households = file["households"].as_array_mut().unwrap();
+        let household = households.iter_mut().find(|h| h["id"] == event["household"]).expect("the practice's household id");
+        let data = &event["data"];
+        match event["type"].as_str().unwrap() {
+            "payment.succeeded" | "payment.failed" | "payment.refunded" | "payment.disputed" => {
+                replace(&mut household["payments"], &data["payment"])
+            }
+            "payment_method.added" => {
+                if data["payment_method"]["default"] == true {
+                    household["payment_sources"].as_array_mut().unwrap().iter_mut().for_each(|s| s["default"] = json!(false));
+                }
+                replace(&mut household["payment_sources"], &data["payment_method"]);
+            }
+            "payment_method.removed" => {
+                household["payment_sources"].as_array_mut().unwrap().retain(|s| s["id"] != data["payment_method"]["id"])
+            }
+            "payment_method.made_default" => household["payment_sources"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .for_each(|s| s["default"] = json!(s["id"] == data["payment_method"]["id"])),
+            "member.contact_changed" | "member.email_verified" => replace(&mut household["members"], &data["member"]),
+            "member.enrolled" => {
+                replace(&mut household["members"], &data["member"]);
+                replace(&mut household["memberships"], &data["membership"]);
+            }
+            "membership.renewed" => {
+                replace(&mut household["memberships"], &data["previous"]);
+                replace(&mut household["memberships"], &data["membership"]);
+            }
+            "agreement.signed" => replace(&mut household["agreements"], &data["agreement"]),
+            other => panic!("an event type the practice's script does not know: {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn exported_events_applied_to_the_import_file_leave_nothing_kept_as_changed_on_reimport() {
+    use portal_cli::import::{self, Dataset};
+    let today = portal_tests::test_now().with_timezone(&chrono_tz::America::Chicago).date_naive();
+    let mut file = import::to_json(&Dataset::from_demo(&portal_adapters::demo::Demo::new(today)));
+    let clock = std::sync::Arc::new(portal_adapters::ManualClock::new(portal_tests::test_now()));
+    let table: std::sync::Arc<dyn portal_domain::Table> = std::sync::Arc::new(portal_adapters::MemoryTable::new(clock.clone()));
+    let parse = |file: &Value| import::parse(&file.to_string(), today).unwrap_or_else(|p| panic!("{p:#?}"));
+    let first = import::import(table.as_ref(), &parse(&file), &|_, _| {}).await.unwrap();
+    assert!(first.kept.is_empty() && first.conflicts.is_empty());
+
+    // Patients change things in the portal.
+    let outbox = std::sync::Arc::new(portal_adapters::OutboxMailer::new());
+    let mut maria = TestApp::build(table.clone(), clock, outbox.clone(), outbox).await;
+    maria.client_ip = Some("203.0.113.7".into());
+    maria.sign_in("maria@example.com").await;
+    let mut sams_jar = Vec::new();
+    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    maria.sign_in("sam@example.com").await;
+    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    journey(&mut maria, &mut sams_jar).await;
+
+    // Without the events applied, the next import keeps what the portal changed, and says so.
+    let unapplied = import::import(table.as_ref(), &parse(&file), &|_, _| {}).await.unwrap();
+    assert!(!unapplied.kept.is_empty(), "the portal's changes are kept and listed");
+
+    // `portal export`, in two pulls (a limit, then from the cursor it printed).
+    let later = maria.app.now() + Span::minutes(1);
+    let mut lines = Vec::new();
+    let mut since: Option<String> = None;
+    for _ in 0..2 {
+        let mut out = Vec::new();
+        portal_cli::operator::write_export(table.as_ref(), since.as_deref(), 6, later, &mut out).await.unwrap();
+        let mut printed: Vec<Value> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let last = printed.pop().unwrap();
+        since = last["next_cursor"].as_str().map(str::to_owned);
+        lines.extend(printed);
+    }
+    assert_eq!(lines.len(), 11, "Maria's nine events and Sam's two, each once: {lines:#?}");
+    let mut out = Vec::new();
+    portal_cli::operator::write_export(table.as_ref(), since.as_deref(), 6, later, &mut out).await.unwrap();
+    assert_eq!(String::from_utf8(out).unwrap().trim(), json!({ "next_cursor": since }).to_string(), "nothing new: the same cursor");
+
+    apply_to_file(&mut file, &lines);
+    let report = import::import(table.as_ref(), &parse(&file), &|_, _| {}).await.unwrap();
+    assert_eq!(report.kept, Vec::<String>::new(), "the file reflects every change");
+    assert_eq!(report.conflicts, Vec::<String>::new());
 }

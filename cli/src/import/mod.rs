@@ -458,7 +458,9 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
     let mut new_payments: BTreeMap<&InvoiceId, Vec<&Payment>> = BTreeMap::new();
     for p in &h.payments {
         match stored.payments.get(&p.id) {
-            Some(old) if Payment { version: 0, ..old.clone() } != Payment { version: 0, ..p.clone() } => {
+            // Compared as the file writes payments: what the portal keeps beside them (its idempotency
+            // key, a bank debit's authorization, refunds it was told of) is not the file's to match.
+            Some(old) if portal_domain::exchange::payment(old) != portal_domain::exchange::payment(p) => {
                 report.kept.push(format!("payment {}: already recorded; a recorded payment is not changed by an import", p.id));
             }
             Some(_) => report.unchanged += 1,

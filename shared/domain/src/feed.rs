@@ -288,16 +288,27 @@ pub async fn after(
     limit: usize,
     now: DateTime<Utc>,
 ) -> Result<(Vec<FeedEvent>, Option<String>), StoreError> {
-    let settled = now - SETTLE;
+    written_by(table, since, limit, now - SETTLE, now).await
+}
+
+/// Like [`after`], but every event written by `until` (a reader that knows no write is still
+/// in flight: the local portal, whose writes land as they are made).
+pub async fn written_by(
+    table: &dyn Table,
+    since: Option<&str>,
+    limit: usize,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<FeedEvent>, Option<String>), StoreError> {
     let oldest = (now - Duration::days(KEPT_DAYS)).date_naive();
     let mut day = since.and_then(store::time_at).map_or(oldest, |t| t.date_naive().max(oldest));
     let mut events = Vec::new();
-    while day <= settled.date_naive() && events.len() < limit {
+    while day <= until.date_naive() && events.len() < limit {
         for event in on_day(table, day).await? {
             if events.len() == limit {
                 break;
             }
-            if since.is_none_or(|s| event.cursor.as_str() > s) && event.at <= settled {
+            if since.is_none_or(|s| event.cursor.as_str() > s) && event.at <= until {
                 events.push(event);
             }
         }
@@ -396,5 +407,40 @@ mod tests {
         assert_eq!(event.data["member"]["id"], "m1");
         assert_eq!(event.data["member"]["email"], "ana@example.com");
         let _ = MemberId::parse("m1");
+    }
+
+    #[tokio::test]
+    async fn a_pull_returns_settled_events_after_the_cursor_in_order_and_the_next_cursor() {
+        use crate::ports::MockTable;
+        use std::sync::Arc;
+        let a = payment(PaymentStatus::Succeeded);
+        let mut b = payment(PaymentStatus::Succeeded);
+        b.id = crate::PaymentId::parse("pay-2").unwrap();
+        let first = event(&Change::PaymentSucceeded(&a), at());
+        let second = event(&Change::PaymentSucceeded(&b), at() + Duration::seconds(10));
+        let items: Vec<Arc<Item>> = [&first, &second]
+            .iter()
+            .map(|e| match e.write().unwrap() {
+                Write::Put { item, .. } => Arc::new(item),
+                _ => unreachable!(),
+            })
+            .collect();
+        let mut table = MockTable::new();
+        let day = day_pk(at().date_naive());
+        table.expect_query_index().returning(move |pk| Ok(if pk == day { items.clone() } else { Vec::new() }));
+        // Both settled: both, in order, and the last one's cursor.
+        let (events, next) = after(&table, None, 10, at() + Duration::minutes(1)).await.unwrap();
+        assert_eq!(events.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), [first.id.clone(), second.id.clone()]);
+        assert_eq!(next.as_deref(), Some(second.cursor.as_str()));
+        // After the first one's cursor: only the second.
+        let (events, _) = after(&table, Some(&first.cursor), 10, at() + Duration::minutes(1)).await.unwrap();
+        assert_eq!(events, [second.clone()]);
+        // The second is not settled yet five seconds after it: not returned, and the cursor stays.
+        let (events, next) = after(&table, Some(&first.cursor), 10, second.at + Duration::seconds(5)).await.unwrap();
+        assert!(events.is_empty());
+        assert_eq!(next.as_deref(), Some(first.cursor.as_str()));
+        // A limit of one.
+        let (events, next) = after(&table, None, 1, at() + Duration::minutes(1)).await.unwrap();
+        assert_eq!((events.len(), next), (1, Some(first.cursor.clone())));
     }
 }
