@@ -434,7 +434,7 @@ mod tests {
         assert_eq!(next.as_deref(), Some(second.cursor.as_str()));
         // After the first one's cursor: only the second.
         let (events, _) = after(&table, Some(&first.cursor), 10, at() + Duration::minutes(1)).await.unwrap();
-        assert_eq!(events, [second.clone()]);
+        assert_eq!(events, std::slice::from_ref(&second));
         // The second is not settled yet five seconds after it: not returned, and the cursor stays.
         let (events, next) = after(&table, Some(&first.cursor), 10, second.at + Duration::seconds(5)).await.unwrap();
         assert!(events.is_empty());
