@@ -106,11 +106,11 @@ async fn run_stream(app: &TestApp, settings: &FeedSettings, records: &[Value], s
 async fn journey(maria: &mut TestApp, sams_jar: &mut Vec<(String, String)>) {
     let step = |app: &TestApp| app.clock.advance(Span::seconds(1));
     assert_eq!(maria.pay("inv-1008", &[("amount", "20.00"), ("source", "src-visa")]).await.status, StatusCode::SEE_OTHER);
-    step(&maria);
+    step(maria);
     std::mem::swap(&mut maria.cookies, sams_jar);
     assert_eq!(maria.pay("inv-2001", &[("amount", "10.00"), ("source", "src-mastercard")]).await.status, StatusCode::SEE_OTHER);
     std::mem::swap(&mut maria.cookies, sams_jar);
-    step(&maria);
+    step(maria);
     let form = maria.get("/payment-methods/new").await;
     let csrf = form.csrf_token();
     let card = [
@@ -123,36 +123,36 @@ async fn journey(maria: &mut TestApp, sams_jar: &mut Vec<(String, String)>) {
         ("postal_code", "78613"),
     ];
     assert_eq!(maria.post("/payment-methods/new", &card).await.status, StatusCode::SEE_OTHER);
-    step(&maria);
+    step(maria);
     let methods = maria.get("/payment-methods").await;
     assert_eq!(
         maria.post("/payment-methods/src-checking/default", &[("csrf_token", &methods.csrf_token())]).await.status,
         StatusCode::SEE_OTHER
     );
-    step(&maria);
+    step(maria);
     let methods = maria.get("/payment-methods").await;
     assert_eq!(
         maria.post("/payment-methods/src-visa/remove", &[("csrf_token", &methods.csrf_token())]).await.status,
         StatusCode::SEE_OTHER
     );
-    step(&maria);
+    step(maria);
     assert_eq!(maria.submit_contact("maria", &[("phone_mobile", "512-555-0199")]).await.status, StatusCode::SEE_OTHER);
-    step(&maria);
+    step(maria);
     std::mem::swap(&mut maria.cookies, sams_jar);
     let moved = [("address_line1", "9 Pecan St"), ("city", "Austin"), ("state", "TX"), ("postal_code", "78701")];
     assert_eq!(maria.submit_contact("sam", &moved).await.status, StatusCode::SEE_OTHER);
     std::mem::swap(&mut maria.cookies, sams_jar);
-    step(&maria);
+    step(maria);
     assert_eq!(maria.submit_contact("maria", &[("email", "maria.lopez@example.org")]).await.status, StatusCode::SEE_OTHER);
     let page = maria.get("/members/maria/contact?done=verify").await;
     let code = maria.last_code_to("maria.lopez@example.org").unwrap();
     let confirm = [("csrf_token", page.csrf_token()), ("version", TestApp::hidden(&page, "version")), ("code", code)];
     let confirm: Vec<(&str, &str)> = confirm.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(maria.post("/members/maria/contact", &confirm).await.status, StatusCode::SEE_OTHER);
-    step(&maria);
+    step(maria);
     let renew = maria.get("/memberships/ms-lopez-2/renew").await;
     assert_eq!(maria.post("/memberships/ms-lopez-2/renew", &[("csrf_token", &renew.csrf_token())]).await.status, StatusCode::SEE_OTHER);
-    step(&maria);
+    step(maria);
     let quote = maria
         .quote_dependent(&[
             ("first_name", "Lucas"),
@@ -163,7 +163,7 @@ async fn journey(maria: &mut TestApp, sams_jar: &mut Vec<(String, String)>) {
         ])
         .await;
     assert_eq!(maria.confirm_dependent(&quote).await.status, StatusCode::SEE_OTHER);
-    step(&maria);
+    step(maria);
     let agreement = maria.get("/agreements/agr-financial").await;
     let sign = [("csrf_token", agreement.csrf_token()), ("signer_name", "Maria Lopez".into()), ("consent", "yes".into())];
     let sign: Vec<(&str, &str)> = sign.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -179,7 +179,6 @@ async fn the_practice_sees_every_event_of_the_demo_journeys_once_in_order_throug
     std::mem::swap(&mut maria.cookies, &mut sams_jar);
     maria.sign_in("sam@example.com").await;
     std::mem::swap(&mut maria.cookies, &mut sams_jar);
-    let step = |app: &TestApp| app.clock.advance(Span::seconds(1));
 
     journey(&mut maria, &mut sams_jar).await;
 
