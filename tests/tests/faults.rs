@@ -25,9 +25,10 @@ enum Case {
     AddDependent,
     SignAgreement,
     SignOutOthers,
+    VerifyEmail,
 }
 
-const CASES: [Case; 11] = [
+const CASES: [Case; 12] = [
     Case::SignIn,
     Case::SignOut,
     Case::Pay,
@@ -39,6 +40,7 @@ const CASES: [Case; 11] = [
     Case::AddDependent,
     Case::SignAgreement,
     Case::SignOutOthers,
+    Case::VerifyEmail,
 ];
 
 /// A signed-in demo portal whose table can be made to fail.
@@ -107,6 +109,20 @@ async fn act(app: &mut TestApp, case: Case) -> Page {
             app.post(path, &[("csrf_token", &page.csrf_token())]).await
         }
         Case::SaveContact => app.submit_contact("maria", &[("phone_mobile", "512-555-0199")]).await,
+        Case::VerifyEmail => {
+            let asked = app.submit_contact("maria", &[("email", NEW_EMAIL)]).await;
+            if asked.location() != Some("/members/maria/contact?done=verify") {
+                return asked;
+            }
+            let page = app.get("/members/maria/contact?done=verify").await;
+            let Some(code) = app.last_code_to(NEW_EMAIL) else { return page };
+            if page.status != StatusCode::OK {
+                return page;
+            }
+            let fields = [("csrf_token", page.csrf_token()), ("version", TestApp::hidden(&page, "version")), ("code", code)];
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post("/members/maria/contact", &fields).await
+        }
         Case::Renew => {
             let page = app.get("/memberships/ms-lopez-2/renew").await;
             if page.status != StatusCode::OK {
@@ -139,6 +155,8 @@ async fn act(app: &mut TestApp, case: Case) -> Page {
         }
     }
 }
+
+const NEW_EMAIL: &str = "maria.lopez@example.org";
 
 fn lopez_id() -> AccountId {
     AccountId::parse("lopez").unwrap()
@@ -174,6 +192,9 @@ async fn done(app: &mut TestApp, case: Case) -> Result<(), String> {
                 && lopez.memberships.len() == 3
         }
         Case::AddDependent => lopez.members.iter().filter(|m| m.first_name == "Lucas").count() == 1,
+        Case::VerifyEmail => {
+            lopez.member(&"maria".to_owned().try_into().unwrap()).and_then(|m| m.email.clone()).is_some_and(|e| e.as_str() == NEW_EMAIL)
+        }
         Case::SignAgreement => lopez.agreements.iter().find(|a| a.id.as_str() == "agr-financial").is_some_and(|a| a.signature.is_some()),
         Case::SignOutOthers => {
             let token = app.cookie("portal_session").and_then(|t| session::Token::parse(&t)).ok_or("no session cookie")?;
@@ -197,6 +218,7 @@ async fn done(app: &mut TestApp, case: Case) -> Result<(), String> {
         Case::Renew => &["membership.renewed"],
         Case::AddDependent => &["member.enrolled"],
         Case::SignAgreement => &["agreement.signed"],
+        Case::VerifyEmail => &["member.email_verified"],
     };
     let mut kinds: Vec<String> =
         feed::of_household(app.app.table.as_ref(), &lopez_id()).await.map_err(|e| e.to_string())?.into_iter().map(|e| e.kind).collect();
@@ -254,7 +276,7 @@ async fn a_failure_at_every_table_request_of_every_use_case() {
                 // page, or a payment that did not go through, the patient does it again.
                 reconcile(&app).await;
                 if page.status.is_server_error() || done(&mut app, case).await.is_err() {
-                    if matches!(case, Case::SignIn) {
+                    if matches!(case, Case::SignIn | Case::VerifyEmail) {
                         // A code sent or used by the failed attempt: they ask for a new one after a minute.
                         app.clock.advance(Duration::seconds(61));
                     }
