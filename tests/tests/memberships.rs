@@ -191,6 +191,41 @@ async fn members_see_memberships_read_only(app: TestApp) {
     assert_eq!(app.get("/memberships/ms-lopez-2/dependents/new").await.status, StatusCode::FORBIDDEN);
 }
 
+/// The confirmation is the server's: a browser can neither choose the new member's id (here another
+/// household's member's) nor confirm details other than those it was quoted.
+async fn a_dependent_confirmation_cannot_choose_the_id_or_change_the_details(app: TestApp) {
+    let mut app = signed_in(app, MARIA).await;
+    let fields =
+        [("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", "2022-08-01"), ("sex", "male"), ("relationship", "child")];
+    let quote = app.quote_dependent(&fields).await;
+    assert_eq!(quote.status, StatusCode::OK);
+    let names = ["csrf_token", "enrolment_key", "first_name", "last_name", "date_of_birth", "sex", "relationship", "email", "phone_mobile"];
+    let confirm = |changes: &[(&str, &str)]| {
+        let mut form: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), TestApp::hidden(&quote, n))).collect();
+        for (name, value) in changes {
+            form.retain(|(n, _)| n != name);
+            form.push((name.to_string(), value.to_string()));
+        }
+        form
+    };
+    let chosen_id = confirm(&[("enrolment_key", "sam")]);
+    let chosen_id: Vec<(&str, &str)> = chosen_id.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let answer = app.post("/memberships/ms-lopez-2/dependents/confirm", &chosen_id).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "an id the browser chose");
+    let other_details = confirm(&[("date_of_birth", "1990-08-01")]);
+    let other_details: Vec<(&str, &str)> = other_details.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let answer = app.post("/memberships/ms-lopez-2/dependents/confirm", &other_details).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "an adult at a child's quoted price");
+    let members = lopez(&app).await.members;
+    assert!(!members.iter().any(|m| m.first_name == "Lucas" || m.id.as_str() == "sam"), "nothing was added");
+    // The confirmation as quoted adds Lucas once, under an id the server chose.
+    assert_eq!(app.confirm_dependent(&quote).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.confirm_dependent(&quote).await.status, StatusCode::SEE_OTHER);
+    let lucas: Vec<_> = lopez(&app).await.members.into_iter().filter(|m| m.first_name == "Lucas").collect();
+    assert_eq!(lucas.len(), 1);
+    assert_ne!(lucas[0].id.as_str(), TestApp::hidden(&quote, "enrolment_key"));
+}
+
 macro_rules! on_both_tables {
     ($($name:ident),* $(,)?) => {
         mod in_memory {
@@ -208,6 +243,7 @@ on_both_tables!(
     sam_is_not_offered_renewal_and_a_post_changes_nothing,
     two_renew_submits_at_once_renew_once,
     maria_adds_a_four_year_old_at_thirty_dollars,
+    a_dependent_confirmation_cannot_choose_the_id_or_change_the_details,
     dependent_input_is_validated_and_emails_are_unique,
     members_see_memberships_read_only,
 );

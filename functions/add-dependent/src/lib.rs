@@ -7,7 +7,7 @@ use lambda_http::Body;
 use portal_domain::enrol::{self, DependentErrors, DependentInput, EnrolOutcome, NewDependent};
 use portal_domain::ports::random_token;
 use portal_domain::store::{self, HouseholdRecords};
-use portal_domain::{MemberId, Membership, MembershipId, MembershipStatus};
+use portal_domain::{Membership, MembershipId, MembershipStatus};
 use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::memberships::{dependent_form, quote_page, DependentValues};
@@ -119,7 +119,7 @@ async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     }
     let q = enrol::quote(&ms, &records.members, &dependent)
         .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
-    let key = random_token(app.random.as_ref(), 16);
+    let key = enrol::enrolment_key(&app.config.secret, &ms, &dependent, &random_token(app.random.as_ref(), 16));
     let csrf = ctx.session()?.csrf_token.clone();
     Ok(html(StatusCode::OK, quote_page(&ctx.chrome(app, Some(Section::Memberships)), &csrf, &ms, &v, &q, &key)))
 }
@@ -127,8 +127,6 @@ async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
 async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let (records, ms) = load(app, ctx, id).await?;
     let v = values(&ctx.form);
-    let member_id = MemberId::parse(ctx.form.text("enrolment_key"))
-        .map_err(|_| PageError::BadRequest("The confirmation was incomplete. Start again."))?;
     // The hidden fields are parsed again: nothing from the quote page is trusted as is.
     let dependent = match parse(&v, app) {
         Ok(d) => d,
@@ -136,6 +134,10 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
             return form_page(app, ctx, &ms, &v, &e, Some("Please correct the highlighted fields."), StatusCode::UNPROCESSABLE_ENTITY)
         }
     };
+    // The new member's id comes from the confirmation the quote page was given, which holds for
+    // exactly the details it quoted.
+    let member_id = enrol::enrolled_member_id(&app.config.secret, &ms, &dependent, ctx.form.text("enrolment_key"))
+        .ok_or(PageError::BadRequest("The confirmation was incomplete. Start again."))?;
     let q = enrol::quote(&ms, &records.members, &dependent)
         .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
     let address = records.household.as_ref().and_then(|h| h.billing_address.clone());

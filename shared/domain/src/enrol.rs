@@ -6,6 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::feed::{self, Change};
 use crate::ports::{Condition, Key, Table, Write};
 use crate::store::{self, record_item};
+use subtle::ConstantTimeEq;
+
+use crate::signin::HmacKey;
 use crate::{
     DateOfBirth, Email, Enrollment, Member, MemberId, Membership, MembershipId, MembershipStatus, Money, PhoneNumber, Phones, Relationship,
     Sex, StoreError, UsAddress,
@@ -215,6 +218,45 @@ pub fn email_claim_key(email: &Email) -> Key {
 pub fn claim_email(email: &Email, member: &Member) -> Result<Write, StoreError> {
     let item = record_item(&email_claim_key(email), "email-claim", &member.id, 1)?;
     Ok(Write::Put { item, condition: Some(Condition::NotExists) })
+}
+
+/// The confirmation a quote page carries: a random nonce and an HMAC binding it to the household,
+/// the membership and every field of the dependent the price was quoted for. The new member's id
+/// is derived from it on the server, so a browser can neither choose the id nor confirm details
+/// other than those it was quoted; the same confirmation sent twice gives the same id (one member).
+pub fn enrolment_key(key: &HmacKey, ms: &Membership, dependent: &NewDependent, nonce: &str) -> String {
+    format!("{nonce}.{}", enrolment_mac(key, ms, dependent, nonce))
+}
+
+fn enrolment_mac(key: &HmacKey, ms: &Membership, dependent: &NewDependent, nonce: &str) -> String {
+    let dob = dependent.date_of_birth.date().to_string();
+    let email = dependent.email.as_ref().map_or("", Email::as_str);
+    let mobile = dependent.mobile.as_ref().map(PhoneNumber::e164).unwrap_or_default();
+    let sex = serde_json::to_string(&dependent.sex).unwrap_or_default();
+    let relationship = serde_json::to_string(&dependent.relationship).unwrap_or_default();
+    key.sign(&[
+        b"enrolment",
+        ms.account.as_str().as_bytes(),
+        ms.id.as_str().as_bytes(),
+        nonce.as_bytes(),
+        dependent.first_name.as_bytes(),
+        dependent.last_name.as_bytes(),
+        dob.as_bytes(),
+        sex.as_bytes(),
+        relationship.as_bytes(),
+        email.as_bytes(),
+        mobile.as_bytes(),
+    ])
+}
+
+/// The new member's id for a confirmation, when it is one this portal issued for exactly these
+/// details on this membership; `None` otherwise (tampered, or for other details).
+pub fn enrolled_member_id(key: &HmacKey, ms: &Membership, dependent: &NewDependent, enrolment_key: &str) -> Option<MemberId> {
+    let (nonce, mac) = enrolment_key.split_once('.')?;
+    if nonce.is_empty() || nonce.len() > 64 || !bool::from(enrolment_mac(key, ms, dependent, nonce).as_bytes().ct_eq(mac.as_bytes())) {
+        return None;
+    }
+    MemberId::parse(&key.sign(&[b"enrolled-member", ms.account.as_str().as_bytes(), nonce.as_bytes()])[..22]).ok()
 }
 
 #[derive(Debug, PartialEq, Eq)]
