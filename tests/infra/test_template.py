@@ -194,6 +194,36 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(statement["Action"], "lambda:InvokeFunction")
         self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["PracticeFeedFunction", "Arn"]})
 
+    def test_an_optional_web_acl_rate_limits_sign_in_and_posts_per_address(self):
+        params = self.template["Parameters"]
+        self.assertEqual(params["EdgeFirewall"]["Default"], "off", "it has a monthly cost: the operator turns it on")
+        acl = self.template["Resources"]["EdgeFirewallAcl"]
+        self.assertEqual(acl["Condition"], "UsesEdgeFirewall")
+        props = acl["Properties"]
+        self.assertEqual(props["Scope"], "CLOUDFRONT")
+        rules = {r["Name"]: r for r in props["Rules"]}
+        self.assertEqual(set(rules), {"sign-in-and-access-links", "posts", "everything"})
+        for rule in rules.values():
+            rate = rule["Statement"]["RateBasedStatement"]
+            self.assertEqual(rate["AggregateKeyType"], "IP")
+            self.assertEqual(rule["Action"]["Block"]["CustomResponse"]["ResponseCode"], 429)
+        paths = [s["ByteMatchStatement"]["SearchString"]
+                 for s in rules["sign-in-and-access-links"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]["OrStatement"]["Statements"]]
+        self.assertEqual(sorted(paths), ["/access/", "/sign-in"])
+        post = rules["posts"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]["ByteMatchStatement"]
+        self.assertEqual((post["SearchString"], post["FieldToMatch"]), ("POST", {"Method": {}}))
+        config = self.template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+        self.assertEqual(config["WebACLId"], {"Fn::If": ["UsesEdgeFirewall", {"Fn::GetAtt": ["EdgeFirewallAcl", "Arn"]}, {"Ref": "AWS::NoValue"}]})
+        self.assertIn("EdgeFirewallRegion", self.template["Rules"], "a CloudFront web ACL lives in us-east-1")
+
+    def test_every_function_has_reserved_concurrency_unless_the_operator_turns_it_off(self):
+        glob = self.template["Globals"]["Function"]
+        self.assertEqual(glob["ReservedConcurrentExecutions"],
+                         {"Fn::If": ["ReservesConcurrency", {"Ref": "FunctionConcurrency"}, {"Ref": "AWS::NoValue"}]})
+        self.assertGreater(self.template["Parameters"]["FunctionConcurrency"]["Default"], 0)
+        for crate, (name, resource) in self.functions.items():
+            self.assertNotIn("ReservedConcurrentExecutions", resource["Properties"], f"{crate} keeps the stack's setting")
+
 
 if __name__ == "__main__":
     unittest.main()
