@@ -225,9 +225,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 impl Local {
     /// Hands a request to the function that serves its path, as CloudFront would.
     async fn respond(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+        // Only the address the server is bound to: a page elsewhere that points its own name at
+        // 127.0.0.1 (DNS rebinding) reaches nothing, not the outbox's codes, not a form.
+        if !self.own_host(req.headers().get(header::HOST).and_then(|h| h.to_str().ok())) {
+            return plain(StatusCode::MISDIRECTED_REQUEST, "this server answers only at its own address, 127.0.0.1 or localhost");
+        }
         let (parts, body) = req.into_parts();
-        let bytes = match body.collect().await {
+        // Read no more than the largest body a function takes (Stripe's events); a form's own limit is the edge's.
+        let bytes = match http_body_util::Limited::new(body, LOCAL_BODY_LIMIT).collect().await {
             Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return plain(StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large")
+            }
             Err(_) => return plain(StatusCode::BAD_REQUEST, "could not read the request body"),
         };
         let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
@@ -268,7 +277,16 @@ impl Local {
     }
 }
 
+/// The largest request body the local server reads (as a function URL would refuse a larger one).
+const LOCAL_BODY_LIMIT: usize = 256 * 1024;
+
 impl Local {
+    /// Whether a Host header names this server: 127.0.0.1 or localhost, at its port.
+    fn own_host(&self, host: Option<&str>) -> bool {
+        let port = self.app.config.public_url.rsplit(':').next().unwrap_or("");
+        host.is_some_and(|h| h == format!("127.0.0.1:{port}") || h == format!("localhost:{port}"))
+    }
+
     /// `/_dev/feed`: the practice change feed, as HTML or (with `Accept: application/json`) JSON.
     async fn feed_page(&self, req: &lambda_http::Request) -> Response<Full<Bytes>> {
         let now = self.app.now();

@@ -84,6 +84,9 @@ pub struct ContactPage<'a> {
     /// An email change waiting for its code.
     pub pending_email: Option<&'a Email>,
     pub code_error: Option<&'a str>,
+    /// Whether the signed-in member may change this member's sign-in email (their own, or one a
+    /// member without an address is given); otherwise it is shown, not offered.
+    pub email_editable: bool,
 }
 
 /// `/members/{id}/contact`.
@@ -127,7 +130,13 @@ pub fn contact_page(chrome: &Chrome<'_>, p: &ContactPage<'_>) -> Markup {
             input type="hidden" name="version" value=(p.version);
             fieldset {
                 legend { "Email" }
-                (field(&Field { kind: "email", value: &v.email, error: e.email.as_deref(), autocomplete: Some("email"), hint: Some("Used to sign in. A new address is confirmed with a code sent to it."), ..Field::new("email", "Email") }))
+                @if p.email_editable {
+                    (field(&Field { kind: "email", value: &v.email, error: e.email.as_deref(), autocomplete: Some("email"), hint: Some("Used to sign in. A new address is confirmed with a code sent to it."), ..Field::new("email", "Email") }))
+                } @else {
+                    p.fixed-email { (v.email) }
+                    @if let Some(error) = e.email.as_deref() { p.field-error { (error) } }
+                    p.small.muted { (m.first_name) " signs in with this address, so only " (m.first_name) " can change it, signed in as themselves, or the practice." }
+                }
             }
             fieldset {
                 legend { "Phones" }

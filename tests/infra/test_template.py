@@ -126,6 +126,11 @@ class TemplateTest(unittest.TestCase):
             expected = ({"ses:SendEmail"} if crate in MAILERS else set()) | ({"sqs:SendMessage"} if crate in EVENT_FUNCTIONS else set())
             self.assertEqual(others, expected, crate)
             self.assertFalse(any("*" in a for a in granted), f"{crate} uses a wildcard action")
+            for policy in resource["Properties"]["Policies"]:
+                for statement in policy["Statement"]:
+                    if statement["Action"] == "ses:SendEmail":
+                        self.assertEqual(statement["Condition"], {"StringEquals": {"ses:FromAddress": {"Ref": "SenderEmail"}}},
+                                         f"{crate} sends only from the practice's address")
 
     def test_only_the_payment_functions_hold_the_stripe_keys(self):
         glob = self.template["Globals"]["Function"]["Environment"]["Variables"]

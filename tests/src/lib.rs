@@ -286,7 +286,10 @@ impl TestApp {
                 let v = rest.find("value=\"").map(|j| &rest[j + 7..]).unwrap_or("");
                 v[..v.find('"').unwrap_or(0)].to_owned()
             });
-            fields.push((name.to_owned(), value.unwrap_or_default()));
+            // A field the form does not offer (another adult's sign-in email) is not sent.
+            if let Some(value) = value {
+                fields.push((name.to_owned(), value));
+            }
         }
         for (name, value) in changes {
             fields.retain(|(n, _)| n != name);

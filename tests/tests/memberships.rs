@@ -137,7 +137,7 @@ async fn maria_adds_a_four_year_old_at_thirty_dollars(app: TestApp) {
     assert!(app.outbox.last_to(MARIA).unwrap().text.contains("Lucas Lopez was added"));
 }
 
-async fn dependent_input_is_validated_and_emails_are_unique(app: TestApp) {
+async fn dependent_input_is_validated_and_an_address_is_confirmed_by_code(app: TestApp) {
     let mut app = signed_in(app, MARIA).await;
     let bad = app
         .quote_dependent(&[
@@ -173,9 +173,18 @@ async fn dependent_input_is_validated_and_emails_are_unique(app: TestApp) {
             ("email", "Daniel@Example.com"),
         ])
         .await;
-    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(taken.body.contains("already used by a member"));
-    assert_eq!(lopez(&app).await.members.len(), 3, "nothing added");
+    // Another member's address is quoted like any other (nothing says whose it is); the new member
+    // is added without it, and the address waits for a code that only a free address gets.
+    assert_eq!(taken.status, StatusCode::OK);
+    let added = app.confirm_dependent(&taken).await;
+    let ana = lopez(&app).await.members.into_iter().find(|m| m.first_name == "Ana").expect("Ana was added");
+    assert_eq!(added.location(), Some(format!("/members/{}/contact?done=added-verify", ana.id).as_str()));
+    assert!(ana.email.is_none());
+    assert!(app.last_code_to("daniel@example.com").is_none(), "no code to the holder");
+    assert_eq!(
+        lopez(&app).await.member(&"daniel".to_owned().try_into().unwrap()).unwrap().email.as_ref().unwrap().as_str(),
+        "daniel@example.com"
+    );
 }
 
 async fn members_see_memberships_read_only(app: TestApp) {
@@ -244,6 +253,6 @@ on_both_tables!(
     two_renew_submits_at_once_renew_once,
     maria_adds_a_four_year_old_at_thirty_dollars,
     a_dependent_confirmation_cannot_choose_the_id_or_change_the_details,
-    dependent_input_is_validated_and_emails_are_unique,
+    dependent_input_is_validated_and_an_address_is_confirmed_by_code,
     members_see_memberships_read_only,
 );

@@ -158,7 +158,15 @@ async fn import_household(table: &dyn Table, h: &HouseholdData, final_pass: bool
             return Ok(None);
         };
         match execute(table, &plan).await {
-            Ok(()) => return Ok(Some(plan.report)),
+            Ok(()) => {
+                for member in &plan.signed_out {
+                    with_retries(|| async {
+                        portal_domain::session::end_member_sessions(table, &h.household.id, member, None).await.map(drop)
+                    })
+                    .await?;
+                }
+                return Ok(Some(plan.report));
+            }
             // A patient acted between our read and our write: read again and plan again.
             Err(StoreError::ConditionFailed) if attempt < 4 => attempt += 1,
             Err(StoreError::ConditionFailed) => {
@@ -222,6 +230,9 @@ fn membership_part(ms: &Membership) -> Membership {
 
 struct HouseholdPlan {
     groups: Vec<Vec<Write>>,
+    /// Members whose sign-in address or ownership of the household the file changes: their
+    /// sessions end once it is written, so none outlives the address or role it began with.
+    signed_out: Vec<MemberId>,
     /// Nothing of the household is stored yet.
     fresh: bool,
     report: Report,
@@ -280,6 +291,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
     let mut ledger = old_ledger.clone();
     let mut report = Report { households: 1, ..Report::default() };
     let mut groups: Vec<Vec<Write>> = Vec::new();
+    let mut signed_out: Vec<MemberId> = Vec::new();
     // A record the portal changed keeps the portal's version only when the ledger says the file's part was applied before
     // and the stored part differs from it; with no ledger entry, the stored record is the portal's own.
     let untouched = |name: &str, stored_hash: String| old_ledger.get(name) == Some(&stored_hash);
@@ -344,6 +356,9 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
                 if take_file && new.email == m.email {
                     ledger.insert(name, file_hash);
                 }
+                if new.email != old.email {
+                    signed_out.push(m.id.clone());
+                }
                 if &new == old {
                     report.unchanged += 1;
                 } else {
@@ -397,6 +412,9 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
             let customer = h.household.processor_customer.clone().or_else(|| old.processor_customer.clone());
             let incoming = Household { processor_customer: customer, ..h.household.clone() };
             let changed = Household { version: 0, ..incoming.clone() } != Household { version: 0, ..old.clone() };
+            if incoming.owner != old.owner {
+                signed_out.extend([old.owner.clone(), incoming.owner.clone()]);
+            }
             let mut update = Update::default();
             if changed {
                 let json = serde_json::to_string(&Household { version: version + 1, ..incoming.clone() })
@@ -557,7 +575,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
         groups.push(vec![Write::Put { item, condition: Some(condition) }]);
     }
     let fresh = stored.is_empty() && ledger_item.is_none();
-    Ok(Some(HouseholdPlan { groups: merge_claims(groups), fresh, report }))
+    Ok(Some(HouseholdPlan { groups: merge_claims(groups), signed_out, fresh, report }))
 }
 
 /// The member who holds an email claim, if anyone does.

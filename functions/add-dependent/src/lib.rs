@@ -4,8 +4,10 @@
 
 use lambda_http::http::{Method, Response, StatusCode};
 use lambda_http::Body;
+use portal_domain::contact::{self, EmailChangeRequest};
 use portal_domain::enrol::{self, DependentErrors, DependentInput, EnrolOutcome, NewDependent};
 use portal_domain::ports::random_token;
+use portal_domain::signin::CODE_LIFETIME;
 use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{Membership, MembershipId, MembershipStatus};
 use portal_templates::emails;
@@ -83,14 +85,6 @@ async fn form(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     form_page(app, ctx, &ms, &DependentValues::default(), &DependentErrors::default(), None, StatusCode::OK)
 }
 
-/// An email already used by a member cannot be given to another.
-async fn email_taken(app: &App, dependent: &NewDependent) -> Result<bool, PageError> {
-    let Some(email) = &dependent.email else { return Ok(false) };
-    Ok(store::member_by_email(app.table.as_ref(), email).await?.is_some() || app.table.get(&enrol::email_claim_key(email)).await?.is_some())
-}
-
-const EMAIL_TAKEN: &str = "That email address is already used by a member. Leave it empty or use another.";
-
 async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let (records, ms) = load(app, ctx, id).await?;
     let v = values(&ctx.form);
@@ -100,10 +94,6 @@ async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
             return form_page(app, ctx, &ms, &v, &e, Some("Please correct the highlighted fields."), StatusCode::UNPROCESSABLE_ENTITY)
         }
     };
-    if email_taken(app, &dependent).await? {
-        let e = DependentErrors { email: Some(EMAIL_TAKEN.into()), ..Default::default() };
-        return form_page(app, ctx, &ms, &v, &e, None, StatusCode::UNPROCESSABLE_ENTITY);
-    }
     let same_person = |m: &portal_domain::Member| {
         m.first_name.eq_ignore_ascii_case(&dependent.first_name)
             && m.last_name.eq_ignore_ascii_case(&dependent.last_name)
@@ -146,13 +136,12 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
             let event = ctx.event(app, "dependent.added")?.subject(member.id.to_string()).detail(member.full_name());
             ctx.record(app, event).await;
             notify_owner(app, &ctx.public_url, &records, &member.full_name(), &q).await;
-            Ok(done())
+            match &dependent.email {
+                Some(email) => confirm_address(app, &member, email).await,
+                None => Ok(done()),
+            }
         }
         EnrolOutcome::AlreadyEnrolled => Ok(done()),
-        EnrolOutcome::EmailTaken => {
-            let e = DependentErrors { email: Some(EMAIL_TAKEN.into()), ..Default::default() };
-            form_page(app, ctx, &ms, &v, &e, None, StatusCode::UNPROCESSABLE_ENTITY)
-        }
         EnrolOutcome::Changed => form_page(
             app,
             ctx,
@@ -163,6 +152,21 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
             StatusCode::CONFLICT,
         ),
     }
+}
+
+/// An address typed for the new member is theirs once the code sent to it is entered on their
+/// contact page, as for any new address: whether someone else holds it is never said.
+async fn confirm_address(app: &App, member: &portal_domain::Member, email: &portal_domain::Email) -> PageResult {
+    match contact::request_email_change(app.table.as_ref(), &app.config.secret, app.random.as_ref(), app.now(), member, email).await? {
+        EmailChangeRequest::CodeIssued { code, deliver } => {
+            let message = emails::email_change_code(email.as_str(), &app.config.practice_name, code.expose(), CODE_LIFETIME.num_minutes());
+            if deliver {
+                app.mailer.send(message).await?;
+            }
+        }
+        EmailChangeRequest::TooSoon => {}
+    }
+    Ok(portal_web::redirect_with_query(&Route::MemberContact(member.id.clone()), "done=added-verify"))
 }
 
 fn done() -> Response<Body> {

@@ -5,8 +5,8 @@
 use lambda_http::http::{Method, Response, StatusCode};
 use lambda_http::Body;
 use portal_domain::contact::{self, Contact, ContactErrors, ContactInput, EmailChangeOutcome, EmailChangeRequest};
-use portal_domain::session::Session;
-use portal_domain::signin::{SigninCode, CODE_LIFETIME};
+use portal_domain::session::{self, Session};
+use portal_domain::signin::{self, SigninCode, CODE_LIFETIME};
 use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{Member, MemberId, StoreError};
 use portal_templates::emails;
@@ -97,6 +97,7 @@ async fn render(
         info: view.info,
         pending_email: pending.as_ref(),
         code_error: view.code_error.as_deref(),
+        email_editable: contact::may_change_email(&ctx.session()?.member, member),
     };
     Ok(html(status, contact_page(&ctx.chrome(app, Some(Section::Members)), &page)))
 }
@@ -111,17 +112,33 @@ async fn show(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
         Some("saved") => Some("Your changes were saved."),
         Some("verify") => Some("Your changes were saved. Enter the code we emailed to the new address to finish changing the email."),
         Some("email-changed") => Some("The email address was changed. Use it to sign in from now on."),
+        Some("added-verify") => Some(
+            "They were added to the membership. To finish adding their email, enter the code we emailed to that address (ask them for it).",
+        ),
         _ => None,
     };
     let view = View { values: ContactValues::of(&member), errors: ContactErrors::default(), message: None, info, code_error: None };
     render(app, ctx, Some(&records), &member, view, StatusCode::OK).await
 }
 
+const ONLY_THEY_CHANGE_EMAIL: &str = "Only the member can change the address they sign in with, signed in as themselves, or the practice.";
+
 const STALE: &str = "Someone changed these details while you were editing. The current details are shown: make your changes again.";
 
 async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
-    let (_, records, member) = load(app, ctx, id).await?;
-    let typed = values(&ctx.form);
+    let (session, records, member) = load(app, ctx, id).await?;
+    let mut typed = values(&ctx.form);
+    if !contact::may_change_email(&session.member, &member) {
+        // The form shows this address without a field: it stays as it is.
+        let current = member.email.as_ref().map(ToString::to_string).unwrap_or_default();
+        if ctx.form.get("email").is_some_and(|e| !e.trim().eq_ignore_ascii_case(&current)) {
+            let errors = ContactErrors { email: Some(ONLY_THEY_CHANGE_EMAIL.into()), ..Default::default() };
+            let view =
+                View { values: ContactValues::of(&member), errors, message: Some("Nothing was saved."), info: None, code_error: None };
+            return render(app, ctx, None, &member, view, StatusCode::FORBIDDEN).await;
+        }
+        typed.email = current;
+    }
     let input = ContactInput {
         email: &typed.email,
         phone_mobile: &typed.phone_mobile,
@@ -195,39 +212,39 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
             let mut event = ctx.event(app, "email.removed")?;
             event.subject = Some(member.id.to_string());
             contact::remove_email(app.table.as_ref(), &current, &event).await?;
+            address_changed(app, ctx, &member).await?;
             Ok(done(id, "saved"))
         }
         (Some(new), _) => {
             match contact::request_email_change(app.table.as_ref(), &app.config.secret, app.random.as_ref(), app.now(), &current, new)
                 .await?
             {
-                EmailChangeRequest::CodeIssued(code) => {
-                    app.mailer
-                        .send(emails::email_change_code(
-                            new.as_str(),
-                            &app.config.practice_name,
-                            code.expose(),
-                            CODE_LIFETIME.num_minutes(),
-                        ))
-                        .await?;
+                EmailChangeRequest::CodeIssued { code, deliver } => {
+                    // An address another member holds gets no code, and the answer is the same:
+                    // the portal does not say whose an address is.
+                    let message =
+                        emails::email_change_code(new.as_str(), &app.config.practice_name, code.expose(), CODE_LIFETIME.num_minutes());
+                    if deliver {
+                        app.mailer.send(message).await?;
+                    }
                     Ok(done(id, "verify"))
                 }
                 EmailChangeRequest::TooSoon => Ok(done(id, "verify")),
-                EmailChangeRequest::Taken => {
-                    let errors =
-                        ContactErrors { email: Some("That email address is already used by another member.".into()), ..Default::default() };
-                    let message = if current.version != member.version {
-                        "Your other changes were saved; the email was not changed."
-                    } else {
-                        "Nothing was saved."
-                    };
-                    let view = View { values: typed, errors, message: Some(message), info: None, code_error: None };
-                    render(app, ctx, None, &current, view, StatusCode::UNPROCESSABLE_ENTITY).await
-                }
             }
         }
         (None, None) => Ok(done(id, "saved")),
     }
+}
+
+/// After a member's sign-in address changed or was removed: their other sessions end (this one
+/// stays if it is theirs), and codes sent to the old address no longer work.
+async fn address_changed(app: &App, ctx: &Ctx, member: &Member) -> Result<(), PageError> {
+    let keep = ctx.session.as_ref().filter(|(_, s)| s.member == member.id).map(|(token, _)| token);
+    session::end_member_sessions(app.table.as_ref(), &member.account, &member.id, keep).await?;
+    if let Some(old) = &member.email {
+        signin::void_codes(app.table.as_ref(), &app.config.secret, old, app.now()).await?;
+    }
+    Ok(())
 }
 
 async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
@@ -248,6 +265,7 @@ async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     event.fields = vec!["email".into()];
     match contact::confirm_email_change(app.table.as_ref(), &app.config.secret, app.now(), &member, &code, &event).await? {
         EmailChangeOutcome::Changed { old, new } => {
+            address_changed(app, ctx, &member).await?;
             if let Some(old) = old {
                 let lines = [
                     format!(

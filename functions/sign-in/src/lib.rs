@@ -7,7 +7,7 @@
 use lambda_http::http::{Method, StatusCode};
 use portal_domain::audit::{self, AuditEvent};
 use portal_domain::session::{self, SessionFor, Token};
-use portal_domain::signin::{self, CodeCheck, CodeRequest, SigninCode, CODE_LIFETIME};
+use portal_domain::signin::{self, Channel, CodeCheck, CodeRequest, SigninCode, CODE_LIFETIME};
 use portal_domain::{store, AccountId, Email, MemberId};
 use portal_templates::layout::Section;
 use portal_templates::routes::{Function, Route};
@@ -54,9 +54,9 @@ async fn sign_in_submit(app: &App, ctx: &mut Ctx) -> PageResult {
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
         }
     };
-    match send_code(app, ctx, &email).await? {
+    match send_code(app, ctx, &email, Channel::Typed).await? {
         Sent::Yes | Sent::TooSoon => Ok(redirect(&Route::SignInCode)),
-        Sent::TooMany(message) => {
+        Sent::Refused(message) => {
             let csrf = ctx.csrf_token(app);
             let page = pages::email_page(&ctx.chrome(app, None), &csrf, &typed, Some(&message), None);
             Ok(html(StatusCode::TOO_MANY_REQUESTS, page))
@@ -67,21 +67,36 @@ async fn sign_in_submit(app: &App, ctx: &mut Ctx) -> PageResult {
 enum Sent {
     Yes,
     TooSoon,
-    TooMany(String),
+    /// Too many codes asked for, or too many wrong ones entered: why, for the page.
+    Refused(String),
 }
 
-/// Issues a code and mails it to a known address; remembers in the pre-session which address it was.
-async fn send_code(app: &App, ctx: &mut Ctx, email: &Email) -> Result<Sent, PageError> {
+/// Issues a code and mails it to a known address; remembers in the pre-session which address it
+/// was. Known and unknown addresses, and a send the mail service refused, get the same answer in
+/// the same time: it takes at least `code_send_floor`, which is more than a send takes.
+async fn send_code(app: &App, ctx: &mut Ctx, email: &Email, channel: Channel) -> Result<Sent, PageError> {
+    let floor = tokio::time::Instant::now() + app.config.code_send_floor;
+    let sent = issue_and_send(app, ctx, email, channel).await;
+    if tokio::time::Instant::now() > floor && !app.config.code_send_floor.is_zero() {
+        tracing::warn!("a sign-in code took longer than the floor that hides whether the address is known");
+    }
+    tokio::time::sleep_until(floor).await;
+    sent
+}
+
+async fn issue_and_send(app: &App, ctx: &mut Ctx, email: &Email, channel: Channel) -> Result<Sent, PageError> {
     let now = app.now();
-    let outcome = signin::request_code(app.table.as_ref(), &app.config.secret, app.random.as_ref(), now, email).await?;
+    let outcome = signin::request_code(app.table.as_ref(), &app.config.secret, app.random.as_ref(), now, email, channel).await?;
     let (sent, signin_id) = match outcome {
         CodeRequest::Issued { code, member, signin_id } => {
             // The message is rendered either way so both paths do the same work; only a member gets it.
             let message = emails::signin_code(email.as_str(), &app.config.practice_name, code.expose(), CODE_LIFETIME.num_minutes());
             if member.is_some() {
                 if let Err(e) = app.mailer.send(message).await {
-                    signin::cancel_send(app.table.as_ref(), &signin_id, now).await?;
-                    return Err(e.into());
+                    // The same answer as a sent code (an error page would say the address is known):
+                    // the send is taken back, so "send a new code" works at once.
+                    tracing::error!(error = %e, request_id = %ctx.request_id, "a sign-in code could not be mailed");
+                    signin::cancel_send(app.table.as_ref(), &signin_id, now, now).await?;
                 }
             }
             (Sent::Yes, signin_id)
@@ -93,8 +108,9 @@ async fn send_code(app: &App, ctx: &mut Ctx, email: &Email) -> Result<Sent, Page
                 "Too many codes were requested for this address. Try again in {minutes} minute{}.",
                 if minutes == 1 { "" } else { "s" }
             );
-            (Sent::TooMany(message), signin_id)
+            (Sent::Refused(message), signin_id)
         }
+        CodeRequest::Locked { signin_id, until } => (Sent::Refused(locked_message(app, until)), signin_id),
     };
     let nonce = ctx.csrf_token(app);
     let pre = PreSession { nonce, signin_id: Some(signin_id), masked_email: Some(email.masked()), issued: now.timestamp() };
@@ -114,9 +130,9 @@ async fn access_submit(app: &App, ctx: &mut Ctx, token: &str) -> PageResult {
     let Some(link) = live_link(app, token).await? else {
         return Ok(html(StatusCode::NOT_FOUND, pages::access_invalid_page(&ctx.chrome(app, None))));
     };
-    match send_code(app, ctx, &link.email).await? {
+    match send_code(app, ctx, &link.email, Channel::AccessLink).await? {
         Sent::Yes | Sent::TooSoon => Ok(redirect(&Route::SignInCode)),
-        Sent::TooMany(message) => {
+        Sent::Refused(message) => {
             let csrf = ctx.csrf_token(app);
             let page = pages::access_page(&ctx.chrome(app, None), &csrf, token, &link.email.masked(), Some(&message));
             Ok(html(StatusCode::TOO_MANY_REQUESTS, page))
@@ -168,6 +184,13 @@ async fn code_submit(app: &App, ctx: &mut Ctx) -> PageResult {
                 }
                 "Too many wrong codes. This code no longer works: request a new code.".to_owned()
             }
+            CodeCheck::Locked { holder, until, just_now } => {
+                if just_now {
+                    failed_attempt(app, ctx, "signin.paused", holder.clone()).await;
+                    warn_member(app, ctx, holder, until).await;
+                }
+                locked_message(app, until)
+            }
         },
     };
     let csrf = ctx.csrf_token(app);
@@ -216,6 +239,36 @@ async fn failed_attempt(app: &App, ctx: &Ctx, action: &str, holder: Option<(Acco
     }
     let write = if holder.is_some() { event.write() } else { event.write_unattributed() };
     ctx.record_write(app, action, write).await;
+}
+
+/// Why codes are no longer sent to a typed address: the same words whether or not it is a member's.
+fn locked_message(app: &App, until: chrono::DateTime<chrono::Utc>) -> String {
+    let at = until.with_timezone(&app.config.time_zone).format("%b %-d at %-I:%M %p");
+    format!(
+        "Too many wrong codes were entered for this address, so sign-in by typing it is paused until {at}. \
+         The sign-in link your practice emailed you still works, or call the practice."
+    )
+}
+
+/// Tells the member, once, that someone spent their address's wrong-code budget.
+async fn warn_member(app: &App, ctx: &Ctx, holder: Option<(AccountId, MemberId)>, until: chrono::DateTime<chrono::Utc>) {
+    let Some((account, member)) = holder else { return };
+    let person = match app.table.get(&store::member_key(&account, &member)).await {
+        Ok(Some(item)) => store::record_of::<portal_domain::Member>(&item).ok(),
+        _ => None,
+    };
+    let Some(to) = person.and_then(|p| p.email) else { return };
+    let at = until.with_timezone(&app.config.time_zone).format("%b %-d at %-I:%M %p");
+    let lines = [
+        format!("Someone entered too many wrong sign-in codes for your address at {}.", app.config.practice_name),
+        format!("Signing in by typing your email is paused until {at}. The sign-in link the practice sent you still works."),
+        "If this was not you, nothing is needed: no one signed in. If it keeps happening, call the practice.".to_owned(),
+    ];
+    let link = format!("{}{}", ctx.public_url, Route::SignIn.path());
+    let notice = emails::notice(to.as_str(), &app.config.practice_name, "Too many wrong sign-in codes", &lines, &link);
+    if let Err(e) = app.mailer.send(notice).await {
+        tracing::warn!(error = %e, "the wrong-code notice was not sent");
+    }
 }
 
 async fn sign_out(app: &App, ctx: &mut Ctx) -> PageResult {

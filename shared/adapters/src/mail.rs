@@ -2,8 +2,8 @@
 
 use std::sync::Mutex;
 
-use anyhow::Context as _;
 use async_trait::async_trait;
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
 use portal_domain::ports::{MailError, Mailer, Message};
 
@@ -16,6 +16,23 @@ pub struct SesMailer {
 impl SesMailer {
     pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>) -> SesMailer {
         SesMailer { client, from: from.into() }
+    }
+}
+
+/// What an SES error may say in a log: its kind and error code, never its message or the
+/// request (SES's messages quote addresses: "the following identities failed the check: …").
+fn redacted<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
+    let kind = match e {
+        SdkError::ConstructionFailure(_) => "the request could not be built",
+        SdkError::TimeoutError(_) => "timed out",
+        SdkError::DispatchFailure(_) => "not sent (connection)",
+        SdkError::ResponseError(_) => "an unreadable answer",
+        SdkError::ServiceError(_) => "refused",
+        _ => "failed",
+    };
+    match e.code() {
+        Some(code) => format!("{kind} ({code})"),
+        None => kind.to_owned(),
     }
 }
 
@@ -36,8 +53,7 @@ impl Mailer for SesMailer {
             .content(EmailContent::builder().simple(email).build())
             .send()
             .await
-            .context("SES SendEmail")
-            .map_err(MailError)?;
+            .map_err(|e| MailError(anyhow::anyhow!("SES SendEmail failed: {}", redacted(&e))))?;
         Ok(())
     }
 }

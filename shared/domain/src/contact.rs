@@ -1,15 +1,15 @@
 //! Members' contact details: parsing the form, saving without losing concurrent edits, and
 //! changing the sign-in email only after a code sent to the new address is entered.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 use crate::audit::AuditEvent;
 use crate::enrol::{claim_email, email_claim_key};
 use crate::feed::{self, Change};
+use crate::otc::{Check, CodeSlot, Issue, Limits};
 use crate::ports::{attr, Condition, Item, Key, Random, Table, Value, Write};
-use crate::signin::{HmacKey, SigninCode, CODE_LIFETIME, MAX_SENDS_PER_HOUR, MAX_WRONG_TRIES, MIN_SEND_INTERVAL};
+use crate::signin::{HmacKey, SigninCode};
 use crate::store::{self, record_item, record_of, version_of};
 use crate::{AddressInput, Email, Member, MemberId, PhoneNumber, Phones, StoreError, UsAddress};
 
@@ -111,6 +111,13 @@ pub fn changed_fields(member: &Member, contact: &Contact) -> Vec<String> {
     fields
 }
 
+/// Whether `actor` may change `member`'s sign-in email: a member's own address is theirs to
+/// change (or the practice's); another member (the owner) may only give an address to a member
+/// who has none, such as a child. Otherwise whoever could change it could sign in as them.
+pub fn may_change_email(actor: &MemberId, member: &Member) -> bool {
+    member.email.is_none() || actor == &member.id
+}
+
 /// Saves phones and address, on condition the member is still at the version the form was
 /// rendered with; the audit event is written in the same transaction.
 pub async fn save(
@@ -143,10 +150,12 @@ pub fn replace_member(old: &Member, new: &Member) -> Result<Write, StoreError> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PendingEmail {
     email: Email,
-    code_mac: String,
-    expires: DateTime<Utc>,
-    wrong_tries: u32,
-    sends: Vec<DateTime<Utc>>,
+    #[serde(flatten)]
+    slot: CodeSlot,
+    /// The address belongs to someone else: no code went to it and none is accepted, but the
+    /// member is answered as for any other address, so the answer tells nobody whose it is.
+    #[serde(default)]
+    taken: bool,
 }
 
 fn pending_key(member: &Member) -> Key {
@@ -156,6 +165,8 @@ fn pending_key(member: &Member) -> Key {
 fn mac(key: &HmacKey, member: &MemberId, email: &Email, code: &str) -> String {
     key.sign(&[b"email-change", member.as_str().as_bytes(), email.as_str().as_bytes(), code.as_bytes()])
 }
+
+const LIMITS: &Limits = &Limits::EMAIL_CHANGE;
 
 /// The address a member is changing to, while a code for it is live.
 pub async fn pending_email(table: &dyn Table, member: &Member, now: DateTime<Utc>) -> Result<Option<Email>, StoreError> {
@@ -174,20 +185,21 @@ pub fn pending_email_in(records: &store::HouseholdRecords, member: &Member, now:
 
 fn live_pending(item: &Item, now: DateTime<Utc>) -> Result<Option<Email>, StoreError> {
     let pending: PendingEmail = record_of(item)?;
-    Ok((now < pending.expires && pending.wrong_tries < MAX_WRONG_TRIES).then_some(pending.email))
+    let live = pending.slot.expires.is_some_and(|t| now < t) && pending.slot.wrong_tries < LIMITS.max_wrong_tries;
+    Ok(live.then_some(pending.email))
 }
 
 #[derive(Debug)]
 pub enum EmailChangeRequest {
-    /// Mail this code to the new address.
-    CodeIssued(SigninCode),
-    /// The address belongs to another member.
-    Taken,
+    /// A code was issued for the new address: mail it when `deliver` (the address is free). A
+    /// taken address gets nothing, and the member sees the same answer.
+    CodeIssued { code: SigninCode, deliver: bool },
     /// Codes for this change were sent too recently or too often.
     TooSoon,
 }
 
-/// Starts an email change: checks the address is free and issues a code for it.
+/// Starts an email change: counts the send first (so trying addresses costs the same whoever
+/// holds them), then issues a code, which goes out only if the address is free.
 pub async fn request_email_change(
     table: &dyn Table,
     key: &HmacKey,
@@ -196,43 +208,33 @@ pub async fn request_email_change(
     member: &Member,
     email: &Email,
 ) -> Result<EmailChangeRequest, StoreError> {
+    let pkey = pending_key(member);
+    let existing = table.get(&pkey).await?;
+    let mut slot = match &existing {
+        Some(item) => record_of::<PendingEmail>(item)?.slot,
+        None => CodeSlot::default(),
+    };
+    let code = match slot.issue(LIMITS, now, random, |code| mac(key, &member.id, email, code)) {
+        Issue::Issued(code) => code,
+        Issue::TooSoon { .. } | Issue::TooMany { .. } | Issue::Locked { .. } => return Ok(EmailChangeRequest::TooSoon),
+    };
     let held_by_other = |id: Option<MemberId>| id.is_some_and(|id| id != member.id);
     let by_index = store::member_by_email(table, email).await?.map(|m| m.id);
     let by_claim = match table.get(&email_claim_key(email)).await? {
         Some(item) => Some(record_of::<MemberId>(&item)?),
         None => None,
     };
-    if held_by_other(by_index) || held_by_other(by_claim) {
-        return Ok(EmailChangeRequest::Taken);
-    }
-    let pkey = pending_key(member);
-    let existing = table.get(&pkey).await?;
-    let mut sends: Vec<DateTime<Utc>> = match &existing {
-        Some(item) => record_of::<PendingEmail>(item)?.sends,
-        None => Vec::new(),
-    };
-    sends.retain(|t| now - *t < Duration::hours(1));
-    if sends.iter().any(|t| now - *t < MIN_SEND_INTERVAL) || sends.len() >= MAX_SENDS_PER_HOUR {
-        return Ok(EmailChangeRequest::TooSoon);
-    }
-    sends.push(now);
-    let code = SigninCode::generate(random);
-    let pending = PendingEmail {
-        email: email.clone(),
-        code_mac: mac(key, &member.id, email, code.expose()),
-        expires: now + CODE_LIFETIME,
-        wrong_tries: 0,
-        sends,
-    };
+    let taken = held_by_other(by_index) || held_by_other(by_claim);
+    let pending = PendingEmail { email: email.clone(), slot, taken };
     let version = existing.as_ref().map(version_of);
     let mut item = record_item(&pkey, "email-change", &pending, version.map_or(1, |v| v + 1))?;
-    item.insert(attr::EXPIRES_AT.into(), Value::from((now + Duration::hours(1)).timestamp()));
+    item.insert(attr::EXPIRES_AT.into(), Value::from(pending.slot.keep_until(LIMITS, now).timestamp()));
     let condition = match version {
         Some(v) => Condition::Equals(attr::VERSION.into(), Value::from(v)),
         None => Condition::NotExists,
     };
     match table.write(Write::Put { item, condition: Some(condition) }).await {
-        Ok(()) => Ok(EmailChangeRequest::CodeIssued(code)),
+        Ok(()) => Ok(EmailChangeRequest::CodeIssued { code, deliver: !taken }),
         Err(StoreError::ConditionFailed) => Ok(EmailChangeRequest::TooSoon),
         Err(e) => Err(e),
     }
@@ -248,7 +250,7 @@ pub enum EmailChangeOutcome {
     Wrong {
         tries_left: u32,
     },
-    /// No live code: expired, used up, or never requested.
+    /// No live code: expired, used up, or never requested (or another try at the same moment).
     Expired,
     /// The address was taken by someone else in the meantime.
     Taken,
@@ -256,7 +258,9 @@ pub enum EmailChangeOutcome {
     Stale,
 }
 
-/// Confirms an email change with the code sent to the new address.
+/// Confirms an email change with the code sent to the new address. A wrong try is counted
+/// before it is answered: if the count cannot be recorded (another try at the same moment), the
+/// answer is "expired", so tries in parallel learn nothing more than tries one after another.
 pub async fn confirm_email_change(
     table: &dyn Table,
     key: &HmacKey,
@@ -269,20 +273,29 @@ pub async fn confirm_email_change(
     let Some(item) = table.get(&pkey).await? else { return Ok(EmailChangeOutcome::Expired) };
     let version = version_of(&item);
     let mut pending: PendingEmail = record_of(&item)?;
-    if now >= pending.expires || pending.wrong_tries >= MAX_WRONG_TRIES || pending.code_mac.is_empty() {
-        return Ok(EmailChangeOutcome::Expired);
-    }
-    let given = mac(key, &member.id, &pending.email, code.expose());
-    if !bool::from(given.as_bytes().ct_eq(pending.code_mac.as_bytes())) {
-        pending.wrong_tries += 1;
-        let mut updated = record_item(&pkey, "email-change", &pending, version + 1)?;
+    let before = pending.slot.clone();
+    let checked = pending.slot.check(LIMITS, now, &mac(key, &member.id, &pending.email, code.expose()), !pending.taken);
+    let counted = |pending: &PendingEmail| -> Result<Write, StoreError> {
+        let mut updated = record_item(&pkey, "email-change", pending, version + 1)?;
         if let Some(e) = item.get(attr::EXPIRES_AT) {
             updated.insert(attr::EXPIRES_AT.into(), e.clone());
         }
-        let _ =
-            table.write(Write::Put { item: updated, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) }).await;
-        let left = MAX_WRONG_TRIES.saturating_sub(pending.wrong_tries);
-        return Ok(if left == 0 { EmailChangeOutcome::Expired } else { EmailChangeOutcome::Wrong { tries_left: left } });
+        Ok(Write::Put { item: updated, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) })
+    };
+    let answer = match checked {
+        Check::Right => None,
+        Check::Wrong { tries_left } => Some(EmailChangeOutcome::Wrong { tries_left }),
+        Check::Expired | Check::TooManyTries { .. } | Check::Locked { .. } => Some(EmailChangeOutcome::Expired),
+    };
+    if let Some(answer) = answer {
+        if pending.slot == before {
+            return Ok(answer);
+        }
+        return match table.write(counted(&pending)?).await {
+            Ok(()) => Ok(answer),
+            Err(StoreError::ConditionFailed) => Ok(EmailChangeOutcome::Expired),
+            Err(e) => Err(e),
+        };
     }
     let new = pending.email.clone();
     let updated = Member { email: Some(new.clone()), version: member.version + 1, ..member.clone() };
@@ -322,6 +335,22 @@ pub async fn remove_email(table: &dyn Table, member: &Member, event: &AuditEvent
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn only_a_member_changes_their_own_sign_in_email_and_the_owner_gives_one_to_a_member_without() {
+        let member = |id: &str, email: Option<&str>| -> Member {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "account": "lopez", "first_name": "A", "last_name": "B", "date_of_birth": "1990-01-02",
+                "sex": "female", "relationship": "spouse", "email": email, "address": null
+            }))
+            .unwrap()
+        };
+        let owner = MemberId::parse("maria").unwrap();
+        let daniel = member("daniel", Some("daniel@example.com"));
+        assert!(!may_change_email(&owner, &daniel), "the owner cannot take over an adult's sign-in");
+        assert!(may_change_email(&daniel.id, &daniel), "their own");
+        assert!(may_change_email(&owner, &member("sofia", None)), "a child without an address");
+    }
 
     #[test]
     fn parses_every_field_and_reports_each_error() {

@@ -264,14 +264,14 @@ pub enum EnrolOutcome {
     Enrolled(Box<Member>),
     /// The same confirmation was submitted before; the dependent exists already.
     AlreadyEnrolled,
-    /// The email address belongs to another member.
-    EmailTaken,
     /// The membership changed since the quote (renewed, ended, or edited): quote again.
     Changed,
 }
 
 /// Enrols a dependent from the membership's next bill date. `member_id` comes from the quote, so
-/// submitting the same confirmation twice adds one member.
+/// submitting the same confirmation twice adds one member. The dependent joins without a sign-in
+/// address: an address typed for them is confirmed with a code sent to it (`contact`), as any
+/// new address is, so adding a dependent never tells whose an address is.
 pub async fn enrol(
     table: &dyn Table,
     ms: &Membership,
@@ -284,11 +284,6 @@ pub async fn enrol(
     if table.get(&store::member_key(&ms.account, &member_id)).await?.is_some() {
         return Ok(EnrolOutcome::AlreadyEnrolled);
     }
-    if let Some(email) = &dependent.email {
-        if store::member_by_email(table, email).await?.is_some() || table.get(&email_claim_key(email)).await?.is_some() {
-            return Ok(EnrolOutcome::EmailTaken);
-        }
-    }
     let member = Member {
         id: member_id,
         account: ms.account.clone(),
@@ -297,7 +292,7 @@ pub async fn enrol(
         date_of_birth: dependent.date_of_birth,
         sex: dependent.sex,
         relationship: dependent.relationship,
-        email: dependent.email.clone(),
+        email: None,
         phones: Phones { mobile: dependent.mobile.clone(), home: None, work: None },
         address,
         version: 1,
@@ -306,21 +301,12 @@ pub async fn enrol(
     updated.enrollments.push(Enrollment { member: member.id.clone(), start: quote.start, end: None, rate: quote.new_rate });
     let mut writes =
         vec![store::put_member(&member)?, store::replace_record(&store::membership_key(ms), "membership", &updated, ms.version)?];
-    if let Some(email) = &member.email {
-        writes.push(claim_email(email, &member)?);
-    }
     writes.extend(feed::writes(&[Change::DependentEnrolled { member: &member, membership: &updated }], at)?);
     match table.transact(writes).await {
         Ok(()) => Ok(EnrolOutcome::Enrolled(Box::new(member))),
         Err(StoreError::ConditionFailed) => {
             if table.get(&store::member_key(&ms.account, &member.id)).await?.is_some() {
                 Ok(EnrolOutcome::AlreadyEnrolled)
-            } else if let Some(email) = &member.email {
-                if table.get(&email_claim_key(email)).await?.is_some() {
-                    Ok(EnrolOutcome::EmailTaken)
-                } else {
-                    Ok(EnrolOutcome::Changed)
-                }
             } else {
                 Ok(EnrolOutcome::Changed)
             }

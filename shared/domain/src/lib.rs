@@ -16,6 +16,7 @@ pub mod ids;
 pub mod invoice;
 pub mod membership;
 pub mod money;
+pub mod otc;
 pub mod pay;
 pub mod payment;
 pub mod phone;

@@ -190,6 +190,27 @@ pub async fn end_others(
     Ok(ended)
 }
 
+/// Ends every session of the member but `keep` (all of them without it): what changing or removing
+/// their sign-in address does, so a session started with the old address does not outlive it.
+/// Returns how many ended.
+pub async fn end_member_sessions(
+    table: &dyn Table,
+    account: &AccountId,
+    member: &MemberId,
+    keep: Option<&Token>,
+) -> Result<usize, StoreError> {
+    let keep = keep.map(session_key);
+    let mut ended = 0;
+    for item in table.query_index(&member_sessions_pk(account, member)).await? {
+        let Some(key) = Key::of(&item) else { continue };
+        if Some(&key) != keep.as_ref() {
+            table.write(Write::Delete { key, condition: None }).await?;
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
 /// Ends a session; the token is dead from now on.
 pub async fn end(table: &dyn Table, token: &Token) -> Result<(), StoreError> {
     table.write(Write::Delete { key: session_key(token), condition: None }).await

@@ -1,24 +1,22 @@
 //! Sign-in by one-time code: issuing, rate limiting and checking codes.
 //!
-//! A code is 6 digits from a CSPRNG, stored only as an HMAC, valid for 10 minutes, single use,
-//! and dies after 5 wrong tries. At most one code is sent a minute and five an hour per address.
-//! Unknown addresses go through exactly the same steps, except that nothing is mailed.
+//! Codes are the one-time codes of [`crate::otc`]: 6 digits, kept as an HMAC, 10 minutes, single
+//! use, 5 wrong tries, one send a minute and five an hour per address and channel, and ten wrong
+//! codes a day per typed address before sign-in by typing it pauses for the day. Unknown
+//! addresses go through exactly the same steps, except that nothing is mailed.
 
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
-use crate::ports::{attr, random_below, Condition, Key, Random, Table, Value, Write};
+use crate::otc::{Check, CodeSlot, Issue, Limits};
+use crate::ports::{attr, random_below, Condition, Item, Key, Random, Table, Value, Write};
 use crate::store::{self, record_item, record_of, version_of};
 use crate::{AccountId, Email, Member, MemberId, StoreError};
 
-pub const CODE_LIFETIME: Duration = Duration::minutes(10);
-pub const MAX_WRONG_TRIES: u32 = 5;
-pub const MIN_SEND_INTERVAL: Duration = Duration::minutes(1);
-pub const MAX_SENDS_PER_HOUR: usize = 5;
+pub use crate::otc::{CODE_LIFETIME, MAX_SENDS_PER_HOUR, MAX_WRONG_TRIES, MIN_SEND_INTERVAL};
 
 /// The server-side secret that keys every HMAC (config `PORTAL_SECRET`).
 #[derive(Clone)]
@@ -94,9 +92,31 @@ impl std::fmt::Debug for SigninCode {
     }
 }
 
-/// The opaque id of an address's sign-in record: HMAC of the address, so the table holds no emails here.
-pub fn signin_id(key: &HmacKey, email: &Email) -> String {
-    key.sign(&[b"signin-email", email.as_str().as_bytes()])
+/// Which way a code is asked for: by typing an address, or through the member's own access link.
+/// Each has its own record, so codes others ask for by typing an address can neither use up nor
+/// replace the codes its member asks for through their link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Typed,
+    AccessLink,
+}
+
+impl Channel {
+    pub fn limits(self) -> &'static Limits {
+        match self {
+            Channel::Typed => &Limits::TYPED,
+            Channel::AccessLink => &Limits::ACCESS_LINK,
+        }
+    }
+}
+
+/// The opaque id of an address's sign-in record for a channel: an HMAC of the address, so the
+/// table holds no emails here.
+pub fn signin_id(key: &HmacKey, email: &Email, channel: Channel) -> String {
+    match channel {
+        Channel::Typed => key.sign(&[b"signin-email", email.as_str().as_bytes()]),
+        Channel::AccessLink => key.sign(&[b"signin-link", email.as_str().as_bytes()]),
+    }
 }
 
 fn record_key(signin_id: &str) -> Key {
@@ -109,14 +129,22 @@ fn code_mac(key: &HmacKey, signin_id: &str, code: &str) -> String {
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 struct CodeRecord {
-    /// HMAC of the current code; empty once used or replaced by nothing.
-    code_mac: String,
-    code_expires: Option<DateTime<Utc>>,
-    wrong_tries: u32,
-    /// When codes were sent in the last hour.
-    sends: Vec<DateTime<Utc>>,
+    #[serde(flatten)]
+    slot: CodeSlot,
+    #[serde(default)]
+    access_link: bool,
     account: Option<AccountId>,
     member: Option<MemberId>,
+}
+
+impl CodeRecord {
+    fn limits(&self) -> &'static Limits {
+        if self.access_link {
+            Channel::AccessLink.limits()
+        } else {
+            Channel::Typed.limits()
+        }
+    }
 }
 
 /// What asking for a code led to.
@@ -128,50 +156,60 @@ pub enum CodeRequest {
     TooSoon { signin_id: String, retry_after: Duration },
     /// Five codes went out in the last hour.
     TooMany { signin_id: String, retry_after: Duration },
+    /// Too many wrong codes were entered for this address in the last day: sign-in by typing it
+    /// is paused until `until` (the member's access link still works).
+    Locked { signin_id: String, until: DateTime<Utc> },
 }
 
-/// Issues a new code for `email`, replacing any earlier one, within the send limits.
+/// The stored record of a sign-in id, with its version (`None` when there is none yet).
+async fn read(table: &dyn Table, signin_id: &str) -> Result<(CodeRecord, Option<u64>, Option<Item>), StoreError> {
+    Ok(match table.get(&record_key(signin_id)).await? {
+        Some(item) => (record_of::<CodeRecord>(&item)?, Some(version_of(&item)), Some(item)),
+        None => (CodeRecord::default(), None, None),
+    })
+}
+
+/// Writes a record back on condition it is unchanged since it was read.
+async fn write_back(
+    table: &dyn Table,
+    signin_id: &str,
+    record: &CodeRecord,
+    version: Option<u64>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut item = record_item(&record_key(signin_id), "signin", record, version.map_or(1, |v| v + 1))?;
+    item.insert(attr::EXPIRES_AT.into(), Value::from(record.slot.keep_until(record.limits(), now).timestamp()));
+    let condition = match version {
+        Some(v) => Condition::Equals(attr::VERSION.into(), Value::from(v)),
+        None => Condition::NotExists,
+    };
+    table.write(Write::Put { item, condition: Some(condition) }).await
+}
+
+/// Issues a new code for `email` on `channel`, replacing any earlier one, within the limits.
+/// Unknown addresses go through the same steps (nothing is mailed to them).
 pub async fn request_code(
     table: &dyn Table,
     key: &HmacKey,
     random: &dyn Random,
     now: DateTime<Utc>,
     email: &Email,
+    channel: Channel,
 ) -> Result<CodeRequest, StoreError> {
-    let signin_id = signin_id(key, email);
+    let signin_id = signin_id(key, email, channel);
     let member = store::member_by_email(table, email).await?;
-    let rkey = record_key(&signin_id);
-    let existing = table.get(&rkey).await?;
-    let (mut record, version) = match &existing {
-        Some(item) => (record_of::<CodeRecord>(item)?, Some(version_of(item))),
-        None => (CodeRecord::default(), None),
+    let (mut record, version, _) = read(table, &signin_id).await?;
+    record.access_link = channel == Channel::AccessLink;
+    let issued = record.slot.issue(channel.limits(), now, random, |code| code_mac(key, &signin_id, code));
+    let code = match issued {
+        Issue::Issued(code) => code,
+        Issue::TooSoon { retry_after } => return Ok(CodeRequest::TooSoon { signin_id, retry_after }),
+        Issue::TooMany { retry_after } => return Ok(CodeRequest::TooMany { signin_id, retry_after }),
+        Issue::Locked { until } => return Ok(CodeRequest::Locked { signin_id, until }),
     };
-    record.sends.retain(|t| now - *t < Duration::hours(1));
-    if let Some(last) = record.sends.iter().max() {
-        if now - *last < MIN_SEND_INTERVAL {
-            return Ok(CodeRequest::TooSoon { signin_id, retry_after: MIN_SEND_INTERVAL - (now - *last) });
-        }
-    }
-    if record.sends.len() >= MAX_SENDS_PER_HOUR {
-        let oldest = record.sends.iter().min().copied().unwrap_or(now);
-        return Ok(CodeRequest::TooMany { signin_id, retry_after: Duration::hours(1) - (now - oldest) });
-    }
-    let code = SigninCode::generate(random);
-    record.code_mac = code_mac(key, &signin_id, code.expose());
-    record.code_expires = Some(now + CODE_LIFETIME);
-    record.wrong_tries = 0;
-    record.sends.push(now);
     record.account = member.as_ref().map(|m| m.account.clone());
     record.member = member.as_ref().map(|m| m.id.clone());
-    let next_version = version.map_or(1, |v| v + 1);
-    let mut item = record_item(&rkey, "signin", &record, next_version)?;
-    // Kept an hour past the last send, so the hourly limit outlives the code.
-    item.insert(attr::EXPIRES_AT.into(), Value::from((now + Duration::hours(1)).timestamp()));
-    let condition = match version {
-        Some(v) => Condition::Equals(attr::VERSION.into(), Value::from(v)),
-        None => Condition::NotExists,
-    };
-    match table.write(Write::Put { item, condition: Some(condition) }).await {
+    match write_back(table, &signin_id, &record, version, now).await {
         Ok(()) => Ok(CodeRequest::Issued { code, member: member.map(Box::new), signin_id }),
         // Another request for the same address won the race: that one counts as this minute's send.
         Err(StoreError::ConditionFailed) => Ok(CodeRequest::TooSoon { signin_id, retry_after: MIN_SEND_INTERVAL }),
@@ -198,9 +236,18 @@ pub enum CodeCheck {
         holder: Option<(AccountId, MemberId)>,
         just_now: bool,
     },
+    /// The address's failure budget is spent (`just_now` on the try that spent it: the member is
+    /// told once).
+    Locked {
+        holder: Option<(AccountId, MemberId)>,
+        until: DateTime<Utc>,
+        just_now: bool,
+    },
 }
 
 /// Checks a code for the sign-in record `signin_id`; a right code is used up, a wrong one counted.
+/// The outcome stands only once it is recorded: a try at the same moment as another is answered
+/// as expired.
 pub async fn check_code(
     table: &dyn Table,
     key: &HmacKey,
@@ -208,43 +255,27 @@ pub async fn check_code(
     signin_id: &str,
     code: &SigninCode,
 ) -> Result<CodeCheck, StoreError> {
-    let rkey = record_key(signin_id);
-    let Some(item) = table.get(&rkey).await? else {
+    let (mut record, Some(version), Some(_)) = read(table, signin_id).await? else {
         return Ok(CodeCheck::Expired);
     };
-    let version = version_of(&item);
-    let mut record: CodeRecord = record_of(&item)?;
     let holder = record.account.clone().zip(record.member.clone());
-    if record.wrong_tries >= MAX_WRONG_TRIES {
-        return Ok(CodeCheck::TooManyTries { holder, just_now: false });
-    }
-    if record.code_mac.is_empty() || record.code_expires.is_none_or(|t| now >= t) {
-        return Ok(CodeCheck::Expired);
-    }
-    let given = code_mac(key, signin_id, code.expose());
-    let matches: bool = given.as_bytes().ct_eq(record.code_mac.as_bytes()).into();
-    let outcome = match (matches, &record.account, &record.member) {
-        (true, Some(account), Some(member)) => {
-            record.code_mac.clear();
-            record.code_expires = None;
-            CodeCheck::SignedIn { account: account.clone(), member: member.clone() }
-        }
-        _ => {
-            record.wrong_tries += 1;
-            if record.wrong_tries >= MAX_WRONG_TRIES {
-                record.code_mac.clear();
-                CodeCheck::TooManyTries { holder, just_now: true }
-            } else {
-                CodeCheck::Wrong { tries_left: MAX_WRONG_TRIES - record.wrong_tries, holder }
-            }
-        }
+    let limits = record.limits();
+    let before = record.slot.clone();
+    let checked = record.slot.check(limits, now, &code_mac(key, signin_id, code.expose()), holder.is_some());
+    let outcome = match checked {
+        Check::Right => match &holder {
+            Some((account, member)) => CodeCheck::SignedIn { account: account.clone(), member: member.clone() },
+            None => CodeCheck::Expired,
+        },
+        Check::Wrong { tries_left } => CodeCheck::Wrong { tries_left, holder },
+        Check::Expired => CodeCheck::Expired,
+        Check::TooManyTries { just_now } => CodeCheck::TooManyTries { holder, just_now },
+        Check::Locked { until, just_now } => CodeCheck::Locked { holder, until, just_now },
     };
-    let mut updated = record_item(&rkey, "signin", &record, version + 1)?;
-    if let Some(expires) = item.get(attr::EXPIRES_AT) {
-        updated.insert(attr::EXPIRES_AT.into(), expires.clone());
+    if record.slot == before {
+        return Ok(outcome);
     }
-    let condition = Condition::Equals(attr::VERSION.into(), Value::from(version));
-    match table.write(Write::Put { item: updated, condition: Some(condition) }).await {
+    match write_back(table, signin_id, &record, Some(version), now).await {
         Ok(()) => Ok(outcome),
         // Someone else used or tried the code at the same moment: a code works once.
         Err(StoreError::ConditionFailed) => Ok(CodeCheck::Expired),
@@ -254,21 +285,28 @@ pub async fn check_code(
 
 /// Takes back a send that never reached the member (the mail service failed), so the code is
 /// dead and they may ask again at once instead of waiting out the limits.
-pub async fn cancel_send(table: &dyn Table, signin_id: &str, sent_at: DateTime<Utc>) -> Result<(), StoreError> {
-    let rkey = record_key(signin_id);
-    let Some(item) = table.get(&rkey).await? else { return Ok(()) };
-    let version = version_of(&item);
-    let mut record: CodeRecord = record_of(&item)?;
-    record.sends.retain(|t| *t != sent_at);
-    record.code_mac.clear();
-    record.code_expires = None;
-    let mut updated = record_item(&rkey, "signin", &record, version + 1)?;
-    if let Some(expires) = item.get(attr::EXPIRES_AT) {
-        updated.insert(attr::EXPIRES_AT.into(), expires.clone());
-    }
-    let condition = Condition::Equals(attr::VERSION.into(), Value::from(version));
-    match table.write(Write::Put { item: updated, condition: Some(condition) }).await {
+pub async fn cancel_send(table: &dyn Table, signin_id: &str, sent_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let (mut record, Some(version), Some(_)) = read(table, signin_id).await? else { return Ok(()) };
+    record.slot.cancel(sent_at);
+    match write_back(table, signin_id, &record, Some(version), now).await {
         Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Ends every code sent to `email` (its address changed or was removed): a code in flight to the
+/// old address can no longer sign anyone in. The failure budget is kept.
+pub async fn void_codes(table: &dyn Table, key: &HmacKey, email: &Email, now: DateTime<Utc>) -> Result<(), StoreError> {
+    for channel in [Channel::Typed, Channel::AccessLink] {
+        let signin_id = signin_id(key, email, channel);
+        let (mut record, Some(version), Some(_)) = read(table, &signin_id).await? else { continue };
+        record.slot.used();
+        record.account = None;
+        record.member = None;
+        match write_back(table, &signin_id, &record, Some(version), now).await {
+            Ok(()) | Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

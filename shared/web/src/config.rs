@@ -23,7 +23,14 @@ pub struct Config {
     pub dynamodb_endpoint: Option<String>,
     /// Which payment processor takes the money.
     pub payments: Payments,
+    /// The least time a request for a sign-in code takes to answer, whether or not the address is a
+    /// member's and whether or not mail went out, so its timing tells nothing (`CODE_SEND_FLOOR_MS`,
+    /// default 750 ms deployed; none locally).
+    pub code_send_floor: std::time::Duration,
 }
+
+/// The default of [`Config::code_send_floor`]: more than SES takes to accept a message.
+pub const CODE_SEND_FLOOR: std::time::Duration = std::time::Duration::from_millis(750);
 
 /// The payment processor a portal runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,6 +211,12 @@ impl Config {
             mail_from: var("MAIL_FROM").unwrap_or_default(),
             dynamodb_endpoint: var("DYNAMODB_ENDPOINT"),
             payments: if takes_payments { Payments::from_env(local)? } else { Payments::Off },
+            code_send_floor: match var("CODE_SEND_FLOOR_MS") {
+                Some(ms) => std::time::Duration::from_millis(
+                    ms.parse().map_err(|_| ConfigError::Invalid("CODE_SEND_FLOOR_MS", "a number of milliseconds"))?,
+                ),
+                None => CODE_SEND_FLOOR,
+            },
         })
     }
 
@@ -220,6 +233,7 @@ impl Config {
             mail_from: "portal@cedarvalley.example".into(),
             dynamodb_endpoint: None,
             payments: Payments::Sandbox,
+            code_send_floor: std::time::Duration::ZERO,
         }
     }
 

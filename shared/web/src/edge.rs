@@ -276,8 +276,10 @@ impl Ctx {
         // and any page can make them do so: "null" proves nothing either way, so only a real
         // foreign origin is refused here and the token below decides.
         if let Some(origin) = header_str(req.headers(), "origin").filter(|o| *o != "null") {
+            // Locally, the server's own address under either name; never whatever Host says.
+            let local_alias = app.config.local.then(|| Config::origin_of(&app.config.public_url).replace("127.0.0.1", "localhost"));
             let same = (!self.public_url.is_empty() && origin == Config::origin_of(&self.public_url))
-                || (app.config.local && header_str(req.headers(), "host").is_some_and(|host| origin == format!("http://{host}")));
+                || local_alias.is_some_and(|alias| origin == alias);
             if !same {
                 return Err(PageError::Forbidden(None));
             }
