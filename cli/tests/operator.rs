@@ -370,3 +370,34 @@ fn the_practice_feed_is_exported_after_a_cursor_and_posted_signed_by_the_local_p
     assert!(page.contains("payment.succeeded") && page.contains(lines[0]["id"].as_str().unwrap()));
     drop(server);
 }
+
+/// A raw request to the local server: the status line of its answer.
+fn raw(url: &str, request: &[u8]) -> String {
+    let host = url.strip_prefix("http://").unwrap();
+    let mut stream = TcpStream::connect(host).unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or("").to_owned()
+}
+
+/// The local server answers only at its own address (a page that points its own name at
+/// 127.0.0.1 reaches nothing: not the outbox's codes, not a form) and stops reading a body at
+/// its size limit.
+#[test]
+fn the_local_server_answers_only_its_own_host_and_refuses_a_body_over_the_limit() {
+    let (_server, url) = serve(&unique("local-host"));
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    let get = |host: &str, path: &str| raw(&url, format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes());
+    assert!(get(&format!("127.0.0.1:{port}"), "/_dev/outbox").contains("200"));
+    assert!(get(&format!("localhost:{port}"), "/sign-in").contains("200"));
+    assert!(get(&format!("rebound.example:{port}"), "/_dev/outbox").contains("421"), "a foreign Host reads no codes");
+    assert!(get(&format!("rebound.example:{port}"), "/sign-in").contains("421"));
+    assert!(get("127.0.0.1:1", "/sign-in").contains("421"), "another port is another origin");
+    let body = vec![b'a'; 1024 * 1024];
+    let mut request =
+        format!("POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+            .into_bytes();
+    request.extend_from_slice(&body);
+    assert!(raw(&url, &request).contains("413"), "a megabyte is not read");
+}

@@ -317,3 +317,23 @@ async fn an_import_that_changes_an_address_or_the_owner_ends_those_sessions() {
     app.cookies = sam;
     assert_eq!(app.get("/invoices").await.status, StatusCode::OK, "another household is untouched");
 }
+
+/// Item 11: a local portal's forms trust no Host header: a page at another name pointed at
+/// 127.0.0.1 (DNS rebinding), whose requests say that name in both Host and Origin, is refused.
+#[tokio::test]
+async fn a_local_form_posted_from_a_rebound_name_is_refused() {
+    let mut app = TestApp::memory().await;
+    let form = app.get("/sign-in").await;
+    let csrf = form.csrf_token();
+    let post = |host: &'static str| {
+        let mut req = app.build_request(Method::POST, "/sign-in", Some(&[("csrf_token", csrf.as_str()), ("email", MARIA)]));
+        req.headers_mut().insert("host", host.parse().unwrap());
+        req.headers_mut().insert("origin", format!("http://{host}").parse().unwrap());
+        req
+    };
+    let rebound = portal_cli::dispatch(&app.app, post("rebound.example:3000")).await;
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    assert!(app.last_code_to(MARIA).is_none());
+    let own = portal_cli::dispatch(&app.app, post("localhost:3000")).await;
+    assert_eq!(own.status(), StatusCode::SEE_OTHER, "the server's own address under its other name");
+}
