@@ -162,7 +162,8 @@ enum Expect {
     Allowed,
 }
 
-/// Billing routes a non-owner member is refused, and how (the payment pages do not exist for them).
+/// The household's routes a non-owner member is refused (`portal_domain::access`): they do not
+/// exist for them, with the one refusal for "not yours".
 fn member_refusal(route: &Route) -> Option<u16> {
     match route {
         Route::Invoices
@@ -172,8 +173,8 @@ fn member_refusal(route: &Route) -> Option<u16> {
         | Route::StatementPdf
         | Route::Renew(_)
         | Route::NewDependent(_)
-        | Route::ConfirmDependent(_) => Some(403),
-        Route::PayInvoice(_)
+        | Route::ConfirmDependent(_)
+        | Route::PayInvoice(_)
         | Route::Payment(_)
         | Route::PaymentMethods
         | Route::NewPaymentMethod

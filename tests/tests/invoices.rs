@@ -172,7 +172,7 @@ async fn billing_is_for_the_owner_only() {
     let code = app.last_code_to("daniel@example.com").unwrap();
     app.enter_code(&code).await;
     for path in ["/invoices/inv-1009", "/invoices/inv-1009/pdf", "/statement", "/statement/pdf"] {
-        assert_eq!(app.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND, "{path}: the household's billing is not Daniel's");
     }
     let mut anonymous = TestApp::memory().await;
     assert_eq!(anonymous.get("/invoices/inv-1009").await.location(), Some("/sign-in"));

@@ -194,10 +194,13 @@ async fn members_see_memberships_read_only(app: TestApp) {
     app.enter_code(&code).await;
     let page = app.get("/memberships").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("$190.00 per month"));
+    // Daniel's own enrolment and rate, not the household's (issue 20, item 3).
+    assert!(page.body.contains("Daniel Lopez") && page.body.contains("$80.00 per month"), "{}", page.body);
+    assert!(!page.body.contains("Sofia Lopez") && !page.body.contains("Maria Lopez"), "not the others' enrolments");
+    assert!(!page.body.contains("$190.00") && !page.body.contains("$30.00"), "not the household's amount or the others' rates");
     assert!(!page.body.contains("/renew\"") && !page.body.contains("/dependents/new\""));
-    assert_eq!(app.get("/memberships/ms-lopez-2/renew").await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/memberships/ms-lopez-2/dependents/new").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/memberships/ms-lopez-2/renew").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/memberships/ms-lopez-2/dependents/new").await.status, StatusCode::NOT_FOUND);
 }
 
 /// The confirmation is the server's: a browser can neither choose the new member's id (here another

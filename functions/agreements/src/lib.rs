@@ -28,7 +28,8 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 
 /// The agreements this session may see: all of the household's for the owner, else their own.
 fn visible<'a>(session: &Session, records: &'a HouseholdRecords) -> Vec<&'a Agreement> {
-    records.agreements.iter().filter(|a| session.is_owner || a.member == session.member).collect()
+    let viewer = portal_domain::access::Viewer::of(session);
+    records.agreements.iter().filter(|a| viewer.sees_agreement(a)).collect()
 }
 
 async fn load(app: &App, ctx: &Ctx) -> Result<(Session, HouseholdRecords), PageError> {

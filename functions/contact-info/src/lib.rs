@@ -31,7 +31,8 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 
 /// The members this session may see: everyone for the owner, else only themselves.
 fn visible<'a>(session: &Session, records: &'a HouseholdRecords) -> Vec<&'a Member> {
-    records.members.iter().filter(|m| session.is_owner || m.id == session.member).collect()
+    let viewer = portal_domain::access::Viewer::of(session);
+    records.members.iter().filter(|m| viewer.sees_member(&m.id)).collect()
 }
 
 async fn load(app: &App, ctx: &Ctx, id: &MemberId) -> Result<(Session, HouseholdRecords, Member), PageError> {

@@ -27,13 +27,8 @@ async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
         Some("added") => Some("The new member was added. They join on the next bill date."),
         _ => None,
     };
-    let page = list_page(
-        &ctx.chrome(app, Some(Section::Memberships)),
-        &records.memberships,
-        &records.members,
-        app.today(),
-        session.is_owner,
-        info,
-    );
+    // A member who is not the owner sees their own enrolment, not the household's.
+    let visible = portal_domain::access::Viewer::of(&session).memberships(&records.memberships);
+    let page = list_page(&ctx.chrome(app, Some(Section::Memberships)), &visible, &records.members, app.today(), session.is_owner, info);
     Ok(html(StatusCode::OK, page))
 }

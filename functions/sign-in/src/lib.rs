@@ -294,12 +294,9 @@ async fn activity(app: &App, ctx: &mut Ctx) -> PageResult {
     // names one of their own events, never a place among events they may not see).
     let stretch = if session.is_owner { EVENTS_PER_PAGE + 1 } else { usize::MAX };
     let events = audit::newest(app.table.as_ref(), &session.account, before.as_ref(), stretch).await?;
-    let me = session.member.to_string();
-    let visible: Vec<&(audit::Cursor, AuditEvent)> = events
-        .iter()
-        .filter(|(_, e)| session.is_owner || e.actor.as_ref() == Some(&session.member) || e.subject.as_deref() == Some(me.as_str()))
-        .take(EVENTS_PER_PAGE + 1)
-        .collect();
+    let viewer = portal_domain::access::Viewer::of(&session);
+    let visible: Vec<&(audit::Cursor, AuditEvent)> =
+        events.iter().filter(|(_, e)| viewer.sees_event(e)).take(EVENTS_PER_PAGE + 1).collect();
     let older = (visible.len() > EVENTS_PER_PAGE).then(|| visible[EVENTS_PER_PAGE - 1].0.text());
     let shown: Vec<&AuditEvent> = visible.iter().take(EVENTS_PER_PAGE).map(|(_, e)| e).collect();
     let rows: Vec<EventRow<'_>> = shown

@@ -1,6 +1,7 @@
 //! portal-domain: the patient portal's value types, business rules, use cases and ports.
 //! It knows nothing of HTTP, AWS or HTML.
 
+pub mod access;
 pub mod address;
 pub mod agreement;
 pub mod audit;

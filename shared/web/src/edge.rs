@@ -354,22 +354,20 @@ impl Ctx {
         }
     }
 
-    /// The signed-in session of the household's owner; other members are refused.
+    /// The signed-in session of the household's owner. The household's billing and management are
+    /// not another member's (`portal_domain::access`): for them these pages do not exist.
     pub fn owner_session(&self) -> Result<&Session, PageError> {
         let session = self.session()?;
-        if session.is_owner {
+        if portal_domain::access::Viewer::of(session).manages_household() {
             Ok(session)
         } else {
-            Err(PageError::Forbidden(Some("Only the account owner can see this. Ask them, or call the practice.")))
+            Err(PageError::NotFound)
         }
     }
 
     /// The signed-in owner's household, read in one query; for anyone else the page does not exist.
     pub async fn owner_household_or_404(&self, app: &App) -> Result<portal_domain::store::HouseholdRecords, PageError> {
-        let session = self.session()?;
-        if !session.is_owner {
-            return Err(PageError::NotFound);
-        }
+        let session = self.owner_session()?;
         Ok(portal_domain::store::household(app.table.as_ref(), &session.account).await?)
     }
 
