@@ -238,6 +238,26 @@ async fn a_dependent_confirmation_cannot_choose_the_id_or_change_the_details(app
     assert_ne!(lucas[0].id.as_str(), TestApp::hidden(&quote, "enrolment_key"));
 }
 
+/// A member added after renewing is on the renewed term too, so they do not drop off when it starts
+/// (issue 25, item 3).
+async fn a_dependent_added_after_renewing_joins_the_renewed_term(app: TestApp) {
+    let mut app = signed_in(app, MARIA).await;
+    let offer = app.get("/memberships/ms-lopez-2/renew").await;
+    assert_eq!(app.post("/memberships/ms-lopez-2/renew", &[("csrf_token", &offer.csrf_token())]).await.status, StatusCode::SEE_OTHER);
+    let fields =
+        [("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", "2022-08-01"), ("sex", "male"), ("relationship", "child")];
+    let quote = app.quote_dependent(&fields).await;
+    assert_eq!(app.confirm_dependent(&quote).await.status, StatusCode::SEE_OTHER);
+    let records = lopez(&app).await;
+    let lucas = records.members.iter().find(|m| m.first_name == "Lucas").unwrap();
+    let current = records.memberships.iter().find(|m| m.id.as_str() == "ms-lopez-2").unwrap();
+    let next = records.memberships.iter().find(|m| Some(&m.id) == current.renewed_by.as_ref()).expect("the renewed term");
+    let on_next = next.enrollments.iter().find(|e| e.member == lucas.id).expect("Lucas is on the renewed term");
+    assert_eq!((on_next.start, on_next.rate), (next.contract_start, Money::parse("30").unwrap()));
+    assert_eq!(next.amount(), Money::parse("220").unwrap(), "$190 and Lucas's $30");
+    assert!(current.enrollments.iter().any(|e| e.member == lucas.id), "and on this term from the next bill date");
+}
+
 macro_rules! on_both_tables {
     ($($name:ident),* $(,)?) => {
         mod in_memory {
@@ -256,6 +276,7 @@ on_both_tables!(
     two_renew_submits_at_once_renew_once,
     maria_adds_a_four_year_old_at_thirty_dollars,
     a_dependent_confirmation_cannot_choose_the_id_or_change_the_details,
+    a_dependent_added_after_renewing_joins_the_renewed_term,
     dependent_input_is_validated_and_an_address_is_confirmed_by_code,
     members_see_memberships_read_only,
 );

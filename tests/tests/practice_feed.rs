@@ -317,6 +317,9 @@ fn apply_to_file(file: &mut Value, events: &[Value]) {
             "member.enrolled" => {
                 replace(&mut household["members"], &data["member"]);
                 replace(&mut household["memberships"], &data["membership"]);
+                if !data["next_term"].is_null() {
+                    replace(&mut household["memberships"], &data["next_term"]);
+                }
             }
             "membership.renewed" => {
                 replace(&mut household["memberships"], &data["previous"]);

@@ -131,7 +131,8 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let q = enrol::quote(&ms, &records.members, &dependent)
         .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
     let address = records.household.as_ref().and_then(|h| h.billing_address.clone());
-    match enrol::enrol(app.table.as_ref(), &ms, &dependent, member_id, address, &q, app.now()).await? {
+    let renewed_into = ms.renewed_by.as_ref().and_then(|next| records.memberships.iter().find(|m| &m.id == next));
+    match enrol::enrol(app.table.as_ref(), &ms, &dependent, member_id, address, &q, renewed_into, app.now()).await? {
         EnrolOutcome::Enrolled(member) => {
             let event = ctx.event(app, "dependent.added")?.subject(member.id.to_string()).detail(member.full_name());
             ctx.record(app, event).await;

@@ -268,10 +268,27 @@ pub enum EnrolOutcome {
     Changed,
 }
 
+/// The next term of `ms` with `member` added, when `ms` was already renewed into `next`: a member
+/// who joins during a term carries into the renewed term, at the rate for their age on its start.
+pub fn carried_into(next: &Membership, member: &Member) -> Membership {
+    let mut carried = next.clone();
+    if !carried.enrollments.iter().any(|e| e.member == member.id) {
+        let start = next.contract_start;
+        carried.enrollments.push(Enrollment {
+            member: member.id.clone(),
+            start,
+            end: None,
+            rate: next.plan.rate_for(member.date_of_birth, start),
+        });
+    }
+    carried
+}
+
 /// Enrols a dependent from the membership's next bill date. `member_id` comes from the quote, so
 /// submitting the same confirmation twice adds one member. The dependent joins without a sign-in
 /// address: an address typed for them is confirmed with a code sent to it (`contact`), as any
 /// new address is, so adding a dependent never tells whose an address is.
+#[allow(clippy::too_many_arguments)] // each is a distinct fact of the enrolment; a struct would only rename them
 pub async fn enrol(
     table: &dyn Table,
     ms: &Membership,
@@ -279,6 +296,7 @@ pub async fn enrol(
     member_id: MemberId,
     address: Option<UsAddress>,
     quote: &Quote,
+    renewed_into: Option<&Membership>,
     at: DateTime<Utc>,
 ) -> Result<EnrolOutcome, StoreError> {
     if table.get(&store::member_key(&ms.account, &member_id)).await?.is_some() {
@@ -301,7 +319,12 @@ pub async fn enrol(
     updated.enrollments.push(Enrollment { member: member.id.clone(), start: quote.start, end: None, rate: quote.new_rate });
     let mut writes =
         vec![store::put_member(&member)?, store::replace_record(&store::membership_key(ms), "membership", &updated, ms.version)?];
-    writes.extend(feed::writes(&[Change::DependentEnrolled { member: &member, membership: &updated }], at)?);
+    // Already renewed: the new member is on the next term too (conditioned on it, as on this one).
+    let next = renewed_into.filter(|next| ms.renewed_by.as_ref() == Some(&next.id)).map(|next| carried_into(next, &member));
+    if let (Some(next), Some(stored)) = (&next, renewed_into) {
+        writes.push(store::replace_record(&store::membership_key(stored), "membership", next, stored.version)?);
+    }
+    writes.extend(feed::writes(&[Change::DependentEnrolled { member: &member, membership: &updated, next_term: next.as_ref() }], at)?);
     match table.transact(writes).await {
         Ok(()) => Ok(EnrolOutcome::Enrolled(Box::new(member))),
         Err(StoreError::ConditionFailed) => {
@@ -360,6 +383,30 @@ mod tests {
             renewed_by: None,
             version: 1,
         }
+    }
+
+    #[test]
+    fn a_member_added_during_a_renewed_term_joins_the_next_term_at_the_rate_for_their_age_then() {
+        let parent = person("p", "1980-01-01");
+        let current = membership("2026-01-01", "2026-12-31", &[&parent]);
+        let next = next_term(&current, std::slice::from_ref(&parent), MembershipId::parse("ms-2").unwrap());
+        // Seventeen now, eighteen when the next term starts on 2027-01-01: the adult rate there.
+        let teen = person("t", "2009-01-01");
+        let carried = carried_into(&next, &teen);
+        let joined = carried.enrollments.iter().find(|e| e.member == teen.id).expect("carried into the renewed term");
+        assert_eq!((joined.start, joined.rate), (d("2027-01-01"), Money::parse("80").unwrap()));
+        assert_eq!(carried.amount(), Money::parse("160").unwrap());
+        assert_eq!(carried_into(&carried, &teen), carried, "once");
+        // And a renewal after the addition includes them (enrolled to the end of the term).
+        let mut with_teen = current.clone();
+        with_teen.enrollments.push(Enrollment {
+            member: teen.id.clone(),
+            start: d("2026-12-01"),
+            end: None,
+            rate: Money::parse("30").unwrap(),
+        });
+        let renewed = next_term(&with_teen, &[parent, teen.clone()], MembershipId::parse("ms-3").unwrap());
+        assert!(renewed.enrollments.iter().any(|e| e.member == teen.id && e.rate == Money::parse("80").unwrap()));
     }
 
     #[test]

@@ -89,10 +89,12 @@ pub enum Change<'a> {
         member: &'a Member,
         previous: Option<&'a Email>,
     },
-    /// A dependent joined a membership: the new member, and the membership with their enrolment.
+    /// A dependent joined a membership: the new member, the membership with their enrolment, and
+    /// the already-renewed next term they also joined (if the membership was renewed).
     DependentEnrolled {
         member: &'a Member,
         membership: &'a Membership,
+        next_term: Option<&'a Membership>,
     },
     /// A membership was renewed: the new term, and the term it follows (now naming it).
     MembershipRenewed {
@@ -166,11 +168,12 @@ impl Change<'_> {
                 "email": member.email.as_ref().map(Email::as_str),
                 "previous_email": previous.map(Email::as_str),
             }),
-            Change::DependentEnrolled { member, membership } => {
+            Change::DependentEnrolled { member, membership, next_term } => {
                 let enrolment = membership.enrollments.iter().find(|e| e.member == member.id);
                 json!({
                     "member": exchange::member(member),
                     "membership": exchange::membership(membership),
+                    "next_term": next_term.map(exchange::membership),
                     "plan": membership.plan.id(),
                     "rate": enrolment.map(|e| e.rate.plain()),
                     "start": enrolment.map(|e| e.start.to_string()),
