@@ -53,12 +53,12 @@ fn stripe_card_field(entry: &StripeEntry<'_>) -> Markup {
             label.choice { input type="radio" name="new_kind" value="card" checked; " Card" }
             label.choice { input type="radio" name="new_kind" value="bank"; " US bank account (ACH)" }
         }
-        div.field.stripe-card.invalid[entry.error.is_some()] {
+        div.field.card-only.invalid[entry.error.is_some()] {
             p.label #card-label { "Card" }
             div #card-element .card-element role="group" aria-labelledby="card-label" aria-describedby="card-hint" {}
             p.hint #card-hint { "Your card details go straight to Stripe, the practice's payment processor. This portal never sees them." }
         }
-        div.field.stripe-bank {
+        div.field.bank-only {
             label for="f-account_holder" { "Name on the bank account" }
             p.hint #bank-hint { "Stripe connects to your bank to find the account and asks you to authorize debits from it. This portal never sees the account number." }
             input #f-account_holder name="account_holder" type="text" autocomplete="name" aria-describedby="bank-hint";
@@ -125,7 +125,7 @@ pub fn new_source_fields(values: &NewSourceValues, errors: &SourceErrors, kind_e
             label.choice { input type="radio" name="new_kind" value="card" checked[card]; " Card" }
             label.choice { input type="radio" name="new_kind" value="bank" checked[!card]; " Bank account (ACH)" }
         }
-        fieldset.new-card {
+        fieldset.card-only {
             legend { "Card" }
             (field(&Field { error: errors.card_number, autocomplete: Some("cc-number"), inputmode: Some("numeric"), ..Field::new("card_number", "Card number") }))
             div.inline-fields {
@@ -135,7 +135,7 @@ pub fn new_source_fields(values: &NewSourceValues, errors: &SourceErrors, kind_e
             }
             (field(&Field { value: &values.postal_code, error: errors.postal_code, autocomplete: Some("postal-code"), inputmode: Some("numeric"), ..Field::new("postal_code", "Billing ZIP code") }))
         }
-        fieldset.new-bank {
+        fieldset.bank-only {
             legend { "Bank account" }
             (field(&Field { value: &values.account_holder, error: errors.account_holder, autocomplete: Some("name"), ..Field::new("account_holder", "Name on the account") }))
             (field(&Field { error: errors.routing_number, inputmode: Some("numeric"), hint: Some("9 digits, at the bottom left of a check"), ..Field::new("routing_number", "Routing number") }))

@@ -8,6 +8,19 @@ document.addEventListener("click", function (event) {
   }
 });
 
+// On the pay form, opening "New card or bank account" or typing into its fields chooses it, so the
+// patient pays with what they just typed, not with the saved method still selected above. (The
+// server also refuses a form that names a saved method and carries new details.)
+(function () {
+  var details = document.querySelector("form.pay details.new-source");
+  var choice = document.querySelector("form.pay input[name=source][value=new]");
+  if (!details || !choice) return;
+  var choose = function () { choice.checked = true; };
+  details.addEventListener("toggle", function () { if (details.open) choose(); });
+  details.addEventListener("input", choose);
+  details.addEventListener("focusin", function (event) { if (event.target.tagName !== "SUMMARY") choose(); });
+})();
+
 // Stripe's fields, on pages that carry a setup for them (the pay form and "Add a payment method"
 // when the practice takes payments through Stripe). A card's number, expiry and code are typed
 // into Stripe's card field; a US bank account is found through Stripe's bank connection, which

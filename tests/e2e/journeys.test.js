@@ -244,6 +244,28 @@ const journeys = {
     await shot(s, 'receipt');
   },
 
+  // Issue 25, item 2: the saved Visa stays selected above while a new card is typed below; typing
+  // chooses the new card, and only the card's fields show while "Card" is the type.
+  async 'typing a new card pays with it, not the saved card still selected'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/invoices/inv-1009/pay');
+    assert.ok(await s.page.getByLabel(/Visa/).isChecked(), 'the saved Visa is selected to begin with');
+    await s.page.getByText('New card or bank account', { exact: true }).click();
+    assert.ok(await s.page.getByLabel('Card number').isVisible());
+    assert.ok(!(await s.page.getByLabel('Routing number').isVisible()), 'the bank fields hide while Card is the type');
+    await s.page.getByLabel('Card number').fill('5555 5555 5555 4444');
+    assert.ok(await s.page.getByLabel('A new card or bank account').isChecked(), 'typing chose the new card');
+    await s.page.getByLabel('Expiry month').fill('12');
+    await s.page.getByLabel('Expiry year').fill('2031');
+    await s.page.getByLabel('Security code').fill('123');
+    await s.page.getByLabel('Billing ZIP code').fill('78613');
+    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await s.page.waitForURL('**/payments/**');
+    const receipt = await text(s);
+    assert.match(receipt, /Mastercard/);
+    assert.doesNotMatch(receipt, /Visa/);
+  },
+
   async 'a payment with a new card that is saved'(s) {
     await signIn(s, 'maria@example.com');
     await visit(s, '/invoices/inv-1009/pay');

@@ -175,8 +175,12 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
             None
         }
     };
-    let source = if selected == "new" {
-        match &app.config.payments {
+    let source = match pay::choice(selected, payment_form::typed_new(&form)) {
+        pay::Choice::Ambiguous => {
+            rendered.source_error = Some(pay::AMBIGUOUS_CHOICE);
+            None
+        }
+        pay::Choice::New => match &app.config.payments {
             Payments::Sandbox | Payments::Off => match payment_form::parse(&form, app.today()) {
                 Ok(source) => Some(PaySource::New { source, save }),
                 Err(errors) => {
@@ -198,9 +202,8 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
                     }
                 }
             }
-        }
-    } else {
-        match records.sources.iter().find(|s| s.id.as_str() == selected) {
+        },
+        pay::Choice::Saved(selected) => match records.sources.iter().find(|s| s.id.as_str() == selected) {
             Some(s) if is_expired(&s.details, app.today()) => {
                 rendered.source_error = Some("That card has expired. Choose another or add a new one.");
                 None
@@ -210,7 +213,7 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
                 rendered.source_error = Some("Choose how to pay.");
                 None
             }
-        }
+        },
     };
     let (Some(amount), Some(source)) = (amount, source) else {
         rendered.message = Some("Please correct the highlighted fields. Nothing was charged.".into());

@@ -27,6 +27,29 @@ use crate::{
 /// How long a form's idempotency key is remembered.
 pub const IDEMPOTENCY_DAYS: i64 = 7;
 
+/// What the patient chose to pay with, as the pay form says it: a saved source (its id), or new
+/// details. A saved source chosen while new details were typed too is neither: which one they
+/// meant is asked, and nothing is charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice<'a> {
+    Saved(&'a str),
+    New,
+    Ambiguous,
+}
+
+/// The choice a form makes: `selected` is the chosen radio (`new` or a source id), `typed_new`
+/// whether any new card, bank or processor-setup details came with it.
+pub fn choice(selected: &str, typed_new: bool) -> Choice<'_> {
+    match selected {
+        "new" => Choice::New,
+        _ if typed_new => Choice::Ambiguous,
+        saved => Choice::Saved(saved),
+    }
+}
+
+pub const AMBIGUOUS_CHOICE: &str =
+    "You chose a saved payment method and also entered new card or bank details. Nothing was charged: choose which one to pay with.";
+
 /// Where the money comes from.
 pub enum PaySource {
     Saved(PaymentSource),
@@ -511,4 +534,17 @@ pub fn decline_reason(payment: &Payment) -> Option<&str> {
 /// What a receipt shows of the source.
 pub fn source_label(details: &SourceDetails) -> String {
     details.describe()
+}
+
+#[cfg(test)]
+mod choice_tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_method_chosen_with_new_details_typed_is_neither() {
+        assert_eq!(choice("src-visa", false), Choice::Saved("src-visa"));
+        assert_eq!(choice("new", true), Choice::New);
+        assert_eq!(choice("new", false), Choice::New, "new, with nothing typed: the form's own checks answer");
+        assert_eq!(choice("src-visa", true), Choice::Ambiguous);
+    }
 }

@@ -18,6 +18,12 @@ pub fn values(form: &Form) -> NewSourceValues {
     }
 }
 
+/// Whether the form carries new card or bank details typed into the portal's own fields (on
+/// Stripe, new details go to Stripe and only when "new" is chosen, so none arrive here).
+pub fn typed_new(form: &Form) -> bool {
+    ["card_number", "cvc", "routing_number", "account_number"].iter().any(|name| !form.text(name).trim().is_empty())
+}
+
 /// The new source the form describes: a card unless `new_kind` is `bank`.
 pub fn parse(form: &Form, today: NaiveDate) -> Result<NewSource, SourceErrors> {
     if form.text("new_kind") == "bank" {
