@@ -88,6 +88,8 @@ pub enum Route {
     Stylesheet,
     /// The one script (progressive enhancement only: every page works without it).
     Script,
+    /// `robots.txt`: crawlers are asked to index nothing.
+    Robots,
     /// Stripe's events about payments (webhooks): no session, a `Stripe-Signature` instead.
     StripeWebhook,
 }
@@ -134,6 +136,7 @@ impl Route {
             Route::SignOutOthers => "/devices/sign-out-others".into(),
             Route::Stylesheet => STYLESHEET_PATH.into(),
             Route::Script => SCRIPT_PATH.into(),
+            Route::Robots => "/robots.txt".into(),
             Route::StripeWebhook => "/stripe/webhook".into(),
         }
     }
@@ -174,6 +177,7 @@ impl Route {
             ["devices", "sign-out-others"] => Route::SignOutOthers,
             ["assets", "portal.css"] => Route::Stylesheet,
             ["assets", "portal.js"] => Route::Script,
+            ["robots.txt"] => Route::Robots,
             ["stripe", "webhook"] => Route::StripeWebhook,
             _ => return None,
         };
@@ -192,7 +196,8 @@ impl Route {
             | Route::Devices
             | Route::SignOutOthers
             | Route::Stylesheet
-            | Route::Script => Function::SignIn,
+            | Route::Script
+            | Route::Robots => Function::SignIn,
             Route::Invoices | Route::Invoice(_) | Route::InvoicePdf(_) | Route::Statement | Route::StatementPdf => Function::Invoices,
             Route::PayInvoice(_) | Route::Payment(_) => Function::PayInvoice,
             Route::Members | Route::MemberContact(_) => Function::ContactInfo,
@@ -244,13 +249,14 @@ impl Route {
             | Route::Activity
             | Route::Devices
             | Route::Stylesheet
-            | Route::Script => GET,
+            | Route::Script
+            | Route::Robots => GET,
         }
     }
 
     /// Routes that work without a session (sign-in and the assets).
     pub fn is_asset(&self) -> bool {
-        matches!(self, Route::Stylesheet | Route::Script)
+        matches!(self, Route::Stylesheet | Route::Script | Route::Robots)
     }
 
     pub fn is_public(&self) -> bool {
@@ -263,6 +269,7 @@ impl Route {
                 | Route::SignOut
                 | Route::Stylesheet
                 | Route::Script
+                | Route::Robots
                 | Route::StripeWebhook
         )
     }
@@ -301,6 +308,7 @@ impl Route {
             Route::SignOutOthers => "sign-out-others",
             Route::Stylesheet => "stylesheet",
             Route::Script => "script",
+            Route::Robots => "robots",
             Route::StripeWebhook => "stripe-webhook",
         }
     }
@@ -343,6 +351,7 @@ impl Route {
             Route::SignOutOthers,
             Route::Stylesheet,
             Route::Script,
+            Route::Robots,
             Route::StripeWebhook,
         ]
     }

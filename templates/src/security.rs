@@ -38,7 +38,8 @@ pub fn action_label(action: &str) -> &'static str {
 
 fn when(at: DateTime<Utc>, tz: Tz) -> Markup {
     let local = at.with_timezone(&tz);
-    html! { time datetime=(at.to_rfc3339()) { (local.format("%b %-d, %Y, %-I:%M %p").to_string()) } }
+    // HTML takes at most milliseconds in a time: to the second is what the page shows anyway.
+    html! { time datetime=(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) { (local.format("%b %-d, %Y, %-I:%M %p").to_string()) } }
 }
 
 /// One event as the page shows it: who is named by the caller (ids are not names).

@@ -35,6 +35,9 @@ after(async () => {
   if (browser) await browser.close();
 });
 
+/** Pages the journeys saw (promises of { path, html }). */
+const visited = [];
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -92,6 +95,18 @@ async function open(width, script = true, payments = 'sandbox') {
   // through the browser's debugging protocol, which the policy does not govern).
   const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true, javaScriptEnabled: script });
   const page = await context.newPage();
+  // Every HTML page the journeys visit, as the portal sent it, for the Nu HTML Checker at the end.
+  page.on('response', (response) => {
+    const type = response.headers()['content-type'] || '';
+    if (response.request().resourceType() === 'document' && type.startsWith('text/html') && response.status() < 300) {
+      visited.push(
+        response
+          .text()
+          .then((html) => ({ path: new URL(response.url()).pathname, html }))
+          .catch(() => null),
+      );
+    }
+  });
   return {
     portal,
     page,
@@ -566,3 +581,32 @@ test('everything works with JavaScript disabled', () =>
     await s.page.waitForURL('**/agreements/agr-financial');
     assert.match(await text(s), /Signed by\s+Maria Lopez/);
   }));
+
+// Issue 25, item 8: every page the journeys visited, as the portal sent it, through the Nu HTML
+// Checker (vnu.jar, on the machine's Java): no errors. Runs last (one test at a time, in order).
+test('every page the journeys visited is valid HTML (Nu HTML Checker)', async () => {
+  const { execFileSync } = require('node:child_process');
+  const os = require('node:os');
+  const pages = new Map();
+  for (const page of await Promise.all(visited)) {
+    if (page && !pages.has(page.path)) pages.set(page.path, page.html);
+  }
+  assert.ok(pages.size >= 15, `the journeys visited ${pages.size} pages`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portal-vnu-'));
+  const files = [...pages].map(([pathname, html], i) => {
+    const file = path.join(dir, `${i}-${pathname.replace(/\W+/g, '-')}.html`);
+    fs.writeFileSync(file, html);
+    return file;
+  });
+  let report;
+  try {
+    execFileSync('java', ['-jar', require('vnu-jar'), '--errors-only', '--format', 'json', ...files], { stdio: 'pipe' });
+    report = { messages: [] };
+  } catch (error) {
+    report = JSON.parse(error.stderr.toString() || '{"messages":[{"message":"vnu did not run"}]}');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const errors = report.messages.filter((m) => m.type === 'error' || m.type === 'non-document-error' || !m.type);
+  assert.deepEqual(errors.map((m) => `${path.basename(m.url || '')}: ${m.message}`), [], `${pages.size} pages checked`);
+});

@@ -192,7 +192,7 @@ fn expected(caller: Caller, ids: Ids, method: &Method, route: &Route) -> Expect 
     let post = *method == Method::POST;
     if route.is_public() {
         return match (route, post, signed_in) {
-            (Route::Stylesheet | Route::Script, _, _) => Expect::Status(200),
+            (Route::Stylesheet | Route::Script | Route::Robots, _, _) => Expect::Status(200),
             // Stripe's events go to a portal configured for Stripe; this one runs on the sandbox.
             (Route::StripeWebhook, true, _) => Expect::Status(404),
             // Home sends everyone where they belong; signed-in visitors skip the sign-in pages.

@@ -328,3 +328,20 @@ async fn the_whole_journey_works_on_dynamodb() {
     let sam = other.sign_in("sam@example.com").await;
     assert!(sam.body.contains("INV-2001") && !sam.body.contains("INV-1009"));
 }
+
+/// A private portal stays out of search indexes: `robots.txt` disallows everything, and every
+/// answer says `noindex` (issue 25, item 8).
+#[tokio::test]
+async fn crawlers_are_asked_to_index_nothing() {
+    let mut app = TestApp::memory().await;
+    let robots = app.get("/robots.txt").await;
+    assert_eq!(robots.status, StatusCode::OK);
+    assert_eq!(robots.body, "User-agent: *\nDisallow: /\n");
+    assert!(robots.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    for path in ["/sign-in", "/access/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/no-such-page"] {
+        let page = app.get(path).await;
+        assert_eq!(page.headers.get("x-robots-tag").map(|v| v.to_str().unwrap()), Some("noindex, nofollow"), "{path}");
+    }
+    app.sign_in(MARIA).await;
+    assert_eq!(app.get("/invoices").await.headers["x-robots-tag"], "noindex, nofollow");
+}

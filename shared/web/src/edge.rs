@@ -447,6 +447,8 @@ impl Ctx {
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
         headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        // A private portal: no page of it (an access link, a sign-in page) belongs in a search index.
+        headers.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
         if app.config.is_https() {
             headers.insert("strict-transport-security", HeaderValue::from_static("max-age=63072000; includeSubDomains"));
         }
@@ -530,9 +532,13 @@ pub fn redirect_with_query(to: &Route, query: &str) -> Response<Body> {
 }
 
 /// The stylesheet or the script, cacheable for an hour.
+/// `robots.txt`: nothing of a patient portal is for crawlers.
+pub const ROBOTS: &str = "User-agent: *\nDisallow: /\n";
+
 pub fn asset(route: &Route) -> Response<Body> {
     let (body, content_type) = match route {
         Route::Script => (portal_templates::SCRIPT, "text/javascript; charset=utf-8"),
+        Route::Robots => (ROBOTS, "text/plain; charset=utf-8"),
         _ => (portal_templates::STYLESHEET, "text/css; charset=utf-8"),
     };
     let mut response = Response::new(Body::Text(body.to_owned()));
