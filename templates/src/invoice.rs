@@ -91,7 +91,7 @@ fn document(v: &InvoiceView<'_>) -> Markup {
                 }
             }
             div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
-                table.lines {
+                table.lines.stack {
                     caption.visually-hidden { "Charges on this invoice" }
                     thead { tr { th scope="col" { "Member" } th scope="col" { "Description" } th scope="col" { "Service period" } th scope="col" .num { "Amount" } } }
                     tbody {
@@ -117,7 +117,7 @@ fn document(v: &InvoiceView<'_>) -> Markup {
                     p { "No payments yet." }
                 } @else {
                     div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
-                        table.payments {
+                        table.payments.stack {
                             thead { tr { th scope="col" { "Date" } th scope="col" { "Paid with" } th scope="col" { "Status" } th scope="col" .num { "Amount" } } }
                             tbody {
                                 @for (p, day) in &v.payments {

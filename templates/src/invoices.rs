@@ -142,7 +142,7 @@ pub fn overview(
             p { @if !listing.any { "You have no invoices yet." } @else { "No invoices match." } }
         } @else {
             div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
-                table.invoices {
+                table.invoices.stack {
                     caption.visually-hidden { "All invoices, newest first" }
                     thead {
                         tr {

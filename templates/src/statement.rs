@@ -37,7 +37,7 @@ pub fn page_for(chrome: &Chrome<'_>, household: &str, from: &str, to: &str, erro
             div.actions { a.button.secondary href=(pdf_link(s)) download { "Download PDF" } }
             h2 { (date(s.from)) " to " (date(s.to)) }
             div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
-                table.statement {
+                table.statement.stack {
                     caption.visually-hidden { "Charges and payments in date order, with the running balance" }
                     thead { tr { th scope="col" { "Date" } th scope="col" { "Description" } th scope="col" .num { "Charges" } th scope="col" .num { "Payments" } th scope="col" .num { "Balance" } } }
                     tbody {
@@ -59,7 +59,7 @@ pub fn page_for(chrome: &Chrome<'_>, household: &str, from: &str, to: &str, erro
                     }
                     tfoot {
                         tr { th scope="row" colspan="2" { "Totals" } td.num data-label="Charges" { span #total-charges { (s.charges) } } td.num data-label="Payments" { span #total-payments { (s.payments) } } td.num {} }
-                        tr.due { th scope="row" colspan="4" { "Closing balance" } td.num data-label="Closing balance" { span #closing-balance { (s.closing) } } }
+                        tr.due { th scope="row" colspan="4" { "Closing balance" } td.num { span #closing-balance { (s.closing) } } }
                     }
                 }
             }

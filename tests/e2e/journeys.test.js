@@ -131,11 +131,15 @@ async function checkA11y(page) {
 
 /**
  * No sideways scroll, and every money amount fully visible: inside the viewport and not cut off
- * by a box narrower than its content. Checked on the payment pages (the rest of the portal's pages
- * get the same check with issue 25's layout fixes).
+ * by a box narrower than its content.
  */
 async function checkFits(page) {
-  const problems = await page.evaluate(() => {
+  const problems = await fitProblems(page);
+  assert.deepEqual(problems, [], `layout of ${page.url()} at ${page.viewportSize().width}px`);
+}
+
+async function fitProblems(page) {
+  return page.evaluate(() => {
     const found = [];
     const doc = document.documentElement;
     if (doc.scrollWidth > doc.clientWidth) found.push(`the page scrolls sideways (${doc.scrollWidth} > ${doc.clientWidth} px)`);
@@ -156,7 +160,6 @@ async function checkFits(page) {
     }
     return found;
   });
-  assert.deepEqual(problems, [], `layout of ${page.url()} at ${page.viewportSize().width}px`);
 }
 
 async function visit(s, pathname) {
@@ -581,6 +584,47 @@ test('everything works with JavaScript disabled', () =>
     await s.page.waitForURL('**/agreements/agr-financial');
     assert.match(await text(s), /Signed by\s+Maria Lopez/);
   }));
+
+// Issue 25, item 1: every page, at both phone widths: no sideways scroll, no money amount off the
+// screen or clipped by a box narrower than its content.
+const PAGES = [
+  '/invoices',
+  '/invoices?status=unpaid',
+  '/invoices/inv-1008',
+  '/invoices/inv-1008?print=1',
+  '/statement',
+  '/invoices/inv-1008/pay',
+  '/members',
+  '/members/maria/contact',
+  '/members/daniel/contact',
+  '/memberships',
+  '/memberships/ms-lopez-2/renew',
+  '/memberships/ms-lopez-2/dependents/new',
+  '/payment-methods',
+  '/payment-methods/new',
+  '/agreements',
+  '/agreements/agr-financial',
+  '/agreements/agr-membership',
+  '/activity',
+  '/devices',
+];
+for (const width of [320, 375]) {
+  test(`every page fits at ${width}px`, () =>
+    run('every-page-fits', width, true, async (s) => {
+      const problems = [];
+      const check = async (label) => {
+        for (const problem of await fitProblems(s.page)) problems.push(`${label}: ${problem}`);
+      };
+      await s.page.goto(`${s.base}/sign-in`);
+      await check('/sign-in');
+      await signIn(s, 'maria@example.com');
+      for (const pathname of PAGES) {
+        await s.page.goto(s.base + pathname);
+        await check(pathname);
+      }
+      assert.deepEqual(problems, [], `every page at ${width}px`);
+    }));
+}
 
 // Issue 25, item 8: every page the journeys visited, as the portal sent it, through the Nu HTML
 // Checker (vnu.jar, on the machine's Java): no errors. Runs last (one test at a time, in order).
