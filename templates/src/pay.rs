@@ -301,10 +301,8 @@ pub fn methods_page(
                         @if only_one {
                             p.small.muted { "This is your only payment method, so it cannot be removed. Add another first." }
                         } @else {
-                            form method="post" action=(Route::RemovePaymentMethod(s.id.clone()).path()) {
-                                (csrf(csrf_token))
-                                button.secondary type="submit" { "Remove" }
-                            }
+                            // Removing asks first (the next page), so one tap never removes a method.
+                            a.button.secondary href=(Route::RemovePaymentMethod(s.id.clone()).path()) aria-label=(format!("Remove {}", s.details.describe())) { "Remove" }
                         }
                     }
                 }
@@ -312,6 +310,26 @@ pub fn methods_page(
         }
     };
     page(chrome, "Payment methods", body)
+}
+
+/// `/payment-methods/{id}/remove`: which method, and what removing it means, before it is removed.
+pub fn remove_method_page(chrome: &Chrome<'_>, csrf_token: &str, source: &PaymentSource, today: NaiveDate) -> Markup {
+    let name = source.details.describe();
+    let body = html! {
+        p.back { a href=(Route::PaymentMethods.path()) { "← Payment methods" } }
+        h1 { "Remove " (name) "?" }
+        p { (source_line(source, today)) }
+        p { "It will no longer be offered when you pay. Payments already made with it are not changed." }
+        @if source.is_default { p { "It is your default: another of your payment methods becomes the default." } }
+        form method="post" action=(Route::RemovePaymentMethod(source.id.clone()).path()) {
+            (csrf(csrf_token))
+            div.actions {
+                button.primary type="submit" { "Remove " (name) }
+                a.button.secondary href=(Route::PaymentMethods.path()) { "Keep it" }
+            }
+        }
+    };
+    page(chrome, &format!("Remove {name}"), body)
 }
 
 /// `/payment-methods/new`.

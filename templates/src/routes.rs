@@ -225,11 +225,11 @@ impl Route {
             | Route::MemberContact(_)
             | Route::Renew(_)
             | Route::NewDependent(_)
-            | Route::NewPaymentMethod => BOTH,
+            | Route::NewPaymentMethod
+            | Route::RemovePaymentMethod(_) => BOTH,
             Route::SignOut
             | Route::SignOutOthers
             | Route::ConfirmDependent(_)
-            | Route::RemovePaymentMethod(_)
             | Route::DefaultPaymentMethod(_)
             | Route::SignAgreement(_)
             | Route::StripeWebhook => POST,

@@ -332,15 +332,20 @@ const journeys = {
     await s.page.waitForURL('**/payment-methods?done=added');
     await checkA11y(s.page);
     assert.equal(await s.page.locator('li.source').count(), 3);
-    await s.page.locator('li.source', { hasText: 'Visa ending 4242' }).getByRole('button', { name: 'Remove' }).click();
-    await s.page.waitForURL('**/payment-methods?done=removed');
+    await s.page.locator('li.source', { hasText: 'Visa ending 4242' }).getByRole('link', { name: 'Remove' }).click();
+    await s.page.waitForURL('**/payment-methods/src-visa/remove');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Remove Visa ending 4242\?/);
+    await s.page.getByRole('button', { name: 'Remove Visa ending 4242' }).click();
+    await s.page.waitForURL('**/payment-methods?done=removed**');
+    assert.match(await text(s), /Removed Visa ending 4242\./);
     assert.equal(await s.page.locator('li.source').count(), 2);
     await s.page.getByRole('button', { name: 'Sign out' }).click();
     await s.page.waitForURL('**/sign-in');
     await signIn(s, 'sam@example.com');
     await visit(s, '/payment-methods');
     assert.match(await text(s), /only payment method, so it cannot be removed/);
-    assert.equal(await s.page.getByRole('button', { name: 'Remove' }).count(), 0);
+    assert.equal(await s.page.getByRole('link', { name: /^Remove/ }).count(), 0);
   },
 
   async 'edit contact details after a validation error'(s) {
@@ -602,6 +607,7 @@ const PAGES = [
   '/memberships/ms-lopez-2/dependents/new',
   '/payment-methods',
   '/payment-methods/new',
+  '/payment-methods/src-checking/remove',
   '/agreements',
   '/agreements/agr-financial',
   '/agreements/agr-membership',

@@ -342,10 +342,23 @@ async fn maria_adds_a_bank_account_makes_it_default_and_removes_the_visa() {
     assert!(list.body.contains("The payment method was added."));
     assert!(list.body.contains("savings ending 4444"));
     assert_eq!(list.body.matches(r#"<span class="badge">Default</span>"#).count(), 1);
+    // Removing asks first, naming the method (issue 25, item 5); nothing is removed by asking.
+    assert!(list.body.contains(r#"href="/payment-methods/src-visa/remove""#), "Remove is a link to the question, not a form");
+    let asked = app.get("/payment-methods/src-visa/remove").await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.body.contains("Remove Visa ending 4242?"));
+    assert!(app.get("/payment-methods").await.body.contains("Visa ending 4242"), "still there");
     let removed = app.post("/payment-methods/src-visa/remove", &[("csrf_token", &csrf)]).await;
-    assert_eq!(removed.location(), Some("/payment-methods?done=removed"));
-    let list = app.get("/payment-methods").await;
-    assert!(!list.body.contains("Visa ending 4242"));
+    let to = removed.location().unwrap().to_owned();
+    assert!(to.starts_with("/payment-methods?done=removed"), "{to}");
+    let list = app.get(&to).await;
+    assert!(list.body.contains("Removed Visa ending 4242."), "the notice says which");
+    assert!(!list.body.contains("Visa ending 4242 ·") && !list.body.contains("data-source=\"src-visa\""));
+    let forged = app.get("/payment-methods?done=removed&method=Call+us+at+555&check=0").await;
+    assert!(
+        !forged.body.contains("Call us") && forged.body.contains("The payment method was removed."),
+        "a link cannot make it say anything else"
+    );
     let default = app.post("/payment-methods/src-checking/default", &[("csrf_token", &csrf)]).await;
     assert_eq!(default.location(), Some("/payment-methods?done=default"));
     let records = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();

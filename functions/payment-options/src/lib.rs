@@ -9,7 +9,7 @@ use portal_domain::sources::{self, RemoveOutcome};
 use portal_domain::store::HouseholdRecords;
 use portal_domain::{PaymentSource, SourceId};
 use portal_templates::layout::Section;
-use portal_templates::pay::{methods_page, new_method_page, CardEntry, NewSourceValues, StripeEntry};
+use portal_templates::pay::{methods_page, new_method_page, remove_method_page, CardEntry, NewSourceValues, StripeEntry};
 use portal_templates::routes::{Function, Route};
 use portal_web::{asset, html, payment_form, stripe_html, App, Ctx, PageError, PageResult, Payments};
 
@@ -21,6 +21,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
         (Route::PaymentMethods, Method::GET) => list(app, ctx, None, StatusCode::OK).await,
         (Route::NewPaymentMethod, Method::GET) => new_form(app, ctx).await,
         (Route::NewPaymentMethod, Method::POST) => add(app, ctx).await,
+        (Route::RemovePaymentMethod(id), Method::GET) => confirm_remove(app, ctx, &id).await,
         (Route::RemovePaymentMethod(id), Method::POST) => remove(app, ctx, &id).await,
         (Route::DefaultPaymentMethod(id), Method::POST) => make_default(app, ctx, &id).await,
         (Route::PaymentMethods | Route::NewPaymentMethod | Route::RemovePaymentMethod(_) | Route::DefaultPaymentMethod(_), _) => {
@@ -33,16 +34,47 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 /// The list, with a notice from the action that led here (`?done=`).
 async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCode) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
+    let removed = removed_method(app, ctx);
     let info = match ctx.query("done") {
         Some("added") => Some("The payment method was added."),
         Some("exists") => Some("That payment method is already on file."),
-        Some("removed") => Some("The payment method was removed."),
+        Some("removed") => Some(removed.as_deref().unwrap_or("The payment method was removed.")),
         Some("default") => Some("The default payment method was changed."),
         _ => None,
     };
     let csrf = ctx.session()?.csrf_token.clone();
     let page = methods_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &records.sources, app.today(), message, info);
     Ok(html(status, page))
+}
+
+/// The notice naming a removed method ("Removed Visa ending 4242."), carried through the redirect
+/// with an HMAC so no link can make the page say anything else.
+fn removed_query(app: &App, ctx: &Ctx, described: &str) -> String {
+    let mac = removed_mac(app, ctx, described);
+    serde_urlencoded::to_string([("done", "removed"), ("method", described), ("check", mac.as_str())])
+        .unwrap_or_else(|_| "done=removed".into())
+}
+
+fn removed_mac(app: &App, ctx: &Ctx, described: &str) -> String {
+    let account = ctx.session.as_ref().map(|(_, s)| s.account.to_string()).unwrap_or_default();
+    app.config.secret.sign(&[b"removed-method", account.as_bytes(), described.as_bytes()])[..32].to_owned()
+}
+
+fn removed_method(app: &App, ctx: &Ctx) -> Option<String> {
+    let described = ctx.query("method")?;
+    let check = ctx.query("check")?;
+    (removed_mac(app, ctx, described) == check).then(|| format!("Removed {described}."))
+}
+
+async fn confirm_remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
+    let records = ctx.owner_household_or_404(app).await?;
+    let source = records.sources.iter().find(|s| &s.id == id).ok_or(PageError::NotFound)?;
+    if records.sources.len() < 2 {
+        let message = "This is your only payment method, so it cannot be removed. Add another first.";
+        return list(app, ctx, Some(message), StatusCode::OK).await;
+    }
+    let csrf = ctx.session()?.csrf_token.clone();
+    Ok(html(StatusCode::OK, remove_method_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, source, app.today())))
 }
 
 fn done(what: &str) -> Response<Body> {
@@ -176,9 +208,10 @@ async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
                 }
             }
             let described = described(&records, id);
+            let query = removed_query(app, ctx, &described);
             let event = ctx.event(app, "source.removed")?.detail(described);
             ctx.record(app, event).await;
-            Ok(done("removed"))
+            Ok(portal_web::redirect_with_query(&Route::PaymentMethods, &query))
         }
         RemoveOutcome::NotFound => Err(PageError::NotFound),
         RemoveOutcome::LastSource => {
