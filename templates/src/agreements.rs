@@ -99,9 +99,18 @@ pub fn list_page(chrome: &Chrome<'_>, items: &[Listed<'_>], at: impl Fn(chrono::
     page(chrome, "Agreements", body)
 }
 
+/// When a signature was made, as the page and the PDF both say it: the practice's local time to
+/// the second, with its zone ("Nov 29, 2026, 8:21:51 PM CST").
+pub fn signed_at(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
+    at.with_timezone(&zone).format("%b %-d, %Y, %-I:%M:%S %p %Z").to_string()
+}
+
 /// The state of the signing form.
 pub struct SignForm<'a> {
     pub csrf_token: &'a str,
+    /// Who signs (the signed-in member's full name) and, for a minor's agreement, for whom.
+    pub signer: &'a str,
+    pub on_behalf_of: Option<&'a str>,
     pub signer_name: &'a str,
     pub name_error: Option<&'a str>,
     pub consent_error: Option<&'a str>,
@@ -114,7 +123,7 @@ pub fn agreement_page(
     member: Option<&Member>,
     sign: Option<&SignForm<'_>>,
     cannot_sign: Option<&str>,
-    at: impl Fn(chrono::DateTime<chrono::Utc>) -> NaiveDate,
+    zone: chrono_tz::Tz,
 ) -> Markup {
     let body = html! {
         p.back { a href=(Route::Agreements.path()) { "← Agreements" } }
@@ -129,9 +138,17 @@ pub fn agreement_page(
                 h2 #signature-heading { "Signature" }
                 dl.summary-list {
                     dt { "Signed by" } dd #signed-by { (sig.signer_name) }
-                    dt { "Date" } dd { (date(at(sig.at))) " " span.muted { (sig.at.format("%H:%M UTC").to_string()) } }
-                    dt { "From" } dd { (sig.ip) }
-                    dt { "Document hash (SHA-256)" } dd { code.hash { (sig.body_sha256) } }
+                    dt { "Signed on" } dd #signed-at { (signed_at(sig.at, zone)) }
+                    dt { "Using" } dd { (portal_domain::audit::device_of(&sig.user_agent)) }
+                }
+                details.audit {
+                    summary { "Audit record" }
+                    p.small.muted { "What was recorded when it was signed, so the signature can be verified later." }
+                    dl.summary-list {
+                        dt { "IP address" } dd { (sig.ip) }
+                        dt { "Browser (as it identified itself)" } dd { code.hash { (sig.user_agent) } }
+                        dt { "Fingerprint of the text signed (SHA-256)" } dd { code.hash { (sig.body_sha256) } }
+                    }
                 }
             }
         } @else if let Some(form) = sign {
@@ -140,7 +157,12 @@ pub fn agreement_page(
                 @if form.name_error.is_some() || form.consent_error.is_some() { (alert("error", "Please correct the highlighted fields. Nothing was signed.")) }
                 form method="post" action=(Route::SignAgreement(agreement.id.clone()).path()) novalidate {
                     (csrf(form.csrf_token))
-                    (field(&Field { value: form.signer_name, error: form.name_error, autocomplete: Some("name"), hint: Some("Type your full name as your electronic signature."), ..Field::new("signer_name", "Full name") }))
+                    p #signing-as {
+                        "You sign as " strong { (form.signer) }
+                        @if let Some(minor) = form.on_behalf_of { ", parent or guardian of " strong { (minor) } }
+                        "."
+                    }
+                    (field(&Field { value: form.signer_name, error: form.name_error, autocomplete: Some("name"), hint: Some("Type your full name, as shown above, as your electronic signature."), ..Field::new("signer_name", "Full name") }))
                     div.field.invalid[form.consent_error.is_some()] {
                         @if let Some(e) = form.consent_error { p.error #consent-error { (e) } }
                         label.choice {
@@ -159,7 +181,7 @@ pub fn agreement_page(
 }
 
 /// The signed agreement as a PDF: the body, the signature block and the document hash.
-pub fn pdf(practice: &str, agreement: &Agreement, member: Option<&Member>) -> Vec<u8> {
+pub fn pdf(practice: &str, agreement: &Agreement, member: Option<&Member>, zone: chrono_tz::Tz) -> Vec<u8> {
     let mut doc = Doc::new(&agreement.title, &format!("{practice} · {} · version {}", agreement.title, agreement.version));
     doc.text(MARGIN, 9.0, false, practice);
     doc.down(20.0);
@@ -184,15 +206,21 @@ pub fn pdf(practice: &str, agreement: &Agreement, member: Option<&Member>) -> Ve
             doc.down(16.0);
             for line in [
                 format!("Signed by: {}", sig.signer_name),
-                format!("Signed at: {}", sig.at.format("%Y-%m-%d %H:%M:%S UTC")),
-                format!("IP address: {}", sig.ip),
-                format!("Browser: {}", sig.user_agent),
+                format!("Signed on: {}", signed_at(sig.at, zone)),
+                format!("Using: {}", portal_domain::audit::device_of(&sig.user_agent)),
             ] {
                 doc.paragraph(MARGIN, RIGHT, 10.0, false, &line);
             }
-            doc.text(MARGIN, 10.0, false, "Document hash (SHA-256):");
-            doc.down(13.0);
-            doc.text(MARGIN, 9.0, false, &sig.body_sha256);
+            doc.down(8.0);
+            doc.text(MARGIN, 9.0, true, "Audit record");
+            doc.down(12.0);
+            for line in [
+                format!("IP address: {}", sig.ip),
+                format!("Browser (as it identified itself): {}", sig.user_agent),
+                format!("Fingerprint of the text signed (SHA-256): {}", sig.body_sha256),
+            ] {
+                doc.paragraph(MARGIN, RIGHT, 8.0, false, &line);
+            }
             doc.down(13.0);
         }
         None => {

@@ -60,8 +60,12 @@ async fn maria_signs_the_financial_policy_and_downloads_the_signed_copy() {
     assert_eq!(sig.body_sha256, stored.body_sha256());
     assert_eq!(sig.user_agent, "portal-tests");
     let page = app.get("/agreements/agr-financial").await;
-    assert!(page.body.contains(&sig.body_sha256));
+    assert!(page.body.contains(&sig.body_sha256), "kept, in the audit record");
+    assert!(page.body.contains("Audit record"));
     assert!(!page.body.contains("name=\"signer_name\""), "no form once signed");
+    // One time, the same on the page and in the PDF: the practice's, to the second (issue 25, item 6).
+    let when = portal_templates::agreements::signed_at(sig.at, chrono_tz::America::Chicago);
+    assert!(page.body.contains(&format!(r#"<dd id="signed-at">{when}</dd>"#)), "{when}");
     let pdf = app.get("/agreements/agr-financial/pdf").await;
     assert_eq!(pdf.headers["content-type"], "application/pdf");
     assert_eq!(pdf.headers["content-disposition"], r#"attachment; filename="financial-policy-signed.pdf""#);
@@ -70,8 +74,10 @@ async fn maria_signs_the_financial_policy_and_downloads_the_signed_copy() {
         "Financial Policy",
         "Membership fees are billed monthly",
         "Signed by: maria LOPEZ",
-        "Document hash (SHA-256):",
-        &sig.body_sha256[..32],
+        &format!("Signed on: {when}"),
+        "Audit record",
+        "Fingerprint of the text signed (SHA-256)",
+        &sig.body_sha256[..20],
     ] {
         assert!(text.contains(expected), "{expected} in\n{text}");
     }
@@ -93,6 +99,13 @@ async fn the_name_must_match_and_consent_is_needed() {
 #[tokio::test]
 async fn the_owner_signs_for_a_minor_but_not_for_another_adult() {
     let mut app = signed_in(MARIA).await;
+    let form = app.get("/agreements/agr-sofia-consent").await;
+    assert!(
+        form.body.contains("You sign as <strong>Maria Lopez</strong>, parent or guardian of <strong>Sofia Lopez</strong>."),
+        "the parent signs, and the page says so"
+    );
+    let own = app.get("/agreements/agr-financial").await;
+    assert!(own.body.contains("You sign as <strong>Maria Lopez</strong>."));
     assert_eq!(sign(&mut app, "agr-sofia-consent", "Maria Lopez", true).await.location(), Some("/agreements/agr-sofia-consent"));
     let sig = agreement(&app, "agr-sofia-consent").await.signature.unwrap();
     assert_eq!(sig.signed_by.as_str(), "maria");

@@ -79,8 +79,12 @@ fn render(
     let reason = cannot_sign(app, session, records, agreement);
     let name_error = shown.errors.contains(&SignError::NameMismatch).then(|| SignError::NameMismatch.to_string());
     let consent_error = shown.errors.contains(&SignError::NoConsent).then(|| SignError::NoConsent.to_string());
+    let signer = records.member(&session.member).map(|m| m.full_name()).unwrap_or_default();
+    let on_behalf_of = (agreement.member != session.member).then(|| records.member(&agreement.member).map(|m| m.full_name())).flatten();
     let form = SignForm {
         csrf_token: &session.csrf_token,
+        signer: &signer,
+        on_behalf_of: on_behalf_of.as_deref(),
         signer_name: shown.signer_name,
         name_error: name_error.as_deref(),
         consent_error: consent_error.as_deref(),
@@ -92,7 +96,7 @@ fn render(
         records.member(&agreement.member),
         sign,
         reason.as_deref(),
-        |at| app.date_of(at),
+        app.config.time_zone,
     );
     Ok(html(status, page))
 }
@@ -153,7 +157,7 @@ async fn download(app: &App, ctx: &mut Ctx, id: &AgreementId) -> PageResult {
     if !agreement.is_signed() {
         return Err(PageError::NotFound);
     }
-    let bytes = pdf(&app.config.practice_name, agreement, records.member(&agreement.member));
+    let bytes = pdf(&app.config.practice_name, agreement, records.member(&agreement.member), app.config.time_zone);
     let mut response = Response::new(Body::Binary(bytes));
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
     let name: String = agreement.title.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();

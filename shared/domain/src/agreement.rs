@@ -63,7 +63,7 @@ pub fn may_sign(signer: &crate::Member, signer_is_owner: bool, subject: &crate::
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignError {
-    #[error("Type your full name exactly as it appears above.")]
+    #[error("Type your full name exactly as it is shown above the field.")]
     NameMismatch,
     #[error("Tick the box to confirm you agree.")]
     NoConsent,
