@@ -29,7 +29,11 @@ pub struct ReceiptEmail<'a> {
     pub amount: String,
     pub source: String,
     pub new_balance: String,
+    /// The portal's receipt number (the payment's id).
     pub reference: &'a str,
+    /// When it was paid, in the practice's words ("Nov 30, 2026"), and who the household is.
+    pub date: String,
+    pub household: &'a str,
     pub receipt_url: String,
 }
 
@@ -38,18 +42,20 @@ pub fn receipt(r: &ReceiptEmail<'_>) -> Message {
     let html = html! {
         p { "Thank you for your payment to " (r.practice) "." }
         table {
+            tr { th align="left" { "Date" } td { (r.date) } }
+            tr { th align="left" { "Account" } td { (r.household) } }
             tr { th align="left" { "Invoice" } td { (r.invoice_number) } }
             tr { th align="left" { "Amount" } td { (r.amount) } }
             tr { th align="left" { "Paid with" } td { (r.source) } }
             tr { th align="left" { "New balance" } td { (r.new_balance) } }
-            tr { th align="left" { "Reference" } td { (r.reference) } }
+            tr { th align="left" { "Receipt number" } td { (r.reference) } }
         }
         p { a href=(r.receipt_url) { "View the receipt" } }
     }
     .into_string();
     let text = format!(
-        "Thank you for your payment to {}.\n\nInvoice: {}\nAmount: {}\nPaid with: {}\nNew balance: {}\nReference: {}\n\nView the receipt: {}\n",
-        r.practice, r.invoice_number, r.amount, r.source, r.new_balance, r.reference, r.receipt_url
+        "Thank you for your payment to {}.\n\nDate: {}\nAccount: {}\nInvoice: {}\nAmount: {}\nPaid with: {}\nNew balance: {}\nReceipt number: {}\n\nView the receipt: {}\n",
+        r.practice, r.date, r.household, r.invoice_number, r.amount, r.source, r.new_balance, r.reference, r.receipt_url
     );
     Message { to: r.to.to_owned(), subject, html, text }
 }

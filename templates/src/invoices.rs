@@ -52,6 +52,15 @@ impl Filter {
         format!("{base}{joiner}page={page}")
     }
 
+    /// What the table holds, for screen readers.
+    fn caption(self) -> &'static str {
+        match self {
+            Filter::All => "All invoices, newest first",
+            Filter::Unpaid => "Unpaid invoices, newest first",
+            Filter::Paid => "Paid invoices, newest first",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Filter::All => "All",
@@ -143,7 +152,7 @@ pub fn overview(
         } @else {
             div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
                 table.invoices.stack {
-                    caption.visually-hidden { "All invoices, newest first" }
+                    caption.visually-hidden { (filter.caption()) }
                     thead {
                         tr {
                             th scope="col" { "Invoice" }

@@ -26,11 +26,11 @@ pub fn list_page(chrome: &Chrome<'_>, members: &[Member], info: Option<&str>) ->
                 dl.summary-list {
                     dt { "Relationship" } dd { (m.relationship.label()) }
                     dt { "Date of birth" } dd { (date(m.date_of_birth.date())) }
-                    dt { "Email" } dd { @if let Some(e) = &m.email { (e) } @else { span.muted { "None" } } }
-                    dt { "Mobile" } dd { @if let Some(p) = &m.phones.mobile { (p) } @else { span.muted { "None" } } }
-                    dt { "Home" } dd { @if let Some(p) = &m.phones.home { (p) } @else { span.muted { "None" } } }
-                    dt { "Work" } dd { @if let Some(p) = &m.phones.work { (p) } @else { span.muted { "None" } } }
-                    dt { "Address" } dd { @if let Some(a) = &m.address { (address_lines(a)) } @else { span.muted { "None" } } }
+                    dt { "Email" } dd { @if let Some(e) = &m.email { (e) } @else { span.muted.none { "Not given" } } }
+                    dt { "Mobile" } dd { @if let Some(p) = &m.phones.mobile { (p) } @else { span.muted.none { "Not given" } } }
+                    dt { "Home" } dd { @if let Some(p) = &m.phones.home { (p) } @else { span.muted.none { "Not given" } } }
+                    dt { "Work" } dd { @if let Some(p) = &m.phones.work { (p) } @else { span.muted.none { "Not given" } } }
+                    dt { "Address" } dd { @if let Some(a) = &m.address { (address_lines(a)) } @else { span.muted.none { "Not given" } } }
                 }
             }
         }

@@ -226,7 +226,8 @@ pub fn quote_page(chrome: &Chrome<'_>, csrf_token: &str, ms: &Membership, v: &De
             }
             div.actions {
                 button.primary type="submit" { "Confirm and add" }
-                a.button.secondary href=(Route::NewDependent(ms.id.clone()).path()) { "Change details" }
+                // Back to the form with what was typed (a POST, so the details stay out of the address bar).
+                button.secondary type="submit" formaction=(Route::NewDependent(ms.id.clone()).path()) name="change" value="1" { "Change details" }
             }
         }
     };

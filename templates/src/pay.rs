@@ -184,7 +184,8 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
                     @let expired = is_expired(&s.details, f.today);
                     label.choice {
                         input type="radio" name="source" value=(s.id) checked[f.selected == s.id.as_str()] disabled[expired];
-                        " " (source_line(s, f.today))
+                        // One flex item, so the name, expiry and badges wrap as one line of text on a phone.
+                        span { (source_line(s, f.today)) }
                     }
                 }
                 label.choice { input type="radio" name="source" value="new" checked[f.selected == "new"]; " " (new_label) }
@@ -257,7 +258,8 @@ pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, invoice: &Invoice, p
             @if payment.reversals.disputed {
                 dt { "Dispute" } dd #receipt-disputed { "Your bank opened a dispute about this payment. The practice will be in touch." }
             }
-            @if let Some(r) = &payment.gateway_reference { dt { "Reference" } dd { code { (r) } } }
+            // The portal's own number for it; the processor's reference stays in the record.
+            dt { "Receipt number" } dd { code { (payment.id) } }
         }
         @if let Some(ach) = &payment.ach_authorization {
             section.ach-record aria-labelledby="ach-heading" {

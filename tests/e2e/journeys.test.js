@@ -594,7 +594,7 @@ test('everything works with JavaScript disabled', () =>
 // screen or clipped by a box narrower than its content.
 const PAGES = [
   '/invoices',
-  '/invoices?status=unpaid',
+  '/invoices?show=unpaid',
   '/invoices/inv-1008',
   '/invoices/inv-1008?print=1',
   '/statement',

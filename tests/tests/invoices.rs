@@ -268,3 +268,14 @@ async fn records_stored_before_the_figures_attributes_read_the_same() {
         assert_eq!(app.get(path).await.body, before, "{path}");
     }
 }
+
+/// The table's caption names the filter shown (issue 25, item 7).
+#[tokio::test]
+async fn the_invoice_list_caption_names_the_filter() {
+    let mut app = TestApp::memory().await;
+    app.sign_in("maria@example.com").await;
+    assert!(app.get("/invoices").await.body.contains("All invoices, newest first"));
+    let unpaid = app.get("/invoices?show=unpaid").await;
+    assert!(unpaid.body.contains("Unpaid invoices, newest first") && !unpaid.body.contains("All invoices, newest first"));
+    assert!(app.get("/invoices?show=paid").await.body.contains("Paid invoices, newest first"));
+}

@@ -215,3 +215,14 @@ async fn the_contact_form_costs_two_table_requests_even_with_an_email_change_pen
     assert!(form.body.contains("maria.lopez@example.com"), "the pending address is shown");
     assert_eq!(app.counter.counts(), (2, 0), "session and household: the pending change comes with the household");
 }
+
+/// The owner is listed first, and an empty field reads "Not given" in plain weight (issue 25, item 7).
+#[tokio::test]
+async fn the_owner_comes_first_and_empty_fields_say_not_given() {
+    let mut app = signed_in("maria@example.com").await;
+    let page = app.get("/members").await;
+    let maria = page.body.find("Maria Lopez").unwrap();
+    assert!(maria < page.body.find("Daniel Lopez").unwrap() && maria < page.body.find("Sofia Lopez").unwrap(), "the owner first");
+    assert!(page.body.contains(r#"<span class="muted none">Not given</span>"#));
+    assert!(!page.body.contains(">None<"));
+}

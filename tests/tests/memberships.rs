@@ -258,6 +258,29 @@ async fn a_dependent_added_after_renewing_joins_the_renewed_term(app: TestApp) {
     assert!(current.enrollments.iter().any(|e| e.member == lucas.id), "and on this term from the next bill date");
 }
 
+/// "Change details" on the price page brings back the form as it was filled in (issue 25, item 7).
+async fn change_details_keeps_what_was_typed(app: TestApp) {
+    let mut app = signed_in(app, MARIA).await;
+    let quote = app
+        .quote_dependent(&[
+            ("first_name", "Lucas"),
+            ("last_name", "Lopez"),
+            ("date_of_birth", "2022-08-01"),
+            ("sex", "male"),
+            ("relationship", "child"),
+        ])
+        .await;
+    let names = ["csrf_token", "first_name", "last_name", "date_of_birth", "sex", "relationship", "email", "phone_mobile"];
+    let mut form: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), TestApp::hidden(&quote, n))).collect();
+    form.push(("change".into(), "1".into()));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let back = app.post("/memberships/ms-lopez-2/dependents/new", &form).await;
+    assert_eq!(back.status, StatusCode::OK);
+    assert!(back.body.contains(r#"value="Lucas""#) && back.body.contains(r#"value="2022-08-01""#), "the form as it was filled in");
+    assert!(back.body.contains("See the new price"));
+    assert!(!lopez(&app).await.members.iter().any(|m| m.first_name == "Lucas"), "nothing added");
+}
+
 macro_rules! on_both_tables {
     ($($name:ident),* $(,)?) => {
         mod in_memory {
@@ -277,6 +300,7 @@ on_both_tables!(
     maria_adds_a_four_year_old_at_thirty_dollars,
     a_dependent_confirmation_cannot_choose_the_id_or_change_the_details,
     a_dependent_added_after_renewing_joins_the_renewed_term,
+    change_details_keeps_what_was_typed,
     dependent_input_is_validated_and_an_address_is_confirmed_by_code,
     members_see_memberships_read_only,
 );

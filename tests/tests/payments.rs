@@ -48,10 +48,19 @@ async fn maria_pays_part_with_her_visa_then_the_rest_with_a_new_saved_card() {
     let receipt = app.get(&receipt_path).await;
     assert!(receipt.body.contains("Payment received"));
     assert!(receipt.body.contains(r#"id="receipt-amount">$40.00"#) && receipt.body.contains(r#"id="receipt-balance">$100.00"#));
-    assert!(receipt.body.contains("Visa ending 4242") && receipt.body.contains("sbx_ch_"));
+    assert!(receipt.body.contains("Visa ending 4242"));
+    // The portal's receipt number, not the processor's internal reference (issue 25, item 7).
+    assert!(!receipt.body.contains("sbx_ch_") && receipt.body.contains("Receipt number"));
     assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(9000), Money::ZERO, Money::from_cents(10000)));
     let email = app.outbox.last_to(MARIA).unwrap();
     assert!(email.subject.contains("$40.00") && email.text.contains("INV-1008") && email.text.contains("$100.00"));
+    let today = app.app.today().format("%b %-d, %Y").to_string();
+    assert!(
+        email.text.contains(&format!("Date: {today}")) && email.text.contains("Account: Lopez household · Maria Lopez"),
+        "{}",
+        email.text
+    );
+    assert!(!email.text.contains("sbx_ch_"));
 
     let mut fields = new_card("4242 4242 4242 4242", "123");
     fields.extend([("amount", "100.00"), ("save", "1")]);

@@ -120,7 +120,7 @@ async fn maria_adds_a_card_through_stripes_field_and_removes_it() {
 
     let page = app.get("/payment-methods").await;
     let removed = app.post(&format!("/payment-methods/{}/remove", new.id), &[("csrf_token", &page.csrf_token())]).await;
-    assert_eq!(removed.location(), Some("/payment-methods?done=removed"));
+    assert!(removed.location().is_some_and(|l| l.starts_with("/payment-methods?done=removed")), "{:?}", removed.location());
     assert_eq!(household(&app).await.sources.len(), before);
     assert_eq!(browser.owner_of(&new.token).await, None, "Stripe forgets it too");
 }

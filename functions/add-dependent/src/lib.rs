@@ -88,6 +88,10 @@ async fn form(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
 async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let (records, ms) = load(app, ctx, id).await?;
     let v = values(&ctx.form);
+    if ctx.form.get("change").is_some() {
+        // "Change details" on the price page: the form again, as it was filled in.
+        return form_page(app, ctx, &ms, &v, &DependentErrors::default(), None, StatusCode::OK);
+    }
     let dependent = match parse(&v, app) {
         Ok(d) => d,
         Err(e) => {

@@ -45,7 +45,10 @@ async fn load(app: &App, ctx: &Ctx, id: &MemberId) -> Result<(Session, Household
 async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
     let records = store::household(app.table.as_ref(), &session.account).await?;
-    let members: Vec<Member> = visible(&session, &records).into_iter().cloned().collect();
+    let mut members: Vec<Member> = visible(&session, &records).into_iter().cloned().collect();
+    // The owner first, then the others as the practice lists them.
+    let owner = records.household.as_ref().map(|h| h.owner.clone());
+    members.sort_by_key(|m| Some(&m.id) != owner.as_ref());
     Ok(html(StatusCode::OK, list_page(&ctx.chrome(app, Some(Section::Members)), &members, None)))
 }
 

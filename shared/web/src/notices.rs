@@ -13,6 +13,15 @@ fn owner_email(records: &HouseholdRecords) -> Option<String> {
     owner.email.as_ref().map(|e| e.as_str().to_owned())
 }
 
+/// The household as a receipt names it: its name and its owner ("Lopez household · Maria Lopez").
+fn household_name(records: &HouseholdRecords) -> String {
+    let Some(household) = &records.household else { return String::new() };
+    match records.member(&household.owner) {
+        Some(owner) => format!("{} · {}", household.name, owner.full_name()),
+        None => household.name.clone(),
+    }
+}
+
 /// Emails the owner a receipt, with the invoice's balance after the payment. A mail failure does
 /// not undo the payment: it is logged.
 pub async fn receipt(app: &App, public_url: &str, records: &HouseholdRecords, invoice: &Invoice, new_balance: Money, payment: &Payment) {
@@ -25,7 +34,9 @@ pub async fn receipt(app: &App, public_url: &str, records: &HouseholdRecords, in
         amount: payment.amount.to_string(),
         source: payment.source.describe(),
         new_balance: new_balance.to_string(),
-        reference: payment.gateway_reference.as_deref().unwrap_or(""),
+        reference: payment.id.as_str(),
+        date: app.date_of(payment.at).format("%b %-d, %Y").to_string(),
+        household: &household_name(records),
         receipt_url: format!("{public_url}{}", Route::Payment(payment.id.clone()).path()),
     });
     if let Err(e) = app.mailer.send(message).await {
