@@ -171,6 +171,15 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
             @if !invoice.pending().is_zero() { dt { "Being processed" } dd { (invoice.pending()) } }
             dt { "Due" } dd { (date(invoice.due())) }
         }
+        @if invoice.payable().is_zero() {
+            // Nothing can be paid: no form that would only answer "enter an amount".
+            @if invoice.pending().is_zero() {
+                p #nothing-due { "This invoice is paid in full. Nothing is due." }
+            } @else {
+                p #nothing-due { "A payment of " (invoice.pending()) " is being processed. Nothing more can be paid on this invoice until it settles." }
+            }
+            p { a.button.secondary href=(Route::Invoices.path()) { "Back to invoices" } }
+        } @else {
         @let (stripe_key, client_secret) = stripe_form_data(&f.entry);
         @let new_label = "A new card or bank account";
         form.pay method="post" action=(Route::PayInvoice(invoice.id().clone()).path()) novalidate data-stripe-key=[stripe_key] data-client-secret=[client_secret] {
@@ -205,6 +214,7 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
                 label.choice { input type="checkbox" name="save" value="1" checked[f.save]; " Save it for future payments" }
             }
             button.primary type="submit" { "Pay now" }
+        }
         }
     };
     page(chrome, &format!("Pay invoice {}", invoice.number()), body)

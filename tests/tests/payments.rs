@@ -70,6 +70,11 @@ async fn maria_pays_part_with_her_visa_then_the_rest_with_a_new_saved_card() {
     let detail = app.get("/invoices/inv-1008").await;
     assert!(detail.body.contains(r#"<span class="badge paid">Paid</span>"#));
     assert!(!detail.body.contains("/pay\""), "nothing left to pay");
+    // The paid invoice's pay page says so, with no form to fill in (issue 25, item 4).
+    let paid_page = app.get("/invoices/inv-1008/pay").await;
+    assert_eq!(paid_page.status, StatusCode::OK);
+    assert!(paid_page.body.contains("This invoice is paid in full. Nothing is due."));
+    assert!(!paid_page.body.contains(r#"name="amount""#) && !paid_page.body.contains("Enter an amount"));
     let methods = app.get("/payment-methods").await;
     assert_eq!(methods.body.matches("<li class=\"source\"").count(), 3, "the new card was saved");
     assert_eq!(app.gateway.charges().len(), 2);

@@ -111,7 +111,8 @@ async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
     let invoice = &find_invoice(&records, id)?;
     let payable = invoice.payable();
-    let message = payable.is_zero().then(|| "There is nothing left to pay on this invoice.".to_owned());
+    // A paid invoice's page says so itself (the template shows no form then).
+    let message = None;
     let amount = payable.plain();
     let selected = preselected(app, &records);
     let rendered = Rendered {
