@@ -60,6 +60,30 @@ pub fn receipt(r: &ReceiptEmail<'_>) -> Message {
     Message { to: r.to.to_owned(), subject, html, text }
 }
 
+/// The daily digest for the practice's staff: what patients changed on `day`, by heading.
+pub fn staff_digest(to: &str, practice: &str, day: chrono::NaiveDate, sections: &[(&str, Vec<String>)]) -> Message {
+    let intro = format!(
+        "What patients changed in the portal on {}. Each change was also sent to your practice system's feed.",
+        day.format("%A, %B %-d, %Y")
+    );
+    let html = html! {
+        p { (intro) }
+        @for (heading, lines) in sections {
+            h2 { (heading) }
+            ul { @for line in lines { li { (line) } } }
+        }
+    }
+    .into_string();
+    let mut text = format!("{intro}\n");
+    for (heading, lines) in sections {
+        text.push_str(&format!("\n{heading}\n"));
+        for line in lines {
+            text.push_str(&format!("- {line}\n"));
+        }
+    }
+    Message { to: to.to_owned(), subject: format!("{practice}: portal changes for {}", day.format("%b %-d, %Y")), html, text }
+}
+
 /// A short notice to the household's owner: a subject, a few lines, and a link.
 pub fn notice(to: &str, practice: &str, subject: &str, lines: &[String], link: &str) -> Message {
     let html = html! {

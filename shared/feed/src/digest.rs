@@ -122,25 +122,8 @@ pub fn compose(events: &[FeedEvent], practice: &str, to: &str, day: NaiveDate) -
         .into_iter()
         .filter(|s| !s.lines.is_empty())
         .collect();
-    let date = day.format("%A, %B %-d, %Y");
-    let intro = format!("What patients changed in the portal on {date}. Each change was also sent to your practice system's feed.");
-    let mut text_body = format!("{intro}\n");
-    let mut html = format!("<p>{}</p>", escape(&intro));
-    for s in &sections {
-        text_body.push_str(&format!("\n{}\n", s.heading));
-        html.push_str(&format!("<h2>{}</h2><ul>", escape(s.heading)));
-        for line in &s.lines {
-            text_body.push_str(&format!("- {line}\n"));
-            html.push_str(&format!("<li>{}</li>", escape(line)));
-        }
-        html.push_str("</ul>");
-    }
-    Some(Message {
-        to: to.to_owned(),
-        subject: format!("{practice}: portal changes for {}", day.format("%b %-d, %Y")),
-        html,
-        text: text_body,
-    })
+    let sections: Vec<(&str, Vec<String>)> = sections.into_iter().map(|s| (s.heading, s.lines)).collect();
+    Some(portal_templates::emails::staff_digest(to, practice, day, &sections))
 }
 
 fn label(field: &str) -> &str {
@@ -151,10 +134,6 @@ fn label(field: &str) -> &str {
         "phone_work" => "work phone",
         other => other,
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// What the daily run did.
