@@ -289,6 +289,11 @@ async fn an_import_that_changes_an_address_or_the_owner_ends_those_sessions() {
     let sam = std::mem::take(&mut app.cookies);
     app.sign_in(MARIA).await;
     let maria = std::mem::take(&mut app.cookies);
+    // A code for Daniel's old address is on its way when the practice changes it.
+    let jar = std::mem::take(&mut app.cookies);
+    assert_eq!(app.request_code(DANIEL).await.location(), Some("/sign-in/code"));
+    let old_code = app.last_code_to(DANIEL).unwrap();
+    let pending_old = std::mem::replace(&mut app.cookies, jar);
     // The practice changes Daniel's address.
     let lopez = file["households"].as_array_mut().unwrap().iter_mut().find(|h| h["id"] == "lopez").unwrap();
     lopez["members"].as_array_mut().unwrap().iter_mut().find(|m| m["id"] == "daniel").unwrap()["email"] =
@@ -296,6 +301,10 @@ async fn an_import_that_changes_an_address_or_the_owner_ends_those_sessions() {
     import::import(table.as_ref(), &parse(&file), &|_, _| {}).await.unwrap();
     app.cookies = daniel;
     assert_eq!(app.get("/members").await.location(), Some("/sign-in"), "Daniel's session ended with his old address");
+    app.cookies = pending_old;
+    let late = app.enter_code(&old_code).await;
+    assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY, "a code sent to the old address signs no one in");
+    assert!(app.cookie("portal_session").is_none());
     app.cookies = maria.clone();
     assert_eq!(app.get("/members").await.status, StatusCode::OK, "Maria's goes on");
     app.cookies = sam.clone();

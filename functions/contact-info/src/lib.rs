@@ -252,7 +252,13 @@ async fn address_changed(app: &App, ctx: &Ctx, member: &Member) -> Result<(), Pa
 }
 
 async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
-    let (_, _, member) = load(app, ctx, id).await?;
+    let (session, _, member) = load(app, ctx, id).await?;
+    // Checked again: the member may have been given an address since the change was asked for.
+    if !contact::may_change_email(&session.member, &member) {
+        let errors = ContactErrors { email: Some(ONLY_THEY_CHANGE_EMAIL.into()), ..Default::default() };
+        let view = View { values: ContactValues::of(&member), errors, message: Some("Nothing was changed."), info: None, code_error: None };
+        return render(app, ctx, None, &member, view, StatusCode::FORBIDDEN).await;
+    }
     let view = |code_error: String| View {
         values: ContactValues::of(&member),
         errors: ContactErrors::default(),

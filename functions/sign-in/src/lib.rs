@@ -174,7 +174,11 @@ async fn code_submit(app: &App, ctx: &mut Ctx) -> PageResult {
     let error = match SigninCode::parse(ctx.form.text("code")) {
         Err(e) => e.to_string(),
         Ok(code) => match signin::check_code(app.table.as_ref(), &app.config.secret, app.now(), &signin_id, &code).await? {
-            CodeCheck::SignedIn { account, member } => return start_session(app, ctx, account, member).await,
+            CodeCheck::SignedIn { account, member } => match start_session(app, ctx, account, member, &signin_id).await? {
+                Some(page) => return Ok(page),
+                // The address is no longer the member's (changed since the code was sent).
+                None => "That code has expired or was already used. Request a new code.".to_owned(),
+            },
             CodeCheck::Wrong { tries_left, holder } => {
                 failed_attempt(app, ctx, "signin.failed", holder).await;
                 format!("That code is not right. You have {tries_left} more tr{}.", if tries_left == 1 { "y" } else { "ies" })
@@ -201,18 +205,33 @@ async fn code_submit(app: &App, ctx: &mut Ctx) -> PageResult {
 }
 
 /// A new session at every sign-in; any session this browser had before ends.
-async fn start_session(app: &App, ctx: &mut Ctx, account: portal_domain::AccountId, member: portal_domain::MemberId) -> PageResult {
+/// Starts a session for the member a code was for, if the address the code went to is still
+/// theirs: a code sent to an address that has since changed (in the portal or by an import) signs
+/// no one in. `None` when it is not.
+async fn start_session(
+    app: &App,
+    ctx: &mut Ctx,
+    account: portal_domain::AccountId,
+    member: portal_domain::MemberId,
+    signin_id: &str,
+) -> Result<Option<lambda_http::Response<lambda_http::Body>>, PageError> {
+    let person = app.table.get(&store::member_key(&account, &member)).await?;
+    let person: Option<portal_domain::Member> = person.as_ref().map(store::record_of).transpose()?;
+    let Some(person) = person else {
+        return Err(PageError::NotFound);
+    };
+    let still_theirs = person.email.as_ref().is_some_and(|email| {
+        [Channel::Typed, Channel::AccessLink].iter().any(|c| signin::signin_id(&app.config.secret, email, *c) == signin_id)
+    });
+    if !still_theirs {
+        return Ok(None);
+    }
     if let Some((old, _)) = ctx.session.take() {
         session::end(app.table.as_ref(), &old).await?;
     }
     let household = app.table.get(&store::household_key(&account)).await?;
     let household: Option<portal_domain::Household> = household.as_ref().map(store::record_of).transpose()?;
     let Some(household) = household else {
-        return Err(PageError::NotFound);
-    };
-    let person = app.table.get(&store::member_key(&account, &member)).await?;
-    let person: Option<portal_domain::Member> = person.as_ref().map(store::record_of).transpose()?;
-    let Some(person) = person else {
         return Err(PageError::NotFound);
     };
     let who = SessionFor {
@@ -226,7 +245,7 @@ async fn start_session(app: &App, ctx: &mut Ctx, account: portal_domain::Account
     let (token, session) = session::start(app.table.as_ref(), app.random.as_ref(), app.now(), who).await?;
     ctx.record(app, ctx.event_by(app, &session, "signin.succeeded")).await;
     ctx.set_session(app, &token);
-    Ok(redirect(&landing(&session)))
+    Ok(Some(redirect(&landing(&session))))
 }
 
 /// A wrong code, or the try that locked it: recorded on the household whose code it was, as done
