@@ -33,7 +33,7 @@ async fn a_stream_batch_posts_only_new_feed_events_signed() {
     let app = TestApp::memory().await;
     let settings =
         FeedSettings { webhook: Some(Webhook::new(&receiver.url, Secret::parse(SECRET).unwrap(), quick()).unwrap()), staff_email: None };
-    let answer = practice_feed::handle(&app.app, &settings, fixture()).await.unwrap();
+    let answer = practice_feed::handle(&app.app, &settings, fixture(), None).await.unwrap();
     assert_eq!(answer, json!({ "batchItemFailures": [] }));
     let seen = receiver.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "the invoice's change, the expired event and the audit item are not posted: {seen:?}");
@@ -43,18 +43,33 @@ async fn a_stream_batch_posts_only_new_feed_events_signed() {
     assert_eq!(seen[0].body["data"]["payment"]["invoice"], "inv-1008");
 }
 
+/// An invocation whose time is running out stops before an event it might not finish, and
+/// reports it, rather than timing out with the batch half posted.
+#[tokio::test]
+async fn a_batch_stops_before_the_invocations_deadline() {
+    let receiver = Receiver::start(Secret::parse(SECRET).unwrap(), 0).await;
+    let app = TestApp::memory().await;
+    let settings =
+        FeedSettings { webhook: Some(Webhook::new(&receiver.url, Secret::parse(SECRET).unwrap(), quick()).unwrap()), staff_email: None };
+    let soon = Some(std::time::Instant::now() + Duration::from_secs(1));
+    let answer = practice_feed::handle(&app.app, &settings, fixture(), soon).await.unwrap();
+    assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": "111100000000001" }] }));
+    assert!(receiver.seen.lock().unwrap().is_empty(), "nothing was posted");
+    assert!(Retry::deployed().worst_case() < Duration::from_secs(50), "one event fits in the function's 60 seconds");
+}
+
 #[tokio::test]
 async fn an_endpoint_that_stays_down_makes_lambda_retry_from_that_record() {
     let receiver = Receiver::start(Secret::parse(SECRET).unwrap(), usize::MAX).await;
     let app = TestApp::memory().await;
     let settings =
         FeedSettings { webhook: Some(Webhook::new(&receiver.url, Secret::parse(SECRET).unwrap(), quick()).unwrap()), staff_email: None };
-    let answer = practice_feed::handle(&app.app, &settings, fixture()).await.unwrap();
+    let answer = practice_feed::handle(&app.app, &settings, fixture(), None).await.unwrap();
     assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": "111100000000001" }] }));
     assert_eq!(receiver.seen.lock().unwrap().len(), 4, "four attempts (three waits) before handing back to the stream");
     // Neither an unknown invocation nor a batch that is not one is taken silently.
-    assert!(practice_feed::handle(&app.app, &settings, json!({ "hello": 1 })).await.is_err());
-    assert!(practice_feed::handle(&app.app, &settings, json!({ "Records": 3 })).await.is_err());
+    assert!(practice_feed::handle(&app.app, &settings, json!({ "hello": 1 }), None).await.is_err());
+    assert!(practice_feed::handle(&app.app, &settings, json!({ "Records": 3 }), None).await.is_err());
 }
 
 /// Every feed item of the households, as the table's stream would carry them: each a record
@@ -90,7 +105,7 @@ async fn run_stream(app: &TestApp, settings: &FeedSettings, records: &[Value], s
         invocations += 1;
         assert!(invocations < 100, "the stream does not advance");
         let batch: Vec<Value> = records[at..(at + size).min(records.len())].to_vec();
-        let answer = practice_feed::handle(&app.app, settings, json!({ "Records": batch })).await.unwrap();
+        let answer = practice_feed::handle(&app.app, settings, json!({ "Records": batch }), None).await.unwrap();
         match answer["batchItemFailures"].as_array().and_then(|f| f.first()) {
             None => at += batch.len(),
             Some(failure) => {
@@ -260,7 +275,7 @@ async fn the_staff_digest_lists_what_to_act_on_once_and_nothing_on_a_quiet_day()
 
     // The morning after.
     maria.clock.advance(Span::days(1));
-    let answer = practice_feed::handle(&maria.app, &settings, schedule.clone()).await.unwrap();
+    let answer = practice_feed::handle(&maria.app, &settings, schedule.clone(), None).await.unwrap();
     assert_eq!(answer, json!({ "digest": "Sent(3)" }));
     let digest = maria.outbox.last_to("frontdesk@cedarvalley.example").expect("the digest");
     assert!(digest.subject.contains("portal changes"), "{}", digest.subject);
@@ -275,9 +290,9 @@ async fn the_staff_digest_lists_what_to_act_on_once_and_nothing_on_a_quiet_day()
 
     // Run again (the schedule fired twice): not sent again. A quiet day: nothing sent.
     let sent = maria.outbox.messages().len();
-    assert_eq!(practice_feed::handle(&maria.app, &settings, schedule.clone()).await.unwrap(), json!({ "digest": "AlreadySent" }));
+    assert_eq!(practice_feed::handle(&maria.app, &settings, schedule.clone(), None).await.unwrap(), json!({ "digest": "AlreadySent" }));
     maria.clock.advance(Span::days(1));
-    assert_eq!(practice_feed::handle(&maria.app, &settings, schedule).await.unwrap(), json!({ "digest": "NothingChanged" }));
+    assert_eq!(practice_feed::handle(&maria.app, &settings, schedule, None).await.unwrap(), json!({ "digest": "NothingChanged" }));
     assert_eq!(maria.outbox.messages().len(), sent);
 }
 

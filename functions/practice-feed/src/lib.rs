@@ -31,15 +31,16 @@ impl FeedSettings {
     }
 }
 
-/// Handles one invocation: a stream batch (answering which record to retry from) or the daily digest.
-pub async fn handle(app: &App, settings: &FeedSettings, event: Value) -> anyhow::Result<Value> {
+/// Handles one invocation: a stream batch (answering which record to retry from) or the daily
+/// digest. `deadline` is when the invocation times out, if it does.
+pub async fn handle(app: &App, settings: &FeedSettings, event: Value, deadline: Option<std::time::Instant>) -> anyhow::Result<Value> {
     if event.get("Records").is_some() {
         let batch: StreamEvent = serde_json::from_value(event).context("not a DynamoDB Stream batch")?;
         let Some(webhook) = &settings.webhook else {
             tracing::warn!(records = batch.records.len(), "no practice webhook is configured; the batch is passed over");
             return Ok(json!({ "batchItemFailures": [] }));
         };
-        let (response, handled) = stream::handle(&batch, webhook).await;
+        let (response, handled) = stream::handle(&batch, webhook, deadline).await;
         tracing::info!(
             delivered = handled.delivered,
             skipped = handled.skipped,

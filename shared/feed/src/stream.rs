@@ -77,10 +77,17 @@ pub struct Handled {
     pub unreadable: usize,
 }
 
-/// Posts the batch's feed events in order; stops at the first the endpoint does not take.
-pub async fn handle(batch: &StreamEvent, webhook: &Webhook) -> (BatchResponse, Handled) {
+/// Posts the batch's feed events in order; stops at the first the endpoint does not take, and
+/// before an event whose delivery might not finish by `deadline` (the invocation's), which is
+/// reported for the stream to retry, so a slow endpoint never turns into a timed-out batch.
+pub async fn handle(batch: &StreamEvent, webhook: &Webhook, deadline: Option<std::time::Instant>) -> (BatchResponse, Handled) {
     let mut handled = Handled::default();
     for record in &batch.records {
+        let retry_later = || BatchResponse { failures: vec![ItemFailure { item_identifier: record.dynamodb.sequence_number.clone() }] };
+        if deadline.is_some_and(|d| std::time::Instant::now() + webhook.retry.worst_case() + std::time::Duration::from_secs(2) > d) {
+            tracing::warn!(delivered = handled.delivered, "the invocation's time is running out; the stream retries the rest");
+            return (retry_later(), handled);
+        }
         let event = match record.feed_event() {
             None => {
                 handled.skipped += 1;
@@ -98,8 +105,7 @@ pub async fn handle(batch: &StreamEvent, webhook: &Webhook) -> (BatchResponse, H
             Delivery::Delivered { .. } => handled.delivered += 1,
             Delivery::Failed { attempts, last } => {
                 tracing::error!(event = %event.id, attempts, last = %last, "the practice's endpoint did not take a feed event; the stream retries it");
-                let failure = ItemFailure { item_identifier: record.dynamodb.sequence_number.clone() };
-                return (BatchResponse { failures: vec![failure] }, handled);
+                return (retry_later(), handled);
             }
         }
     }
