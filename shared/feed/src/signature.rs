@@ -13,8 +13,10 @@ use subtle::ConstantTimeEq;
 /// How far a signature's timestamp may be from the receiver's clock.
 pub const TOLERANCE_SECONDS: i64 = 300;
 
-/// The shared secret: `whsec_` and base64 of its bytes (as Standard Webhooks libraries write it),
-/// or any other text of at least 24 characters, whose bytes are the key.
+/// The shared secret, read as Standard Webhooks libraries read it: base64 of the key's bytes, with
+/// or without a `whsec_` prefix (the stack's generated secret is such base64: give it to the
+/// practice as `whsec_` and the secret). Text that is not base64, of at least 24 characters (a
+/// local run's), is used as it is.
 #[derive(Clone)]
 pub struct Secret(SecretSlice<u8>);
 
@@ -34,8 +36,11 @@ impl Secret {
     pub fn parse(text: &str) -> Result<Secret, SignatureError> {
         let bytes = match text.strip_prefix("whsec_") {
             Some(encoded) => STANDARD.decode(encoded).map_err(|_| SignatureError::Secret)?,
-            None if text.len() >= 24 => text.as_bytes().to_vec(),
-            None => return Err(SignatureError::Secret),
+            None => match STANDARD.decode(text) {
+                Ok(bytes) => bytes,
+                Err(_) if text.len() >= 24 => text.as_bytes().to_vec(),
+                Err(_) => return Err(SignatureError::Secret),
+            },
         };
         if bytes.len() < 16 {
             return Err(SignatureError::Secret);
@@ -111,6 +116,19 @@ mod tests {
         assert_eq!(secret.verify(SPEC_ID, "soon", SPEC_SIGNATURE, body, SPEC_TIMESTAMP), Err(SignatureError::Headers));
         let other = Secret::parse("a-practice-secret-of-some-length").unwrap();
         assert_eq!(other.verify(SPEC_ID, "1614265330", SPEC_SIGNATURE, body, SPEC_TIMESTAMP), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn a_generated_secret_is_base64_with_or_without_its_prefix_as_the_libraries_read_it() {
+        // What the stack's Secrets Manager secret looks like: 48 letters and digits.
+        let generated = "Q2VkYXJWYWxsZXlQcmFjdGljZUZlZWRTaWduaW5nS2V5MDE";
+        let generated = &format!("{generated}x");
+        assert_eq!(generated.len(), 48);
+        let bare = Secret::parse(generated).unwrap();
+        let prefixed = Secret::parse(&format!("whsec_{generated}")).unwrap();
+        assert_eq!(bare.sign("msg_1", 1, b"{}"), prefixed.sign("msg_1", 1, b"{}"));
+        let raw = Secret::parse("a-local-practice-webhook-secret").unwrap();
+        assert_ne!(raw.sign("msg_1", 1, b"{}"), bare.sign("msg_1", 1, b"{}"));
     }
 
     #[test]
