@@ -169,7 +169,7 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
     // A function gives up on a charge within its 10-second timeout, so a payment pending longer than
     // a minute is not in flight; the default leaves a wide margin.
     let grace = chrono::Duration::minutes(args.older_than_minutes.max(1));
-    let done = portal_domain::pay::reconcile(table.as_ref(), gateway.as_ref(), clock.now(), grace).await?;
+    let done = portal_domain::pay::reconcile(table.as_ref(), gateway.as_ref(), clock.as_ref(), grace).await?;
     println!("Settled {}, released {}, left pending {}.", done.settled, done.released, done.unresolved);
     if done.unresolved > 0 {
         anyhow::bail!("{} payment(s) could not be settled yet: run this again later", done.unresolved);

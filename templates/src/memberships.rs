@@ -205,6 +205,12 @@ pub fn quote_page(chrome: &Chrome<'_>, csrf_token: &str, ms: &Membership, v: &De
         p.back { a href=(Route::Memberships.path()) { "← Memberships" } }
         h1 { "New price with " (v.first_name) " " (v.last_name) }
         p { (v.first_name) " joins on " strong #start-date { (date(q.start)) } ", your next bill date." }
+        @if let Some((renewed_start, renewed_rate)) = q.next_term {
+            p #renewed-term {
+                "Your membership is already renewed from " (date(renewed_start)) ": " (v.first_name) " joins that term too, at "
+                strong { (renewed_rate) } " per " (ms.plan.period().noun()) "."
+            }
+        }
         div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
             table.quote {
                 thead { tr { th scope="col" { "Member" } th scope="col" .num { "Rate per " (ms.plan.period().noun()) } } }

@@ -237,7 +237,8 @@ async fn done(app: &mut TestApp, case: Case) -> Result<(), String> {
 /// `portal reconcile` does after its grace period.
 async fn reconcile(app: &TestApp) {
     app.clock.advance(Duration::minutes(20));
-    let report = pay::reconcile(app.app.table.as_ref(), app.app.gateway.as_ref(), app.app.now(), Duration::minutes(15)).await.unwrap();
+    let report =
+        pay::reconcile(app.app.table.as_ref(), app.app.gateway.as_ref(), app.app.clock.as_ref(), Duration::minutes(15)).await.unwrap();
     assert_eq!(report.unresolved, 0, "{report:?}");
 }
 
@@ -330,7 +331,8 @@ async fn a_processor_that_fails_or_loses_its_answer_is_reconciled() {
         }
         done(&mut app, Case::Pay).await.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
         assert!(broken_invariants(app.app.table.as_ref(), "lopez").await.is_empty());
-        let again = pay::reconcile(app.app.table.as_ref(), app.app.gateway.as_ref(), app.app.now(), Duration::zero()).await.unwrap();
+        let again =
+            pay::reconcile(app.app.table.as_ref(), app.app.gateway.as_ref(), app.app.clock.as_ref(), Duration::zero()).await.unwrap();
         assert_eq!(again, pay::Reconciled::default(), "a second run finds nothing to do");
     }
 }

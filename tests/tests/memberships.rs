@@ -247,6 +247,13 @@ async fn a_dependent_added_after_renewing_joins_the_renewed_term(app: TestApp) {
     let fields =
         [("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", "2022-08-01"), ("sex", "male"), ("relationship", "child")];
     let quote = app.quote_dependent(&fields).await;
+    // The price page says so, with the renewed term's rate, before anything is confirmed.
+    assert!(
+        quote.body.contains("Your membership is already renewed from")
+            && quote.body.contains("joins that term too, at <strong>$30.00</strong>"),
+        "{}",
+        quote.body
+    );
     assert_eq!(app.confirm_dependent(&quote).await.status, StatusCode::SEE_OTHER);
     let records = lopez(&app).await;
     let lucas = records.members.iter().find(|m| m.first_name == "Lucas").unwrap();
@@ -281,6 +288,20 @@ async fn change_details_keeps_what_was_typed(app: TestApp) {
     assert!(!lopez(&app).await.members.iter().any(|m| m.first_name == "Lucas"), "nothing added");
 }
 
+/// A price quoted before the membership was renewed confirms nothing after it: the renewed term's
+/// price was never shown (the confirmation is bound to the renewal).
+async fn a_quote_from_before_a_renewal_does_not_confirm_after_it(app: TestApp) {
+    let mut app = signed_in(app, MARIA).await;
+    let fields =
+        [("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", "2022-08-01"), ("sex", "male"), ("relationship", "child")];
+    let quote = app.quote_dependent(&fields).await;
+    assert!(!quote.body.contains("already renewed"));
+    let offer = app.get("/memberships/ms-lopez-2/renew").await;
+    assert_eq!(app.post("/memberships/ms-lopez-2/renew", &[("csrf_token", &offer.csrf_token())]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.confirm_dependent(&quote).await.status, StatusCode::BAD_REQUEST);
+    assert!(!lopez(&app).await.members.iter().any(|m| m.first_name == "Lucas"), "nothing added");
+}
+
 macro_rules! on_both_tables {
     ($($name:ident),* $(,)?) => {
         mod in_memory {
@@ -301,6 +322,7 @@ on_both_tables!(
     a_dependent_confirmation_cannot_choose_the_id_or_change_the_details,
     a_dependent_added_after_renewing_joins_the_renewed_term,
     change_details_keeps_what_was_typed,
+    a_quote_from_before_a_renewal_does_not_confirm_after_it,
     dependent_input_is_validated_and_an_address_is_confirmed_by_code,
     members_see_memberships_read_only,
 );

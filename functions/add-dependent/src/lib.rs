@@ -111,7 +111,8 @@ async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
         let message = format!("{} {} is already on this membership.", dependent.first_name, dependent.last_name);
         return form_page(app, ctx, &ms, &v, &DependentErrors::default(), Some(&message), StatusCode::CONFLICT);
     }
-    let q = enrol::quote(&ms, &records.members, &dependent)
+    let renewed_into = ms.renewed_by.as_ref().and_then(|next| records.memberships.iter().find(|m| &m.id == next));
+    let q = enrol::quote(&ms, &records.members, &dependent, renewed_into)
         .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
     let key = enrol::enrolment_key(&app.config.secret, &ms, &dependent, &random_token(app.random.as_ref(), 16));
     let csrf = ctx.session()?.csrf_token.clone();
@@ -132,10 +133,10 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     // exactly the details it quoted.
     let member_id = enrol::enrolled_member_id(&app.config.secret, &ms, &dependent, ctx.form.text("enrolment_key"))
         .ok_or(PageError::BadRequest("The confirmation was incomplete. Start again."))?;
-    let q = enrol::quote(&ms, &records.members, &dependent)
+    let renewed_into = ms.renewed_by.as_ref().and_then(|next| records.memberships.iter().find(|m| &m.id == next));
+    let q = enrol::quote(&ms, &records.members, &dependent, renewed_into)
         .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
     let address = records.household.as_ref().and_then(|h| h.billing_address.clone());
-    let renewed_into = ms.renewed_by.as_ref().and_then(|next| records.memberships.iter().find(|m| &m.id == next));
     match enrol::enrol(app.table.as_ref(), &ms, &dependent, member_id, address, &q, renewed_into, app.now()).await? {
         EnrolOutcome::Enrolled(member) => {
             let event = ctx.event(app, "dependent.added")?.subject(member.id.to_string()).detail(member.full_name());

@@ -190,10 +190,14 @@ pub struct Quote {
     pub new_rate: Money,
     pub total_before: Money,
     pub total_after: Money,
+    /// When the membership was already renewed: the renewed term's start and the dependent's rate
+    /// in it (their age then), since they join that term too (see [`carried_into`]).
+    pub next_term: Option<(NaiveDate, Money)>,
 }
 
-/// Quotes a dependent for an active membership: they start on its next bill date.
-pub fn quote(ms: &Membership, members: &[Member], dependent: &NewDependent) -> Option<Quote> {
+/// Quotes a dependent for an active membership: they start on its next bill date, and join the
+/// term it was renewed into (`renewed_into`), if it was, at the rate for their age on its start.
+pub fn quote(ms: &Membership, members: &[Member], dependent: &NewDependent, renewed_into: Option<&Membership>) -> Option<Quote> {
     if ms.status != MembershipStatus::Active {
         return None;
     }
@@ -206,7 +210,10 @@ pub fn quote(ms: &Membership, members: &[Member], dependent: &NewDependent) -> O
         .collect();
     let total_before: Money = current.iter().map(|(_, _, r)| *r).sum();
     let new_rate = ms.plan.rate_for(dependent.date_of_birth, start);
-    Some(Quote { start, current, new_rate, total_before, total_after: total_before + new_rate })
+    let next_term = renewed_into
+        .filter(|next| ms.renewed_by.as_ref() == Some(&next.id))
+        .map(|next| (next.contract_start, next.plan.rate_for(dependent.date_of_birth, next.contract_start)));
+    Some(Quote { start, current, new_rate, total_before, total_after: total_before + new_rate, next_term })
 }
 
 /// The key that claims an email address for one member, so no two members can hold it.
@@ -234,10 +241,14 @@ fn enrolment_mac(key: &HmacKey, ms: &Membership, dependent: &NewDependent, nonce
     let mobile = dependent.mobile.as_ref().map(PhoneNumber::e164).unwrap_or_default();
     let sex = serde_json::to_string(&dependent.sex).unwrap_or_default();
     let relationship = serde_json::to_string(&dependent.relationship).unwrap_or_default();
+    // The renewal too: a confirmation quoted before the membership was renewed does not add anyone
+    // to a term whose price was never shown.
+    let renewed_by = ms.renewed_by.as_ref().map_or("", |id| id.as_str());
     key.sign(&[
         b"enrolment",
         ms.account.as_str().as_bytes(),
         ms.id.as_str().as_bytes(),
+        renewed_by.as_bytes(),
         nonce.as_bytes(),
         dependent.first_name.as_bytes(),
         dependent.last_name.as_bytes(),
@@ -456,7 +467,7 @@ mod tests {
             d("2026-11-26"),
         )
         .unwrap();
-        let q = quote(&ms, &[adult], &dep).unwrap();
+        let q = quote(&ms, &[adult], &dep, None).unwrap();
         assert_eq!(q.start, d("2026-12-01"));
         assert_eq!(
             (q.new_rate.to_string(), q.total_before.to_string(), q.total_after.to_string()),

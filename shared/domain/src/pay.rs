@@ -456,13 +456,16 @@ pub struct Reconciled {
 /// Settles or releases every payment left pending for longer than `grace` (a charge still in
 /// flight is younger than that), by asking the processor what became of each charge. A charge
 /// still waiting for the patient's 3-D Secure step after `grace` was abandoned: it is cancelled
-/// and its amount released. A bank debit still processing is left for a later run.
+/// and its amount released. A bank debit still processing is left for a later run. Each outcome
+/// is recorded at the time it is learned (`clock`), so the practice's feed never receives an
+/// event dated before a run that took minutes.
 pub async fn reconcile(
     table: &dyn Table,
     gateway: &dyn PaymentGateway,
-    now: DateTime<Utc>,
+    clock: &dyn crate::Clock,
     grace: Duration,
 ) -> Result<Reconciled, StoreError> {
+    let now = clock.now();
     let mut report = Reconciled::default();
     for item in table.query_index(store::PENDING_PAYMENTS).await? {
         // One payment that cannot be read or settled now is left for the next run, not the end of this one.
@@ -501,7 +504,7 @@ pub async fn reconcile(
         };
         payment.version = version;
         let invoice_key = Key::new(store::account_pk(&payment.account), invoice_sk);
-        match apply(table, &mut payment, invoice_key, &outcome, now).await {
+        match apply(table, &mut payment, invoice_key, &outcome, clock.now()).await {
             Ok(true) if payment.status == PaymentStatus::Succeeded => report.settled += 1,
             Ok(true) => report.released += 1,
             // Settled by someone else meanwhile, or the store failed: the next run looks again.
