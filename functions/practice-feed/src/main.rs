@@ -16,9 +16,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (app, settings) = (Arc::clone(&app), Arc::clone(&settings));
         // The invocation's deadline (epoch ms), as time left from now.
-        let left = u64::try_from(event.context.deadline)
-            .ok()
-            .and_then(|ms| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(ms)))
+        let left = std::time::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_millis(event.context.deadline))
             .and_then(|at| at.duration_since(std::time::SystemTime::now()).ok());
         let deadline = left.map(|left| std::time::Instant::now() + left);
         async move { practice_feed::handle(&app, &settings, event.payload, deadline).await.map_err(Error::from) }
