@@ -258,6 +258,21 @@ async fn asking_for_a_code_takes_the_same_time_for_any_address() {
     let gap = known.abs_diff(unknown);
     assert!(gap < Wall::from_millis(120), "known {known:?}, unknown {unknown:?}");
     assert_eq!(app.outbox.messages().iter().filter(|m| m.to == MARIA).count(), 1);
+
+    // An email change likewise: a code is mailed only to a free address, in the same time.
+    let mut maria = TestApp { cookies: Vec::new(), ..app };
+    maria.app.mailer = maria.outbox.clone();
+    maria.sign_in(MARIA).await;
+    maria.app.mailer = Arc::new(SlowMailer(maria.outbox.clone(), Wall::from_millis(150)));
+    let started = Instant::now();
+    maria.submit_contact("maria", &[("email", SAM)]).await;
+    let taken = started.elapsed();
+    maria.clock.advance(Duration::seconds(61));
+    let started = Instant::now();
+    maria.submit_contact("maria", &[("email", "free.address@example.org")]).await;
+    let free = started.elapsed();
+    assert!(taken >= Wall::from_millis(400) && free >= Wall::from_millis(400), "{taken:?} {free:?}");
+    assert!(taken.abs_diff(free) < Wall::from_millis(120), "taken {taken:?}, free {free:?}");
 }
 
 /// Asks for a code for `email` in a fresh browser; how long the answer took, and where it sends.

@@ -163,6 +163,8 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
 /// An address typed for the new member is theirs once the code sent to it is entered on their
 /// contact page, as for any new address: whether someone else holds it is never said.
 async fn confirm_address(app: &App, member: &portal_domain::Member, email: &portal_domain::Email) -> PageResult {
+    // A code goes only to a free address: the answer takes the floor either way.
+    let started = tokio::time::Instant::now();
     match contact::request_email_change(app.table.as_ref(), &app.config.secret, app.random.as_ref(), app.now(), member, email).await? {
         EmailChangeRequest::CodeIssued { code, deliver } => {
             let message = emails::email_change_code(email.as_str(), &app.config.practice_name, code.expose(), CODE_LIFETIME.num_minutes());
@@ -172,6 +174,7 @@ async fn confirm_address(app: &App, member: &portal_domain::Member, email: &port
         }
         EmailChangeRequest::TooSoon => {}
     }
+    app.pace(started).await;
     Ok(portal_web::redirect_with_query(&Route::MemberContact(member.id.clone()), "done=added-verify"))
 }
 

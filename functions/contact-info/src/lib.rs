@@ -220,21 +220,26 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
             Ok(done(id, "saved"))
         }
         (Some(new), _) => {
-            match contact::request_email_change(app.table.as_ref(), &app.config.secret, app.random.as_ref(), app.now(), &current, new)
-                .await?
-            {
-                EmailChangeRequest::CodeIssued { code, deliver } => {
-                    // An address another member holds gets no code, and the answer is the same:
-                    // the portal does not say whose an address is.
-                    let message =
-                        emails::email_change_code(new.as_str(), &app.config.practice_name, code.expose(), CODE_LIFETIME.num_minutes());
-                    if deliver {
-                        app.mailer.send(message).await?;
+            // A code goes only to a free address: the answer takes the floor either way.
+            let started = tokio::time::Instant::now();
+            let answer =
+                match contact::request_email_change(app.table.as_ref(), &app.config.secret, app.random.as_ref(), app.now(), &current, new)
+                    .await?
+                {
+                    EmailChangeRequest::CodeIssued { code, deliver } => {
+                        // An address another member holds gets no code, and the answer is the same:
+                        // the portal does not say whose an address is.
+                        let message =
+                            emails::email_change_code(new.as_str(), &app.config.practice_name, code.expose(), CODE_LIFETIME.num_minutes());
+                        if deliver {
+                            app.mailer.send(message).await?;
+                        }
+                        Ok(done(id, "verify"))
                     }
-                    Ok(done(id, "verify"))
-                }
-                EmailChangeRequest::TooSoon => Ok(done(id, "verify")),
-            }
+                    EmailChangeRequest::TooSoon => Ok(done(id, "verify")),
+                };
+            app.pace(started).await;
+            answer
         }
         (None, None) => Ok(done(id, "saved")),
     }

@@ -75,15 +75,9 @@ enum Sent {
 /// was. Known and unknown addresses, and a send the mail service refused, get the same answer in
 /// the same time: it takes at least `code_send_floor`, which is more than a send takes.
 async fn send_code(app: &App, ctx: &mut Ctx, email: &Email, channel: Channel) -> Result<Sent, PageError> {
-    let floor = tokio::time::Instant::now() + app.config.code_send_floor;
+    let started = tokio::time::Instant::now();
     let sent = issue_and_send(app, ctx, email, channel).await;
-    if !app.config.code_send_floor.is_zero() {
-        if tokio::time::Instant::now() > floor {
-            tracing::warn!("a sign-in code took longer than the floor that hides whether the address is known");
-        } else {
-            tokio::time::sleep_until(floor).await;
-        }
-    }
+    app.pace(started).await;
     sent
 }
 
@@ -193,8 +187,11 @@ async fn code_submit(app: &App, ctx: &mut Ctx) -> PageResult {
             }
             CodeCheck::Locked { holder, until, just_now } => {
                 if just_now {
+                    // Only a member is warned (a read and a send): the answer takes the floor either way.
+                    let started = tokio::time::Instant::now();
                     failed_attempt(app, ctx, "signin.paused", holder.clone()).await;
                     warn_member(app, ctx, holder, until).await;
+                    app.pace(started).await;
                 }
                 locked_message(app, until)
             }

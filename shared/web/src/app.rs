@@ -33,6 +33,20 @@ impl App {
         App { table, mailer, clock, random, gateway, config, practice: Mutex::new(None) }
     }
 
+    /// Waits until `code_send_floor` after `started`: answers whose work differs with whether an
+    /// address is a member's (a code or notice mailed, or not) all take at least that long.
+    pub async fn pace(&self, started: tokio::time::Instant) {
+        let floor = self.config.code_send_floor;
+        if floor.is_zero() {
+            return;
+        }
+        if tokio::time::Instant::now() > started + floor {
+            tracing::warn!("an answer took longer than the floor that hides whether an address is known");
+        } else {
+            tokio::time::sleep_until(started + floor).await;
+        }
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
