@@ -19,6 +19,10 @@ use portal_domain::{Clock, Mailer, StoreError, Table};
 use portal_web::{App, Config};
 
 /// A fixed "now" for tests: noon in Chicago on a weekday.
+/// A four-year-old dependent, as the add-dependent form is filled in for him.
+pub const LUCAS: [(&str, &str); 5] =
+    [("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", "2022-08-01"), ("sex", "male"), ("relationship", "child")];
+
 pub fn test_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 18, 0, 0).single().expect("valid instant")
 }
@@ -407,6 +411,19 @@ impl TestApp {
     /// The value of a cookie in the jar.
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    /// Mints a 30-day access link for the member who signs in with `email`, as the practice would.
+    pub async fn access_link(&self, email: &str) -> portal_domain::session::Token {
+        let table = self.app.table.as_ref();
+        let member = portal_domain::store::member_by_email(table, &portal_domain::Email::parse(email).expect("an address"))
+            .await
+            .expect("the store")
+            .expect("a member with that address");
+        let address = member.email.expect("a sign-in address");
+        portal_domain::session::mint_access_link(table, self.app.random.as_ref(), self.app.now(), member.account, member.id, address, 30)
+            .await
+            .expect("minting the link")
     }
 
     /// Opens `/sign-in` and submits `email`.

@@ -207,8 +207,7 @@ async fn members_see_memberships_read_only(app: TestApp) {
 /// household's member's) nor confirm details other than those it was quoted.
 async fn a_dependent_confirmation_cannot_choose_the_id_or_change_the_details(app: TestApp) {
     let mut app = signed_in(app, MARIA).await;
-    let fields =
-        [("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", "2022-08-01"), ("sex", "male"), ("relationship", "child")];
+    let fields = portal_tests::LUCAS;
     let quote = app.quote_dependent(&fields).await;
     assert_eq!(quote.status, StatusCode::OK);
     let names = ["csrf_token", "enrolment_key", "first_name", "last_name", "date_of_birth", "sex", "relationship", "email", "phone_mobile"];
@@ -244,8 +243,7 @@ async fn a_dependent_added_after_renewing_joins_the_renewed_term(app: TestApp) {
     let mut app = signed_in(app, MARIA).await;
     let offer = app.get("/memberships/ms-lopez-2/renew").await;
     assert_eq!(app.post("/memberships/ms-lopez-2/renew", &[("csrf_token", &offer.csrf_token())]).await.status, StatusCode::SEE_OTHER);
-    let fields =
-        [("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", "2022-08-01"), ("sex", "male"), ("relationship", "child")];
+    let fields = portal_tests::LUCAS;
     let quote = app.quote_dependent(&fields).await;
     // The price page says so, with the renewed term's rate, before anything is confirmed.
     assert!(
@@ -268,15 +266,7 @@ async fn a_dependent_added_after_renewing_joins_the_renewed_term(app: TestApp) {
 /// "Change details" on the price page brings back the form as it was filled in (issue 25, item 7).
 async fn change_details_keeps_what_was_typed(app: TestApp) {
     let mut app = signed_in(app, MARIA).await;
-    let quote = app
-        .quote_dependent(&[
-            ("first_name", "Lucas"),
-            ("last_name", "Lopez"),
-            ("date_of_birth", "2022-08-01"),
-            ("sex", "male"),
-            ("relationship", "child"),
-        ])
-        .await;
+    let quote = app.quote_dependent(&portal_tests::LUCAS).await;
     let names = ["csrf_token", "first_name", "last_name", "date_of_birth", "sex", "relationship", "email", "phone_mobile"];
     let mut form: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), TestApp::hidden(&quote, n))).collect();
     form.push(("change".into(), "1".into()));
@@ -292,8 +282,7 @@ async fn change_details_keeps_what_was_typed(app: TestApp) {
 /// price was never shown (the confirmation is bound to the renewal).
 async fn a_quote_from_before_a_renewal_does_not_confirm_after_it(app: TestApp) {
     let mut app = signed_in(app, MARIA).await;
-    let fields =
-        [("first_name", "Lucas"), ("last_name", "Lopez"), ("date_of_birth", "2022-08-01"), ("sex", "male"), ("relationship", "child")];
+    let fields = portal_tests::LUCAS;
     let quote = app.quote_dependent(&fields).await;
     assert!(!quote.body.contains("already renewed"));
     let offer = app.get("/memberships/ms-lopez-2/renew").await;

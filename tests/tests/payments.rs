@@ -470,19 +470,17 @@ async fn a_card_already_on_file_is_kept_once_and_said_so() {
     assert!(cards[0].is_default, "asking for it as the default still makes it the default");
 }
 
+async fn lopez_payments(app: &TestApp) -> usize {
+    store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap().ledger.payments().unwrap().len()
+}
+
 /// A saved card chosen while a new card was typed: which one is meant is asked, and nothing is
 /// charged (the patient saw the new card they typed; the radio still named the Visa).
 #[tokio::test]
 async fn a_saved_method_chosen_with_a_new_card_typed_is_asked_about_and_not_charged() {
     let mut app = signed_in(TestApp::memory().await, "maria@example.com").await;
     let before = invoice_state(&app, "inv-1008").await;
-    let payments_before = portal_domain::store::household(app.app.table.as_ref(), &"lopez".to_owned().try_into().unwrap())
-        .await
-        .unwrap()
-        .ledger
-        .payments()
-        .unwrap()
-        .len();
+    let payments_before = lopez_payments(&app).await;
     let mut fields = vec![("amount", "20.00"), ("source", "src-visa")];
     fields.extend(new_card("5555555555554444", "321").into_iter().filter(|(name, _)| *name != "source"));
     let page = app.pay("inv-1008", &fields).await;
@@ -490,12 +488,6 @@ async fn a_saved_method_chosen_with_a_new_card_typed_is_asked_about_and_not_char
     assert!(page.body.contains("choose which one to pay with"), "{}", page.body);
     assert!(page.body.contains("Nothing was charged"));
     assert_eq!(invoice_state(&app, "inv-1008").await, before);
-    let after = portal_domain::store::household(app.app.table.as_ref(), &"lopez".to_owned().try_into().unwrap())
-        .await
-        .unwrap()
-        .ledger
-        .payments()
-        .unwrap()
-        .len();
+    let after = lopez_payments(&app).await;
     assert_eq!(after, payments_before, "no payment was attempted");
 }

@@ -168,15 +168,7 @@ async fn journey(maria: &mut TestApp, sams_jar: &mut Vec<(String, String)>) {
     let renew = maria.get("/memberships/ms-lopez-2/renew").await;
     assert_eq!(maria.post("/memberships/ms-lopez-2/renew", &[("csrf_token", &renew.csrf_token())]).await.status, StatusCode::SEE_OTHER);
     step(maria);
-    let quote = maria
-        .quote_dependent(&[
-            ("first_name", "Lucas"),
-            ("last_name", "Lopez"),
-            ("date_of_birth", "2022-08-01"),
-            ("sex", "male"),
-            ("relationship", "child"),
-        ])
-        .await;
+    let quote = maria.quote_dependent(&portal_tests::LUCAS).await;
     assert_eq!(maria.confirm_dependent(&quote).await.status, StatusCode::SEE_OTHER);
     step(maria);
     let agreement = maria.get("/agreements/agr-financial").await;
@@ -252,15 +244,7 @@ async fn the_practice_sees_every_event_of_the_demo_journeys_once_in_order_throug
 async fn the_staff_digest_lists_what_to_act_on_once_and_nothing_on_a_quiet_day() {
     let mut maria = TestApp::memory().await;
     maria.sign_in("maria@example.com").await;
-    let quote = maria
-        .quote_dependent(&[
-            ("first_name", "Lucas"),
-            ("last_name", "Lopez"),
-            ("date_of_birth", "2022-08-01"),
-            ("sex", "male"),
-            ("relationship", "child"),
-        ])
-        .await;
+    let quote = maria.quote_dependent(&portal_tests::LUCAS).await;
     assert_eq!(maria.confirm_dependent(&quote).await.status, StatusCode::SEE_OTHER);
     assert_eq!(
         maria

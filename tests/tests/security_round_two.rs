@@ -8,7 +8,7 @@ use std::time::{Duration as Wall, Instant};
 use chrono::Duration;
 use lambda_http::http::{Method, StatusCode};
 use portal_domain::ports::{MailError, Mailer, Message};
-use portal_domain::{store, AccountId, Email, Member};
+use portal_domain::{store, AccountId, Member};
 use portal_tests::TestApp;
 use tokio::task::JoinSet;
 
@@ -22,19 +22,7 @@ async fn member(app: &TestApp, id: &str) -> Member {
 }
 
 async fn access_link(app: &TestApp, email: &str) -> String {
-    let m = store::member_by_email(app.app.table.as_ref(), &Email::parse(email).unwrap()).await.unwrap().unwrap();
-    let token = portal_domain::session::mint_access_link(
-        app.app.table.as_ref(),
-        app.app.random.as_ref(),
-        app.app.now(),
-        m.account,
-        m.id,
-        m.email.unwrap(),
-        30,
-    )
-    .await
-    .unwrap();
-    format!("/access/{}", token.expose())
+    format!("/access/{}", app.access_link(email).await.expose())
 }
 
 /// A page with what differs between any two answers taken out: the typed address, the form's

@@ -7,23 +7,6 @@ use portal_tests::TestApp;
 const MARIA: &str = "maria@example.com";
 const SESSION: &str = "portal_session";
 
-/// Mints a 30-day access link for Maria, as the practice would.
-async fn access_link(app: &TestApp) -> portal_domain::session::Token {
-    let maria =
-        portal_domain::store::member_by_email(app.app.table.as_ref(), &portal_domain::Email::parse(MARIA).unwrap()).await.unwrap().unwrap();
-    portal_domain::session::mint_access_link(
-        app.app.table.as_ref(),
-        app.app.random.as_ref(),
-        app.app.now(),
-        maria.account,
-        maria.id,
-        maria.email.unwrap(),
-        30,
-    )
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn maria_signs_in_by_email_and_lands_on_her_invoices() {
     let mut app = TestApp::memory().await;
@@ -50,7 +33,7 @@ async fn sam_sees_only_his_invoice() {
 #[tokio::test]
 async fn maria_signs_in_through_an_access_link() {
     let mut app = TestApp::memory().await;
-    let token = access_link(&app).await;
+    let token = app.access_link(MARIA).await;
     let path = format!("/access/{}", token.expose());
     let landing = app.get(&path).await;
     assert_eq!(landing.status, StatusCode::OK);
@@ -188,7 +171,7 @@ async fn each_sign_in_gets_a_new_session_token_and_ends_the_old_one() {
     let page = app.sign_in(MARIA).await;
     let first = app.cookie(SESSION).unwrap();
     // Signed in already, Maria follows her access link and enters a fresh code.
-    let token = access_link(&app).await;
+    let token = app.access_link(MARIA).await;
     app.clock.advance(Duration::seconds(61));
     let csrf = page.csrf_token();
     assert_eq!(app.post(&format!("/access/{}", token.expose()), &[("csrf_token", &csrf)]).await.location(), Some("/sign-in/code"));
