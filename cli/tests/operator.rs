@@ -29,6 +29,18 @@ fn run(args: &[&str]) -> Output {
     portal(args).output().expect("running portal")
 }
 
+/// A runtime and a handle on the emulator's table `name`, to act on it as a function would.
+fn emulator_table(name: &str) -> (tokio::runtime::Runtime, std::sync::Arc<dyn portal_domain::Table>) {
+    use std::sync::Arc;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let table: Arc<dyn portal_domain::Table> = runtime.block_on(async {
+        let sdk = portal_adapters::aws_config(Some(&endpoint())).await;
+        let clock: Arc<dyn portal_domain::Clock> = Arc::new(portal_adapters::SystemClock);
+        Arc::new(portal_adapters::DynamoTable::new(portal_adapters::DynamoClient::new(&sdk), name.to_owned(), clock))
+    });
+    (runtime, table)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -168,18 +180,12 @@ fn verify_sender(address: &str) {
 fn reconcile_settles_a_payment_whose_answer_was_lost_once_it_is_old_enough() {
     use chrono::Datelike;
     use portal_domain::pay::{self, PayOutcome, PayRequest, PaySource};
-    use portal_domain::{store, AccountId, Clock, Money, PaymentStatus, Table};
-    use std::sync::Arc;
+    use portal_domain::{store, AccountId, Money, PaymentStatus};
 
     let table_name = unique("reconcile");
     let seeded = run(&["seed", "--dynamodb-endpoint", &endpoint(), "--table", &table_name]);
     assert!(seeded.status.success(), "{}", text(&seeded.stderr));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let table: Arc<dyn Table> = runtime.block_on(async {
-        let sdk = portal_adapters::aws_config(Some(&endpoint())).await;
-        let clock: Arc<dyn Clock> = Arc::new(portal_adapters::SystemClock);
-        Arc::new(portal_adapters::DynamoTable::new(portal_adapters::DynamoClient::new(&sdk), table_name.clone(), clock))
-    });
+    let (runtime, table) = emulator_table(&table_name);
     let lopez = AccountId::parse("lopez").unwrap();
     let household = || runtime.block_on(store::household(table.as_ref(), &lopez)).unwrap();
     let open = household().ledger.invoices().unwrap().into_iter().find(|i| !i.payable().is_zero()).expect("an open invoice");
@@ -258,8 +264,7 @@ fn one_webhook() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
 fn the_practice_feed_is_exported_after_a_cursor_and_posted_signed_by_the_local_portal() {
     use chrono::Datelike;
     use portal_domain::pay::{self, PayOutcome, PayRequest, PaySource};
-    use portal_domain::{store, AccountId, Clock, Money, Table};
-    use std::sync::Arc;
+    use portal_domain::{store, AccountId, Money};
 
     let table_name = unique("feed");
     let seeded = run(&["seed", "--dynamodb-endpoint", &endpoint(), "--table", &table_name]);
@@ -279,12 +284,7 @@ fn the_practice_feed_is_exported_after_a_cursor_and_posted_signed_by_the_local_p
     assert_eq!(text(&nothing.stdout).trim(), r#"{"next_cursor":null}"#, "no changes yet");
 
     // A patient pays a minute ago (the library, as the pay-invoice function does).
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let table: Arc<dyn Table> = runtime.block_on(async {
-        let sdk = portal_adapters::aws_config(Some(&endpoint())).await;
-        let clock: Arc<dyn Clock> = Arc::new(portal_adapters::SystemClock);
-        Arc::new(portal_adapters::DynamoTable::new(portal_adapters::DynamoClient::new(&sdk), table_name.clone(), clock))
-    });
+    let (runtime, table) = emulator_table(&table_name);
     let lopez = AccountId::parse("lopez").unwrap();
     let records = runtime.block_on(store::household(table.as_ref(), &lopez)).unwrap();
     let open = records.ledger.invoices().unwrap().into_iter().find(|i| !i.payable().is_zero()).expect("an open invoice");

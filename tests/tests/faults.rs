@@ -79,23 +79,7 @@ async fn act(app: &mut TestApp, case: Case) -> Page {
             app.post("/sign-out", &[("csrf_token", &csrf.csrf_token())]).await
         }
         Case::Pay => app.pay("inv-1008", &[("amount", "20.00"), ("source", "src-visa")]).await,
-        Case::AddCard => {
-            let form = app.get("/payment-methods/new").await;
-            if form.status != StatusCode::OK {
-                return form;
-            }
-            let csrf = form.csrf_token();
-            let fields = [
-                ("csrf_token", csrf.as_str()),
-                ("new_kind", "card"),
-                ("card_number", "5555555555554444"),
-                ("exp_month", "10"),
-                ("exp_year", "2031"),
-                ("cvc", "321"),
-                ("postal_code", "78613"),
-            ];
-            app.post("/payment-methods/new", &fields).await
-        }
+        Case::AddCard => app.add_card("5555555555554444").await,
         Case::RemoveSource | Case::MakeDefault | Case::SignOutOthers => {
             let page = app.get(if matches!(case, Case::SignOutOthers) { "/devices" } else { "/payment-methods" }).await;
             if page.status != StatusCode::OK {

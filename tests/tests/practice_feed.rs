@@ -117,6 +117,17 @@ async fn run_stream(app: &TestApp, settings: &FeedSettings, records: &[Value], s
     invocations
 }
 
+/// One portal, two browsers: Maria signed in with the app's cookie jar, Sam with the jar returned
+/// (swapped in for his steps).
+async fn two_browsers(maria: &mut TestApp) -> Vec<(String, String)> {
+    maria.sign_in("maria@example.com").await;
+    let mut sams_jar = Vec::new();
+    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    maria.sign_in("sam@example.com").await;
+    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    sams_jar
+}
+
 /// Maria's household's journeys through the portal, with Sam's (his cookie jar swapped in) between.
 async fn journey(maria: &mut TestApp, sams_jar: &mut Vec<(String, String)>) {
     let step = |app: &TestApp| app.clock.advance(Span::seconds(1));
@@ -126,18 +137,7 @@ async fn journey(maria: &mut TestApp, sams_jar: &mut Vec<(String, String)>) {
     assert_eq!(maria.pay("inv-2001", &[("amount", "10.00"), ("source", "src-mastercard")]).await.status, StatusCode::SEE_OTHER);
     std::mem::swap(&mut maria.cookies, sams_jar);
     step(maria);
-    let form = maria.get("/payment-methods/new").await;
-    let csrf = form.csrf_token();
-    let card = [
-        ("csrf_token", csrf.as_str()),
-        ("new_kind", "card"),
-        ("card_number", "5555555555554444"),
-        ("exp_month", "10"),
-        ("exp_year", "2031"),
-        ("cvc", "321"),
-        ("postal_code", "78613"),
-    ];
-    assert_eq!(maria.post("/payment-methods/new", &card).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(maria.add_card("5555555555554444").await.status, StatusCode::SEE_OTHER);
     step(maria);
     let methods = maria.get("/payment-methods").await;
     assert_eq!(
@@ -179,13 +179,8 @@ async fn journey(maria: &mut TestApp, sams_jar: &mut Vec<(String, String)>) {
 
 #[tokio::test]
 async fn the_practice_sees_every_event_of_the_demo_journeys_once_in_order_through_an_outage() {
-    // One portal, two browsers: Maria's cookie jar and Sam's, swapped in turn.
     let mut maria = TestApp::memory().await;
-    maria.sign_in("maria@example.com").await;
-    let mut sams_jar = Vec::new();
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
-    maria.sign_in("sam@example.com").await;
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    let mut sams_jar = two_browsers(&mut maria).await;
 
     journey(&mut maria, &mut sams_jar).await;
 
@@ -345,11 +340,7 @@ async fn exported_events_applied_to_the_import_file_leave_nothing_kept_as_change
     let outbox = std::sync::Arc::new(portal_adapters::OutboxMailer::new());
     let mut maria = TestApp::build(table.clone(), clock, outbox.clone(), outbox).await;
     maria.client_ip = Some("203.0.113.7".into());
-    maria.sign_in("maria@example.com").await;
-    let mut sams_jar = Vec::new();
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
-    maria.sign_in("sam@example.com").await;
-    std::mem::swap(&mut maria.cookies, &mut sams_jar);
+    let mut sams_jar = two_browsers(&mut maria).await;
     journey(&mut maria, &mut sams_jar).await;
 
     // Without the events applied, the next import keeps what the portal changed, and says so.
