@@ -269,11 +269,7 @@ impl Local {
             let chrome = Chrome { practice: &self.app.config.practice_name, nav: None };
             ("text/html; charset=utf-8", portal_templates::dev::outbox(&chrome, &messages).into_string())
         };
-        let mut response = Response::new(Full::new(Bytes::from(body)));
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response.headers_mut().insert("content-security-policy", HeaderValue::from_static(portal_web::edge::CONTENT_SECURITY_POLICY));
-        response
+        dev_page(content_type, body)
     }
 }
 
@@ -304,11 +300,7 @@ impl Local {
             let chrome = Chrome { practice: &self.app.config.practice_name, nav: None };
             ("text/html; charset=utf-8", portal_templates::dev::feed(&chrome, &events).into_string())
         };
-        let mut response = Response::new(Full::new(Bytes::from(body)));
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response.headers_mut().insert("content-security-policy", HeaderValue::from_static(portal_web::edge::CONTENT_SECURITY_POLICY));
-        response
+        dev_page(content_type, body)
     }
 }
 
@@ -339,6 +331,15 @@ async fn deliver_feed(local: Arc<Local>, webhook: portal_feed::Webhook) {
             }
         }
     }
+}
+
+/// A `/_dev/` page: never cached, under the portal's content security policy.
+fn dev_page(content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert("content-security-policy", HeaderValue::from_static(portal_web::edge::CONTENT_SECURITY_POLICY));
+    response
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
