@@ -197,7 +197,7 @@ fn reconcile_settles_a_payment_whose_answer_was_lost_once_it_is_old_enough() {
         let card = portal_domain::card::parse_card("4000000000000119", "12", &expires, "123", "78701", now.date_naive()).unwrap();
         let request = PayRequest {
             account: &lopez,
-            invoice: &household().ledger.invoices().unwrap().into_iter().find(|i| i.id() == open.id()).unwrap(),
+            invoices: &[household().ledger.invoices().unwrap().into_iter().find(|i| i.id() == open.id()).unwrap()],
             amount: Money::parse("10.00").unwrap(),
             source: PaySource::New { source: portal_domain::card::NewSource::Card(card), save: false },
             idempotency_key: key,
@@ -293,7 +293,7 @@ fn the_practice_feed_is_exported_after_a_cursor_and_posted_signed_by_the_local_p
         portal_domain::card::parse_card("4242424242424242", "12", &(now.year() + 3).to_string(), "123", "78701", now.date_naive()).unwrap();
     let request = PayRequest {
         account: &lopez,
-        invoice: &open,
+        invoices: std::slice::from_ref(&open),
         amount: Money::parse("10.00").unwrap(),
         source: PaySource::New { source: portal_domain::card::NewSource::Card(card), save: false },
         idempotency_key: "feed-export-0000000001",

@@ -25,7 +25,8 @@ pub fn signin_code(to: &str, practice: &str, code: &str, minutes: i64) -> Messag
 pub struct ReceiptEmail<'a> {
     pub to: &'a str,
     pub practice: &'a str,
-    pub invoice_number: &'a str,
+    /// The invoices it paid (one, or several for "Pay total due").
+    pub invoice_numbers: &'a [&'a str],
     pub amount: String,
     pub source: String,
     pub new_balance: String,
@@ -38,13 +39,15 @@ pub struct ReceiptEmail<'a> {
 }
 
 pub fn receipt(r: &ReceiptEmail<'_>) -> Message {
-    let subject = format!("Receipt: {} paid on invoice {}", r.amount, r.invoice_number);
+    let subject = format!("Receipt: {} paid on {}", r.amount, portal_domain::pay::invoices_phrase(r.invoice_numbers));
+    let label = if r.invoice_numbers.len() == 1 { "Invoice" } else { "Invoices" };
+    let numbers = r.invoice_numbers.join(", ");
     let html = html! {
         p { "Thank you for your payment to " (r.practice) "." }
         table {
             tr { th align="left" { "Date" } td { (r.date) } }
             tr { th align="left" { "Account" } td { (r.household) } }
-            tr { th align="left" { "Invoice" } td { (r.invoice_number) } }
+            tr { th align="left" { (label) } td { (numbers) } }
             tr { th align="left" { "Amount" } td { (r.amount) } }
             tr { th align="left" { "Paid with" } td { (r.source) } }
             tr { th align="left" { "New balance" } td { (r.new_balance) } }
@@ -54,8 +57,8 @@ pub fn receipt(r: &ReceiptEmail<'_>) -> Message {
     }
     .into_string();
     let text = format!(
-        "Thank you for your payment to {}.\n\nDate: {}\nAccount: {}\nInvoice: {}\nAmount: {}\nPaid with: {}\nNew balance: {}\nReceipt number: {}\n\nView the receipt: {}\n",
-        r.practice, r.date, r.household, r.invoice_number, r.amount, r.source, r.new_balance, r.reference, r.receipt_url
+        "Thank you for your payment to {}.\n\nDate: {}\nAccount: {}\n{label}: {}\nAmount: {}\nPaid with: {}\nNew balance: {}\nReceipt number: {}\n\nView the receipt: {}\n",
+        r.practice, r.date, r.household, numbers, r.amount, r.source, r.new_balance, r.reference, r.receipt_url
     );
     Message { to: r.to.to_owned(), subject, html, text }
 }

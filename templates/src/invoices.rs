@@ -134,6 +134,10 @@ pub fn overview(
                 }
             }
         }
+        @if !total_due.is_zero() {
+            // One payment for every invoice with a balance, oldest first (a review comes before any charge).
+            p { a.button #pay-total href=(Route::PayDue.path()) { "Pay total due" } }
+        }
         nav.filters aria-label="Show invoices" {
             ul {
                 @for f in [Filter::All, Filter::Unpaid, Filter::Paid] {

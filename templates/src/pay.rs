@@ -3,7 +3,7 @@
 use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 use portal_domain::card::SourceErrors;
-use portal_domain::{Invoice, Payment, PaymentSource, PaymentStatus, SourceDetails};
+use portal_domain::{Invoice, Money, Payment, PaymentSource, PaymentStatus, SourceDetails};
 
 use crate::date;
 use crate::layout::{alert, csrf, field, notice, page, Chrome, Field};
@@ -76,9 +76,50 @@ fn stripe_form_data(entry: &CardEntry<'_>) -> (Option<String>, Option<String>) {
     }
 }
 
+/// What a pay form pays: one invoice (its pay page), or every invoice with something due
+/// ("Pay total due"), oldest first.
+#[derive(Clone, Copy)]
+pub enum PayTarget<'a> {
+    Invoice(&'a Invoice),
+    Due(&'a [Invoice]),
+}
+
+impl<'a> PayTarget<'a> {
+    pub fn invoices(&self) -> &'a [Invoice] {
+        match self {
+            PayTarget::Invoice(invoice) => std::slice::from_ref(*invoice),
+            PayTarget::Due(invoices) => invoices,
+        }
+    }
+
+    /// Where its form posts.
+    pub fn route(&self) -> Route {
+        match self {
+            PayTarget::Invoice(invoice) => Route::PayInvoice(invoice.id().clone()),
+            PayTarget::Due(_) => Route::PayDue,
+        }
+    }
+
+    fn title(&self) -> String {
+        match self {
+            PayTarget::Invoice(invoice) => format!("Pay invoice {}", invoice.number()),
+            PayTarget::Due(_) => "Pay total due".to_owned(),
+        }
+    }
+
+    fn back(&self) -> Markup {
+        match self {
+            PayTarget::Invoice(invoice) => {
+                html! { a href=(Route::Invoice(invoice.id().clone()).path()) { "← Invoice " (invoice.number()) } }
+            }
+            PayTarget::Due(_) => html! { a href=(Route::Invoices.path()) { "← Invoices" } },
+        }
+    }
+}
+
 /// The pay form as it stands.
 pub struct PayForm<'a> {
-    pub invoice: &'a Invoice,
+    pub target: PayTarget<'a>,
     pub sources: &'a [PaymentSource],
     pub csrf_token: &'a str,
     pub idempotency_key: &'a str,
@@ -159,33 +200,75 @@ fn new_source_entry(entry: &CardEntry<'_>) -> Markup {
     }
 }
 
-/// `/invoices/{id}/pay`.
-pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
-    let invoice = f.invoice;
-    let body = html! {
-        p.back { a href=(Route::Invoice(invoice.id().clone()).path()) { "← Invoice " (invoice.number()) } }
-        h1 { "Pay invoice " (invoice.number()) }
-        @if let Some(m) = f.message { (alert("error", m)) }
+/// What is due on one invoice, above its pay form.
+fn invoice_summary(invoice: &Invoice) -> Markup {
+    html! {
         dl.summary-list {
             dt { "Balance due" } dd #balance { (invoice.balance()) }
             @if !invoice.pending().is_zero() { dt { "Being processed" } dd { (invoice.pending()) } }
             dt { "Due" } dd { (date(invoice.due())) }
         }
-        @if invoice.payable().is_zero() {
+    }
+}
+
+/// What is due on every invoice "Pay total due" pays, oldest first, with the total.
+fn due_summary(invoices: &[Invoice]) -> Markup {
+    let total: Money = invoices.iter().map(Invoice::payable).sum();
+    html! {
+        div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
+            table.due-invoices.stack {
+                caption { "Invoices with a balance due, oldest first" }
+                thead { tr { th scope="col" { "Invoice" } th scope="col" { "Due" } th scope="col" .num { "Can be paid now" } } }
+                tbody {
+                    @for i in invoices {
+                        tr {
+                            td data-label="Invoice" { a href=(Route::Invoice(i.id().clone()).path()) { (i.number()) } }
+                            td data-label="Due" { (date(i.due())) }
+                            td.num data-label="Can be paid now" { (i.payable()) }
+                        }
+                    }
+                }
+                tfoot { tr.due { th scope="row" colspan="2" { "Total due" } td.num #balance { (total) } } }
+            }
+        }
+    }
+}
+
+/// `/invoices/{id}/pay` and `/pay-due`: the amount and how to pay it; sending it shows the
+/// review, and nothing is charged before the patient confirms there.
+pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
+    let target = f.target;
+    let payable: Money = target.invoices().iter().map(Invoice::payable).sum();
+    let body = html! {
+        p.back { (target.back()) }
+        h1 { (target.title()) }
+        @if let Some(m) = f.message { (alert("error", m)) }
+        @match target {
+            PayTarget::Invoice(invoice) => (invoice_summary(invoice)),
+            PayTarget::Due(invoices) => @if !invoices.is_empty() { (due_summary(invoices)) },
+        }
+        @if payable.is_zero() {
             // Nothing can be paid: no form that would only answer "enter an amount".
-            @if invoice.pending().is_zero() {
-                p #nothing-due { "This invoice is paid in full. Nothing is due." }
-            } @else {
-                p #nothing-due { "A payment of " (invoice.pending()) " is being processed. Nothing more can be paid on this invoice until it settles." }
+            @match target {
+                PayTarget::Invoice(invoice) => @if invoice.pending().is_zero() {
+                    p #nothing-due { "This invoice is paid in full. Nothing is due." }
+                } @else {
+                    p #nothing-due { "A payment of " (invoice.pending()) " is being processed. Nothing more can be paid on this invoice until it settles." }
+                },
+                PayTarget::Due(_) => p #nothing-due { "Nothing is due now. Payments being processed are not counted again." },
             }
             p { a.button.secondary href=(Route::Invoices.path()) { "Back to invoices" } }
         } @else {
         @let (stripe_key, client_secret) = stripe_form_data(&f.entry);
         @let new_label = "A new card or bank account";
-        form.pay method="post" action=(Route::PayInvoice(invoice.id().clone()).path()) novalidate data-stripe-key=[stripe_key] data-client-secret=[client_secret] {
+        @let hint = match target {
+            PayTarget::Invoice(_) => "Pay the whole balance or any part of it.",
+            PayTarget::Due(_) => "Pay the total or any part of it: it goes to the oldest invoice first.",
+        };
+        form.pay method="post" action=(target.route().path()) novalidate data-stripe-key=[stripe_key] data-client-secret=[client_secret] {
             (csrf(f.csrf_token))
             input type="hidden" name="idempotency_key" value=(f.idempotency_key);
-            (field(&Field { value: f.amount, error: f.amount_error, inputmode: Some("decimal"), hint: Some("Pay the whole balance or any part of it."), ..Field::new("amount", "Amount (USD)") }))
+            (field(&Field { value: f.amount, error: f.amount_error, inputmode: Some("decimal"), hint: Some(hint), ..Field::new("amount", "Amount (USD)") }))
             fieldset.sources {
                 legend { "Pay with" }
                 @if let Some(e) = f.source_error { p.error #source-error { (e) } }
@@ -213,20 +296,102 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
                 (new_source_entry(&f.entry))
                 label.choice { input type="checkbox" name="save" value="1" checked[f.save]; " Save it for future payments" }
             }
-            button.primary type="submit" { "Pay now" }
+            p.small.muted { "You can check the payment on the next page before anything is charged." }
+            button.primary type="submit" { "Review payment" }
         }
         }
     };
-    page(chrome, &format!("Pay invoice {}", invoice.number()), body)
+    page(chrome, &target.title(), body)
+}
+
+/// The review before a charge: what will be paid, on which invoices, with what.
+pub struct PayReview<'a> {
+    pub target: PayTarget<'a>,
+    pub csrf_token: &'a str,
+    pub amount: Money,
+    /// Each invoice the amount reaches and its part, oldest first.
+    pub parts: &'a [(&'a Invoice, Money)],
+    /// "Visa ending 4242"; for new details, what can be told of them.
+    pub source: &'a str,
+    pub new_source: bool,
+    pub save: bool,
+    /// For a bank debit: the authorization the patient gives, in full.
+    pub ach_text: Option<&'a str>,
+    /// The form's fields, sent on unchanged with the answer.
+    pub carried: &'a [(&'a str, &'a str)],
+}
+
+/// The review page: "Pay $140.00 with Visa ending 4242", each invoice's part, and two buttons:
+/// pay now, or go back to the form with everything as typed. Works without JavaScript.
+pub fn review_page(chrome: &Chrome<'_>, r: &PayReview<'_>) -> Markup {
+    let action = r.target.route().path();
+    let carried = html! {
+        (csrf(r.csrf_token))
+        @for (name, value) in r.carried { input type="hidden" name=(name) value=(value); }
+    };
+    let body = html! {
+        p.back { (r.target.back()) }
+        h1 { "Review your payment" }
+        p.review-line #review-line {
+            "Pay " strong { (r.amount) } " with " strong { @if r.new_source { "a new " } (r.source) }
+            @if r.new_source { @if r.save { ", saved for future payments" } @else { ", used for this payment only" } }
+            "."
+        }
+        div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
+            table.review.stack {
+                caption { "What this payment pays" }
+                thead { tr { th scope="col" { "Invoice" } th scope="col" .num { "Balance now" } th scope="col" .num { "Paid now" } th scope="col" .num { "Balance after" } } }
+                tbody {
+                    @for (invoice, part) in r.parts {
+                        tr {
+                            td data-label="Invoice" { (invoice.number()) }
+                            td.num data-label="Balance now" { (invoice.balance()) }
+                            td.num data-label="Paid now" { (part) }
+                            td.num data-label="Balance after" { (invoice.balance() - *part) }
+                        }
+                    }
+                }
+                tfoot { tr.due { th scope="row" colspan="2" { "Total" } td.num #review-total { (r.amount) } td {} } }
+            }
+        }
+        @if let Some(text) = r.ach_text {
+            section.ach-record aria-labelledby="ach-heading" {
+                h2 #ach-heading { "Your bank debit authorization" }
+                p #ach-text { (text) }
+            }
+        }
+        p { "Nothing has been charged yet." }
+        div.actions {
+            form method="post" action=(action) {
+                (carried)
+                input type="hidden" name="confirm" value="1";
+                button.primary type="submit" { "Pay now" }
+            }
+            form method="post" action=(action) {
+                (carried)
+                input type="hidden" name="edit" value="1";
+                button.secondary type="submit" { "Change" }
+            }
+        }
+    };
+    page(chrome, "Review your payment", body)
 }
 
 /// The page that runs the patient's 3-D Secure step (their bank's check that it is them) with
 /// Stripe.js, then goes on to the receipt, which records the answer.
-pub fn confirm_payment_page(chrome: &Chrome<'_>, payment: &Payment, publishable_key: &str, js_url: &str, client_secret: &str) -> Markup {
+/// `total` is the whole payment (several invoices' parts, for "Pay total due").
+pub fn confirm_payment_page(
+    chrome: &Chrome<'_>,
+    payment: &Payment,
+    total: Money,
+    publishable_key: &str,
+    js_url: &str,
+    client_secret: &str,
+) -> Markup {
     let receipt = Route::Payment(payment.id.clone()).path();
     let body = html! {
         h1 { "Confirm the payment with your bank" }
-        p { "Your bank asks you to confirm this payment of " strong { (payment.amount) } " with " (payment.source.describe()) ". A window from your bank opens; nothing is charged unless you confirm." }
+        p { "Your bank asks you to confirm this payment of " strong { (total) } " with " (payment.source.describe()) ". A window from your bank opens; nothing is charged unless you confirm." }
         script src=(js_url) {}
         div #confirm-payment data-stripe-key=(publishable_key) data-payment-secret=(client_secret) data-next=(receipt) {}
         p.error #card-errors role="alert" {}
@@ -252,24 +417,49 @@ fn status_text(payment: &Payment) -> (&'static str, &'static str) {
     }
 }
 
-/// `/payments/{id}`: the receipt.
-pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, invoice: &Invoice, paid_on: NaiveDate) -> Markup {
+/// `/payments/{id}`: the receipt. `parts` are what the payment paid, each with its invoice as
+/// it stands now: one for a payment of one invoice, one an invoice for "Pay total due".
+pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, parts: &[(Payment, Invoice)], paid_on: NaiveDate) -> Markup {
     let (title, text) = status_text(payment);
+    let total: Money = parts.iter().map(|(p, _)| p.amount).sum();
+    let refunded: Money = parts.iter().map(|(p, _)| p.reversals.refunded).sum();
+    let disputed = parts.iter().any(|(p, _)| p.reversals.disputed);
     let body = html! {
         h1 { (title) }
         @if matches!(payment.status, PaymentStatus::Succeeded) { (notice(text)) } @else { (alert("error", text)) }
         dl.summary-list.receipt {
-            dt { "Invoice" } dd { a href=(Route::Invoice(invoice.id().clone()).path()) { (invoice.number()) } }
-            dt { "Amount" } dd #receipt-amount { (payment.amount) }
+            @if let [(_, invoice)] = parts {
+                dt { "Invoice" } dd { a href=(Route::Invoice(invoice.id().clone()).path()) { (invoice.number()) } }
+            }
+            dt { "Amount" } dd #receipt-amount { (total) }
             dt { "Paid with" } dd { (payment.source.describe()) }
             dt { "Date" } dd { (date(paid_on)) }
-            dt { "New balance" } dd #receipt-balance { (invoice.balance()) }
-            @if !payment.reversals.refunded.is_zero() { dt { "Refunded" } dd #receipt-refunded { (payment.reversals.refunded) } }
-            @if payment.reversals.disputed {
+            @if let [(_, invoice)] = parts {
+                dt { "New balance" } dd #receipt-balance { (invoice.balance()) }
+            }
+            @if !refunded.is_zero() { dt { "Refunded" } dd #receipt-refunded { (refunded) } }
+            @if disputed {
                 dt { "Dispute" } dd #receipt-disputed { "Your bank opened a dispute about this payment. The practice will be in touch." }
             }
             // The portal's own number for it; the processor's reference stays in the record.
             dt { "Receipt number" } dd { code { (payment.id) } }
+        }
+        @if parts.len() > 1 {
+            div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
+                table.receipt-parts.stack {
+                    caption { "Invoices this payment paid" }
+                    thead { tr { th scope="col" { "Invoice" } th scope="col" .num { "Paid" } th scope="col" .num { "New balance" } } }
+                    tbody {
+                        @for (part, invoice) in parts {
+                            tr {
+                                td data-label="Invoice" { a href=(Route::Invoice(invoice.id().clone()).path()) { (invoice.number()) } }
+                                td.num data-label="Paid" { (part.amount) }
+                                td.num data-label="New balance" { (invoice.balance()) }
+                            }
+                        }
+                    }
+                }
+            }
         }
         @if let Some(ach) = &payment.ach_authorization {
             section.ach-record aria-labelledby="ach-heading" {

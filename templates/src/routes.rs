@@ -63,6 +63,8 @@ pub enum Route {
     Statement,
     StatementPdf,
     PayInvoice(InvoiceId),
+    /// "Pay total due": every invoice with a balance, oldest first, in one payment.
+    PayDue,
     Payment(PaymentId),
     Members,
     MemberContact(MemberId),
@@ -116,6 +118,7 @@ impl Route {
             Route::Statement => "/statement".into(),
             Route::StatementPdf => "/statement/pdf".into(),
             Route::PayInvoice(id) => format!("/invoices/{id}/pay"),
+            Route::PayDue => "/pay-due".into(),
             Route::Payment(id) => format!("/payments/{id}"),
             Route::Members => "/members".into(),
             Route::MemberContact(id) => format!("/members/{id}/contact"),
@@ -157,6 +160,7 @@ impl Route {
             ["invoices", id, "pay"] => Route::PayInvoice(InvoiceId::parse(id).ok()?),
             ["statement"] => Route::Statement,
             ["statement", "pdf"] => Route::StatementPdf,
+            ["pay-due"] => Route::PayDue,
             ["payments", id] => Route::Payment(PaymentId::parse(id).ok()?),
             ["members"] => Route::Members,
             ["members", id, "contact"] => Route::MemberContact(MemberId::parse(id).ok()?),
@@ -199,7 +203,7 @@ impl Route {
             | Route::Script
             | Route::Robots => Function::SignIn,
             Route::Invoices | Route::Invoice(_) | Route::InvoicePdf(_) | Route::Statement | Route::StatementPdf => Function::Invoices,
-            Route::PayInvoice(_) | Route::Payment(_) => Function::PayInvoice,
+            Route::PayInvoice(_) | Route::PayDue | Route::Payment(_) => Function::PayInvoice,
             Route::Members | Route::MemberContact(_) => Function::ContactInfo,
             Route::Memberships => Function::Memberships,
             Route::Renew(_) => Function::RenewMembership,
@@ -222,6 +226,7 @@ impl Route {
             | Route::SignInCode
             | Route::Access(_)
             | Route::PayInvoice(_)
+            | Route::PayDue
             | Route::MemberContact(_)
             | Route::Renew(_)
             | Route::NewDependent(_)
@@ -288,6 +293,7 @@ impl Route {
             Route::Statement => "statement",
             Route::StatementPdf => "statement-pdf",
             Route::PayInvoice(_) => "pay-invoice",
+            Route::PayDue => "pay-due",
             Route::Payment(_) => "payment",
             Route::Members => "members",
             Route::MemberContact(_) => "member-contact",
@@ -331,6 +337,7 @@ impl Route {
             Route::Statement,
             Route::StatementPdf,
             Route::PayInvoice(inv),
+            Route::PayDue,
             Route::Payment(PaymentId::parse("x1").expect("valid")),
             Route::Members,
             Route::MemberContact(MemberId::parse("x1").expect("valid")),

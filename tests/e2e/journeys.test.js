@@ -254,12 +254,38 @@ const journeys = {
     await checkFits(s.page);
     await shot(s, 'pay');
     await s.page.getByLabel('Amount (USD)').fill('40.00');
-    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await reviewAndPay(s);
     await s.page.waitForURL('**/payments/**');
     await checkA11y(s.page);
     assert.match(await text(s), /Payment received[\s\S]*New balance\s+\$100\.00/);
     await checkFits(s.page);
     await shot(s, 'receipt');
+  },
+
+  // Issue 25, item 4: pay everything due in one go, oldest first, after a review (no charge before it).
+  async 'pay total due after reviewing it'(s) {
+    await signIn(s, 'maria@example.com');
+    await s.page.getByRole('link', { name: 'Pay total due' }).click();
+    await s.page.waitForURL('**/pay-due');
+    await checkA11y(s.page);
+    await checkFits(s.page);
+    assert.equal(await s.page.getByLabel('Amount (USD)').inputValue(), '330.00');
+    await s.page.getByRole('button', { name: 'Review payment' }).click();
+    await s.page.getByRole('heading', { name: 'Review your payment' }).waitFor();
+    await checkA11y(s.page);
+    await checkFits(s.page);
+    await shot(s, 'pay-review');
+    assert.match(await text(s), /Pay \$330\.00 with Visa ending 4242/);
+    assert.match(await text(s), /INV-1008[\s\S]*INV-1009/);
+    // "Change" goes back to the form as it was, and nothing was charged.
+    await s.page.getByRole('button', { name: 'Change' }).click();
+    await s.page.getByLabel('Amount (USD)').fill('200');
+    await reviewAndPay(s);
+    await s.page.waitForURL('**/payments/**');
+    await checkA11y(s.page);
+    await checkFits(s.page);
+    assert.match(await text(s), /Payment received[\s\S]*Amount\s+\$200\.00/);
+    assert.match(await text(s), /INV-1008\s+\$140\.00\s+\$0\.00[\s\S]*INV-1009\s+\$60\.00\s+\$130\.00/);
   },
 
   // Issue 25, item 2: the saved Visa stays selected above while a new card is typed below; typing
@@ -277,7 +303,7 @@ const journeys = {
     await s.page.getByLabel('Expiry year').fill('2031');
     await s.page.getByLabel('Security code').fill('123');
     await s.page.getByLabel('Billing ZIP code').fill('78613');
-    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await reviewAndPay(s);
     await s.page.waitForURL('**/payments/**');
     const receipt = await text(s);
     assert.match(receipt, /Mastercard/);
@@ -295,7 +321,7 @@ const journeys = {
     await s.page.getByLabel('Security code').fill('123');
     await s.page.getByLabel('Billing ZIP code').fill('78613');
     await s.page.getByLabel('Save it for future payments').check();
-    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await reviewAndPay(s);
     await s.page.waitForURL('**/payments/**');
     assert.match(await text(s), /New balance\s+\$0\.00/);
     await visit(s, '/payment-methods');
@@ -312,7 +338,7 @@ const journeys = {
     await s.page.getByLabel('Expiry year').fill('2031');
     await s.page.getByLabel('Security code').fill('123');
     await s.page.getByLabel('Billing ZIP code').fill('78613');
-    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await reviewAndPay(s);
     await s.page.waitForLoadState();
     await checkA11y(s.page);
     assert.match(await s.page.getByRole('alert').innerText(), /declined/);
@@ -485,7 +511,7 @@ const stripeJourneys = {
     await visit(s, '/invoices/inv-1008/pay');
     await s.page.getByLabel('Amount (USD)').fill('20.00');
     await s.page.getByLabel(/Visa ending 5556/).check();
-    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await reviewAndPay(s);
     await s.page.waitForURL('**/payments/**');
     await checkA11y(s.page);
     assert.match(await text(s), /Payment received[\s\S]*Visa ending 5556[\s\S]*New balance\s+\$120\.00/);
@@ -502,7 +528,7 @@ const stripeJourneys = {
     await s.page.getByLabel('Save it for future payments').check();
     await checkFits(s.page);
     await shot(s, 'stripe-pay');
-    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await reviewAndPay(s);
     await s.page.waitForURL('**/payments/**');
     await checkA11y(s.page);
     assert.match(await text(s), /Payment received[\s\S]*ending 4444[\s\S]*New balance\s+\$0\.00/);
@@ -521,11 +547,13 @@ const stripeJourneys = {
     await s.page.getByLabel('A new card or bank account').check();
     await s.page.getByText('New card or bank account', { exact: true }).click();
     await typeCard(s, '4000002500003155');
-    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await s.page.getByRole('button', { name: 'Review payment' }).click();
     // The bank's window (localstripe's stands in for it) asks first when the card is set up, then
     // on the portal's "Confirm the payment" page for the payment itself.
     await s.page.getByRole('button', { name: 'Complete authentication' }).click();
-    await s.page.waitForURL('**/invoices/inv-1008/pay');
+    await s.page.getByRole('heading', { name: 'Review your payment' }).waitFor();
+    assert.match(await text(s), /Pay \$25\.00 with a new Visa ending 3155/);
+    await s.page.getByRole('button', { name: 'Pay now' }).click();
     await s.page.getByRole('heading', { name: 'Confirm the payment with your bank' }).waitFor();
     await checkA11y(s.page);
     await checkFits(s.page);
@@ -537,6 +565,13 @@ const stripeJourneys = {
     noLeaks();
   },
 };
+
+// The pay form's "Review payment", then the review's "Pay now": nothing is charged before it.
+async function reviewAndPay(s) {
+  await s.page.getByRole('button', { name: 'Review payment' }).click();
+  await s.page.getByRole('heading', { name: 'Review your payment' }).waitFor();
+  await s.page.getByRole('button', { name: 'Pay now' }).click();
+}
 
 async function run(name, width, script, journey, payments = 'sandbox') {
   const s = await open(width, script, payments);
@@ -579,7 +614,7 @@ test('everything works with JavaScript disabled', () =>
     assert.match(await text(s), /Balance due/);
     await s.page.goto(`${s.base}/invoices/inv-1008/pay`);
     await s.page.getByLabel('Amount (USD)').fill('15');
-    await s.page.getByRole('button', { name: 'Pay now' }).click();
+    await reviewAndPay(s);
     await s.page.waitForURL('**/payments/**');
     assert.match(await text(s), /New balance\s+\$125\.00/);
     await s.page.goto(`${s.base}/agreements/agr-financial`);
@@ -594,6 +629,7 @@ test('everything works with JavaScript disabled', () =>
 // screen or clipped by a box narrower than its content.
 const PAGES = [
   '/invoices',
+  '/pay-due',
   '/invoices?show=unpaid',
   '/invoices/inv-1008',
   '/invoices/inv-1008?print=1',

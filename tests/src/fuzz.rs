@@ -32,6 +32,8 @@ pub const FIELDS: &[&str] = &[
     "account_type",
     "new_kind",
     "idempotency_key",
+    "confirm",
+    "edit",
     "version",
     "phone_mobile",
     "phone_home",

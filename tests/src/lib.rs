@@ -139,6 +139,7 @@ pub async fn grow_household(table: &dyn Table) {
                 at: (issued + chrono::Days::new(2)).and_hms_opt(15, 0, 0).expect("valid").and_utc(),
                 reversals: Default::default(),
                 ach_authorization: None,
+                batch: None,
                 version: 1,
             };
             table.write(portal_domain::store::put_payment(&payment).expect("an item")).await.expect("stored");
@@ -175,6 +176,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
 }
 
 /// A response with its body as text.
+#[derive(Clone)]
 pub struct Page {
     pub status: StatusCode,
     pub headers: lambda_http::http::HeaderMap,
@@ -303,10 +305,18 @@ impl TestApp {
         self.post(&format!("/members/{id}/contact"), &fields).await
     }
 
-    /// Opens an invoice's pay form and submits it with `fields` (plus its CSRF token and idempotency
-    /// key); the form's own answer when it does not open.
+    /// Opens an invoice's pay form, submits it with `fields` (plus its CSRF token and idempotency
+    /// key) and, when the review comes back, presses its "Pay now"; otherwise the form's own
+    /// answer (what to correct), or the page when the form does not open.
     pub async fn pay(&mut self, invoice: &str, fields: &[(&str, &str)]) -> Page {
-        let form = self.get(&format!("/invoices/{invoice}/pay")).await;
+        let review = self.review_payment(&format!("/invoices/{invoice}/pay"), fields).await;
+        self.confirm_review(review).await
+    }
+
+    /// Opens a pay form (`path`: an invoice's, or `/pay-due`) and submits it with `fields`: the
+    /// review when they are valid, the form with what to correct otherwise.
+    pub async fn review_payment(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let form = self.get(path).await;
         if form.status != StatusCode::OK {
             return form;
         }
@@ -314,7 +324,53 @@ impl TestApp {
         let key = TestApp::hidden(&form, "idempotency_key");
         let mut all = vec![("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str())];
         all.extend_from_slice(fields);
-        self.post(&format!("/invoices/{invoice}/pay"), &all).await
+        self.post(path, &all).await
+    }
+
+    /// Presses the review's "Pay now" (its first form, with every hidden field it carries); any
+    /// other page is returned as it is.
+    pub async fn confirm_review(&mut self, review: Page) -> Page {
+        let Some(fields) = TestApp::review_fields(&review, "confirm") else { return review };
+        let action = TestApp::review_action(&review);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post(&action, &fields).await
+    }
+
+    /// The hidden fields of the review's form that carries `button` (`confirm` or `edit`), when the page is a review.
+    pub fn review_fields(review: &Page, button: &str) -> Option<Vec<(String, String)>> {
+        if review.status != StatusCode::OK || !review.body.contains("Review your payment") {
+            return None;
+        }
+        let marker = format!(r#"name="{button}""#);
+        let end = review.body.find(&marker)?;
+        let start = review.body[..end].rfind("<form")?;
+        let mut fields = Vec::new();
+        let mut rest = &review.body[start..end + marker.len() + 20];
+        while let Some(i) = rest.find(r#"type="hidden" name=""#) {
+            rest = &rest[i + 20..];
+            let name_end = rest.find('"')?;
+            let name = rest[..name_end].to_owned();
+            let value_start = rest.find(r#"value=""#)? + 7;
+            let value_end = rest[value_start..].find('"')? + value_start;
+            let value = rest[value_start..value_end]
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            fields.push((name, value));
+            rest = &rest[value_end..];
+        }
+        Some(fields)
+    }
+
+    /// Where the review's forms post (the form that carries "Pay now").
+    pub fn review_action(review: &Page) -> String {
+        let confirm = review.body.find(r#"name="confirm""#).expect("a review");
+        let form = review.body[..confirm].rfind("<form").expect("a form");
+        let start = review.body[form..].find(r#"action=""#).expect("an action") + form + 8;
+        let end = review.body[start..].find('"').expect("closing quote") + start;
+        review.body[start..end].to_owned()
     }
 
     /// Opens Maria's membership's "add a dependent" form and submits `fields` for a price (or the

@@ -175,6 +175,7 @@ fn member_refusal(route: &Route) -> Option<u16> {
         | Route::NewDependent(_)
         | Route::ConfirmDependent(_)
         | Route::PayInvoice(_)
+        | Route::PayDue
         | Route::Payment(_)
         | Route::PaymentMethods
         | Route::NewPaymentMethod

@@ -23,6 +23,16 @@ async fn invoice_state(app: &TestApp, id: &str) -> (Money, Money, Money) {
     (invoice.paid(), invoice.pending(), invoice.balance())
 }
 
+/// Opens a pay form and sends it with the review's answer already given ("Pay now"), as a
+/// browser would after the review; for tests that send many at once.
+async fn paid_at_once(app: &TestApp, path: &str, amount: &str) -> portal_tests::Page {
+    let (form, _) = app.send(Method::GET, path, None).await;
+    let (csrf, key) = (form.csrf_token(), TestApp::hidden(&form, "idempotency_key"));
+    let fields =
+        [("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str()), ("amount", amount), ("source", "src-visa"), ("confirm", "1")];
+    app.send(Method::POST, path, Some(&fields)).await.0
+}
+
 fn new_card<'a>(number: &'a str, cvc: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("source", "new"),
@@ -213,6 +223,7 @@ async fn a_resubmitted_form_shows_the_first_result_and_charges_once() {
         ("idempotency_key", TestApp::hidden(&form, "idempotency_key")),
         ("amount", "25".into()),
         ("source", "src-visa".into()),
+        ("confirm", "1".into()),
     ];
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let first = app.post("/invoices/inv-1008/pay", &fields).await;
@@ -233,7 +244,13 @@ async fn the_same_form_submitted_ten_times_at_once_charges_once() {
     for _ in 0..10 {
         let (app, csrf, key) = (Arc::clone(&app), csrf.clone(), key.clone());
         set.spawn(async move {
-            let fields = [("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str()), ("amount", "60"), ("source", "src-visa")];
+            let fields = [
+                ("csrf_token", csrf.as_str()),
+                ("idempotency_key", key.as_str()),
+                ("amount", "60"),
+                ("source", "src-visa"),
+                ("confirm", "1"),
+            ];
             app.send(Method::POST, "/invoices/inv-1008/pay", Some(&fields)).await.0
         });
     }
@@ -251,12 +268,7 @@ async fn twenty_concurrent_partial_payments_never_overpay() {
     let mut set = JoinSet::new();
     for _ in 0..20 {
         let app = Arc::clone(&app);
-        set.spawn(async move {
-            let (form, _) = app.send(Method::GET, "/invoices/inv-1008/pay", None).await;
-            let (csrf, key) = (form.csrf_token(), TestApp::hidden(&form, "idempotency_key"));
-            let fields = [("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str()), ("amount", "10"), ("source", "src-visa")];
-            app.send(Method::POST, "/invoices/inv-1008/pay", Some(&fields)).await.0
-        });
+        set.spawn(async move { paid_at_once(&app, "/invoices/inv-1008/pay", "10").await });
     }
     let pages = set.join_all().await;
     let accepted = pages.iter().filter(|p| p.status == StatusCode::SEE_OTHER).count();
@@ -490,4 +502,123 @@ async fn a_saved_method_chosen_with_a_new_card_typed_is_asked_about_and_not_char
     assert_eq!(invoice_state(&app, "inv-1008").await, before);
     let after = lopez_payments(&app).await;
     assert_eq!(after, payments_before, "no payment was attempted");
+}
+
+// Issue 25, item 4: a review before any charge, which works without JavaScript (plain forms).
+#[tokio::test]
+async fn nothing_is_charged_until_the_review_is_confirmed_and_change_keeps_what_was_typed() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let review = app.review_payment("/invoices/inv-1008/pay", &[("amount", "40"), ("source", "src-visa")]).await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    assert!(review.body.contains("Pay <strong>$40.00</strong> with <strong>Visa ending 4242</strong>"), "{}", review.body);
+    assert!(review.body.contains("Nothing has been charged yet"));
+    assert!(app.gateway.charges().is_empty(), "the review charges nothing");
+    assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(5000), Money::ZERO, Money::from_cents(14000)));
+
+    // "Change": the form again, as it was typed, still charging nothing.
+    let fields = TestApp::review_fields(&review, "edit").expect("a Change button");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let form = app.post("/invoices/inv-1008/pay", &fields).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(r#"value="40""#), "the amount as typed: {}", form.body);
+    assert!(form.body.contains(r#"value="src-visa" checked"#));
+    assert!(app.gateway.charges().is_empty());
+
+    // "Pay now" charges once, and pressing it again (a double click) changes nothing.
+    let paid = app.confirm_review(review.clone()).await;
+    assert!(paid.location().is_some_and(|l| l.starts_with("/payments/")), "{}", paid.body);
+    let again = app.confirm_review(review).await;
+    assert_eq!(again.location(), paid.location());
+    assert_eq!(app.gateway.charges().len(), 1);
+    assert_eq!(invoice_state(&app, "inv-1008").await.2, Money::from_cents(10000));
+}
+
+#[tokio::test]
+async fn a_bank_debit_review_shows_the_whole_authorization_with_amount_and_account() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let review =
+        app.review_payment("/invoices/inv-1008/pay", &[("amount", "25.00"), ("source", "src-checking"), ("ach_authorize", "1")]).await;
+    assert!(review.body.contains("Your bank debit authorization"), "{}", review.body);
+    assert!(review.body.contains("to debit $25.00 from my"), "{}", review.body);
+    assert!(app.gateway.charges().is_empty());
+    // Without the box checked, the form says so before any review.
+    let form = app.review_payment("/invoices/inv-1008/pay", &[("amount", "25.00"), ("source", "src-checking")]).await;
+    assert_eq!(form.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(form.body.contains("check the box that authorizes the debit"));
+}
+
+/// Maria's invoices with something due: INV-1008 ($140.00 left, past due) and INV-1009 ($190.00).
+#[tokio::test]
+async fn pay_total_due_pays_every_invoice_oldest_first_in_one_charge_with_one_receipt() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let overview = app.get("/invoices").await;
+    assert!(overview.body.contains(r#"href="/pay-due""#), "the overview offers it");
+    let form = app.get("/pay-due").await;
+    assert!(form.body.contains(r#"value="330.00""#), "the total is prefilled");
+    let inv_1008 = form.body.find("INV-1008").unwrap();
+    assert!(inv_1008 < form.body.find("INV-1009").unwrap(), "oldest first");
+
+    let review = app.review_payment("/pay-due", &[("amount", "330.00"), ("source", "src-visa")]).await;
+    assert!(review.body.contains("Pay <strong>$330.00</strong>"), "{}", review.body);
+    assert!(review.body.contains("INV-1008") && review.body.contains("INV-1009"));
+    let paid = app.confirm_review(review).await;
+    let receipt_path = paid.location().expect("a receipt").to_owned();
+    let charges = app.gateway.charges();
+    assert_eq!(charges.len(), 1, "one charge for both");
+    assert_eq!(charges[0].amount, Money::from_cents(33000));
+    assert_eq!(invoice_state(&app, "inv-1008").await, (Money::from_cents(19000), Money::ZERO, Money::ZERO));
+    assert_eq!(invoice_state(&app, "inv-1009").await, (Money::from_cents(19000), Money::ZERO, Money::ZERO));
+
+    let receipt = app.get(&receipt_path).await;
+    assert!(receipt.body.contains(r#"id="receipt-amount">$330.00"#), "{}", receipt.body);
+    assert!(receipt.body.contains("Invoices this payment paid"));
+    let part_1008 = receipt.body.find(">INV-1008<").expect("INV-1008 listed");
+    assert!(part_1008 < receipt.body.find(">INV-1009<").expect("INV-1009 listed"));
+    let email = app.outbox.last_to(MARIA).expect("a receipt email");
+    assert!(email.subject.contains("$330.00 paid on invoices INV-1008 and INV-1009"), "{}", email.subject);
+    // Each invoice shows its own part, and the statement lists each.
+    let invoice = app.get("/invoices/inv-1008").await;
+    assert!(invoice.body.contains(r#"id="invoice-balance">$0.00"#));
+    let statement = app.get("/statement").await;
+    assert!(statement.body.contains("Payment on INV-1008") && statement.body.contains("Payment on INV-1009"));
+    let nothing = app.get("/pay-due").await;
+    assert!(nothing.body.contains("Nothing is due now"));
+}
+
+#[tokio::test]
+async fn part_of_the_total_goes_to_the_oldest_invoice_first() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let review = app.review_payment("/pay-due", &[("amount", "200"), ("source", "src-visa")]).await;
+    let paid = app.confirm_review(review).await;
+    assert!(paid.location().is_some());
+    assert_eq!(invoice_state(&app, "inv-1008").await.2, Money::ZERO, "the oldest is paid in full");
+    assert_eq!(invoice_state(&app, "inv-1009").await.2, Money::from_cents(13000), "the rest goes to the next");
+    let over = app.review_payment("/pay-due", &[("amount", "130.01"), ("source", "src-visa")]).await;
+    assert_eq!(over.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(over.body.contains("more than the $130.00 that can be paid now"), "{}", over.body);
+}
+
+/// Several "Pay total due" and single payments at once, on DynamoDB: each invoice is reserved in
+/// the same transaction, so nothing is ever overpaid and every charge is one that was accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_total_and_single_payments_never_overpay() {
+    let app = Arc::new(signed_in(TestApp::dynamo().await, MARIA).await);
+    let mut set = JoinSet::new();
+    for n in 0..8 {
+        let app = Arc::clone(&app);
+        set.spawn(async move {
+            let (path, amount) = if n % 2 == 0 { ("/pay-due", "330.00") } else { ("/invoices/inv-1009/pay", "100.00") };
+            paid_at_once(&app, path, amount).await
+        });
+    }
+    let pages = set.join_all().await;
+    let accepted = pages.iter().filter(|p| p.status == StatusCode::SEE_OTHER).count();
+    assert!(accepted >= 1);
+    assert_eq!(app.gateway.charges().len(), accepted, "a charge for each accepted payment and no other");
+    let (paid_1008, pending_1008, _) = invoice_state(&app, "inv-1008").await;
+    let (paid_1009, pending_1009, _) = invoice_state(&app, "inv-1009").await;
+    assert!(paid_1008 + pending_1008 <= Money::from_cents(19000), "INV-1008 overpaid");
+    assert!(paid_1009 + pending_1009 <= Money::from_cents(19000), "INV-1009 overpaid");
+    let charged: Money = app.gateway.charges().iter().map(|c| c.amount).sum();
+    assert_eq!(charged, paid_1008 + paid_1009 - Money::from_cents(5000), "what was charged is what the invoices record");
 }

@@ -797,6 +797,7 @@ fn payment(r: &mut Reader, path: &str, value: &Value, account: &AccountId) -> Op
         at: at?,
         reversals: Default::default(),
         ach_authorization: None,
+        batch: None,
         version: 1,
     })
 }

@@ -1,5 +1,7 @@
-//! The pay-invoice function: `/invoices/{id}/pay` and the receipt at `/payments/{id}`.
-//! Only the household's owner pays; for anyone else these pages do not exist (404).
+//! The pay-invoice function: `/invoices/{id}/pay`, "Pay total due" at `/pay-due`, and the
+//! receipt at `/payments/{id}`. Sending a pay form shows a review ("Pay $140.00 with Visa ending
+//! 4242"); only its "Pay now" charges. Only the household's owner pays; for anyone else these
+//! pages do not exist (404).
 
 use lambda_http::http::{Method, StatusCode};
 use portal_domain::card::SourceErrors;
@@ -8,10 +10,14 @@ use portal_domain::ports::random_token;
 use portal_domain::ports::SetupResult;
 use portal_domain::sources;
 use portal_domain::store::{self, HouseholdRecords};
-use portal_domain::{Invoice, InvoiceId, Money, PaymentId, PaymentStatus};
+use portal_domain::{Invoice, InvoiceId, Money, Payment, PaymentId, PaymentStatus};
 use portal_templates::layout::Section;
-use portal_templates::pay::{confirm_payment_page, is_expired, pay_page, receipt_page, CardEntry, NewSourceValues, PayForm, StripeEntry};
+use portal_templates::pay::{
+    confirm_payment_page, is_expired, pay_page, receipt_page, review_page, CardEntry, NewSourceValues, PayForm, PayReview, PayTarget,
+    StripeEntry,
+};
 use portal_templates::routes::{Function, Route};
+use portal_web::form::Form;
 use portal_web::{asset, html, payment_form, redirect, stripe_html, App, Ctx, PageError, PageResult, Payments};
 
 portal_web::handler!(Function::PayInvoice, route);
@@ -19,15 +25,42 @@ portal_web::handler!(Function::PayInvoice, route);
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
         (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
-        (Route::PayInvoice(id), Method::GET) => pay_form(app, ctx, &id).await,
-        (Route::PayInvoice(id), Method::POST) => pay_submit(app, ctx, &id).await,
+        (r @ (Route::PayInvoice(_) | Route::PayDue), Method::GET) => pay_form(app, ctx, &r).await,
+        (r @ (Route::PayInvoice(_) | Route::PayDue), Method::POST) => pay_submit(app, ctx, &r).await,
         (Route::Payment(id), Method::GET) => receipt(app, ctx, &id).await,
-        (Route::PayInvoice(_) | Route::Payment(_), _) => Err(PageError::MethodNotAllowed),
+        (Route::PayInvoice(_) | Route::PayDue | Route::Payment(_), _) => Err(PageError::MethodNotAllowed),
         _ => Err(PageError::NotFound),
     }
 }
 
-/// This household's invoice (another household's id is as unknown as a made-up one).
+/// What a pay route pays: one of this household's invoices (another household's id is as
+/// unknown as a made-up one), or every invoice with something due, oldest first.
+enum Target {
+    One(Invoice),
+    Due(Vec<Invoice>),
+}
+
+impl Target {
+    fn of(records: &HouseholdRecords, route: &Route) -> Result<Target, PageError> {
+        match route {
+            Route::PayInvoice(id) => Ok(Target::One(find_invoice(records, id)?)),
+            _ => Ok(Target::Due(pay::due_oldest_first(records.ledger.invoices()?))),
+        }
+    }
+
+    fn view(&self) -> PayTarget<'_> {
+        match self {
+            Target::One(invoice) => PayTarget::Invoice(invoice),
+            Target::Due(invoices) => PayTarget::Due(invoices),
+        }
+    }
+
+    fn invoices(&self) -> &[Invoice] {
+        self.view().invoices()
+    }
+}
+
+/// This household's invoice.
 fn find_invoice(records: &HouseholdRecords, id: &InvoiceId) -> Result<Invoice, PageError> {
     records.ledger.invoice(id)?.ok_or(PageError::NotFound)
 }
@@ -67,14 +100,19 @@ fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> PageError {
     PageError::Unavailable(anyhow::Error::new(e))
 }
 
+/// The invoice numbers a target's payment is for, as the bank debit authorization names them.
+fn numbers(invoices: &[Invoice]) -> Vec<&str> {
+    invoices.iter().map(Invoice::number).collect()
+}
+
 /// The pay form; with Stripe, a fresh setup lets the patient enter a new card or bank account in Stripe's fields.
-async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invoice, r: Rendered<'_>, status: StatusCode) -> PageResult {
+async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, target: &Target, r: Rendered<'_>, status: StatusCode) -> PageResult {
     let csrf = ctx.session()?.csrf_token.clone();
     let chrome = ctx.chrome(app, Some(Section::Invoices));
     // Any household may pay from a bank account (one on file, or a new one), once it authorizes the debit.
-    let ach_terms = pay::ach_authorization_text(&app.config.practice_name, None, None, invoice.number(), app.today());
+    let ach_terms = pay::ach_authorization_text(&app.config.practice_name, None, None, &numbers(target.invoices()), app.today());
     let mut form = PayForm {
-        invoice,
+        target: target.view(),
         sources: &records.sources,
         csrf_token: &csrf,
         idempotency_key: &r.key,
@@ -107,20 +145,18 @@ async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, invoice: &Invo
     }
 }
 
-async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
+async fn pay_form(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
-    let invoice = &find_invoice(&records, id)?;
-    let payable = invoice.payable();
+    let target = Target::of(&records, route)?;
     // A paid invoice's page says so itself (the template shows no form then).
-    let message = None;
-    let amount = payable.plain();
+    let amount = pay::payable_on(target.invoices()).plain();
     let selected = preselected(app, &records);
     let rendered = Rendered {
         amount: &amount,
         selected: &selected,
         save: false,
         values: NewSourceValues::default(),
-        message,
+        message: None,
         amount_error: None,
         source_error: None,
         errors: SourceErrors::default(),
@@ -128,7 +164,7 @@ async fn pay_form(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
         ach_checked: false,
         key: new_key(app),
     };
-    render(app, ctx, &records, invoice, rendered, StatusCode::OK).await
+    render(app, ctx, &records, &target, rendered, StatusCode::OK).await
 }
 
 /// A key as the form carries it: what `random_token` makes, nothing else.
@@ -136,9 +172,33 @@ fn valid_key(key: &str) -> bool {
     (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
+/// The pay form's fields that the review sends on unchanged (its own CSRF token aside).
+const CARRIED: [&str; 16] = [
+    "idempotency_key",
+    "amount",
+    "source",
+    "save",
+    "ach_authorize",
+    "new_kind",
+    "card_number",
+    "exp_month",
+    "exp_year",
+    "cvc",
+    "postal_code",
+    "account_holder",
+    "routing_number",
+    "account_number",
+    "account_type",
+    "setup_intent",
+];
+
+const ACH_NEEDED: &str = "To pay from a bank account, check the box that authorizes the debit.";
+
+/// A sent pay form: answered with the form and what to correct, the review, or (once the review's
+/// "Pay now" is pressed) the payment. `edit` (the review's "Change") brings the form back as typed.
+async fn pay_submit(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
     let records = ctx.owner_household_or_404(app).await?;
-    let invoice = &find_invoice(&records, id)?;
+    let target = Target::of(&records, route)?;
     let form = ctx.form.clone();
     let key = form.text("idempotency_key").to_owned();
     if !valid_key(&key) {
@@ -163,11 +223,15 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
     let account = ctx.session()?.account.clone();
     if let Some(first) = pay::replayed(app.table.as_ref(), &account, &key).await? {
         // The same form again (a double click, a reload): the first attempt's answer.
-        return answer(app, ctx, &records, invoice, rendered, PayOutcome::Replayed(first)).await;
+        return answer(app, ctx, &records, &target, rendered, PayOutcome::Replayed(first)).await;
     }
+    if form.get("edit").is_some() {
+        return render(app, ctx, &records, &target, rendered, StatusCode::OK).await;
+    }
+    let payable = pay::payable_on(target.invoices());
     let amount = match Money::parse_payment(amount_text) {
-        Ok(a) if a > invoice.payable() => {
-            rendered.amount_error = Some(over_balance(invoice.payable()));
+        Ok(a) if a > payable => {
+            rendered.amount_error = Some(over_balance(payable));
             None
         }
         Ok(a) => Some(a),
@@ -176,13 +240,75 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
             None
         }
     };
-    let source = match pay::choice(selected, payment_form::typed_new(&form)) {
+    let source = chosen_source(app, &records, &form, &mut rendered).await?;
+    let (Some(amount), Some(source)) = (amount, source) else {
+        rendered.message = Some("Please correct the highlighted fields. Nothing was charged.".into());
+        return render(app, ctx, &records, &target, rendered, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    if pay::needs_ach_authorization(&source, rendered.ach_checked) {
+        rendered.source_error = Some(ACH_NEEDED);
+        rendered.message = Some("Nothing was charged.".into());
+        return render(app, ctx, &records, &target, rendered, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if form.get("confirm").is_none() {
+        return review(app, ctx, &target, amount, &source, &form);
+    }
+    let session = ctx.session()?.clone();
+    let request = PayRequest {
+        account: &session.account,
+        invoices: target.invoices(),
+        amount,
+        source,
+        idempotency_key: &key,
+        existing_sources: records.sources.len(),
+        customer: records.household.as_ref().and_then(|h| h.processor_customer.as_deref()),
+        ach_consent: rendered.ach_checked.then_some(AchConsent {
+            practice: &app.config.practice_name,
+            today: app.today(),
+            ip: &ctx.client_ip,
+            user_agent: &ctx.user_agent,
+        }),
+        now: app.now(),
+    };
+    let outcome = pay::pay(app.table.as_ref(), app.gateway.as_ref(), app.random.as_ref(), request).await.map_err(|e| match e {
+        pay::PayError::Store(s) => PageError::from(s),
+        pay::PayError::Gateway(g) => PageError::Unavailable(anyhow::Error::new(g)),
+    })?;
+    if let PayOutcome::Succeeded(payment)
+    | PayOutcome::Declined(payment)
+    | PayOutcome::Pending(payment)
+    | PayOutcome::Processing(payment)
+    | PayOutcome::NeedsAction { payment, .. } = &outcome
+    {
+        let action = match payment.status {
+            PaymentStatus::Succeeded => "payment.succeeded",
+            PaymentStatus::Pending => "payment.pending",
+            _ => "payment.declined",
+        };
+        let paid = pay::allocate(target.invoices(), amount).unwrap_or_default();
+        let numbers: Vec<&str> = paid.iter().map(|(i, _)| i.number()).collect();
+        let detail = format!("{} · {} · {}", numbers.join(", "), amount, pay::source_label(&payment.source));
+        let event = ctx.event(app, action)?.subject(payment.id.to_string()).detail(detail);
+        ctx.record(app, event).await;
+    }
+    answer(app, ctx, &records, &target, rendered, outcome).await
+}
+
+/// The source the form chose, or why it cannot be used (noted in `rendered`).
+async fn chosen_source(
+    app: &App,
+    records: &HouseholdRecords,
+    form: &Form,
+    rendered: &mut Rendered<'_>,
+) -> Result<Option<PaySource>, PageError> {
+    let save = rendered.save;
+    Ok(match pay::choice(form.text("source"), payment_form::typed_new(form)) {
         pay::Choice::Ambiguous => {
             rendered.source_error = Some(pay::AMBIGUOUS_CHOICE);
             None
         }
         pay::Choice::New => match &app.config.payments {
-            Payments::Sandbox | Payments::Off => match payment_form::parse(&form, app.today()) {
+            Payments::Sandbox | Payments::Off => match payment_form::parse(form, app.today()) {
                 Ok(source) => Some(PaySource::New { source, save }),
                 Err(errors) => {
                     rendered.errors = errors;
@@ -215,48 +341,34 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, id: &InvoiceId) -> PageResult {
                 None
             }
         },
-    };
-    let (Some(amount), Some(source)) = (amount, source) else {
-        rendered.message = Some("Please correct the highlighted fields. Nothing was charged.".into());
-        return render(app, ctx, &records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY).await;
-    };
-    let session = ctx.session()?.clone();
-    let request = PayRequest {
-        account: &session.account,
-        invoice,
-        amount,
-        source,
-        idempotency_key: &key,
-        existing_sources: records.sources.len(),
-        customer: records.household.as_ref().and_then(|h| h.processor_customer.as_deref()),
-        ach_consent: rendered.ach_checked.then_some(AchConsent {
-            practice: &app.config.practice_name,
-            today: app.today(),
-            ip: &ctx.client_ip,
-            user_agent: &ctx.user_agent,
-        }),
-        now: app.now(),
-    };
-    let outcome = pay::pay(app.table.as_ref(), app.gateway.as_ref(), app.random.as_ref(), request).await.map_err(|e| match e {
-        pay::PayError::Store(s) => PageError::from(s),
-        pay::PayError::Gateway(g) => PageError::Unavailable(anyhow::Error::new(g)),
-    })?;
-    if let PayOutcome::Succeeded(payment)
-    | PayOutcome::Declined(payment)
-    | PayOutcome::Pending(payment)
-    | PayOutcome::Processing(payment)
-    | PayOutcome::NeedsAction { payment, .. } = &outcome
-    {
-        let action = match payment.status {
-            PaymentStatus::Succeeded => "payment.succeeded",
-            PaymentStatus::Pending => "payment.pending",
-            _ => "payment.declined",
-        };
-        let detail = format!("{} · {} · {}", invoice.number(), payment.amount, pay::source_label(&payment.source));
-        let event = ctx.event(app, action)?.subject(payment.id.to_string()).detail(detail);
-        ctx.record(app, event).await;
-    }
-    answer(app, ctx, &records, invoice, rendered, outcome).await
+    })
+}
+
+/// "Pay $140.00 with Visa ending 4242": what the payment will do, before anything is charged.
+fn review(app: &App, ctx: &Ctx, target: &Target, amount: Money, source: &PaySource, form: &Form) -> PageResult {
+    let parts = pay::allocate(target.invoices(), amount).ok_or(PageError::BadRequest("Nothing can be paid on these invoices."))?;
+    let paid: Vec<&str> = parts.iter().map(|(i, _)| i.number()).collect();
+    let ach_text = source
+        .is_bank()
+        .then(|| pay::ach_authorization_text(&app.config.practice_name, Some(amount), source.details(), &paid, app.today()));
+    let carried: Vec<(&str, &str)> = CARRIED.iter().filter_map(|n| form.get(n).filter(|v| !v.is_empty()).map(|v| (*n, v))).collect();
+    let csrf = ctx.session()?.csrf_token.clone();
+    let label = source.describe();
+    let page = review_page(
+        &ctx.chrome(app, Some(Section::Invoices)),
+        &PayReview {
+            target: target.view(),
+            csrf_token: &csrf,
+            amount,
+            parts: &parts,
+            source: &label,
+            new_source: source.is_new(),
+            save: source.saves(),
+            ach_text: ach_text.as_deref(),
+            carried: &carried,
+        },
+    );
+    Ok(html(StatusCode::OK, page))
 }
 
 /// The page or redirect a payment attempt's outcome calls for.
@@ -264,13 +376,19 @@ async fn answer(
     app: &App,
     ctx: &mut Ctx,
     records: &HouseholdRecords,
-    invoice: &Invoice,
+    target: &Target,
     mut rendered: Rendered<'_>,
     outcome: PayOutcome,
 ) -> PageResult {
     match outcome {
         PayOutcome::Succeeded(payment) => {
-            portal_web::notices::receipt(app, &ctx.public_url, records, invoice, invoice.balance() - payment.amount, &payment).await;
+            // The receipt's balances are the invoices' before this payment, less what it paid.
+            let total = Money::parse_payment(rendered.amount).unwrap_or(payment.amount);
+            let parts = pay::allocate(target.invoices(), total).unwrap_or_default();
+            let numbers: Vec<&str> = parts.iter().map(|(i, _)| i.number()).collect();
+            let new_balance = parts.iter().map(|(i, part)| i.balance() - *part).sum();
+            let receipt = portal_web::notices::Receipt { first: &payment, invoice_numbers: &numbers, total, new_balance };
+            portal_web::notices::receipt(app, &ctx.public_url, records, &receipt).await;
             Ok(redirect(&Route::Payment(payment.id)))
         }
         // Not decided yet: the receipt says it is processing; the processor's event or
@@ -280,7 +398,8 @@ async fn answer(
         PayOutcome::NeedsAction { payment, client_secret } => match &app.config.payments {
             Payments::Stripe(stripe) => {
                 let chrome = ctx.chrome(app, Some(Section::Invoices));
-                let page = confirm_payment_page(&chrome, &payment, &stripe.publishable_key, &stripe.js_url, &client_secret);
+                let total = Money::parse_payment(rendered.amount).unwrap_or(payment.amount);
+                let page = confirm_payment_page(&chrome, &payment, total, &stripe.publishable_key, &stripe.js_url, &client_secret);
                 Ok(stripe_html(StatusCode::OK, page, stripe))
             }
             Payments::Sandbox | Payments::Off => Ok(redirect(&Route::Payment(payment.id))),
@@ -288,54 +407,69 @@ async fn answer(
         PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) if pay::decline_reason(&payment).is_some() => {
             rendered.message = pay::decline_reason(&payment).map(|r| format!("{r} Nothing was charged."));
             rendered.key = new_key(app);
-            render(app, ctx, records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
+            render(app, ctx, records, target, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) => Ok(redirect(&Route::Payment(payment.id))),
         PayOutcome::NeedsAchAuthorization => {
-            rendered.source_error = Some("To pay from a bank account, check the box that authorizes the debit.");
+            rendered.source_error = Some(ACH_NEEDED);
             rendered.message = Some("Nothing was charged.".into());
-            render(app, ctx, records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
+            render(app, ctx, records, target, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         PayOutcome::OverBalance { payable } => {
             rendered.amount_error = Some(over_balance(payable));
             rendered.message = Some("Nothing was charged.".into());
-            render(app, ctx, records, invoice, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
+            render(app, ctx, records, target, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
 
 fn over_balance(payable: Money) -> String {
     if payable.is_zero() {
-        "There is nothing left to pay on this invoice.".into()
+        "There is nothing left to pay.".into()
     } else {
-        format!("That is more than the {payable} that can be paid on this invoice.")
+        format!("That is more than the {payable} that can be paid now.")
     }
 }
 
+/// A payment's parts with their invoices as they stand (one part, unless it paid several invoices).
+fn parts_of(records: &HouseholdRecords, first: &Payment) -> Result<Vec<(Payment, Invoice)>, PageError> {
+    records.ledger.batch(first)?.into_iter().map(|p| Ok((find_invoice(records, &p.invoice)?, p))).map(|r| r.map(|(i, p)| (p, i))).collect()
+}
+
 async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
-    let records = ctx.owner_household_or_404(app).await?;
-    let mut payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
-    let mut invoice = find_invoice(&records, &payment.invoice)?;
-    if payment.status == PaymentStatus::Pending {
+    let mut records = ctx.owner_household_or_404(app).await?;
+    let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
+    let mut parts = parts_of(&records, &payment)?;
+    if parts.iter().any(|(p, _)| p.status == PaymentStatus::Pending) {
         // Back from the bank's 3-D Secure step, or waiting for a bank debit: ask the processor
         // now, so the patient sees what became of it rather than "processing".
-        match pay::refresh(app.table.as_ref(), app.gateway.as_ref(), &mut payment, store::invoice_key(&invoice), app.now()).await {
-            Ok(true) => {
-                let action = if payment.status == PaymentStatus::Succeeded { "payment.succeeded" } else { "payment.declined" };
-                let detail = format!("{} · {} · {}", invoice.number(), payment.amount, pay::source_label(&payment.source));
-                let event = ctx.event(app, action)?.subject(payment.id.to_string()).detail(detail);
-                ctx.record(app, event).await;
-                if payment.status == PaymentStatus::Succeeded {
-                    // The receipt's new balance is the invoice's before this payment, less it.
-                    portal_web::notices::receipt(app, &ctx.public_url, &records, &invoice, invoice.balance() - payment.amount, &payment)
-                        .await;
-                }
-                invoice = find_invoice(&store::household(app.table.as_ref(), &payment.account).await?, &payment.invoice)?;
+        let mut recorded = false;
+        for (part, invoice) in &mut parts {
+            match pay::refresh(app.table.as_ref(), app.gateway.as_ref(), part, store::invoice_key(invoice), app.now()).await {
+                Ok(changed) => recorded |= changed,
+                Err(e) => tracing::warn!(error = %e, "the processor could not say what became of a pending payment"),
             }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "the processor could not say what became of a pending payment"),
+        }
+        if recorded {
+            let first = &parts[0].0;
+            let action = if first.status == PaymentStatus::Succeeded { "payment.succeeded" } else { "payment.declined" };
+            let numbers: Vec<&str> = parts.iter().map(|(_, i)| i.number()).collect();
+            let total: Money = parts.iter().map(|(p, _)| p.amount).sum();
+            let detail = format!("{} · {} · {}", numbers.join(", "), total, pay::source_label(&first.source));
+            let event = ctx.event(app, action)?.subject(first.id.to_string()).detail(detail);
+            ctx.record(app, event).await;
+            if first.status == PaymentStatus::Succeeded {
+                // The receipt's new balance is the invoices' before this payment, less it.
+                let new_balance = parts.iter().map(|(p, i)| i.balance() - p.amount).sum();
+                let receipt = portal_web::notices::Receipt { first, invoice_numbers: &numbers, total, new_balance };
+                portal_web::notices::receipt(app, &ctx.public_url, &records, &receipt).await;
+            }
+            records = store::household(app.table.as_ref(), &payment.account).await?;
+            let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
+            parts = parts_of(&records, &payment)?;
         }
     }
-    let page = receipt_page(&ctx.chrome(app, Some(Section::Invoices)), &payment, &invoice, app.date_of(payment.at));
+    let first = parts.first().map_or(payment.clone(), |(p, _)| p.clone());
+    let page = receipt_page(&ctx.chrome(app, Some(Section::Invoices)), &first, &parts, app.date_of(first.at));
     Ok(html(StatusCode::OK, page))
 }

@@ -9,7 +9,7 @@ use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use portal_domain::processor_events::{self, Applied, ProcessorEvent};
 use portal_domain::store;
-use portal_domain::PaymentStatus;
+use portal_domain::{Money, PaymentStatus};
 use portal_stripe::events;
 use portal_templates::routes::Route;
 use portal_web::{body_bytes, public_url, through_cloudfront, App, Payments};
@@ -81,12 +81,22 @@ async fn apply(app: &App, req: &Request, event_id: &str, event: &ProcessorEvent)
         return Ok(());
     }
     let records = store::household(app.table.as_ref(), &payment.account).await?;
-    let Some(invoice) = records.ledger.invoice(&payment.invoice)? else { return Ok(()) };
+    // A charge that paid several invoices at once is told of as one payment, with each invoice.
+    let mut parts = Vec::new();
+    for part in records.ledger.batch(&payment)? {
+        let Some(invoice) = records.ledger.invoice(&part.invoice)? else { return Ok(()) };
+        parts.push((part, invoice));
+    }
+    let Some((first, first_invoice)) = parts.first() else { return Ok(()) };
     let url = public_url(app, req);
+    let numbers: Vec<&str> = parts.iter().map(|(_, i)| i.number()).collect();
+    let total: Money = parts.iter().map(|(p, _)| p.amount).sum();
     if payment.status == PaymentStatus::Succeeded {
-        portal_web::notices::receipt(app, &url, &records, &invoice, invoice.balance(), &payment).await;
+        let new_balance = parts.iter().map(|(_, i)| i.balance()).sum();
+        let receipt = portal_web::notices::Receipt { first, invoice_numbers: &numbers, total, new_balance };
+        portal_web::notices::receipt(app, &url, &records, &receipt).await;
     } else if let Some(reason) = portal_domain::pay::decline_reason(&payment) {
-        portal_web::notices::payment_failed(app, &url, &records, &invoice, &payment, reason).await;
+        portal_web::notices::payment_failed(app, &url, &records, first_invoice, first, total, &numbers, reason).await;
     }
     Ok(())
 }

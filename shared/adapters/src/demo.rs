@@ -174,6 +174,7 @@ fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_
         at: at_time,
         reversals: Default::default(),
         ach_authorization: None,
+        batch: None,
         version: 1,
     }
 }

@@ -168,6 +168,26 @@ pub enum NewSource {
     Bank(NewBankAccount),
 }
 
+impl NewSource {
+    /// How the review before a payment names it: "Visa ending 4242", "Checking account ending 6789".
+    pub fn describe(&self) -> String {
+        match self {
+            NewSource::Card(card) => format!("{} ending {}", card.number.brand(), card.number.last4()),
+            NewSource::Bank(bank) => {
+                let kind = match bank.account_type {
+                    BankAccountType::Checking => "Checking",
+                    BankAccountType::Savings => "Savings",
+                };
+                format!("{kind} account ending {}", bank.account.last4())
+            }
+        }
+    }
+
+    pub fn is_bank(&self) -> bool {
+        matches!(self, NewSource::Bank(_))
+    }
+}
+
 /// The form's fields for a new card, by name, and what is wrong with each.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SourceErrors {

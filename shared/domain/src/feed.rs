@@ -340,6 +340,7 @@ mod tests {
             at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
             reversals: Default::default(),
             ach_authorization: None,
+            batch: None,
             version: 2,
         }
     }

@@ -66,9 +66,58 @@ pub enum PaySource {
     },
 }
 
+impl PaySource {
+    /// A bank account: paying from it needs the patient's authorization of the debit.
+    pub fn is_bank(&self) -> bool {
+        match self {
+            PaySource::Saved(source) => matches!(source.details, SourceDetails::BankAccount { .. }),
+            PaySource::New { source, .. } => source.is_bank(),
+            PaySource::SetUp { source, .. } => matches!(source.details, SourceDetails::BankAccount { .. }),
+        }
+    }
+
+    /// What the review before the charge calls it ("Visa ending 4242").
+    pub fn describe(&self) -> String {
+        match self {
+            PaySource::Saved(source) => source.details.describe(),
+            PaySource::New { source, .. } => source.describe(),
+            PaySource::SetUp { source, .. } => source.details.describe(),
+        }
+    }
+
+    /// What is known of the account before it is charged (new typed details are not, until the processor has them).
+    pub fn details(&self) -> Option<&SourceDetails> {
+        match self {
+            PaySource::Saved(source) => Some(&source.details),
+            PaySource::New { .. } => None,
+            PaySource::SetUp { source, .. } => Some(&source.details),
+        }
+    }
+
+    pub fn is_new(&self) -> bool {
+        !matches!(self, PaySource::Saved(_))
+    }
+
+    /// Kept on file after the payment.
+    pub fn saves(&self) -> bool {
+        match self {
+            PaySource::Saved(_) => false,
+            PaySource::New { save, .. } | PaySource::SetUp { save, .. } => *save,
+        }
+    }
+}
+
+/// A bank debit is made only with the patient's authorization: asked on the form, refused by
+/// [`pay`] without it, and checked before the review so the patient is told at once.
+pub fn needs_ach_authorization(source: &PaySource, authorized: bool) -> bool {
+    source.is_bank() && !authorized
+}
+
 pub struct PayRequest<'a> {
     pub account: &'a AccountId,
-    pub invoice: &'a Invoice,
+    /// The invoices paid, oldest first: the amount is allocated to them in that order (one
+    /// invoice, for the pay page of an invoice).
+    pub invoices: &'a [Invoice],
     pub amount: Money,
     pub source: PaySource,
     /// The key the pay form was rendered with: a resubmitted form carries the same one.
@@ -82,6 +131,46 @@ pub struct PayRequest<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// At most how many invoices one payment pays: its writes fit one table transaction
+/// (three items an invoice when it settles, within DynamoDB's hundred).
+pub const MAX_INVOICES_PER_PAYMENT: usize = 20;
+
+/// The invoices "Pay total due" pays, oldest first (by issue date, then number): every one with
+/// an amount that can be paid now, at most [`MAX_INVOICES_PER_PAYMENT`] of them.
+pub fn due_oldest_first(mut invoices: Vec<Invoice>) -> Vec<Invoice> {
+    invoices.retain(|i| !i.is_void() && !i.payable().is_zero());
+    invoices.sort_by(|a, b| (a.issued(), a.number()).cmp(&(b.issued(), b.number())));
+    invoices.truncate(MAX_INVOICES_PER_PAYMENT);
+    invoices
+}
+
+/// What may be paid now on these invoices in all.
+pub fn payable_on(invoices: &[Invoice]) -> Money {
+    invoices.iter().map(Invoice::payable).sum()
+}
+
+/// How `amount` is spread over `invoices` (oldest first): each in turn takes what can be paid
+/// on it until the amount is used up. `None` when the amount is more than can be paid on them
+/// all; invoices it does not reach are left out.
+pub fn allocate(invoices: &[Invoice], amount: Money) -> Option<Vec<(&Invoice, Money)>> {
+    if amount > payable_on(invoices) || amount.is_zero() {
+        return None;
+    }
+    let mut left = amount;
+    let mut parts = Vec::new();
+    for invoice in invoices {
+        if left.is_zero() {
+            break;
+        }
+        let part = left.min(invoice.payable());
+        if !part.is_zero() {
+            parts.push((invoice, part));
+            left = left - part;
+        }
+    }
+    Some(parts)
+}
+
 /// A patient checked "I authorize this bank debit" on the pay form.
 pub struct AchConsent<'a> {
     pub practice: &'a str,
@@ -91,6 +180,15 @@ pub struct AchConsent<'a> {
     pub user_agent: &'a str,
 }
 
+/// "invoice 1001", "invoices 1001 and 1002", "invoices 1001, 1002 and 1003".
+pub fn invoices_phrase(numbers: &[&str]) -> String {
+    match numbers {
+        [] => "invoices".to_owned(),
+        [one] => format!("invoice {one}"),
+        [rest @ .., last] => format!("invoices {} and {last}", rest.join(", ")),
+    }
+}
+
 /// The words a patient agrees to before a one-time bank (ACH) debit, as NACHA asks: who debits,
 /// how much, from which account, when, what for, and how to revoke. The pay form shows them
 /// with "the amount above" and "the bank account you chose"; the payment keeps them filled in.
@@ -98,13 +196,14 @@ pub fn ach_authorization_text(
     practice: &str,
     amount: Option<Money>,
     account: Option<&SourceDetails>,
-    invoice: &str,
+    invoices: &[&str],
     date: NaiveDate,
 ) -> String {
+    let invoices = invoices_phrase(invoices);
     let amount = amount.map_or_else(|| "the amount above".to_owned(), |a| a.to_string());
     let account = account.map_or_else(|| "the bank account I chose".to_owned(), |a| format!("my {}", a.describe()));
     format!(
-        "I authorize {practice} to debit {amount} from {account} once, on or after {}, for invoice {invoice}. \
+        "I authorize {practice} to debit {amount} from {account} once, on or after {}, for {invoices}. \
          If the bank returns the debit, the amount is due again. I can revoke this authorization by contacting {practice} before the debit is made.",
         date.format("%b %-d, %Y")
     )
@@ -179,7 +278,9 @@ fn released(amount: rust_decimal::Decimal) -> Update {
     Update::default().add(PENDING, -amount).add(AVAILABLE, amount)
 }
 
-/// Pays (part of) an invoice.
+/// Pays (part of) an invoice, or several invoices at once: the amount is allocated oldest
+/// invoice first, reserved on all of them in one transaction and charged once; each invoice's
+/// part is a payment of its own (the first part's id names the batch).
 pub async fn pay(
     table: &dyn Table,
     gateway: &dyn PaymentGateway,
@@ -189,8 +290,12 @@ pub async fn pay(
     if let Some(first) = replayed(table, req.account, req.idempotency_key).await? {
         return Ok(PayOutcome::Replayed(first));
     }
-    if req.amount > req.invoice.payable() {
-        return Ok(PayOutcome::OverBalance { payable: req.invoice.payable() });
+    let Some(parts) = allocate(req.invoices, req.amount) else {
+        return Ok(PayOutcome::OverBalance { payable: payable_on(req.invoices) });
+    };
+    let numbers: Vec<&str> = parts.iter().map(|(i, _)| i.number()).collect();
+    if needs_ach_authorization(&req.source, req.ach_consent.is_some()) {
+        return Ok(PayOutcome::NeedsAchAuthorization);
     }
     // `forget`: a source saved with the processor only for this payment, detached after it.
     let (token, details, save, forget) = match req.source {
@@ -204,90 +309,108 @@ pub async fn pay(
     let ach_authorization = match (&details, &req.ach_consent) {
         (SourceDetails::BankAccount { .. }, None) => return Ok(PayOutcome::NeedsAchAuthorization),
         (SourceDetails::BankAccount { .. }, Some(consent)) => Some(AchAuthorization {
-            text: ach_authorization_text(consent.practice, Some(req.amount), Some(&details), req.invoice.number(), consent.today),
+            text: ach_authorization_text(consent.practice, Some(req.amount), Some(&details), &numbers, consent.today),
             at: req.now,
             ip: consent.ip.to_owned(),
             user_agent: consent.user_agent.to_owned(),
         }),
         (SourceDetails::Card { .. }, _) => None,
     };
-    let mut payment = Payment {
-        id: PaymentId::parse(&random_token(random, 16)).map_err(|_| StoreError::Malformed("payment id".into()))?,
-        account: req.account.clone(),
-        invoice: req.invoice.id().clone(),
-        amount: req.amount,
-        source: details.clone(),
-        status: PaymentStatus::Pending,
-        gateway_reference: None,
-        idempotency_key: req.idempotency_key.to_owned(),
-        at: req.now,
-        reversals: Default::default(),
-        ach_authorization,
-        version: 1,
-    };
-    let payment_key = store::payment_key(&payment);
-    let invoice_key = store::invoice_key(req.invoice);
-    let amount = req.amount.amount();
+    let mut payments = Vec::with_capacity(parts.len());
+    for (invoice, part) in &parts {
+        payments.push(Payment {
+            id: PaymentId::parse(&random_token(random, 16)).map_err(|_| StoreError::Malformed("payment id".into()))?,
+            account: req.account.clone(),
+            invoice: invoice.id().clone(),
+            amount: *part,
+            source: details.clone(),
+            status: PaymentStatus::Pending,
+            gateway_reference: None,
+            idempotency_key: req.idempotency_key.to_owned(),
+            at: req.now,
+            reversals: Default::default(),
+            ach_authorization: ach_authorization.clone(),
+            batch: None,
+            version: 1,
+        });
+    }
+    if payments.len() > 1 {
+        let first = payments[0].id.clone();
+        payments.iter_mut().for_each(|p| p.batch = Some(first.clone()));
+    }
+    let invoice_keys: Vec<Key> = parts.iter().map(|(i, _)| store::invoice_key(i)).collect();
+    let first_key = store::payment_key(&payments[0]);
 
-    // 1. Reserve the amount and record the attempt, or do nothing at all.
+    // 1. Reserve the amount on every invoice and record the attempt, or do nothing at all.
     let mut marker = record_item(
         &idempotency_key(req.account, req.idempotency_key),
         "idempotency",
-        &IdempotencyRecord { payment_pk: payment_key.pk.clone(), payment_sk: payment_key.sk.clone() },
+        &IdempotencyRecord { payment_pk: first_key.pk.clone(), payment_sk: first_key.sk.clone() },
         1,
     )?;
     marker.insert(attr::EXPIRES_AT.into(), Value::from((req.now + Duration::days(IDEMPOTENCY_DAYS)).timestamp()));
-    let reserve = vec![
-        Write::Update {
-            key: invoice_key.clone(),
+    let mut reserve = Vec::with_capacity(2 * payments.len() + 1);
+    for (payment, key) in payments.iter().zip(&invoice_keys) {
+        let amount = payment.amount.amount();
+        reserve.push(Write::Update {
+            key: key.clone(),
             update: Update::default().add(PENDING, amount).add(AVAILABLE, -amount),
             condition: Some(Condition::AtLeast(AVAILABLE.into(), amount)),
-        },
-        store::put_payment(&payment)?,
-        Write::Put { item: marker, condition: Some(Condition::NotExists) },
-    ];
+        });
+        reserve.push(store::put_payment(payment)?);
+    }
+    reserve.push(Write::Put { item: marker, condition: Some(Condition::NotExists) });
     match table.transact(reserve).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed) => {
             if let Some(first) = replayed(table, req.account, req.idempotency_key).await? {
                 return Ok(PayOutcome::Replayed(first));
             }
-            return Ok(PayOutcome::OverBalance { payable: payable_now(table, req.invoice).await? });
+            let mut payable = Money::default();
+            for invoice in req.invoices {
+                payable = payable + payable_now(table, invoice).await?;
+            }
+            return Ok(PayOutcome::OverBalance { payable });
         }
         Err(e) => return Err(e.into()),
     }
 
-    // 2. Create the charge (no money moves) and record which charge this payment is.
+    // 2. Create the charge (no money moves) and record which charge these payments are.
     let request = ChargeRequest {
         customer: req.customer.map(str::to_owned),
         token: token.clone(),
         amount: req.amount,
-        payment: payment.id.to_string(),
+        payment: payments[0].id.to_string(),
         account: req.account.to_string(),
-        description: req.invoice.number().to_owned(),
+        description: numbers.join(", "),
     };
+    let batch = Batch { keys: invoice_keys, forget: forget.then_some(token.as_str()), at: req.now };
     let reference = match gateway.prepare(&request).await {
         Ok(reference) => reference,
         Err(e) => {
             // Nothing can have been charged: the reservation is released at once.
             tracing::warn!(error = %e, "the processor could not create the charge");
-            let outcome = ChargeOutcome::NotCharged;
-            return finish(table, gateway, payment, 1, invoice_key, &outcome, None, forget.then_some(token.as_str()), req.now).await;
+            return finish(table, gateway, payments, 1, batch, &ChargeOutcome::NotCharged, None).await;
         }
     };
-    payment.gateway_reference = Some(reference.clone());
-    let record = vec![store::replace_payment(&payment, 1)?, store::put_charge(&reference, &payment, req.invoice)?];
+    let mut record = Vec::with_capacity(payments.len() + 1);
+    for payment in &mut payments {
+        payment.gateway_reference = Some(reference.clone());
+        record.push(store::replace_payment(payment, 1)?);
+    }
+    let charged: Vec<(&Payment, &Invoice)> = payments.iter().zip(parts.iter().map(|(i, _)| *i)).collect();
+    record.push(store::put_charge(&reference, &charged)?);
     if let Err(e) = table.transact(record).await {
         // The charge exists but was never confirmed, so it cannot take money; reconcile releases
         // the reservation of a pending payment that names no charge.
         tracing::error!(error = %e, "recording the charge failed; left pending");
-        payment.gateway_reference = None;
-        return Ok(PayOutcome::Pending(payment));
+        let mut first = payments.swap_remove(0);
+        first.gateway_reference = None;
+        return Ok(PayOutcome::Pending(first));
     }
-    payment.version = 2;
 
-    // 3. Confirm, keyed by the payment so a retried confirmation is never a second charge.
-    let outcome = match gateway.confirm(&reference, payment.id.as_str()).await {
+    // 3. Confirm, keyed by the first payment so a retried confirmation is never a second charge.
+    let outcome = match gateway.confirm(&reference, payments[0].id.as_str()).await {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::warn!(error = %e, "charge outcome unknown");
@@ -308,60 +431,75 @@ pub async fn pay(
         _ => None,
     };
     let forget = (forget || (save && saved.is_none())) && !matches!(outcome, ChargeOutcome::Unknown);
-    finish(table, gateway, payment, 2, invoice_key, &outcome, saved, forget.then_some(token.as_str()), req.now).await
+    let batch = Batch { forget: forget.then_some(token.as_str()), ..batch };
+    finish(table, gateway, payments, 2, batch, &outcome, saved).await
 }
 
-/// Records what the processor answered: settles or releases the reservation (or leaves it, while
-/// the charge is processing or waits for the patient), saves the source when asked, and forgets
-/// a source that was for this payment only.
-#[allow(clippy::too_many_arguments)]
+/// What settling a payment's parts needs besides the answer: each part's invoice (in the parts'
+/// order), a source to forget after (one saved for this payment only), and when it is recorded.
+struct Batch<'a> {
+    keys: Vec<Key>,
+    forget: Option<&'a str>,
+    at: DateTime<Utc>,
+}
+
+/// Records what the processor answered for every part of a payment, in one transaction:
+/// settles or releases each reservation (or leaves them, while the charge is processing or waits
+/// for the patient), saves the source when asked, and forgets a source that was for this
+/// payment only. The outcome names the first part.
 async fn finish(
     table: &dyn Table,
     gateway: &dyn PaymentGateway,
-    mut payment: Payment,
+    mut payments: Vec<Payment>,
     version: u64,
-    invoice_key: Key,
+    batch: Batch<'_>,
     outcome: &ChargeOutcome,
     saved: Option<PaymentSource>,
-    forget: Option<&str>,
-    at: DateTime<Utc>,
 ) -> Result<PayOutcome, PayError> {
     let mut writes = Vec::new();
     if let Some(source) = &saved {
         writes.extend(crate::sources::add_writes(source)?);
     }
-    let settled = settlement(&mut payment, outcome);
+    let mut settled = Vec::new();
+    for (payment, key) in payments.iter_mut().zip(&batch.keys) {
+        if let Some(update) = settlement(payment, outcome) {
+            settled.push((Write::Update { key: key.clone(), update, condition: None }, store::replace_payment(payment, version)?));
+        }
+    }
+    let decided = !settled.is_empty();
     // The practice hears of the payment once it is decided, and of a source it saved.
     let mut changes: Vec<Change<'_>> = saved.iter().map(Change::SourceAdded).collect();
-    changes.extend(settled.as_ref().and_then(|_| feed::payment_decided(&payment)));
-    writes.extend(feed::writes(&changes, at)?);
-    let result = match settled {
-        Some(update) => {
-            writes.push(Write::Update { key: invoice_key, update, condition: None });
-            writes.push(store::replace_payment(&payment, version)?);
-            table.transact(writes).await.map(|()| payment.version = version + 1)
-        }
-        None if writes.is_empty() => Ok(()),
-        None => table.transact(writes).await,
-    };
-    if let Some(token) = forget {
+    if decided {
+        changes.extend(payments.iter().filter_map(feed::payment_decided));
+    }
+    writes.extend(feed::writes(&changes, batch.at)?);
+    for (invoice, payment) in settled {
+        writes.push(invoice);
+        writes.push(payment);
+    }
+    let result = if writes.is_empty() { Ok(()) } else { table.transact(writes).await };
+    if let Some(token) = batch.forget {
         if let Err(e) = gateway.detach(token).await {
             tracing::warn!(error = %e, "a source used once could not be detached");
         }
     }
+    let mut first = payments.swap_remove(0);
     if let Err(e) = result {
         // The processor has answered but the answer could not be recorded: the payment stays
         // pending (and its amount reserved) until it is reconciled. Nothing is charged again.
         tracing::error!(error = %e, "settling a payment failed; left pending");
-        payment.status = PaymentStatus::Pending;
-        return Ok(PayOutcome::Pending(payment));
+        first.status = PaymentStatus::Pending;
+        return Ok(PayOutcome::Pending(first));
+    }
+    if decided {
+        first.version = version + 1;
     }
     Ok(match outcome {
-        ChargeOutcome::Succeeded { .. } => PayOutcome::Succeeded(payment),
-        ChargeOutcome::Processing => PayOutcome::Processing(payment),
-        ChargeOutcome::RequiresAction { client_secret } => PayOutcome::NeedsAction { payment, client_secret: client_secret.clone() },
-        ChargeOutcome::Unknown => PayOutcome::Pending(payment),
-        ChargeOutcome::Declined { .. } | ChargeOutcome::NotCharged => PayOutcome::Declined(payment),
+        ChargeOutcome::Succeeded { .. } => PayOutcome::Succeeded(first),
+        ChargeOutcome::Processing => PayOutcome::Processing(first),
+        ChargeOutcome::RequiresAction { client_secret } => PayOutcome::NeedsAction { payment: first, client_secret: client_secret.clone() },
+        ChargeOutcome::Unknown => PayOutcome::Pending(first),
+        ChargeOutcome::Declined { .. } | ChargeOutcome::NotCharged => PayOutcome::Declined(first),
     })
 }
 
@@ -549,5 +687,90 @@ mod choice_tests {
         assert_eq!(choice("new", true), Choice::New);
         assert_eq!(choice("new", false), Choice::New, "new, with nothing typed: the form's own checks answer");
         assert_eq!(choice("src-visa", true), Choice::Ambiguous);
+    }
+}
+
+#[cfg(test)]
+mod allocation_tests {
+    use super::*;
+    use crate::{InvoiceData, InvoiceId, LineItem};
+    use proptest::prelude::*;
+
+    fn invoice(n: u32, issued: &str, total: i64, paid: i64, pending: i64) -> Invoice {
+        let day = NaiveDate::parse_from_str(issued, "%Y-%m-%d").unwrap();
+        Invoice::new(InvoiceData {
+            id: InvoiceId::parse(&format!("inv-{n}")).unwrap(),
+            account: AccountId::parse("lopez").unwrap(),
+            number: format!("INV-{n}"),
+            issued: day,
+            due: day + chrono::Days::new(14),
+            lines: vec![LineItem {
+                member: None,
+                description: "Membership".into(),
+                period_start: None,
+                period_end: None,
+                amount: Money::from_cents(total),
+            }],
+            paid: Money::from_cents(paid),
+            pending: Money::from_cents(pending),
+            void: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn total_due_is_every_invoice_with_something_payable_oldest_first() {
+        let newest = invoice(3, "2026-11-01", 19000, 0, 0);
+        let paid = invoice(1, "2026-09-01", 14000, 14000, 0);
+        let oldest = invoice(2, "2026-10-01", 14000, 4000, 2000);
+        let due = due_oldest_first(vec![newest, paid, oldest]);
+        assert_eq!(due.iter().map(Invoice::number).collect::<Vec<_>>(), ["INV-2", "INV-3"]);
+        assert_eq!(payable_on(&due), Money::from_cents(8000 + 19000), "what is being processed is not payable again");
+        let many: Vec<Invoice> = (0..30).map(|n| invoice(100 + n, "2026-01-01", 100, 0, 0)).collect();
+        assert_eq!(due_oldest_first(many).len(), MAX_INVOICES_PER_PAYMENT, "one payment fits one transaction");
+    }
+
+    #[test]
+    fn an_amount_goes_to_the_oldest_invoice_first() {
+        let due = [invoice(1, "2026-10-01", 14000, 0, 0), invoice(2, "2026-11-01", 19000, 0, 0)];
+        let parts =
+            |cents| allocate(&due, Money::from_cents(cents)).map(|p| p.iter().map(|(i, m)| (i.number(), m.cents())).collect::<Vec<_>>());
+        assert_eq!(parts(33000), Some(vec![("INV-1", 14000), ("INV-2", 19000)]));
+        assert_eq!(parts(20000), Some(vec![("INV-1", 14000), ("INV-2", 6000)]));
+        assert_eq!(parts(5000), Some(vec![("INV-1", 5000)]), "an invoice the amount does not reach is left out");
+        assert_eq!(parts(33001), None, "never more than is due");
+        assert_eq!(parts(0), None);
+    }
+
+    #[test]
+    fn invoices_are_named_in_plain_words() {
+        assert_eq!(invoices_phrase(&["INV-1"]), "invoice INV-1");
+        assert_eq!(invoices_phrase(&["INV-1", "INV-2"]), "invoices INV-1 and INV-2");
+        assert_eq!(invoices_phrase(&["INV-1", "INV-2", "INV-3"]), "invoices INV-1, INV-2 and INV-3");
+    }
+
+    proptest! {
+        #[test]
+        fn allocation_pays_exactly_the_amount_and_never_more_than_an_invoice_can_take(
+            balances in proptest::collection::vec(1i64..50_000, 1..6),
+            per_mille in 0i64..=1000,
+        ) {
+            let due: Vec<Invoice> = balances.iter().enumerate().map(|(n, b)| invoice(n as u32, "2026-10-01", *b, 0, 0)).collect();
+            let total: i64 = balances.iter().sum();
+            let cents = total * per_mille / 1000;
+            match allocate(&due, Money::from_cents(cents)) {
+                None => prop_assert_eq!(cents, 0),
+                Some(parts) => {
+                    prop_assert_eq!(parts.iter().map(|(_, m)| m.cents()).sum::<i64>(), cents);
+                    for (k, (invoice, part)) in parts.iter().enumerate() {
+                        prop_assert!(*part <= invoice.payable() && !part.is_zero());
+                        // Every invoice before the last one reached is paid in full.
+                        if k + 1 < parts.len() {
+                            prop_assert_eq!(*part, invoice.payable());
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -76,6 +76,11 @@ pub struct Payment {
     /// For a bank debit: the patient's authorization of it, as NACHA requires it to be kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ach_authorization: Option<AchAuthorization>,
+    /// For one payment of several invoices at once ("Pay total due"): the id of its first part,
+    /// whose receipt lists them all. Each part is a payment of its own invoice; the processor
+    /// charged them as one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<PaymentId>,
     #[serde(default)]
     pub version: u64,
 }

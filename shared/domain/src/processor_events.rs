@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::feed::{self, Change};
 use crate::pay::settlement;
-use crate::ports::{attr, ChargeOutcome, Condition, Item, Key, Table, Value, Write};
+use crate::ports::{attr, ChargeOutcome, Condition, Item, Table, Value, Write};
 use crate::store::{self, record_item, record_of, ChargeRecord};
 use crate::{Money, Payment, PaymentStatus, StoreError};
 
@@ -70,48 +70,68 @@ pub async fn apply(table: &dyn Table, event_id: &str, event: &ProcessorEvent, no
     }
     let Some(charge) = table.get(&store::charge_key(event.reference())).await? else { return Ok(Applied::NotOurs) };
     let charge: ChargeRecord = record_of(&charge)?;
-    let payment_key = Key::new(charge.payment_pk.clone(), charge.payment_sk.clone());
-    let Some(item) = table.get(&payment_key).await? else { return Ok(Applied::NotOurs) };
-    let mut payment: Payment = record_of(&item)?;
-    payment.version = store::version_of(&item);
-    let invoice_key = Key::new(charge.payment_pk, charge.invoice_sk);
-    let mut changed = payment.clone();
-    let invoice_update = match event {
-        ProcessorEvent::Succeeded { .. } | ProcessorEvent::Failed { .. } if payment.status != PaymentStatus::Pending => {
-            return Ok(Applied::Unchanged);
-        }
-        ProcessorEvent::Succeeded { reference } => settlement(&mut changed, &ChargeOutcome::Succeeded { reference: reference.clone() }),
-        ProcessorEvent::Failed { reason, .. } => settlement(&mut changed, &ChargeOutcome::Declined { reason: reason.clone() }),
-        ProcessorEvent::Processing { .. } => return Ok(Applied::Unchanged),
-        ProcessorEvent::Refunded { total, .. } => {
-            if payment.status != PaymentStatus::Succeeded || *total <= payment.reversals.refunded {
-                return Ok(Applied::Unchanged);
-            }
-            changed.reversals.refunded = (*total).min(payment.amount);
-            None
-        }
-        ProcessorEvent::Disputed { .. } => {
-            if payment.reversals.disputed {
-                return Ok(Applied::Unchanged);
-            }
-            changed.reversals.disputed = true;
-            None
-        }
-    };
-    let mut writes = vec![store::replace_payment(&changed, payment.version)?, event_marker(event_id, now)?];
-    // The practice hears of it in the same transaction.
-    let change = match event {
-        ProcessorEvent::Refunded { .. } => Some(Change::PaymentRefunded(&changed)),
-        ProcessorEvent::Disputed { .. } => Some(Change::PaymentDisputed(&changed)),
-        _ => feed::payment_decided(&changed),
-    };
-    writes.extend(feed::writes(&Vec::from_iter(change), now)?);
-    if let Some(update) = invoice_update {
-        writes.push(Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) });
+    // A charge that paid several invoices has one payment for each: the event is about them all.
+    let mut parts = Vec::new();
+    for (payment_key, invoice_key) in charge.parts() {
+        let Some(item) = table.get(&payment_key).await? else { return Ok(Applied::NotOurs) };
+        let mut payment: Payment = record_of(&item)?;
+        payment.version = store::version_of(&item);
+        parts.push((payment, invoice_key));
     }
+    // A refund total is spread over the parts in order: each takes back at most what it paid.
+    let mut refund_left = match event {
+        ProcessorEvent::Refunded { total, .. } => *total,
+        _ => Money::default(),
+    };
+    let mut writes = vec![event_marker(event_id, now)?];
+    let mut changed_parts = Vec::new();
+    for (payment, invoice_key) in &parts {
+        let mut changed = payment.clone();
+        let invoice_update = match event {
+            ProcessorEvent::Succeeded { .. } | ProcessorEvent::Failed { .. } if payment.status != PaymentStatus::Pending => continue,
+            ProcessorEvent::Succeeded { reference } => settlement(&mut changed, &ChargeOutcome::Succeeded { reference: reference.clone() }),
+            ProcessorEvent::Failed { reason, .. } => settlement(&mut changed, &ChargeOutcome::Declined { reason: reason.clone() }),
+            ProcessorEvent::Processing { .. } => continue,
+            ProcessorEvent::Refunded { .. } => {
+                let share = refund_left.min(payment.amount);
+                refund_left = refund_left - share;
+                if payment.status != PaymentStatus::Succeeded || share <= payment.reversals.refunded {
+                    continue;
+                }
+                changed.reversals.refunded = share;
+                None
+            }
+            ProcessorEvent::Disputed { .. } => {
+                if payment.reversals.disputed {
+                    continue;
+                }
+                changed.reversals.disputed = true;
+                None
+            }
+        };
+        writes.push(store::replace_payment(&changed, payment.version)?);
+        if let Some(update) = invoice_update {
+            writes.push(Write::Update { key: invoice_key.clone(), update, condition: Some(Condition::Exists) });
+        }
+        changed_parts.push((payment.status.clone(), changed));
+    }
+    if changed_parts.is_empty() {
+        return Ok(Applied::Unchanged);
+    }
+    let changes: Vec<Change<'_>> = changed_parts
+        .iter()
+        .filter_map(|(_, changed)| match event {
+            ProcessorEvent::Refunded { .. } => Some(Change::PaymentRefunded(changed)),
+            ProcessorEvent::Disputed { .. } => Some(Change::PaymentDisputed(changed)),
+            _ => feed::payment_decided(changed),
+        })
+        .collect();
+    writes.extend(feed::writes(&changes, now)?);
     table.transact(writes).await?;
-    changed.version = payment.version + 1;
-    Ok(Applied::Recorded { before: payment.status, payment: Box::new(changed) })
+    // The first part changed names the payment (the first part of a batch, whose receipt lists all).
+    let (before, mut payment) = changed_parts.swap_remove(0);
+    payment.version += 1;
+    Ok(Applied::Recorded { before, payment: Box::new(payment) })
 }
 
 /// Whether an applied event is the one that decided a payment (its receipt or failure notice is
@@ -123,7 +143,7 @@ pub fn decided(before: &PaymentStatus, after: &Payment) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::MockTable;
+    use crate::ports::{Key, MockTable};
     use crate::{AccountId, InvoiceId, PaymentId, Reversals, SourceDetails};
     use std::sync::{Arc, Mutex};
 
@@ -144,6 +164,7 @@ mod tests {
             at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
             reversals,
             ach_authorization: None,
+            batch: None,
             version: 3,
         }
     }
@@ -157,8 +178,12 @@ mod tests {
             Ok(if k.pk.starts_with("PROCESSOR_EVENT#") {
                 seen.then(Item::new)
             } else if k.pk.starts_with("CHARGE#") {
-                let record =
-                    ChargeRecord { payment_pk: key.pk.clone(), payment_sk: key.sk.clone(), invoice_sk: "INVOICE#2026-11-01#inv-1".into() };
+                let record = ChargeRecord {
+                    payment_pk: key.pk.clone(),
+                    payment_sk: key.sk.clone(),
+                    invoice_sk: "INVOICE#2026-11-01#inv-1".into(),
+                    more: vec![],
+                };
                 Some(record_item(&store::charge_key("pi_1"), "charge", &record, 1).unwrap())
             } else {
                 let mut item = record_item(&key, "payment", &stored, stored.version).unwrap();
@@ -243,5 +268,69 @@ mod tests {
         let writes = written.lock().unwrap();
         assert_eq!(writes.len(), 4);
         assert_eq!(crate::feed::kinds_in(&writes), ["payment.failed"]);
+    }
+
+    /// A charge that paid two invoices ("Pay total due"): $50.00 on inv-1 and $30.00 on inv-2.
+    fn batch_table(status: PaymentStatus) -> (MockTable, Arc<Mutex<Vec<Write>>>) {
+        let first = Payment { batch: Some(PaymentId::parse("p1").unwrap()), ..payment(status.clone(), Reversals::default()) };
+        let second = Payment {
+            id: PaymentId::parse("p2").unwrap(),
+            invoice: InvoiceId::parse("inv-2").unwrap(),
+            amount: Money::from_cents(3000),
+            ..first.clone()
+        };
+        let (first_key, second_key) = (store::payment_key(&first), store::payment_key(&second));
+        let record = ChargeRecord {
+            payment_pk: first_key.pk.clone(),
+            payment_sk: first_key.sk.clone(),
+            invoice_sk: "INVOICE#2026-10-01#inv-1".into(),
+            more: vec![store::ChargePart { payment_sk: second_key.sk.clone(), invoice_sk: "INVOICE#2026-11-01#inv-2".into() }],
+        };
+        let mut table = MockTable::new();
+        table.expect_get().returning(move |k| {
+            Ok(if k.pk.starts_with("PROCESSOR_EVENT#") {
+                None
+            } else if k.pk.starts_with("CHARGE#") {
+                Some(record_item(&store::charge_key("pi_1"), "charge", &record, 1).unwrap())
+            } else {
+                let stored = if *k == first_key { &first } else { &second };
+                Some(record_item(k, "payment", stored, stored.version).unwrap())
+            })
+        });
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let sink = written.clone();
+        table.expect_transact().returning(move |writes| {
+            sink.lock().unwrap().extend(writes);
+            Ok(())
+        });
+        (table, written)
+    }
+
+    #[tokio::test]
+    async fn an_event_about_a_charge_that_paid_several_invoices_is_applied_to_each() {
+        let (table, written) = batch_table(PaymentStatus::Pending);
+        let settled = ProcessorEvent::Succeeded { reference: "pi_1".into() };
+        let Applied::Recorded { payment, .. } = apply(&table, "evt_1", &settled, now()).await.unwrap() else { panic!("recorded") };
+        assert_eq!((payment.id.as_str(), payment.status), ("p1", PaymentStatus::Succeeded), "told of as its first part");
+        let writes = written.lock().unwrap().clone();
+        assert_eq!(writes.len(), 7, "the marker, and for each part its payment, its invoice and the practice's event: one transaction");
+        assert_eq!(crate::feed::kinds_in(&writes), ["payment.succeeded", "payment.succeeded"]);
+
+        // A refund of $60.00 of the $80.00: the first part gives back all it paid, the second the rest.
+        let (table, written) = batch_table(PaymentStatus::Succeeded);
+        let refund = ProcessorEvent::Refunded { reference: "pi_1".into(), total: Money::from_cents(6000) };
+        apply(&table, "evt_2", &refund, now()).await.unwrap();
+        let refunded: Vec<Money> = written
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|w| match w {
+                Write::Put { item, .. } if item.get(store::TYPE).and_then(Value::as_str) == Some("payment") => {
+                    record_of::<Payment>(item).ok().map(|p| p.reversals.refunded)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(refunded, [Money::from_cents(5000), Money::from_cents(1000)]);
     }
 }

@@ -220,17 +220,45 @@ pub fn charge_key(reference: &str) -> Key {
     Key::new(format!("CHARGE#{reference}"), "CHARGE")
 }
 
-/// Where a charge's payment and invoice are stored, for the processor's events.
+/// Where a charge's payment and invoice are stored, for the processor's events. A charge that
+/// paid several invoices at once names its first part here and the others in `more`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ChargeRecord {
     pub payment_pk: String,
     pub payment_sk: String,
     pub invoice_sk: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<ChargePart>,
 }
 
-pub fn put_charge(reference: &str, payment: &Payment, invoice: &Invoice) -> Result<Write, StoreError> {
-    let record =
-        ChargeRecord { payment_pk: account_pk(&payment.account), payment_sk: payment_key(payment).sk, invoice_sk: invoice_key(invoice).sk };
+/// One more part of a charge that paid several invoices: its payment's and invoice's sort keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ChargePart {
+    pub payment_sk: String,
+    pub invoice_sk: String,
+}
+
+impl ChargeRecord {
+    /// Every part's (payment, invoice) keys, the first part first.
+    pub fn parts(&self) -> Vec<(Key, Key)> {
+        let pk = &self.payment_pk;
+        std::iter::once((self.payment_sk.clone(), self.invoice_sk.clone()))
+            .chain(self.more.iter().map(|p| (p.payment_sk.clone(), p.invoice_sk.clone())))
+            .map(|(payment, invoice)| (Key::new(pk.clone(), payment), Key::new(pk.clone(), invoice)))
+            .collect()
+    }
+}
+
+/// The item that finds a charge's payments: `parts` are each payment with the invoice it pays,
+/// the first part first.
+pub fn put_charge(reference: &str, parts: &[(&Payment, &Invoice)]) -> Result<Write, StoreError> {
+    let ((first, invoice), rest) = parts.split_first().ok_or_else(|| StoreError::Malformed("a charge pays something".into()))?;
+    let record = ChargeRecord {
+        payment_pk: account_pk(&first.account),
+        payment_sk: payment_key(first).sk,
+        invoice_sk: invoice_key(invoice).sk,
+        more: rest.iter().map(|(p, i)| ChargePart { payment_sk: payment_key(p).sk, invoice_sk: invoice_key(i).sk }).collect(),
+    };
     Ok(put_new(record_item(&charge_key(reference), "charge", &record, 1)?))
 }
 
@@ -427,6 +455,21 @@ impl Ledger {
             }
         }
         Ok(found)
+    }
+
+    /// The parts of the payment `first` begins, in the order they were allocated (oldest invoice
+    /// first); a payment of one invoice is its own only part.
+    pub fn batch(&self, first: &Payment) -> Result<Vec<Payment>, StoreError> {
+        let Some(batch) = &first.batch else { return Ok(vec![first.clone()]) };
+        let mut parts = Vec::new();
+        for payment in self.payments()? {
+            if payment.batch.as_ref() == Some(batch) {
+                let issued = self.invoice(&payment.invoice)?.map(|i| (i.issued(), i.number().to_owned()));
+                parts.push((payment.id != *batch, issued, payment));
+            }
+        }
+        parts.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Ok(parts.into_iter().map(|(_, _, p)| p).collect())
     }
 
     /// Every invoice's figures, newest first.
@@ -655,6 +698,7 @@ mod tests {
             at,
             reversals: Default::default(),
             ach_authorization: None,
+            batch: None,
             version: 1,
         }
     }

@@ -19,6 +19,11 @@ impl Form {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// Every field, in the order sent.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     /// A field's value, or "" when absent.
     pub fn text(&self, name: &str) -> &str {
         self.get(name).unwrap_or("")

@@ -22,22 +22,30 @@ fn household_name(records: &HouseholdRecords) -> String {
     }
 }
 
-/// Emails the owner a receipt, with the invoice's balance after the payment. A mail failure does
-/// not undo the payment: it is logged.
-pub async fn receipt(app: &App, public_url: &str, records: &HouseholdRecords, invoice: &Invoice, new_balance: Money, payment: &Payment) {
+/// What a receipt email tells of a payment: its first part (whose receipt page lists them all),
+/// the invoices it paid, the amount in all, and the balance left on those invoices after it.
+pub struct Receipt<'a> {
+    pub first: &'a Payment,
+    pub invoice_numbers: &'a [&'a str],
+    pub total: Money,
+    pub new_balance: Money,
+}
+
+/// Emails the owner a receipt. A mail failure does not undo the payment: it is logged.
+pub async fn receipt(app: &App, public_url: &str, records: &HouseholdRecords, r: &Receipt<'_>) {
     let Some(to) = owner_email(records) else { return };
     let practice = app.config.practice_name.clone();
     let message = emails::receipt(&ReceiptEmail {
         to: &to,
         practice: &practice,
-        invoice_number: invoice.number(),
-        amount: payment.amount.to_string(),
-        source: payment.source.describe(),
-        new_balance: new_balance.to_string(),
-        reference: payment.id.as_str(),
-        date: app.date_of(payment.at).format("%b %-d, %Y").to_string(),
+        invoice_numbers: r.invoice_numbers,
+        amount: r.total.to_string(),
+        source: r.first.source.describe(),
+        new_balance: r.new_balance.to_string(),
+        reference: r.first.id.as_str(),
+        date: app.date_of(r.first.at).format("%b %-d, %Y").to_string(),
         household: &household_name(records),
-        receipt_url: format!("{public_url}{}", Route::Payment(payment.id.clone()).path()),
+        receipt_url: format!("{public_url}{}", Route::Payment(r.first.id.clone()).path()),
     });
     if let Err(e) = app.mailer.send(message).await {
         tracing::warn!(error = %e, "receipt email not sent");
@@ -45,17 +53,24 @@ pub async fn receipt(app: &App, public_url: &str, records: &HouseholdRecords, in
 }
 
 /// Tells the owner a payment that was processing (a bank debit) did not go through, and that
-/// the amount is due again.
-pub async fn payment_failed(app: &App, public_url: &str, records: &HouseholdRecords, invoice: &Invoice, payment: &Payment, reason: &str) {
+/// the amount is due again. `total` and `numbers` are the whole payment's (several invoices, for
+/// "Pay total due"); the link goes to the first invoice's pay page.
+#[allow(clippy::too_many_arguments)]
+pub async fn payment_failed(
+    app: &App,
+    public_url: &str,
+    records: &HouseholdRecords,
+    invoice: &Invoice,
+    payment: &Payment,
+    total: Money,
+    numbers: &[&str],
+    reason: &str,
+) {
     let Some(to) = owner_email(records) else { return };
-    let subject = format!("Your payment of {} on invoice {} did not go through", payment.amount, invoice.number());
+    let on = portal_domain::pay::invoices_phrase(numbers);
+    let subject = format!("Your payment of {total} on {on} did not go through");
     let lines = vec![
-        format!(
-            "Your payment of {} with {} on invoice {} did not go through.",
-            payment.amount,
-            payment.source.describe(),
-            invoice.number()
-        ),
+        format!("Your payment of {total} with {} on {on} did not go through.", payment.source.describe()),
         reason.to_owned(),
         "Nothing was taken, and the amount is due again. You can pay it with another method in the portal.".to_owned(),
     ];
