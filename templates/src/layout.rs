@@ -56,6 +56,8 @@ pub struct Nav<'a> {
     pub current: Option<Section>,
     pub csrf_token: &'a str,
     pub is_owner: bool,
+    /// The owner, or a member the owner shares billing with: Invoices and Payment methods show.
+    pub handles_billing: bool,
     pub member_name: &'a str,
 }
 
@@ -94,7 +96,7 @@ pub fn page(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
                         @if let Some(nav) = &chrome.nav {
                             nav aria-label="Portal sections" {
                                 ul {
-                                    @for section in Section::ALL.iter().filter(|s| nav.is_owner || s.for_members()) {
+                                    @for section in Section::ALL.iter().filter(|s| nav.is_owner || s.for_members() || nav.handles_billing) {
                                         li {
                                             @if nav.current == Some(*section) {
                                                 a href=(section.route().path()) aria-current="page" { (section.label()) }

@@ -1,8 +1,10 @@
 //! Members: everyone on the household, and editing a member's contact details.
 
+use chrono::NaiveDate;
 use maud::{html, Markup};
+use portal_domain::access;
 use portal_domain::contact::ContactErrors;
-use portal_domain::{Email, Member, Practice, UsAddress};
+use portal_domain::{Email, Household, Member, Practice, UsAddress};
 
 use crate::date;
 use crate::layout::{alert, csrf, field, notice, page, Chrome, Field};
@@ -12,11 +14,65 @@ fn address_lines(a: &UsAddress) -> Markup {
     html! { (a.line1()) @if let Some(l2) = a.line2() { br; (l2) } br; (a.city_line()) }
 }
 
+/// Who handles the household's billing, as the members page shows it: the owner's buttons to
+/// share it with another adult or stop, or a member's own "shared with you".
+pub struct BillingSharing<'a> {
+    pub household: &'a Household,
+    /// Present for the owner: their forms carry it.
+    pub csrf_token: Option<&'a str>,
+    pub today: NaiveDate,
+}
+
+fn billing_row(b: &BillingSharing<'_>, m: &Member) -> Markup {
+    let shared = b.household.billing_shared_with.contains(&m.id);
+    let name = &m.first_name;
+    html! {
+        @if m.id == b.household.owner {
+            dt { "Billing" } dd { "Account owner: invoices, payments and payment methods" }
+        } @else if let Some(token) = b.csrf_token {
+            @if shared || m.age_on(b.today) >= 18 {
+                dt { "Billing" }
+                dd.billing {
+                    @if shared {
+                        p { "Shared: " (name) " can see and pay invoices and manage payment methods." }
+                        form method="post" action=(Route::MemberBilling(m.id.clone()).path()) {
+                            (csrf(token))
+                            input type="hidden" name="share" value="0";
+                            button.secondary type="submit" { "Stop sharing billing with " (name) }
+                        }
+                    } @else {
+                        @match access::may_share_billing(b.household, m, b.today) {
+                            Ok(()) => {
+                                p { "Not shared." }
+                                form method="post" action=(Route::MemberBilling(m.id.clone()).path()) {
+                                    (csrf(token))
+                                    input type="hidden" name="share" value="1";
+                                    button.secondary type="submit" { "Share billing with " (name) }
+                                }
+                            },
+                            Err(why) => p.muted { "Not shared. " (why) },
+                        }
+                    }
+                }
+            }
+        } @else if shared {
+            dt { "Billing" } dd { "Shared with you: you can see and pay the household's invoices." }
+        }
+    }
+}
+
 /// `/members`.
-pub fn list_page(chrome: &Chrome<'_>, members: &[Member], info: Option<&str>) -> Markup {
+pub fn list_page(
+    chrome: &Chrome<'_>,
+    members: &[Member],
+    info: Option<&str>,
+    message: Option<&str>,
+    billing: Option<&BillingSharing<'_>>,
+) -> Markup {
     let body = html! {
         h1 { "Members" }
         @if let Some(i) = info { (notice(i)) }
+        @if let Some(m) = message { (alert("error", m)) }
         @for m in members {
             section.member-card aria-labelledby=(format!("member-{}", m.id)) {
                 div.member-head {
@@ -31,6 +87,7 @@ pub fn list_page(chrome: &Chrome<'_>, members: &[Member], info: Option<&str>) ->
                     dt { "Home" } dd { @if let Some(p) = &m.phones.home { (p) } @else { span.muted.none { "Not given" } } }
                     dt { "Work" } dd { @if let Some(p) = &m.phones.work { (p) } @else { span.muted.none { "Not given" } } }
                     dt { "Address" } dd { @if let Some(a) = &m.address { (address_lines(a)) } @else { span.muted.none { "Not given" } } }
+                    @if let Some(b) = billing { (billing_row(b, m)) }
                 }
             }
         }

@@ -68,6 +68,8 @@ pub enum Route {
     Payment(PaymentId),
     Members,
     MemberContact(MemberId),
+    /// The owner shares the household's billing with this member, or stops sharing it.
+    MemberBilling(MemberId),
     Memberships,
     Renew(MembershipId),
     NewDependent(MembershipId),
@@ -122,6 +124,7 @@ impl Route {
             Route::Payment(id) => format!("/payments/{id}"),
             Route::Members => "/members".into(),
             Route::MemberContact(id) => format!("/members/{id}/contact"),
+            Route::MemberBilling(id) => format!("/members/{id}/billing"),
             Route::Memberships => "/memberships".into(),
             Route::Renew(id) => format!("/memberships/{id}/renew"),
             Route::NewDependent(id) => format!("/memberships/{id}/dependents/new"),
@@ -164,6 +167,7 @@ impl Route {
             ["payments", id] => Route::Payment(PaymentId::parse(id).ok()?),
             ["members"] => Route::Members,
             ["members", id, "contact"] => Route::MemberContact(MemberId::parse(id).ok()?),
+            ["members", id, "billing"] => Route::MemberBilling(MemberId::parse(id).ok()?),
             ["memberships"] => Route::Memberships,
             ["memberships", id, "renew"] => Route::Renew(MembershipId::parse(id).ok()?),
             ["memberships", id, "dependents", "new"] => Route::NewDependent(MembershipId::parse(id).ok()?),
@@ -204,7 +208,7 @@ impl Route {
             | Route::Robots => Function::SignIn,
             Route::Invoices | Route::Invoice(_) | Route::InvoicePdf(_) | Route::Statement | Route::StatementPdf => Function::Invoices,
             Route::PayInvoice(_) | Route::PayDue | Route::Payment(_) => Function::PayInvoice,
-            Route::Members | Route::MemberContact(_) => Function::ContactInfo,
+            Route::Members | Route::MemberContact(_) | Route::MemberBilling(_) => Function::ContactInfo,
             Route::Memberships => Function::Memberships,
             Route::Renew(_) => Function::RenewMembership,
             Route::NewDependent(_) | Route::ConfirmDependent(_) => Function::AddDependent,
@@ -234,6 +238,7 @@ impl Route {
             | Route::RemovePaymentMethod(_) => BOTH,
             Route::SignOut
             | Route::SignOutOthers
+            | Route::MemberBilling(_)
             | Route::ConfirmDependent(_)
             | Route::DefaultPaymentMethod(_)
             | Route::SignAgreement(_)
@@ -297,6 +302,7 @@ impl Route {
             Route::Payment(_) => "payment",
             Route::Members => "members",
             Route::MemberContact(_) => "member-contact",
+            Route::MemberBilling(_) => "member-billing",
             Route::Memberships => "memberships",
             Route::Renew(_) => "renew",
             Route::NewDependent(_) => "new-dependent",
@@ -341,6 +347,7 @@ impl Route {
             Route::Payment(PaymentId::parse("x1").expect("valid")),
             Route::Members,
             Route::MemberContact(MemberId::parse("x1").expect("valid")),
+            Route::MemberBilling(MemberId::parse("x1").expect("valid")),
             Route::Memberships,
             Route::Renew(ms.clone()),
             Route::NewDependent(ms.clone()),

@@ -32,6 +32,8 @@ pub fn action_label(action: &str) -> &'static str {
         "membership.renewed" => "Membership renewed",
         "dependent.added" => "Dependent added",
         "agreement.signed" => "Agreement signed",
+        "billing.shared" => "Billing shared",
+        "billing.unshared" => "Billing no longer shared",
         _ => "Account change",
     }
 }

@@ -44,7 +44,7 @@ fn overview(chrome: &crate::layout::Chrome<'_>, today: NaiveDate, name: &str, in
 
 #[test]
 fn hostile_text_is_escaped_everywhere() {
-    let nav = Nav { current: None, csrf_token: HOSTILE, is_owner: true, member_name: HOSTILE };
+    let nav = Nav { current: None, csrf_token: HOSTILE, is_owner: true, handles_billing: true, member_name: HOSTILE };
     let pages = [
         crate::signin::email_page(&chrome(None), HOSTILE, HOSTILE, Some(HOSTILE), Some(HOSTILE)).into_string(),
         crate::signin::code_page(&chrome(None), HOSTILE, HOSTILE, Some(HOSTILE), None).into_string(),
@@ -111,6 +111,7 @@ fn household() -> Household {
         owner: MemberId::parse("m1").unwrap(),
         billing_address: None,
         processor_customer: None,
+        billing_shared_with: Vec::new(),
         version: 1,
     }
 }

@@ -91,6 +91,7 @@ fn with_ids(route: &Route, ids: &IdSet) -> Route {
         Route::PayInvoice(_) => Route::PayInvoice(ids.invoice.to_owned().try_into().unwrap()),
         Route::Payment(_) => Route::Payment(ids.payment.to_owned().try_into().unwrap()),
         Route::MemberContact(_) => Route::MemberContact(ids.member.to_owned().try_into().unwrap()),
+        Route::MemberBilling(_) => Route::MemberBilling(ids.member.to_owned().try_into().unwrap()),
         Route::Renew(_) => Route::Renew(ids.membership.to_owned().try_into().unwrap()),
         Route::NewDependent(_) => Route::NewDependent(ids.membership.to_owned().try_into().unwrap()),
         Route::ConfirmDependent(_) => Route::ConfirmDependent(ids.membership.to_owned().try_into().unwrap()),
@@ -176,6 +177,7 @@ fn member_refusal(route: &Route) -> Option<u16> {
         | Route::ConfirmDependent(_)
         | Route::PayInvoice(_)
         | Route::PayDue
+        | Route::MemberBilling(_)
         | Route::Payment(_)
         | Route::PaymentMethods
         | Route::NewPaymentMethod

@@ -540,6 +540,7 @@ fn household(
         owner: owner?,
         billing_address: billing_address?,
         processor_customer: processor_customer?,
+        billing_shared_with: Vec::new(),
         version: 1,
     };
     (ok && invoices_ok).then_some(HouseholdData { household, members, memberships, invoices, payments, sources, agreements })

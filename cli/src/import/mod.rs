@@ -410,7 +410,13 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
             let version = old.version;
             // The household's customer at the processor stands unless the file names one.
             let customer = h.household.processor_customer.clone().or_else(|| old.processor_customer.clone());
-            let incoming = Household { processor_customer: customer, ..h.household.clone() };
+            // Billing shared with another adult is the owner's choice in the portal: it stands
+            // while the owner does, and ends (with those members' sessions) when the owner changes.
+            let shared = if h.household.owner == old.owner { old.billing_shared_with.clone() } else { Vec::new() };
+            if h.household.owner != old.owner {
+                signed_out.extend(old.billing_shared_with.iter().cloned());
+            }
+            let incoming = Household { processor_customer: customer, billing_shared_with: shared, ..h.household.clone() };
             let changed = Household { version: 0, ..incoming.clone() } != Household { version: 0, ..old.clone() };
             if incoming.owner != old.owner {
                 signed_out.extend([old.owner.clone(), incoming.owner.clone()]);

@@ -4,6 +4,7 @@
 
 use lambda_http::http::{Method, Response, StatusCode};
 use lambda_http::Body;
+use portal_domain::access::{self, Shared};
 use portal_domain::contact::{self, Contact, ContactErrors, ContactInput, EmailChangeOutcome, EmailChangeRequest};
 use portal_domain::session::{self, Session};
 use portal_domain::signin::{self, SigninCode, CODE_LIFETIME};
@@ -11,7 +12,7 @@ use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{Member, MemberId, StoreError};
 use portal_templates::emails;
 use portal_templates::layout::Section;
-use portal_templates::members::{contact_page, list_page, ContactPage, ContactValues};
+use portal_templates::members::{contact_page, list_page, BillingSharing, ContactPage, ContactValues};
 use portal_templates::routes::{Function, Route};
 use portal_web::{asset, html, App, Ctx, Form, PageError, PageResult};
 
@@ -24,7 +25,8 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
         (Route::MemberContact(id), Method::GET) => show(app, ctx, &id).await,
         (Route::MemberContact(id), Method::POST) if ctx.form.get("code").is_some() => confirm_email(app, ctx, &id).await,
         (Route::MemberContact(id), Method::POST) => save(app, ctx, &id).await,
-        (Route::Members | Route::MemberContact(_), _) => Err(PageError::MethodNotAllowed),
+        (Route::MemberBilling(id), Method::POST) => share_billing(app, ctx, &id).await,
+        (Route::Members | Route::MemberContact(_) | Route::MemberBilling(_), _) => Err(PageError::MethodNotAllowed),
         _ => Err(PageError::NotFound),
     }
 }
@@ -45,11 +47,59 @@ async fn load(app: &App, ctx: &Ctx, id: &MemberId) -> Result<(Session, Household
 async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
     let records = store::household(app.table.as_ref(), &session.account).await?;
-    let mut members: Vec<Member> = visible(&session, &records).into_iter().cloned().collect();
+    let info = match ctx.query("done") {
+        Some("billing-shared") => Some("Billing is shared. They see it the next time they sign in."),
+        Some("billing-stopped") => Some("Billing is no longer shared. They were signed out of the portal."),
+        _ => None,
+    };
+    Ok(members_page(app, ctx, &session, &records, info, None, StatusCode::OK))
+}
+
+/// The members this session may see, the owner first, with who handles billing.
+fn members_page(
+    app: &App,
+    ctx: &Ctx,
+    session: &Session,
+    records: &HouseholdRecords,
+    info: Option<&str>,
+    message: Option<&str>,
+    status: StatusCode,
+) -> Response<Body> {
+    let mut members: Vec<Member> = visible(session, records).into_iter().cloned().collect();
     // The owner first, then the others as the practice lists them.
     let owner = records.household.as_ref().map(|h| h.owner.clone());
     members.sort_by_key(|m| Some(&m.id) != owner.as_ref());
-    Ok(html(StatusCode::OK, list_page(&ctx.chrome(app, Some(Section::Members)), &members, None)))
+    let billing = records.household.as_ref().map(|household| BillingSharing {
+        household,
+        csrf_token: session.is_owner.then_some(session.csrf_token.as_str()),
+        today: app.today(),
+    });
+    html(status, list_page(&ctx.chrome(app, Some(Section::Members)), &members, info, message, billing.as_ref()))
+}
+
+/// The owner shares the household's billing with another adult member (`share=1`), or stops
+/// (`share=0`); recorded in the activity log. For anyone else the route does not exist.
+async fn share_billing(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
+    let session = ctx.owner_session()?.clone();
+    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let household = records.household.as_ref().ok_or(PageError::NotFound)?;
+    let member = records.member(id).ok_or(PageError::NotFound)?;
+    let share = match ctx.form.text("share") {
+        "1" => true,
+        "0" => false,
+        _ => return Err(PageError::BadRequest("The form was incomplete. Open the members page again and retry.")),
+    };
+    match access::share_billing(app.table.as_ref(), household, member, share, app.today()).await? {
+        Ok(Shared::Changed) => {
+            let action = if share { "billing.shared" } else { "billing.unshared" };
+            let event = ctx.event(app, action)?.subject(member.id.to_string()).detail(member.full_name());
+            ctx.record(app, event).await;
+        }
+        Ok(Shared::Unchanged) => {}
+        Err(why) => return Ok(members_page(app, ctx, &session, &records, None, Some(why), StatusCode::UNPROCESSABLE_ENTITY)),
+    }
+    let done = if share { "done=billing-shared" } else { "done=billing-stopped" };
+    Ok(portal_web::redirect_with_query(&Route::Members, done))
 }
 
 fn values(form: &Form) -> ContactValues {

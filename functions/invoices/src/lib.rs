@@ -1,5 +1,5 @@
 //! The invoices function: the overview, one invoice (page, print view, PDF), and account
-//! statements (page and PDF). Only the household's owner sees billing.
+//! statements (page and PDF). Only whoever handles the household's billing sees them (`access`).
 
 use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
 use lambda_http::Body;
@@ -29,10 +29,10 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     }
 }
 
-/// The signed-in owner's household, read in one query; its invoices and payments stay as stored
-/// for each page to decode what it shows.
+/// The household of whoever handles its billing (the owner, or a member the owner shares it
+/// with), read in one query; its invoices and payments stay as stored for each page to decode what it shows.
 async fn household(app: &App, ctx: &Ctx) -> Result<(HouseholdRecords, Household), PageError> {
-    let session = ctx.owner_session()?;
+    let session = ctx.billing_session()?;
     let records = store::household(app.table.as_ref(), &session.account).await?;
     let household = records.household.clone().ok_or(PageError::NotFound)?;
     Ok((records, household))

@@ -1,7 +1,7 @@
 //! The pay-invoice function: `/invoices/{id}/pay`, "Pay total due" at `/pay-due`, and the
 //! receipt at `/payments/{id}`. Sending a pay form shows a review ("Pay $140.00 with Visa ending
-//! 4242"); only its "Pay now" charges. Only the household's owner pays; for anyone else these
-//! pages do not exist (404).
+//! 4242"); only its "Pay now" charges. Only whoever handles the household's billing pays (the
+//! owner, or a member the owner shares it with); for anyone else these pages do not exist (404).
 
 use lambda_http::http::{Method, StatusCode};
 use portal_domain::card::SourceErrors;
@@ -146,7 +146,7 @@ async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, target: &Targe
 }
 
 async fn pay_form(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
-    let records = ctx.owner_household_or_404(app).await?;
+    let records = ctx.billing_household_or_404(app).await?;
     let target = Target::of(&records, route)?;
     // A paid invoice's page says so itself (the template shows no form then).
     let amount = pay::payable_on(target.invoices()).plain();
@@ -197,7 +197,7 @@ const ACH_NEEDED: &str = "To pay from a bank account, check the box that authori
 /// A sent pay form: answered with the form and what to correct, the review, or (once the review's
 /// "Pay now" is pressed) the payment. `edit` (the review's "Change") brings the form back as typed.
 async fn pay_submit(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
-    let records = ctx.owner_household_or_404(app).await?;
+    let records = ctx.billing_household_or_404(app).await?;
     let target = Target::of(&records, route)?;
     let form = ctx.form.clone();
     let key = form.text("idempotency_key").to_owned();
@@ -437,7 +437,7 @@ fn parts_of(records: &HouseholdRecords, first: &Payment) -> Result<Vec<(Payment,
 }
 
 async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
-    let mut records = ctx.owner_household_or_404(app).await?;
+    let mut records = ctx.billing_household_or_404(app).await?;
     let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
     let mut parts = parts_of(&records, &payment)?;
     if parts.iter().any(|(p, _)| p.status == PaymentStatus::Pending) {

@@ -1,5 +1,5 @@
 //! The payment-options function: `/payment-methods` (list, add, remove, make default).
-//! Only the household's owner manages sources; for anyone else these pages do not exist (404).
+//! Only whoever handles the household's billing (`access`) manages sources; for anyone else these pages do not exist (404).
 
 use lambda_http::http::{Method, Response, StatusCode};
 use lambda_http::Body;
@@ -33,7 +33,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 
 /// The list, with a notice from the action that led here (`?done=`).
 async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCode) -> PageResult {
-    let records = ctx.owner_household_or_404(app).await?;
+    let records = ctx.billing_household_or_404(app).await?;
     let removed = removed_method(app, ctx);
     let info = match ctx.query("done") {
         Some("added") => Some("The payment method was added."),
@@ -67,7 +67,7 @@ fn removed_method(app: &App, ctx: &Ctx) -> Option<String> {
 }
 
 async fn confirm_remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = ctx.owner_household_or_404(app).await?;
+    let records = ctx.billing_household_or_404(app).await?;
     let source = records.sources.iter().find(|s| &s.id == id).ok_or(PageError::NotFound)?;
     if records.sources.len() < 2 {
         let message = "This is your only payment method, so it cannot be removed. Add another first.";
@@ -82,7 +82,7 @@ fn done(what: &str) -> Response<Body> {
 }
 
 async fn new_form(app: &App, ctx: &mut Ctx) -> PageResult {
-    let records = ctx.owner_household_or_404(app).await?;
+    let records = ctx.billing_household_or_404(app).await?;
     let typed = Typed { values: NewSourceValues::default(), errors: SourceErrors::default() };
     new_page(app, ctx, &records, Page { typed: &typed, message: None, card_error: None, make_default: false }, StatusCode::OK).await
 }
@@ -133,7 +133,7 @@ async fn new_page(app: &App, ctx: &mut Ctx, records: &HouseholdRecords, page: Pa
 }
 
 async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
-    let records = ctx.owner_household_or_404(app).await?;
+    let records = ctx.billing_household_or_404(app).await?;
     let form = ctx.form.clone();
     let make_default = form.get("make_default").is_some();
     let no_typed = Typed { values: NewSourceValues::default(), errors: SourceErrors::default() };
@@ -197,7 +197,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
 }
 
 async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = ctx.owner_household_or_404(app).await?;
+    let records = ctx.billing_household_or_404(app).await?;
     let session = ctx.session()?.clone();
     match sources::remove(app.table.as_ref(), &session.account, &records.sources, id, app.now()).await? {
         RemoveOutcome::Removed => {
@@ -227,7 +227,7 @@ fn described(records: &portal_domain::store::HouseholdRecords, id: &SourceId) ->
 }
 
 async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = ctx.owner_household_or_404(app).await?;
+    let records = ctx.billing_household_or_404(app).await?;
     if sources::set_default(app.table.as_ref(), &records.sources, id, app.now()).await? {
         let described = described(&records, id);
         let event = ctx.event(app, "source.default")?.detail(described);

@@ -233,6 +233,7 @@ async fn start_session(
     };
     let who = SessionFor {
         is_owner: household.owner == member,
+        handles_billing: household.owner == member || household.billing_shared_with.contains(&member),
         display_name: person.full_name(),
         account,
         member,

@@ -410,6 +410,7 @@ impl Demo {
                     owner: maria.id.clone(),
                     billing_address: Some(lopez_home),
                     processor_customer: None,
+                    billing_shared_with: Vec::new(),
                     version: 1,
                 },
                 Household {
@@ -418,6 +419,7 @@ impl Demo {
                     owner: sam.id.clone(),
                     billing_address: Some(taylor_home),
                     processor_customer: None,
+                    billing_shared_with: Vec::new(),
                     version: 1,
                 },
             ],

@@ -1,32 +1,44 @@
 //! Who sees and manages what: the portal's one access policy, used by every page.
 //!
 //! The household's owner sees and manages the whole household: its billing, payment methods,
-//! memberships, members, agreements and activity. Any other member of the household sees only
-//! their own: their enrolment (not the others' or their rates), their contact details, their
-//! agreements and their own activity. Whatever is not theirs does not exist for them: pages
+//! memberships, members, agreements and activity. The owner may share the billing (invoices,
+//! statements, paying, payment methods) with another adult member with an email address, a
+//! spouse who pays the bills, and take it back at any time: that member handles billing but
+//! still sees only their own record, contact details, agreements and activity. Any other member
+//! of the household sees only their own: their enrolment (not the others' or their rates), their
+//! contact details, their agreements and their own activity. Whatever is not theirs does not exist for them: pages
 //! answer "not found", the one refusal for "not yours" (a page that exists but does not let them
 //! do something, such as signing a minor's consent, says why instead).
 
+use chrono::NaiveDate;
+
 use crate::audit::AuditEvent;
+use crate::ports::{attr, Condition, Table, Update, Value, Write};
 use crate::session::Session;
-use crate::{Agreement, MemberId, Membership};
+use crate::{store, Agreement, Household, Member, MemberId, Membership, StoreError};
 
 /// The signed-in member, as the policy sees them.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer<'a> {
     pub member: &'a MemberId,
     pub is_owner: bool,
+    /// The owner, or a member the owner shares billing with.
+    pub handles_billing: bool,
 }
 
 impl<'a> Viewer<'a> {
     pub fn of(session: &'a Session) -> Viewer<'a> {
-        Viewer { member: &session.member, is_owner: session.is_owner }
+        Viewer { member: &session.member, is_owner: session.is_owner, handles_billing: session.is_owner || session.handles_billing }
     }
 
-    /// The household's billing (invoices, statements, payments), its payment methods, renewals and
-    /// new members: the owner's alone.
+    /// Renewals, new members, and whom billing is shared with: the owner's alone.
     pub fn manages_household(&self) -> bool {
         self.is_owner
+    }
+
+    /// The household's billing: invoices, statements, paying them, and its payment methods.
+    pub fn handles_billing(&self) -> bool {
+        self.is_owner || self.handles_billing
     }
 
     /// A member's record and contact details.
@@ -57,6 +69,67 @@ impl<'a> Viewer<'a> {
             })
             .collect()
     }
+}
+
+/// Whether the owner may share the household's billing with `member`: another adult (18 or
+/// older today) of the household, with an email address to sign in with.
+pub fn may_share_billing(household: &Household, member: &Member, today: NaiveDate) -> Result<(), &'static str> {
+    if member.account != household.id || member.id == household.owner {
+        return Err("Billing can be shared only with another member of the household.");
+    }
+    if member.age_on(today) < 18 {
+        return Err("Billing can be shared only with an adult.");
+    }
+    if member.email.is_none() {
+        return Err("Add an email address for them first: they sign in with it.");
+    }
+    Ok(())
+}
+
+/// What sharing billing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    /// The sharing changed; the member's sessions were ended, so their next sign-in carries it.
+    Changed,
+    /// It already was as asked.
+    Unchanged,
+}
+
+/// Shares the household's billing with `member` (`share`), or stops sharing it. The household
+/// record changes on condition that it is as read, and the member's sessions end, so a session
+/// never keeps billing it was refused (nor lacks billing it was given).
+pub async fn share_billing(
+    table: &dyn Table,
+    household: &Household,
+    member: &Member,
+    share: bool,
+    today: NaiveDate,
+) -> Result<Result<Shared, &'static str>, StoreError> {
+    let already = household.billing_shared_with.contains(&member.id);
+    if already == share {
+        return Ok(Ok(Shared::Unchanged));
+    }
+    if share {
+        if let Err(why) = may_share_billing(household, member, today) {
+            return Ok(Err(why));
+        }
+    }
+    let mut changed = household.clone();
+    changed.billing_shared_with.retain(|m| m != &member.id);
+    if share {
+        changed.billing_shared_with.push(member.id.clone());
+    }
+    changed.version = household.version + 1;
+    let json = serde_json::to_string(&changed).map_err(|e| StoreError::Malformed(format!("household: {e}")))?;
+    table
+        .write(Write::Update {
+            key: store::household_key(&household.id),
+            update: Update::default().set(store::DATA, json).set(attr::VERSION, changed.version),
+            condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(household.version))),
+        })
+        .await?;
+    crate::session::end_member_sessions(table, &household.id, &member.id, None).await?;
+    Ok(Ok(Shared::Changed))
 }
 
 #[cfg(test)]
@@ -90,8 +163,8 @@ mod tests {
     #[test]
     fn the_owner_sees_the_household_and_a_member_only_their_own() {
         let (maria, daniel) = (id("maria"), id("daniel"));
-        let owner = Viewer { member: &maria, is_owner: true };
-        let member = Viewer { member: &daniel, is_owner: false };
+        let owner = Viewer { member: &maria, is_owner: true, handles_billing: true };
+        let member = Viewer { member: &daniel, is_owner: false, handles_billing: false };
         assert!(owner.manages_household() && !member.manages_household());
         assert!(owner.sees_member(&daniel) && member.sees_member(&daniel) && !member.sees_member(&maria));
         let all = [membership()];
@@ -100,10 +173,77 @@ mod tests {
         assert_eq!(own[0].enrollments.len(), 1, "Daniel sees his own enrolment only");
         assert_eq!(own[0].amount(), Money::from_cents(8000), "and so his own rate, not the household's");
         let sam = id("sam");
-        assert!(Viewer { member: &sam, is_owner: false }.memberships(&all).is_empty(), "a membership that does not enrol them");
+        assert!(
+            Viewer { member: &sam, is_owner: false, handles_billing: false }.memberships(&all).is_empty(),
+            "a membership that does not enrol them"
+        );
         let event = AuditEvent::new(&Fixed, &AccountId::parse("lopez").unwrap(), Some(&maria), "x", chrono::Utc::now(), "");
         assert!(owner.sees_event(&event) && !member.sees_event(&event));
         assert!(member.sees_event(&event.clone().subject("daniel")));
+    }
+
+    fn person(member: &str, born: &str, email: Option<&str>) -> Member {
+        serde_json::from_value(serde_json::json!({
+            "id": member, "account": "lopez", "first_name": member, "last_name": "Lopez", "date_of_birth": born,
+            "sex": "female", "relationship": "spouse", "email": email, "phones": {}, "address": null
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn lopez() -> Household {
+        Household {
+            id: AccountId::parse("lopez").unwrap(),
+            name: "Lopez household".into(),
+            owner: id("maria"),
+            billing_address: None,
+            processor_customer: None,
+            billing_shared_with: Vec::new(),
+            version: 4,
+        }
+    }
+
+    #[test]
+    fn billing_is_shared_only_with_another_adult_who_can_sign_in() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let daniel = person("daniel", "1984-06-02", Some("daniel@example.com"));
+        assert_eq!(may_share_billing(&lopez(), &daniel, today), Ok(()));
+        assert!(may_share_billing(&lopez(), &person("sofia", "2015-03-09", Some("s@example.com")), today).is_err(), "a child");
+        assert!(may_share_billing(&lopez(), &person("daniel", "1984-06-02", None), today).is_err(), "no address to sign in with");
+        assert!(may_share_billing(&lopez(), &person("maria", "1986-01-01", Some("m@example.com")), today).is_err(), "the owner");
+        let turns_18_tomorrow = person("teen", "2008-12-01", Some("t@example.com"));
+        assert!(may_share_billing(&lopez(), &turns_18_tomorrow, today).is_err());
+    }
+
+    #[test]
+    fn a_member_billing_is_shared_with_handles_billing_but_sees_only_their_own() {
+        let daniel = id("daniel");
+        let spouse = Viewer { member: &daniel, is_owner: false, handles_billing: true };
+        assert!(spouse.handles_billing() && !spouse.manages_household());
+        assert!(!spouse.sees_member(&id("maria")), "not the others' contact details");
+        assert_eq!(spouse.memberships(&[membership()])[0].enrollments.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn sharing_changes_the_household_as_read_and_ends_the_members_sessions() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let daniel = person("daniel", "1984-06-02", Some("daniel@example.com"));
+        let mut table = crate::ports::MockTable::new();
+        table
+            .expect_write()
+            .withf(|w| {
+                matches!(w, Write::Update { update, condition: Some(Condition::Equals(_, v)), .. }
+                    if *v == Value::from(4u64) && format!("{update:?}").contains("billing_shared_with"))
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        table.expect_query_index().times(1).returning(|_| Ok(Vec::new()));
+        assert_eq!(share_billing(&table, &lopez(), &daniel, true, today).await.unwrap(), Ok(Shared::Changed));
+
+        let shared = Household { billing_shared_with: vec![id("daniel")], ..lopez() };
+        let untouched = crate::ports::MockTable::new();
+        assert_eq!(share_billing(&untouched, &shared, &daniel, true, today).await.unwrap(), Ok(Shared::Unchanged), "nothing written");
+        let child = person("sofia", "2015-03-09", Some("s@example.com"));
+        assert!(share_billing(&untouched, &lopez(), &child, true, today).await.unwrap().is_err());
     }
 
     struct Fixed;

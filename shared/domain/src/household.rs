@@ -19,6 +19,10 @@ pub struct Household {
     /// so it is set without rewriting the record.
     #[serde(skip)]
     pub processor_customer: Option<String>,
+    /// Adult members the owner shares the household's billing with (invoices, statements,
+    /// paying, payment methods), by the owner's choice in the portal: see `access`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub billing_shared_with: Vec<MemberId>,
     #[serde(default)]
     pub version: u64,
 }

@@ -54,6 +54,10 @@ pub struct Session {
     pub account: AccountId,
     pub member: MemberId,
     pub is_owner: bool,
+    /// The owner, or an adult the owner shares billing with (`access`); a change to the sharing
+    /// ends the member's sessions, so a session never carries a role it no longer has.
+    #[serde(default)]
+    pub handles_billing: bool,
     /// The member's name as the page header shows it.
     pub display_name: String,
     pub csrf_token: String,
@@ -82,6 +86,7 @@ pub struct SessionFor {
     pub account: AccountId,
     pub member: MemberId,
     pub is_owner: bool,
+    pub handles_billing: bool,
     pub display_name: String,
     pub device: String,
     pub ip: String,
@@ -98,6 +103,7 @@ pub async fn start(table: &dyn Table, random: &dyn Random, now: DateTime<Utc>, w
         account: who.account,
         member: who.member,
         is_owner: who.is_owner,
+        handles_billing: who.handles_billing,
         display_name: who.display_name,
         csrf_token: random_token(random, 32),
         created_at: now,

@@ -175,6 +175,7 @@ mod tests {
             owner: MemberId::parse("maria").unwrap(),
             billing_address: None,
             processor_customer: customer.map(str::to_owned),
+            billing_shared_with: Vec::new(),
             version: 1,
         }
     }

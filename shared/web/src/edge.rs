@@ -365,9 +365,20 @@ impl Ctx {
         }
     }
 
-    /// The signed-in owner's household, read in one query; for anyone else the page does not exist.
-    pub async fn owner_household_or_404(&self, app: &App) -> Result<portal_domain::store::HouseholdRecords, PageError> {
-        let session = self.owner_session()?;
+    /// The session of the owner or a member the owner shares billing with; for anyone else the
+    /// household's billing does not exist (404).
+    pub fn billing_session(&self) -> Result<&Session, PageError> {
+        let session = self.session()?;
+        if portal_domain::access::Viewer::of(session).handles_billing() {
+            Ok(session)
+        } else {
+            Err(PageError::NotFound)
+        }
+    }
+
+    /// The household, read in one query, for a page of its billing (see `billing_session`).
+    pub async fn billing_household_or_404(&self, app: &App) -> Result<portal_domain::store::HouseholdRecords, PageError> {
+        let session = self.billing_session()?;
         Ok(portal_domain::store::household(app.table.as_ref(), &session.account).await?)
     }
 
@@ -418,6 +429,7 @@ impl Ctx {
                 current,
                 csrf_token: &s.csrf_token,
                 is_owner: s.is_owner,
+                handles_billing: s.is_owner || s.handles_billing,
                 member_name: &s.display_name,
             }),
         }
@@ -495,9 +507,9 @@ impl Ctx {
     }
 }
 
-/// Where a signed-in member starts: the owner on the invoices, anyone else on what they may see.
+/// Where a signed-in member starts: whoever handles billing on the invoices, anyone else on what they may see.
 pub fn landing(session: &Session) -> Route {
-    if session.is_owner {
+    if session.is_owner || session.handles_billing {
         Route::Invoices
     } else {
         Route::Members
