@@ -6,6 +6,7 @@ use std::time::Instant;
 use lambda_http::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use lambda_http::{Body, Request, RequestExt};
 use maud::Markup;
+use portal_domain::access::Viewer;
 use portal_domain::audit::{self, AuditEvent};
 use portal_domain::ports::random_token;
 use portal_domain::session::{self, Session, Token};
@@ -357,8 +358,14 @@ impl Ctx {
     /// The signed-in session of the household's owner. The household's billing and management are
     /// not another member's (`portal_domain::access`): for them these pages do not exist.
     pub fn owner_session(&self) -> Result<&Session, PageError> {
+        self.session_that(|v| v.manages_household())
+    }
+
+    /// The session when the access policy lets its member do `what`; else "not found", the one
+    /// refusal for "not yours".
+    fn session_that(&self, what: fn(&Viewer<'_>) -> bool) -> Result<&Session, PageError> {
         let session = self.session()?;
-        if portal_domain::access::Viewer::of(session).manages_household() {
+        if what(&Viewer::of(session)) {
             Ok(session)
         } else {
             Err(PageError::NotFound)
@@ -368,12 +375,7 @@ impl Ctx {
     /// The session of the owner or a member the owner shares billing with; for anyone else the
     /// household's billing does not exist (404).
     pub fn billing_session(&self) -> Result<&Session, PageError> {
-        let session = self.session()?;
-        if portal_domain::access::Viewer::of(session).handles_billing() {
-            Ok(session)
-        } else {
-            Err(PageError::NotFound)
-        }
+        self.session_that(|v| v.handles_billing())
     }
 
     /// The household, read in one query, for a page of its billing (see `billing_session`).
