@@ -121,10 +121,10 @@ fn an_imported_practice_gets_an_access_link_by_email_that_opens_its_access_page(
     let first = run(&["import", file, "--dynamodb-endpoint", &endpoint(), "--table", &table]);
     assert!(first.status.success(), "{}", text(&first.stderr));
     let summary = text(&first.stdout);
-    assert!(summary.contains("2 households, 34 records, no problems."), "{summary}");
-    assert!(summary.contains(": 36 records created, 0 updated, 0 unchanged."), "{summary}");
+    assert!(summary.contains("2 households, 38 records, no problems."), "{summary}");
+    assert!(summary.contains(": 40 records created, 0 updated, 0 unchanged."), "{summary}");
     let again = run(&["import", file, "--dynamodb-endpoint", &endpoint(), "--table", &table]);
-    assert!(text(&again.stdout).contains(": 0 records created, 0 updated, 36 unchanged."), "{}", text(&again.stdout));
+    assert!(text(&again.stdout).contains(": 0 records created, 0 updated, 40 unchanged."), "{}", text(&again.stdout));
 
     // The portal serves the imported table; the operator mints a link for Maria and emails it.
     let (_server, url) = serve(&table);

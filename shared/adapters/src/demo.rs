@@ -126,32 +126,36 @@ fn term(account: &str, msid: &str, plan: &Plan, members: &[&Member], start: Naiv
 struct InvoiceSpec<'a> {
     account: &'a str,
     number: u32,
-    issued: NaiveDate,
-    due: NaiveDate,
+    /// The term's `bill`th bill date (from 0): the invoice is issued on it, covers the month
+    /// to the next one and is due 14 days later, as the financial policy says.
+    bill: u32,
+    /// Bill dates count from it, and rates are the term's, set when it began.
+    term_start: NaiveDate,
     members: &'a [&'a Member],
     plan: &'a Plan,
     paid: Money,
 }
 
 fn invoice(spec: InvoiceSpec<'_>) -> Invoice {
-    let period_end = spec.issued + Months::new(1) - Days::new(1);
+    let issued = spec.term_start + Months::new(spec.bill);
+    let period_end = spec.term_start + Months::new(spec.bill + 1) - Days::new(1);
     let lines = spec
         .members
         .iter()
         .map(|m| LineItem {
             member: Some(m.id.clone()),
             description: format!("{} — {}", spec.plan.name(), m.full_name()),
-            period_start: Some(spec.issued),
+            period_start: Some(issued),
             period_end: Some(period_end),
-            amount: spec.plan.rate_for(m.date_of_birth, spec.issued),
+            amount: spec.plan.rate_for(m.date_of_birth, spec.term_start),
         })
         .collect();
     Invoice::new(InvoiceData {
         id: id(&format!("inv-{}", spec.number)),
         account: id(spec.account),
         number: format!("INV-{}", spec.number),
-        issued: spec.issued,
-        due: spec.due,
+        issued,
+        due: issued + Days::new(14),
         lines,
         paid: spec.paid,
         pending: Money::ZERO,
@@ -224,9 +228,13 @@ impl Demo {
             &taylor_home,
         );
 
-        // Lopez: the current term ends in 45 days (renewable); the one before it has ended.
-        let current_end = today + Days::new(45);
-        let current_start = current_end - Months::new(12) + Days::new(1);
+        // Every invoice is issued on a bill date of its term and covers the month from it, so the
+        // invoices of a term tile it from its first day. The Lopez term started ten months before
+        // its latest bill date, five days ago: it ends in about eight weeks (renewable), its latest
+        // invoice is open and the one before it past due. The term before it has ended.
+        let latest_bill = today - Days::new(5);
+        let current_start = latest_bill - Months::new(10);
+        let current_end = current_start + Months::new(12) - Days::new(1);
         let previous_end = current_start - Days::new(1);
         let previous_start = current_start - Months::new(12);
         let mut previous = term("lopez", "ms-lopez-1", &plan, &[&maria, &daniel], previous_start, previous_end, today);
@@ -234,9 +242,9 @@ impl Demo {
         previous.renewed_by = Some(current.id.clone());
         current.renews = Some(previous.id.clone());
 
-        // Sam: the term ends in 200 days, so renewal is not offered yet.
-        let sam_end = today + Days::new(200);
-        let sam_term = term("taylor", "ms-taylor-1", &plan, &[&sam], sam_end - Months::new(12) + Days::new(1), sam_end, today);
+        // Sam joined three days ago: one invoice, for his first month; renewal is months away.
+        let sam_start = today - Days::new(3);
+        let sam_term = term("taylor", "ms-taylor-1", &plan, &[&sam], sam_start, sam_start + Months::new(12) - Days::new(1), today);
 
         let visa = PaymentSource {
             id: id("src-visa"),
@@ -270,63 +278,52 @@ impl Demo {
         let lopez_members = [&maria, &daniel, &sofia];
         let mut invoices = Vec::new();
         let mut payments = Vec::new();
-        // Seven paid months, oldest first, then a past-due one with a partial payment, then an open one.
-        let mut number = 1001;
-        for months_back in (2..=8).rev() {
-            let issued = today - Days::new(30 * months_back + 5);
-            let mut inv = invoice(InvoiceSpec {
+        // The term's eleven bill dates so far: nine paid in full two days after issue (INV-999 to
+        // INV-1007), then one past due with a partial payment (INV-1008), then the open one (INV-1009).
+        let mut number = 999;
+        for bill in 0..9 {
+            let spec = |paid| InvoiceSpec {
                 account: "lopez",
                 number,
-                issued,
-                due: issued + Days::new(14),
+                bill,
+                term_start: current_start,
                 members: &lopez_members,
                 plan: &plan,
-                paid: Money::ZERO,
-            });
-            let total = inv.total();
-            payments.push(payment(number, &inv, total, &visa, at(issued + Days::new(2), 15)));
-            inv = invoice(InvoiceSpec {
-                account: "lopez",
-                number,
-                issued,
-                due: issued + Days::new(14),
-                members: &lopez_members,
-                plan: &plan,
-                paid: total,
-            });
+                paid,
+            };
+            let total = invoice(spec(Money::ZERO)).total();
+            let inv = invoice(spec(total));
+            payments.push(payment(number, &inv, total, &visa, at(inv.issued() + Days::new(2), 15)));
             invoices.push(inv);
             number += 1;
         }
-        let past_due_issued = today - Days::new(35);
         let partial = money("50");
         let past_due = invoice(InvoiceSpec {
             account: "lopez",
             number,
-            issued: past_due_issued,
-            due: past_due_issued + Days::new(14),
+            bill: 9,
+            term_start: current_start,
             members: &lopez_members,
             plan: &plan,
             paid: partial,
         });
-        payments.push(payment(number, &past_due, partial, &checking, at(past_due_issued + Days::new(3), 16)));
+        payments.push(payment(number, &past_due, partial, &checking, at(past_due.issued() + Days::new(3), 16)));
         invoices.push(past_due);
         number += 1;
-        let open_issued = today - Days::new(5);
         invoices.push(invoice(InvoiceSpec {
             account: "lopez",
             number,
-            issued: open_issued,
-            due: open_issued + Days::new(14),
+            bill: 10,
+            term_start: current_start,
             members: &lopez_members,
             plan: &plan,
             paid: Money::ZERO,
         }));
-        let sam_issued = today - Days::new(3);
         invoices.push(invoice(InvoiceSpec {
             account: "taylor",
             number: 2001,
-            issued: sam_issued,
-            due: sam_issued + Days::new(14),
+            bill: 0,
+            term_start: sam_start,
             members: &[&sam],
             plan: &plan,
             paid: Money::ZERO,
@@ -479,4 +476,52 @@ pub async fn seed_if_empty(table: &dyn Table, today: NaiveDate) -> Result<bool, 
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portal_domain::InvoiceStatus;
+
+    /// The demo's billing agrees with itself whatever day it is built on: each active term's
+    /// invoices are issued on its bill dates from its first day, their service periods follow one
+    /// another without gap or overlap, the next bill date is the one after the latest invoice,
+    /// the rates are the term's, and payments come after the invoices they pay.
+    #[test]
+    fn the_demo_is_a_coherent_billing_history_on_any_day() {
+        let first = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        for offset in (0..400).step_by(3).chain([58, 59, 60, 365]) {
+            let today = first + Days::new(offset);
+            let demo = Demo::new(today);
+            for ms in demo.memberships.iter().filter(|m| m.status == MembershipStatus::Active) {
+                let mut invoices: Vec<&Invoice> = demo.invoices.iter().filter(|i| i.account() == &ms.account).collect();
+                invoices.sort_by_key(|i| i.issued());
+                assert_eq!(invoices[0].issued(), ms.contract_start, "{today}: the first invoice is the term's first day");
+                for (k, invoice) in invoices.iter().enumerate() {
+                    let bill = ms.contract_start + Months::new(k as u32);
+                    assert_eq!(invoice.issued(), bill, "{today}: {} is issued on a bill date", invoice.number());
+                    assert_eq!(invoice.due(), bill + Days::new(14), "due within 14 days, as the financial policy says");
+                    let next_bill = ms.contract_start + Months::new(k as u32 + 1);
+                    for line in invoice.lines() {
+                        assert_eq!(line.period_start, Some(bill));
+                        assert_eq!(line.period_end, Some(next_bill - Days::new(1)), "{today}: periods tile the term");
+                        let enrolled = ms.enrollments.iter().find(|e| Some(&e.member) == line.member.as_ref()).expect("enrolled");
+                        assert_eq!(line.amount, enrolled.rate, "the term's rate");
+                    }
+                }
+                let latest = invoices.last().unwrap().issued();
+                assert_eq!(ms.next_bill_date, Some(latest + Months::new(1)), "{today}: the next bill date follows the latest invoice");
+                assert!(latest <= today && latest + Months::new(1) > today, "{today}: no bill date is left without its invoice");
+            }
+            for p in &demo.payments {
+                let invoice = demo.invoices.iter().find(|i| i.id() == &p.invoice).unwrap();
+                assert!(p.at.date_naive() > invoice.issued(), "{today}: paid after it was issued");
+            }
+            let lopez: Vec<&Invoice> = demo.invoices.iter().filter(|i| i.account().as_str() == "lopez").collect();
+            let status = |n: &str| lopez.iter().find(|i| i.number() == n).unwrap().status(today);
+            assert_eq!((status("INV-1008"), status("INV-1009")), (InvoiceStatus::PastDue, InvoiceStatus::Open), "{today}");
+            let current = demo.memberships.iter().find(|m| m.id.as_str() == "ms-lopez-2").unwrap();
+            assert!(current.contract_end - today <= chrono::Duration::days(90), "{today}: the Lopez term is renewable");
+        }
+    }
 }
