@@ -90,11 +90,17 @@ async fn the_demo_journey_logs_no_secret_and_no_personal_data() {
     }
     let mut saved = card(CARD);
     saved.extend([("source", "new"), ("amount", "10.00"), ("save", "yes")]);
-    app.pay("inv-1008", &saved).await;
-    for number in [DECLINED_CARD, UNKNOWN_CARD] {
+    let paid = app.pay("inv-1008", &saved).await;
+    assert!(paid.location().is_some_and(|l| l.starts_with("/payments/")), "the saved card paid: {}", paid.body);
+    for (number, paid) in [(DECLINED_CARD, false), (UNKNOWN_CARD, true)] {
         let mut fields = card(number);
         fields.extend([("source", "new"), ("amount", "5.00")]);
-        app.pay("inv-1008", &fields).await;
+        let page = app.pay("inv-1008", &fields).await;
+        if paid {
+            assert!(page.location().is_some_and(|l| l.starts_with("/payments/")), "the unknown outcome is held: {}", page.body);
+        } else {
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "the declined card is said so on the form");
+        }
     }
     let bank = [
         ("source", "new"),
@@ -106,7 +112,8 @@ async fn the_demo_journey_logs_no_secret_and_no_personal_data() {
         ("account_type", "checking"),
         ("ach_authorize", "1"),
     ];
-    app.pay("inv-1008", &bank).await;
+    let debited = app.pay("inv-1008", &bank).await;
+    assert!(debited.location().is_some_and(|l| l.starts_with("/payments/")), "the bank debit was made: {}", debited.body);
 
     // Changes: contact details and a new address (with its confirmation code), a dependent, a signature.
     app.submit_contact("maria", &[("phone_mobile", "512-555-0199"), ("email", "maria.new@example.com")]).await;
