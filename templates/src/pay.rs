@@ -1,6 +1,6 @@
 //! Paying an invoice: the pay form and the receipt; and the payment methods pages.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use maud::{html, Markup};
 use portal_domain::card::SourceErrors;
 use portal_domain::{Invoice, Money, Payment, PaymentSource, PaymentStatus, SourceDetails};
@@ -137,21 +137,13 @@ pub struct PayForm<'a> {
     pub ach_checked: bool,
 }
 
-/// Whether a card has passed its expiry month.
-pub fn is_expired(details: &SourceDetails, today: NaiveDate) -> bool {
-    match details {
-        SourceDetails::Card { exp_month, exp_year, .. } => (*exp_year, *exp_month) < (today.year(), today.month()),
-        SourceDetails::BankAccount { .. } => false,
-    }
-}
-
 fn source_line(s: &PaymentSource, today: NaiveDate) -> Markup {
     html! {
         (s.details.describe())
         @if let SourceDetails::Card { exp_month, exp_year, .. } = &s.details {
             span.muted { " · expires " (format!("{exp_month:02}/{exp_year}")) }
         }
-        @if is_expired(&s.details, today) { " " span.badge.past-due { "Expired" } }
+        @if s.is_expired(today) { " " span.badge.past-due { "Expired" } }
         @if s.is_default { " " span.badge { "Default" } }
     }
 }
@@ -273,7 +265,7 @@ pub fn pay_page(chrome: &Chrome<'_>, f: &PayForm<'_>) -> Markup {
                 legend { "Pay with" }
                 @if let Some(e) = f.source_error { p.error #source-error { (e) } }
                 @for s in f.sources {
-                    @let expired = is_expired(&s.details, f.today);
+                    @let expired = s.is_expired(f.today);
                     label.choice {
                         input type="radio" name="source" value=(s.id) checked[f.selected == s.id.as_str()] disabled[expired];
                         // One flex item, so the name, expiry and badges wrap as one line of text on a phone.

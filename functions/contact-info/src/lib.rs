@@ -5,11 +5,11 @@
 use lambda_http::http::{Method, Response, StatusCode};
 use lambda_http::Body;
 use portal_domain::access::{self, Shared};
-use portal_domain::contact::{self, Contact, ContactErrors, ContactInput, EmailChangeOutcome, EmailChangeRequest};
-use portal_domain::session::{self, Session};
-use portal_domain::signin::{self, SigninCode, CODE_LIFETIME};
+use portal_domain::contact::{self, ContactErrors, ContactInput, EmailChangeOutcome, EmailChangeRequest, UpdateRequest, Updated};
+use portal_domain::session::Session;
+use portal_domain::signin::{SigninCode, CODE_LIFETIME};
 use portal_domain::store::{self, HouseholdRecords};
-use portal_domain::{Member, MemberId, StoreError};
+use portal_domain::{Member, MemberId};
 use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::members::{contact_page, list_page, BillingSharing, ContactPage, ContactValues};
@@ -181,129 +181,73 @@ const STALE: &str = "Someone changed these details while you were editing. The c
 
 async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     let (session, records, member) = load(app, ctx, id).await?;
-    let mut typed = values(&ctx.form);
-    if !contact::may_change_email(&session.member, &member) {
-        // The form shows this address without a field: it stays as it is.
-        let current = member.email.as_ref().map(ToString::to_string).unwrap_or_default();
-        if ctx.form.get("email").is_some_and(|e| !e.trim().eq_ignore_ascii_case(&current)) {
-            let errors = ContactErrors { email: Some(ONLY_THEY_CHANGE_EMAIL.into()), ..Default::default() };
-            let view =
-                View { values: ContactValues::of(&member), errors, message: Some("Nothing was saved."), info: None, code_error: None };
-            return render(app, ctx, None, &member, view, StatusCode::FORBIDDEN).await;
-        }
-        typed.email = current;
-    }
-    let input = ContactInput {
-        email: &typed.email,
-        phone_mobile: &typed.phone_mobile,
-        phone_home: &typed.phone_home,
-        phone_work: &typed.phone_work,
-        address_line1: &typed.address_line1,
-        address_line2: &typed.address_line2,
-        city: &typed.city,
-        state: &typed.state,
-        postal_code: &typed.postal_code,
-    };
+    let typed = values(&ctx.form);
     let form_version: u64 =
         ctx.form.text("version").parse().map_err(|_| PageError::BadRequest("The form was incomplete. Open it again."))?;
-    if form_version != member.version {
-        let view = View {
-            values: ContactValues::of(&member),
-            errors: ContactErrors::default(),
-            message: Some(STALE),
-            info: None,
-            code_error: None,
-        };
-        return render(app, ctx, None, &member, view, StatusCode::CONFLICT).await;
-    }
-    let contact = match Contact::parse(input) {
-        Ok(c) => c,
-        Err(errors) => {
-            let view = View {
-                values: typed,
-                errors,
-                message: Some("Please correct the highlighted fields. Nothing was saved."),
-                info: None,
-                code_error: None,
-            };
-            return render(app, ctx, None, &member, view, StatusCode::UNPROCESSABLE_ENTITY).await;
-        }
+    let request = UpdateRequest {
+        editor: &session.member,
+        member: &member,
+        member_is_owner: records.household.as_ref().is_some_and(|h| h.owner == member.id),
+        form_version,
+        input: ContactInput {
+            email: &typed.email,
+            phone_mobile: &typed.phone_mobile,
+            phone_home: &typed.phone_home,
+            phone_work: &typed.phone_work,
+            address_line1: &typed.address_line1,
+            address_line2: &typed.address_line2,
+            city: &typed.city,
+            state: &typed.state,
+            postal_code: &typed.postal_code,
+        },
+        email_sent: ctx.form.get("email").is_some(),
     };
-    let is_owner = records.household.as_ref().is_some_and(|h| h.owner == member.id);
-    if contact.email.is_none() && member.email.is_some() && is_owner {
-        let errors = ContactErrors {
-            email: Some("The account owner signs in with this email, so it cannot be removed. Change it instead.".into()),
-            ..Default::default()
-        };
-        let view = View { values: typed, errors, message: Some("Nothing was saved."), info: None, code_error: None };
-        return render(app, ctx, None, &member, view, StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    let mut current = member.clone();
-    let fields = contact::changed_fields(&member, &contact);
-    if !fields.is_empty() {
-        let mut event = ctx.event(app, "contact.updated")?;
-        event.subject = Some(member.id.to_string());
-        event.fields = fields;
-        current = match contact::save(app.table.as_ref(), &member, form_version, &contact, &event).await {
-            Ok(updated) => updated,
-            Err(StoreError::ConditionFailed) => {
-                let fresh = load(app, ctx, id).await?.2;
-                let view = View {
-                    values: ContactValues::of(&fresh),
-                    errors: ContactErrors::default(),
-                    message: Some(STALE),
-                    info: None,
-                    code_error: None,
-                };
-                return render(app, ctx, None, &fresh, view, StatusCode::CONFLICT).await;
-            }
-            Err(e) => return Err(e.into()),
-        };
-    }
-    match (&contact.email, &member.email) {
-        (new, old) if new == old => Ok(done(id, "saved")),
-        (None, Some(_)) => {
-            let mut event = ctx.event(app, "email.removed")?;
-            event.subject = Some(member.id.to_string());
-            contact::remove_email(app.table.as_ref(), &current, &event).await?;
+    let event = |action: &str| ctx.event_by(app, &session, action);
+    // A code goes only to a free address: the answer takes the floor either way.
+    let started = tokio::time::Instant::now();
+    let updated = contact::update(app.table.as_ref(), &app.config.secret, app.random.as_ref(), app.now(), request, &event).await?;
+    let view = |values, errors, message| View { values, errors, message: Some(message), info: None, code_error: None };
+    match updated {
+        Updated::Saved(_) => Ok(done(id, "saved")),
+        Updated::EmailRemoved(_) => {
             address_changed(app, ctx, &member).await?;
             Ok(done(id, "saved"))
         }
-        (Some(new), _) => {
-            // A code goes only to a free address: the answer takes the floor either way.
-            let started = tokio::time::Instant::now();
-            let answer =
-                match contact::request_email_change(app.table.as_ref(), &app.config.secret, app.random.as_ref(), app.now(), &current, new)
-                    .await?
-                {
-                    EmailChangeRequest::CodeIssued { code, deliver } => {
-                        // An address another member holds gets no code, and the answer is the same:
-                        // the portal does not say whose an address is.
-                        let message =
-                            emails::email_change_code(new.as_str(), &app.config.practice_name, code.expose(), CODE_LIFETIME.num_minutes());
-                        if deliver {
-                            app.mailer.send(message).await?;
-                        }
-                        Ok(done(id, "verify"))
-                    }
-                    EmailChangeRequest::TooSoon => Ok(done(id, "verify")),
-                };
+        Updated::EmailChange { email, request, .. } => {
+            if let EmailChangeRequest::CodeIssued { code, deliver: true } = request {
+                // An address another member holds gets no code, and the answer is the same:
+                // the portal does not say whose an address is.
+                let message =
+                    emails::email_change_code(email.as_str(), &app.config.practice_name, code.expose(), CODE_LIFETIME.num_minutes());
+                app.mailer.send(message).await?;
+            }
             app.pace(started).await;
-            answer
+            Ok(done(id, "verify"))
         }
-        (None, None) => Ok(done(id, "saved")),
+        Updated::Invalid(errors) => {
+            let message = if errors.email.as_deref() == Some(contact::OWNER_KEEPS_EMAIL) {
+                "Nothing was saved."
+            } else {
+                "Please correct the highlighted fields. Nothing was saved."
+            };
+            render(app, ctx, None, &member, view(typed, errors, message), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Updated::EmailNotTheirs => {
+            let errors = ContactErrors { email: Some(ONLY_THEY_CHANGE_EMAIL.into()), ..Default::default() };
+            render(app, ctx, None, &member, view(ContactValues::of(&member), errors, "Nothing was saved."), StatusCode::FORBIDDEN).await
+        }
+        Updated::Stale => {
+            let fresh = load(app, ctx, id).await?.2;
+            render(app, ctx, None, &fresh, view(ContactValues::of(&fresh), ContactErrors::default(), STALE), StatusCode::CONFLICT).await
+        }
     }
 }
 
-/// After a member's sign-in address changed or was removed: their other sessions end (this one
-/// stays if it is theirs), and codes sent to the old address no longer work.
+/// After a member's sign-in address changed or was removed (see `contact::address_changed`):
+/// this session stays if it is theirs.
 async fn address_changed(app: &App, ctx: &Ctx, member: &Member) -> Result<(), PageError> {
     let keep = ctx.session.as_ref().filter(|(_, s)| s.member == member.id).map(|(token, _)| token);
-    session::end_member_sessions(app.table.as_ref(), &member.account, &member.id, keep).await?;
-    if let Some(old) = &member.email {
-        signin::void_codes(app.table.as_ref(), &app.config.secret, old, app.now()).await?;
-    }
-    Ok(())
+    Ok(contact::address_changed(app.table.as_ref(), &app.config.secret, member, keep, app.now()).await?)
 }
 
 async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {

@@ -13,8 +13,7 @@ use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{Invoice, InvoiceId, Money, Payment, PaymentId, PaymentStatus};
 use portal_templates::layout::Section;
 use portal_templates::pay::{
-    confirm_payment_page, is_expired, pay_page, receipt_page, review_page, CardEntry, NewSourceValues, PayForm, PayReview, PayTarget,
-    StripeEntry,
+    confirm_payment_page, pay_page, receipt_page, review_page, CardEntry, NewSourceValues, PayForm, PayReview, PayTarget, StripeEntry,
 };
 use portal_templates::routes::{Function, Route};
 use portal_web::form::Form;
@@ -70,14 +69,9 @@ fn new_key(app: &App) -> String {
     random_token(app.random.as_ref(), 24)
 }
 
-/// The default source, if it can be used.
+/// The source the form starts with (see `pay::preselected`), or `new`.
 fn preselected(app: &App, records: &HouseholdRecords) -> String {
-    records
-        .sources
-        .iter()
-        .filter(|s| !is_expired(&s.details, app.today()))
-        .max_by_key(|s| s.is_default)
-        .map_or_else(|| "new".to_owned(), |s| s.id.to_string())
+    pay::preselected(&records.sources, app.today()).map_or_else(|| "new".to_owned(), |s| s.id.to_string())
 }
 
 struct Rendered<'a> {
@@ -228,15 +222,10 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
     if form.get("edit").is_some() {
         return render(app, ctx, &records, &target, rendered, StatusCode::OK).await;
     }
-    let payable = pay::payable_on(target.invoices());
-    let amount = match Money::parse_payment(amount_text) {
-        Ok(a) if a > payable => {
-            rendered.amount_error = Some(over_balance(payable));
-            None
-        }
-        Ok(a) => Some(a),
+    let amount = match pay::amount_to_pay(amount_text, target.invoices()) {
+        Ok(amount) => Some(amount),
         Err(e) => {
-            rendered.amount_error = Some(e.to_string());
+            rendered.amount_error = Some(e);
             None
         }
     };
@@ -330,14 +319,10 @@ async fn chosen_source(
                 }
             }
         },
-        pay::Choice::Saved(selected) => match records.sources.iter().find(|s| s.id.as_str() == selected) {
-            Some(s) if is_expired(&s.details, app.today()) => {
-                rendered.source_error = Some("That card has expired. Choose another or add a new one.");
-                None
-            }
-            Some(s) => Some(PaySource::Saved(s.clone())),
-            None => {
-                rendered.source_error = Some("Choose how to pay.");
+        pay::Choice::Saved(selected) => match pay::saved_source(&records.sources, selected, app.today()) {
+            Ok(source) => Some(PaySource::Saved(source.clone())),
+            Err(why) => {
+                rendered.source_error = Some(why);
                 None
             }
         },
@@ -416,18 +401,10 @@ async fn answer(
             render(app, ctx, records, target, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         PayOutcome::OverBalance { payable } => {
-            rendered.amount_error = Some(over_balance(payable));
+            rendered.amount_error = Some(pay::over_balance(payable));
             rendered.message = Some("Nothing was charged.".into());
             render(app, ctx, records, target, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-    }
-}
-
-fn over_balance(payable: Money) -> String {
-    if payable.is_zero() {
-        "There is nothing left to pay.".into()
-    } else {
-        format!("That is more than the {payable} that can be paid now.")
     }
 }
 

@@ -331,6 +331,117 @@ pub async fn remove_email(table: &dyn Table, member: &Member, event: &AuditEvent
     table.transact(writes).await
 }
 
+/// After a member's sign-in address changed or was removed: their other sessions end (`keep`,
+/// the session that made the change, stays if it is theirs), and codes sent to the old address
+/// no longer work.
+pub async fn address_changed(
+    table: &dyn Table,
+    key: &HmacKey,
+    member: &Member,
+    keep: Option<&crate::session::Token>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    crate::session::end_member_sessions(table, &member.account, &member.id, keep).await?;
+    if let Some(old) = &member.email {
+        crate::signin::void_codes(table, key, old, now).await?;
+    }
+    Ok(())
+}
+
+/// A member's contact form, sent.
+pub struct UpdateRequest<'a> {
+    /// Who sent it (the signed-in member).
+    pub editor: &'a MemberId,
+    /// The member as stored now.
+    pub member: &'a Member,
+    /// Whether `member` is the household's owner (who signs in with their address).
+    pub member_is_owner: bool,
+    /// The version the form was rendered with.
+    pub form_version: u64,
+    /// What was typed; `email` is `None` when the form had no email field (the address is not
+    /// the editor's to change, and the form shows it as text).
+    pub input: ContactInput<'a>,
+    pub email_sent: bool,
+}
+
+/// What saving a contact form did.
+#[derive(Debug)]
+pub enum Updated {
+    /// The details were saved (or nothing had changed); the email is as it was.
+    Saved(Member),
+    /// The details were saved and the email removed: the member can no longer sign in.
+    EmailRemoved(Member),
+    /// The details were saved and a new address waits for its code (see [`EmailChangeRequest`]).
+    EmailChange { member: Member, email: Email, request: EmailChangeRequest },
+    /// What was typed has errors; nothing was saved.
+    Invalid(ContactErrors),
+    /// The editor tried to change an address that is not theirs to change; nothing was saved.
+    EmailNotTheirs,
+    /// Someone changed the member since the form was rendered; nothing was saved.
+    Stale,
+}
+
+/// What the owner is told when removing their own sign-in address.
+pub const OWNER_KEEPS_EMAIL: &str = "The account owner signs in with this email, so it cannot be removed. Change it instead.";
+
+/// Saves a member's contact form: the one place its rules are applied. An address the editor may
+/// not change stays as it is (and a different one typed is refused); the form must be of the
+/// member's current version; every field must parse; the owner keeps an address to sign in with.
+/// Phones and address are saved with the audit event `event("contact.updated")`; then the email
+/// is removed (`event("email.removed")`) or a change to it is started (a code for the new address).
+pub async fn update(
+    table: &dyn Table,
+    key: &HmacKey,
+    random: &dyn Random,
+    now: DateTime<Utc>,
+    req: UpdateRequest<'_>,
+    event: &(dyn Fn(&str) -> AuditEvent + Sync),
+) -> Result<Updated, StoreError> {
+    let member = req.member;
+    let current = member.email.as_ref().map(ToString::to_string).unwrap_or_default();
+    let mut input = req.input;
+    if !may_change_email(req.editor, member) {
+        if req.email_sent && !input.email.trim().eq_ignore_ascii_case(&current) {
+            return Ok(Updated::EmailNotTheirs);
+        }
+        input.email = &current;
+    }
+    if req.form_version != member.version {
+        return Ok(Updated::Stale);
+    }
+    let contact = match Contact::parse(input) {
+        Ok(contact) => contact,
+        Err(errors) => return Ok(Updated::Invalid(errors)),
+    };
+    if contact.email.is_none() && member.email.is_some() && req.member_is_owner {
+        return Ok(Updated::Invalid(ContactErrors { email: Some(OWNER_KEEPS_EMAIL.into()), ..Default::default() }));
+    }
+    let fields = changed_fields(member, &contact);
+    let saved = if fields.is_empty() {
+        member.clone()
+    } else {
+        let mut audit = event("contact.updated").subject(member.id.to_string());
+        audit.fields = fields;
+        match save(table, member, req.form_version, &contact, &audit).await {
+            Ok(saved) => saved,
+            Err(StoreError::ConditionFailed) => return Ok(Updated::Stale),
+            Err(e) => return Err(e),
+        }
+    };
+    match (contact.email, &member.email) {
+        (new, old) if new.as_ref() == old.as_ref() => Ok(Updated::Saved(saved)),
+        (None, Some(_)) => {
+            remove_email(table, &saved, &event("email.removed").subject(member.id.to_string())).await?;
+            Ok(Updated::EmailRemoved(saved))
+        }
+        (Some(email), _) => {
+            let request = request_email_change(table, key, random, now, &saved, &email).await?;
+            Ok(Updated::EmailChange { member: saved, email, request })
+        }
+        (None, None) => Ok(Updated::Saved(saved)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +492,66 @@ mod tests {
         assert!(bad.email.is_some() && bad.phone_home.is_some() && bad.phone_work.is_some());
         assert!(bad.address.city.is_some() && bad.address.state.is_some() && bad.address.postal_code.is_some());
         assert!(bad.phone_mobile.is_none());
+    }
+
+    struct Ones;
+    impl Random for Ones {
+        fn fill(&self, bytes: &mut [u8]) {
+            bytes.fill(1);
+        }
+    }
+
+    fn maria(version: u64) -> Member {
+        serde_json::from_value(serde_json::json!({
+            "id": "maria", "account": "lopez", "first_name": "Maria", "last_name": "Lopez", "date_of_birth": "1985-01-02",
+            "sex": "female", "relationship": "self", "email": "maria@example.com", "phones": {}, "address": null, "version": version
+        }))
+        .unwrap()
+    }
+
+    /// Saves Maria's form as Maria (or as `editor`), with `email` typed and a mobile number.
+    async fn saved(table: &crate::ports::MockTable, editor: &str, email: Option<&str>, mobile: &str, form_version: u64) -> Updated {
+        let member = maria(3);
+        let editor = MemberId::parse(editor).unwrap();
+        let req = UpdateRequest {
+            editor: &editor,
+            member: &member,
+            member_is_owner: true,
+            form_version,
+            input: ContactInput { email: email.unwrap_or(""), phone_mobile: mobile, ..Default::default() },
+            email_sent: email.is_some(),
+        };
+        let now = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let event = |action: &str| AuditEvent::new(&Ones, &member.account, Some(&editor), action, now, "");
+        update(table, &HmacKey::new(vec![7; 32]), &Ones, now, req, &event).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_contact_form_is_saved_by_its_rules_in_one_place() {
+        // Nothing is read or written for a refused form (a mock with no expectations fails on any call).
+        let untouched = crate::ports::MockTable::new();
+        assert!(matches!(saved(&untouched, "daniel", Some("daniel@example.com"), "", 3).await, Updated::EmailNotTheirs));
+        assert!(matches!(saved(&untouched, "maria", Some("maria@example.com"), "", 2).await, Updated::Stale), "an older form");
+        let Updated::Invalid(errors) = saved(&untouched, "maria", Some(""), "", 3).await else { panic!("refused") };
+        assert_eq!(errors.email.as_deref(), Some(OWNER_KEEPS_EMAIL), "the owner keeps an address to sign in with");
+        let Updated::Invalid(errors) = saved(&untouched, "maria", Some("maria@example.com"), "12", 3).await else { panic!("refused") };
+        assert!(errors.phone_mobile.is_some());
+        assert!(
+            matches!(saved(&untouched, "maria", Some("maria@example.com"), "", 3).await, Updated::Saved(m) if m.version == 3),
+            "no change, no write"
+        );
+        // Another member's address is left as it is when their form has no email field.
+        assert!(matches!(saved(&untouched, "daniel", None, "", 3).await, Updated::Saved(_)));
+
+        // A new phone: one transaction with the audit event and the practice's change.
+        let mut table = crate::ports::MockTable::new();
+        table.expect_transact().times(1).withf(|w| w.len() == 3).returning(|_| Ok(()));
+        let Updated::Saved(member) = saved(&table, "maria", Some("maria@example.com"), "512 555 0199", 3).await else { panic!("saved") };
+        assert_eq!((member.version, member.phones.mobile.as_ref().map(|p| p.e164())), (4, Some("+15125550199")));
+        // Someone else saved first: the condition fails and the form is stale, nothing more written.
+        let mut raced = crate::ports::MockTable::new();
+        raced.expect_transact().times(1).returning(|_| Err(StoreError::ConditionFailed));
+        assert!(matches!(saved(&raced, "maria", Some("maria@example.com"), "512 555 0199", 3).await, Updated::Stale));
     }
 
     proptest! {

@@ -47,6 +47,40 @@ pub fn choice(selected: &str, typed_new: bool) -> Choice<'_> {
     }
 }
 
+/// The source a pay form starts with: the default, unless it has expired (then any other that
+/// has not); `None` means "a new card or bank account".
+pub fn preselected(sources: &[PaymentSource], today: NaiveDate) -> Option<&PaymentSource> {
+    sources.iter().filter(|s| !s.is_expired(today)).max_by_key(|s| s.is_default)
+}
+
+/// The saved source a form chose, if it is the household's and can be charged.
+pub fn saved_source<'a>(sources: &'a [PaymentSource], id: &str, today: NaiveDate) -> Result<&'a PaymentSource, &'static str> {
+    match sources.iter().find(|s| s.id.as_str() == id) {
+        Some(s) if s.is_expired(today) => Err("That card has expired. Choose another or add a new one."),
+        Some(s) => Ok(s),
+        None => Err("Choose how to pay."),
+    }
+}
+
+/// The amount a pay form asks for, checked against what may be paid now on its invoices.
+pub fn amount_to_pay(text: &str, invoices: &[Invoice]) -> Result<Money, String> {
+    let payable = payable_on(invoices);
+    match Money::parse_payment(text) {
+        Ok(amount) if amount > payable => Err(over_balance(payable)),
+        Ok(amount) => Ok(amount),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// What a patient is told when an amount is more than may be paid now.
+pub fn over_balance(payable: Money) -> String {
+    if payable.is_zero() {
+        "There is nothing left to pay.".into()
+    } else {
+        format!("That is more than the {payable} that can be paid now.")
+    }
+}
+
 pub const AMBIGUOUS_CHOICE: &str =
     "You chose a saved payment method and also entered new card or bank details. Nothing was charged: choose which one to pay with.";
 
@@ -687,6 +721,35 @@ mod choice_tests {
         assert_eq!(choice("new", true), Choice::New);
         assert_eq!(choice("new", false), Choice::New, "new, with nothing typed: the form's own checks answer");
         assert_eq!(choice("src-visa", true), Choice::Ambiguous);
+    }
+
+    fn source(id: &str, exp_year: i32, is_default: bool) -> PaymentSource {
+        PaymentSource {
+            id: SourceId::parse(id).unwrap(),
+            account: AccountId::parse("lopez").unwrap(),
+            details: SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: 8, exp_year },
+            token: "tok".into(),
+            is_default,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_form_starts_with_the_default_unless_it_expired_and_refuses_an_expired_or_unknown_choice() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let sources = [source("old", 2025, true), source("spare", 2030, false)];
+        assert_eq!(preselected(&sources, today).map(|s| s.id.as_str()), Some("spare"), "the expired default is passed over");
+        assert_eq!(preselected(&sources[..1], today), None, "a new card, then");
+        assert!(saved_source(&sources, "old", today).unwrap_err().contains("expired"));
+        assert_eq!(saved_source(&sources, "nope", today).unwrap_err(), "Choose how to pay.");
+        assert_eq!(saved_source(&sources, "spare", today).map(|s| s.id.as_str()), Ok("spare"));
+    }
+
+    #[test]
+    fn an_amount_is_refused_above_what_can_be_paid_now() {
+        assert_eq!(over_balance(Money::ZERO), "There is nothing left to pay.");
+        assert_eq!(amount_to_pay("12", &[]), Err("There is nothing left to pay.".to_owned()));
+        assert!(amount_to_pay("abc", &[]).is_err());
     }
 }
 

@@ -1,6 +1,6 @@
 //! Payments and payment sources.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{AccountId, InvoiceId, Money, PaymentId, SourceId};
@@ -21,6 +21,14 @@ pub enum SourceDetails {
 }
 
 impl SourceDetails {
+    /// A card past its expiry month cannot be charged; a bank account does not expire.
+    pub fn is_expired(&self, today: NaiveDate) -> bool {
+        match self {
+            SourceDetails::Card { exp_month, exp_year, .. } => (*exp_year, *exp_month) < (today.year(), today.month()),
+            SourceDetails::BankAccount { .. } => false,
+        }
+    }
+
     /// "Visa ending 4242", "Checking account ending 6789".
     pub fn describe(&self) -> String {
         match self {
@@ -111,5 +119,27 @@ pub struct Reversals {
 impl Reversals {
     pub fn is_none(&self) -> bool {
         *self == Reversals::default()
+    }
+}
+
+impl PaymentSource {
+    pub fn is_expired(&self, today: NaiveDate) -> bool {
+        self.details.is_expired(today)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_card_expires_after_its_expiry_month_and_a_bank_account_never() {
+        let card = |month, year| SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: month, exp_year: year };
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert!(!card(11, 2026).is_expired(day(2026, 11, 30)), "usable through its expiry month");
+        assert!(card(11, 2026).is_expired(day(2026, 12, 1)));
+        assert!(card(12, 2025).is_expired(day(2026, 1, 1)));
+        let bank = SourceDetails::BankAccount { bank_name: "Bank".into(), last4: "6789".into(), account_type: BankAccountType::Checking };
+        assert!(!bank.is_expired(day(2099, 1, 1)));
     }
 }
