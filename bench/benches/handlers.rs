@@ -74,7 +74,7 @@ const POSTS: &[Post] = &[
         path: "/invoices/inv-1008/pay",
         signed_in: true,
         form_page: "/invoices/inv-1008/pay",
-        fields: &[("amount", "20.00"), ("source", "src-visa"), ("confirm", "1")],
+        fields: &[("amount", "20.00"), ("source", "src-visa"), ("confirm", "1"), ("allocation", "inv-1008=20.00")],
         expect: 303,
     },
     Post {

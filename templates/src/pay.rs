@@ -223,6 +223,9 @@ fn due_summary(invoices: &[Invoice]) -> Markup {
                 tfoot { tr.due { th scope="row" colspan="2" { "Total due" } td.num #balance { (total) } } }
             }
         }
+        @if invoices.len() == portal_domain::pay::MAX_INVOICES_PER_PAYMENT {
+            p.small.muted { "One payment pays at most " (invoices.len()) " invoices, the oldest first. Pay again for the rest." }
+        }
     }
 }
 

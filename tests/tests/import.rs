@@ -288,14 +288,7 @@ async fn portal_actions_survive(mut app: TestApp) {
     assert_eq!((first.created, first.updated), (0, 0), "the seeded demo is what the file holds: {first:?}");
 
     app.sign_in(demo::MARIA).await;
-    let form = app.get("/invoices/inv-1008/pay").await;
-    let (csrf, key) = (form.csrf_token(), TestApp::hidden(&form, "idempotency_key"));
-    let paid = app
-        .post(
-            "/invoices/inv-1008/pay",
-            &[("csrf_token", &csrf), ("idempotency_key", &key), ("amount", "20.00"), ("source", "src-visa"), ("confirm", "1")],
-        )
-        .await;
+    let paid = app.pay("inv-1008", &[("amount", "20.00"), ("source", "src-visa")]).await;
     assert!(paid.location().is_some_and(|l| l.starts_with("/payments/")), "paid in the portal");
     let page = app.get("/agreements/agr-financial").await;
     let signed = app

@@ -24,12 +24,19 @@ async fn invoice_state(app: &TestApp, id: &str) -> (Money, Money, Money) {
 }
 
 /// Opens a pay form and sends it with the review's answer already given ("Pay now"), as a
-/// browser would after the review; for tests that send many at once.
-async fn paid_at_once(app: &TestApp, path: &str, amount: &str) -> portal_tests::Page {
+/// browser would after the review; for tests that send many at once. `allocation` is the split
+/// the review showed ("inv-1008=10.00").
+async fn paid_at_once(app: &TestApp, path: &str, amount: &str, allocation: &str) -> portal_tests::Page {
     let (form, _) = app.send(Method::GET, path, None).await;
     let (csrf, key) = (form.csrf_token(), TestApp::hidden(&form, "idempotency_key"));
-    let fields =
-        [("csrf_token", csrf.as_str()), ("idempotency_key", key.as_str()), ("amount", amount), ("source", "src-visa"), ("confirm", "1")];
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("idempotency_key", key.as_str()),
+        ("amount", amount),
+        ("source", "src-visa"),
+        ("confirm", "1"),
+        ("allocation", allocation),
+    ];
     app.send(Method::POST, path, Some(&fields)).await.0
 }
 
@@ -224,6 +231,7 @@ async fn a_resubmitted_form_shows_the_first_result_and_charges_once() {
         ("amount", "25".into()),
         ("source", "src-visa".into()),
         ("confirm", "1".into()),
+        ("allocation", "inv-1008=25.00".into()),
     ];
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let first = app.post("/invoices/inv-1008/pay", &fields).await;
@@ -250,6 +258,7 @@ async fn the_same_form_submitted_ten_times_at_once_charges_once() {
                 ("amount", "60"),
                 ("source", "src-visa"),
                 ("confirm", "1"),
+                ("allocation", "inv-1008=60.00"),
             ];
             app.send(Method::POST, "/invoices/inv-1008/pay", Some(&fields)).await.0
         });
@@ -268,7 +277,7 @@ async fn twenty_concurrent_partial_payments_never_overpay() {
     let mut set = JoinSet::new();
     for _ in 0..20 {
         let app = Arc::clone(&app);
-        set.spawn(async move { paid_at_once(&app, "/invoices/inv-1008/pay", "10").await });
+        set.spawn(async move { paid_at_once(&app, "/invoices/inv-1008/pay", "10", "inv-1008=10.00").await });
     }
     let pages = set.join_all().await;
     let accepted = pages.iter().filter(|p| p.status == StatusCode::SEE_OTHER).count();
@@ -617,8 +626,12 @@ async fn concurrent_total_and_single_payments_never_overpay() {
     for n in 0..8 {
         let app = Arc::clone(&app);
         set.spawn(async move {
-            let (path, amount) = if n % 2 == 0 { ("/pay-due", "330.00") } else { ("/invoices/inv-1009/pay", "100.00") };
-            paid_at_once(&app, path, amount).await
+            let (path, amount, split) = if n % 2 == 0 {
+                ("/pay-due", "330.00", "inv-1008=140.00;inv-1009=190.00")
+            } else {
+                ("/invoices/inv-1009/pay", "100.00", "inv-1009=100.00")
+            };
+            paid_at_once(&app, path, amount, split).await
         });
     }
     let pages = set.join_all().await;
@@ -631,4 +644,20 @@ async fn concurrent_total_and_single_payments_never_overpay() {
     assert!(paid_1009 + pending_1009 <= Money::from_cents(19000), "INV-1009 overpaid");
     let charged: Money = app.gateway.charges().iter().map(|c| c.amount).sum();
     assert_eq!(charged, paid_1008 + paid_1009 - Money::from_cents(5000), "what was charged is what the invoices record");
+}
+
+/// What the review showed is what is charged: when another payment lands between the review and
+/// "Pay now" (the other adult billing is shared with, say), the patient is asked to review again.
+#[tokio::test]
+async fn a_review_whose_split_changed_meanwhile_charges_nothing() {
+    let mut app = signed_in(TestApp::memory().await, MARIA).await;
+    let review = app.review_payment("/pay-due", &[("amount", "150.00"), ("source", "src-visa")]).await;
+    assert!(review.body.contains("INV-1008"));
+    let meanwhile = app.pay("inv-1008", &[("amount", "140.00"), ("source", "src-visa")]).await;
+    assert!(meanwhile.location().is_some());
+    let stale = app.confirm_review(review).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.body.contains("The amounts due changed since you reviewed this payment"), "{}", stale.body);
+    assert_eq!(app.gateway.charges().len(), 1, "only the payment made meanwhile");
+    assert_eq!(invoice_state(&app, "inv-1009").await.2, Money::from_cents(19000));
 }

@@ -98,3 +98,26 @@ async fn billing_is_not_shared_with_a_child_or_by_a_crafted_form() {
     assert_eq!(garbled.status, StatusCode::BAD_REQUEST);
     assert!(!app.get("/members").await.body.contains("Stop sharing"), "nothing changed");
 }
+
+/// A session that outlived the sharing (ending it failed after the household changed, or it was
+/// started at that very moment) still loses billing: pages ask the household as read.
+#[tokio::test]
+async fn a_sharing_taken_back_counts_even_for_a_session_that_outlived_it() {
+    use portal_domain::ports::{Update, Write};
+    use portal_domain::store;
+    let mut app = TestApp::memory().await;
+    app.cookies = browser_of(&mut app, MARIA).await;
+    assert_eq!(set_sharing(&mut app, "1").await.status, StatusCode::SEE_OTHER);
+    app.cookies = browser_of(&mut app, DANIEL).await;
+    assert_eq!(app.get("/invoices").await.status, StatusCode::OK);
+    // The household changes back behind the session's back.
+    let account = portal_domain::AccountId::parse("lopez").unwrap();
+    let item = app.app.table.get(&store::household_key(&account)).await.unwrap().unwrap();
+    let mut household: portal_domain::Household = store::record_of(&item).unwrap();
+    household.billing_shared_with.clear();
+    let update = Update::default().set(store::DATA, serde_json::to_string(&household).unwrap());
+    app.app.table.write(Write::Update { key: store::household_key(&account), update, condition: None }).await.unwrap();
+    for path in ["/invoices", "/statement", "/invoices/inv-1008/pay", "/pay-due", "/payment-methods"] {
+        assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}

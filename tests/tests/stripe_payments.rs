@@ -142,6 +142,7 @@ async fn a_new_card_pays_once_and_is_kept_only_when_asked() {
             ("source", "new".to_owned()),
             ("setup_intent", setup.clone()),
             ("confirm", "1".to_owned()),
+            ("allocation", format!("inv-1008={cents}")),
         ];
         if save {
             fields.push(("save", "1".to_owned()));
@@ -217,6 +218,7 @@ async fn a_card_that_asks_for_3d_secure_is_paid_after_the_patients_step_or_relea
             ("source", "new".to_owned()),
             ("setup_intent", setup),
             ("confirm", "1".to_owned()),
+            ("allocation", "inv-1008=25.00".to_owned()),
         ];
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let step = app.post("/invoices/inv-1008/pay", &fields).await;

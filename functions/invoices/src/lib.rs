@@ -4,7 +4,7 @@
 use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
 use lambda_http::Body;
 use portal_domain::statement::parse_period;
-use portal_domain::store::{self, HouseholdRecords};
+use portal_domain::store::HouseholdRecords;
 use portal_domain::{Household, InvoiceId};
 use portal_templates::invoice::{self, InvoiceView};
 use portal_templates::invoices::{self, Filter};
@@ -32,8 +32,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 /// The household of whoever handles its billing (the owner, or a member the owner shares it
 /// with), read in one query; its invoices and payments stay as stored for each page to decode what it shows.
 async fn household(app: &App, ctx: &Ctx) -> Result<(HouseholdRecords, Household), PageError> {
-    let session = ctx.billing_session()?;
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = ctx.billing_household_or_404(app).await?;
     let household = records.household.clone().ok_or(PageError::NotFound)?;
     Ok((records, household))
 }

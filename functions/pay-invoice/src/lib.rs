@@ -220,6 +220,7 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
         return answer(app, ctx, &records, &target, rendered, PayOutcome::Replayed(first)).await;
     }
     if form.get("edit").is_some() {
+        forget_setup(app, &records, &form).await;
         return render(app, ctx, &records, &target, rendered, StatusCode::OK).await;
     }
     let amount = match pay::amount_to_pay(amount_text, target.invoices()) {
@@ -241,6 +242,15 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
     }
     if form.get("confirm").is_none() {
         return review(app, ctx, &target, amount, &source, &form);
+    }
+    let split = pay::allocate(target.invoices(), amount).map(|parts| pay::allocation_text(&parts));
+    if split.as_deref() != Some(form.text("allocation")) {
+        // Paid meanwhile (by the other adult billing is shared with, say): what the review showed
+        // is no longer what would be charged.
+        rendered.message =
+            Some("The amounts due changed since you reviewed this payment. Nothing was charged: check it and review it again.".into());
+        rendered.key = new_key(app);
+        return render(app, ctx, &records, &target, rendered, StatusCode::CONFLICT).await;
     }
     let session = ctx.session()?.clone();
     let request = PayRequest {
@@ -329,6 +339,22 @@ async fn chosen_source(
     })
 }
 
+/// Back from the review to the form: a card or bank account set up with Stripe for this payment
+/// only is detached at once (the form sets up a fresh one), so none is left on file unseen.
+async fn forget_setup(app: &App, records: &HouseholdRecords, form: &Form) {
+    let Payments::Stripe(_) = &app.config.payments else { return };
+    if form.text("source") != "new" || form.get("save").is_some() {
+        return;
+    }
+    if let Ok(SetupResult::Saved(source)) =
+        sources::finish_setup(app.gateway.as_ref(), records.household.as_ref(), form.text("setup_intent")).await
+    {
+        if let Err(e) = app.gateway.detach(&source.token).await {
+            tracing::warn!(error = %e, "a source set up for one payment could not be detached");
+        }
+    }
+}
+
 /// "Pay $140.00 with Visa ending 4242": what the payment will do, before anything is charged.
 fn review(app: &App, ctx: &Ctx, target: &Target, amount: Money, source: &PaySource, form: &Form) -> PageResult {
     let parts = pay::allocate(target.invoices(), amount).ok_or(PageError::BadRequest("Nothing can be paid on these invoices."))?;
@@ -336,7 +362,9 @@ fn review(app: &App, ctx: &Ctx, target: &Target, amount: Money, source: &PaySour
     let ach_text = source
         .is_bank()
         .then(|| pay::ach_authorization_text(&app.config.practice_name, Some(amount), source.details(), &paid, app.today()));
-    let carried: Vec<(&str, &str)> = CARRIED.iter().filter_map(|n| form.get(n).filter(|v| !v.is_empty()).map(|v| (*n, v))).collect();
+    let split = pay::allocation_text(&parts);
+    let mut carried: Vec<(&str, &str)> = CARRIED.iter().filter_map(|n| form.get(n).filter(|v| !v.is_empty()).map(|v| (*n, v))).collect();
+    carried.push(("allocation", &split));
     let csrf = ctx.session()?.csrf_token.clone();
     let label = source.describe();
     let page = review_page(
@@ -420,30 +448,28 @@ async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
     if parts.iter().any(|(p, _)| p.status == PaymentStatus::Pending) {
         // Back from the bank's 3-D Secure step, or waiting for a bank debit: ask the processor
         // now, so the patient sees what became of it rather than "processing".
-        let mut recorded = false;
-        for (part, invoice) in &mut parts {
-            match pay::refresh(app.table.as_ref(), app.gateway.as_ref(), part, store::invoice_key(invoice), app.now()).await {
-                Ok(changed) => recorded |= changed,
-                Err(e) => tracing::warn!(error = %e, "the processor could not say what became of a pending payment"),
+        let before: Money = parts.iter().map(|(_, i)| i.balance()).sum();
+        let mut keyed: Vec<(Payment, portal_domain::ports::Key)> = parts.iter().map(|(p, i)| (p.clone(), store::invoice_key(i))).collect();
+        match pay::refresh(app.table.as_ref(), app.gateway.as_ref(), &mut keyed, app.now()).await {
+            Ok(true) => {
+                let first = &keyed[0].0;
+                let action = if first.status == PaymentStatus::Succeeded { "payment.succeeded" } else { "payment.declined" };
+                let numbers: Vec<&str> = parts.iter().map(|(_, i)| i.number()).collect();
+                let total: Money = keyed.iter().map(|(p, _)| p.amount).sum();
+                let detail = format!("{} · {} · {}", numbers.join(", "), total, pay::source_label(&first.source));
+                let event = ctx.event(app, action)?.subject(first.id.to_string()).detail(detail);
+                ctx.record(app, event).await;
+                if first.status == PaymentStatus::Succeeded {
+                    // The balance the invoices had, less what this payment took.
+                    let receipt = portal_web::notices::Receipt { first, invoice_numbers: &numbers, total, new_balance: before - total };
+                    portal_web::notices::receipt(app, &ctx.public_url, &records, &receipt).await;
+                }
+                records = store::household(app.table.as_ref(), &payment.account).await?;
+                let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
+                parts = parts_of(&records, &payment)?;
             }
-        }
-        if recorded {
-            let first = &parts[0].0;
-            let action = if first.status == PaymentStatus::Succeeded { "payment.succeeded" } else { "payment.declined" };
-            let numbers: Vec<&str> = parts.iter().map(|(_, i)| i.number()).collect();
-            let total: Money = parts.iter().map(|(p, _)| p.amount).sum();
-            let detail = format!("{} · {} · {}", numbers.join(", "), total, pay::source_label(&first.source));
-            let event = ctx.event(app, action)?.subject(first.id.to_string()).detail(detail);
-            ctx.record(app, event).await;
-            if first.status == PaymentStatus::Succeeded {
-                // The receipt's new balance is the invoices' before this payment, less it.
-                let new_balance = parts.iter().map(|(p, i)| i.balance() - p.amount).sum();
-                let receipt = portal_web::notices::Receipt { first, invoice_numbers: &numbers, total, new_balance };
-                portal_web::notices::receipt(app, &ctx.public_url, &records, &receipt).await;
-            }
-            records = store::household(app.table.as_ref(), &payment.account).await?;
-            let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
-            parts = parts_of(&records, &payment)?;
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "the processor could not say what became of a pending payment"),
         }
     }
     let first = parts.first().map_or(payment.clone(), |(p, _)| p.clone());

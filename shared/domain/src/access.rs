@@ -71,6 +71,13 @@ impl<'a> Viewer<'a> {
     }
 }
 
+/// Whether `member` handles `household`'s billing as the household stands now: its owner, or a
+/// member it is shared with. Billing pages ask this of the household they read, besides the
+/// session's flag, so a sharing taken back is taken back at once whatever became of sessions.
+pub fn handles_billing_of(household: &Household, member: &MemberId) -> bool {
+    household.owner == *member || household.billing_shared_with.contains(member)
+}
+
 /// Whether the owner may share the household's billing with `member`: another adult (18 or
 /// older today) of the household, with an email address to sign in with.
 pub fn may_share_billing(household: &Household, member: &Member, today: NaiveDate) -> Result<(), &'static str> {
@@ -107,6 +114,11 @@ pub async fn share_billing(
 ) -> Result<Result<Shared, &'static str>, StoreError> {
     let already = household.billing_shared_with.contains(&member.id);
     if already == share {
+        if !share {
+            // Taken back before, perhaps with sessions left over (a failure after the household
+            // changed): they end now, so asking again always finishes the job.
+            crate::session::end_member_sessions(table, &household.id, &member.id, None).await?;
+        }
         return Ok(Ok(Shared::Unchanged));
     }
     if share {
@@ -240,6 +252,8 @@ mod tests {
         assert_eq!(share_billing(&table, &lopez(), &daniel, true, today).await.unwrap(), Ok(Shared::Changed));
 
         let shared = Household { billing_shared_with: vec![id("daniel")], ..lopez() };
+        assert!(handles_billing_of(&shared, &id("daniel")) && handles_billing_of(&shared, &id("maria")));
+        assert!(!handles_billing_of(&lopez(), &id("daniel")), "the household decides, whatever a session says");
         let untouched = crate::ports::MockTable::new();
         assert_eq!(share_billing(&untouched, &shared, &daniel, true, today).await.unwrap(), Ok(Shared::Unchanged), "nothing written");
         let child = person("sofia", "2015-03-09", Some("s@example.com"));

@@ -178,6 +178,13 @@ pub fn due_oldest_first(mut invoices: Vec<Invoice>) -> Vec<Invoice> {
     invoices
 }
 
+/// How a review names the split it showed ("inv-1008=140.00;inv-1009=60.00"): the charge goes
+/// ahead only if the split is the same when the patient presses "Pay now" (another payment
+/// may have been made meanwhile, by the other adult billing is shared with, say).
+pub fn allocation_text(parts: &[(&Invoice, Money)]) -> String {
+    parts.iter().map(|(i, m)| format!("{}={}", i.id(), m.plain())).collect::<Vec<_>>().join(";")
+}
+
 /// What may be paid now on these invoices in all.
 pub fn payable_on(invoices: &[Invoice]) -> Money {
     invoices.iter().map(Invoice::payable).sum()
@@ -324,8 +331,10 @@ pub async fn pay(
     if let Some(first) = replayed(table, req.account, req.idempotency_key).await? {
         return Ok(PayOutcome::Replayed(first));
     }
-    let Some(parts) = allocate(req.invoices, req.amount) else {
-        return Ok(PayOutcome::OverBalance { payable: payable_on(req.invoices) });
+    // One payment's writes fit one transaction: at most this many invoices, the oldest.
+    let invoices = &req.invoices[..req.invoices.len().min(MAX_INVOICES_PER_PAYMENT)];
+    let Some(parts) = allocate(invoices, req.amount) else {
+        return Ok(PayOutcome::OverBalance { payable: payable_on(invoices) });
     };
     let numbers: Vec<&str> = parts.iter().map(|(i, _)| i.number()).collect();
     if needs_ach_authorization(&req.source, req.ach_consent.is_some()) {
@@ -401,7 +410,7 @@ pub async fn pay(
                 return Ok(PayOutcome::Replayed(first));
             }
             let mut payable = Money::default();
-            for invoice in req.invoices {
+            for invoice in invoices {
                 payable = payable + payable_now(table, invoice).await?;
             }
             return Ok(PayOutcome::OverBalance { payable });
@@ -589,29 +598,53 @@ pub async fn apply(
 }
 
 /// Brings a pending payment up to date with what the processor says of its charge now (after
-/// the patient's 3-D Secure step, or a bank debit that settled), recording it once. A payment
-/// that is decided, or names no charge yet, is left as it is. `Ok(true)` when this call recorded
-/// the outcome (so its receipt or notice is sent once).
+/// the patient's 3-D Secure step, or a bank debit that settled), recording it once. `parts` are
+/// the payment's parts (one, unless it paid several invoices), each with its invoice's key: the
+/// processor is asked once and every pending part is recorded in one transaction. Parts that are
+/// decided, or name no charge yet, are left as they are. `Ok(true)` when this call recorded the
+/// outcome (so its receipt or notice is sent once).
 pub async fn refresh(
     table: &dyn Table,
     gateway: &dyn PaymentGateway,
-    payment: &mut Payment,
-    invoice_key: Key,
+    parts: &mut [(Payment, Key)],
     now: DateTime<Utc>,
 ) -> Result<bool, PayError> {
-    let Some(reference) = payment.gateway_reference.clone() else { return Ok(false) };
-    if payment.status != PaymentStatus::Pending {
+    let pending = |p: &Payment| p.status == PaymentStatus::Pending;
+    let Some(reference) = parts.iter().find(|(p, _)| pending(p)).and_then(|(p, _)| p.gateway_reference.clone()) else {
         return Ok(false);
-    }
-    match gateway.charge_status(&reference).await? {
-        // Only what the processor decided is recorded here. A charge it says was never confirmed
-        // may still be on its way (a confirmation that timed out): `reconcile` cancels it first,
-        // after a grace period, and only then releases the amount.
-        outcome @ (ChargeOutcome::Succeeded { .. } | ChargeOutcome::Declined { .. }) => {
-            Ok(apply(table, payment, invoice_key, &outcome, now).await?)
+    };
+    // Only what the processor decided is recorded here. A charge it says was never confirmed
+    // may still be on its way (a confirmation that timed out): `reconcile` cancels it first,
+    // after a grace period, and only then releases the amount.
+    let outcome = match gateway.charge_status(&reference).await? {
+        outcome @ (ChargeOutcome::Succeeded { .. } | ChargeOutcome::Declined { .. }) => outcome,
+        _ => return Ok(false),
+    };
+    let mut writes = Vec::new();
+    let mut settled = Vec::new();
+    for (index, (payment, key)) in parts.iter().enumerate() {
+        if !pending(payment) || payment.gateway_reference.as_deref() != Some(reference.as_str()) {
+            continue;
         }
-        _ => Ok(false),
+        let mut decided = payment.clone();
+        let Some(update) = settlement(&mut decided, &outcome) else { continue };
+        writes.push(Write::Update { key: key.clone(), update, condition: Some(Condition::Exists) });
+        writes.push(store::replace_payment(&decided, payment.version)?);
+        decided.version = payment.version + 1;
+        settled.push((index, decided));
     }
+    let changes: Vec<Change<'_>> = settled.iter().filter_map(|(_, p)| feed::payment_decided(p)).collect();
+    writes.extend(feed::writes(&changes, now)?);
+    match table.transact(writes).await {
+        Ok(()) => {}
+        // Recorded by someone else meanwhile (Stripe's event, another page): nothing more to do.
+        Err(StoreError::ConditionFailed) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    for (index, decided) in settled {
+        parts[index].0 = decided;
+    }
+    Ok(true)
 }
 
 /// What `reconcile` did.
@@ -803,6 +836,8 @@ mod allocation_tests {
         assert_eq!(parts(5000), Some(vec![("INV-1", 5000)]), "an invoice the amount does not reach is left out");
         assert_eq!(parts(33001), None, "never more than is due");
         assert_eq!(parts(0), None);
+        let split = allocate(&due, Money::from_cents(20000)).unwrap();
+        assert_eq!(allocation_text(&split), "inv-1=140.00;inv-2=60.00");
     }
 
     #[test]
@@ -835,5 +870,46 @@ mod allocation_tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod refresh_tests {
+    use super::*;
+    use crate::ports::{MockPaymentGateway, MockTable};
+    use crate::{BankAccountType, InvoiceId};
+
+    fn part(id: &str, invoice: &str, cents: i64) -> (Payment, Key) {
+        let payment = Payment {
+            id: PaymentId::parse(id).unwrap(),
+            account: AccountId::parse("lopez").unwrap(),
+            invoice: InvoiceId::parse(invoice).unwrap(),
+            amount: Money::from_cents(cents),
+            source: SourceDetails::BankAccount { bank_name: "Bank".into(), last4: "6789".into(), account_type: BankAccountType::Checking },
+            status: PaymentStatus::Pending,
+            gateway_reference: Some("pi_1".into()),
+            idempotency_key: "k".into(),
+            at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            reversals: Default::default(),
+            ach_authorization: None,
+            batch: Some(PaymentId::parse("p1").unwrap()),
+            version: 2,
+        };
+        (payment, Key::new("ACCOUNT#lopez", format!("INVOICE#2026-10-01#{invoice}")))
+    }
+
+    #[tokio::test]
+    async fn a_payment_of_several_invoices_is_brought_up_to_date_with_one_question_and_one_transaction() {
+        let mut gateway = MockPaymentGateway::new();
+        gateway.expect_charge_status().times(1).returning(|_| Ok(ChargeOutcome::Succeeded { reference: "pi_1".into() }));
+        let mut table = MockTable::new();
+        table.expect_transact().times(1).withf(|w| w.len() == 6).returning(|_| Ok(()));
+        let mut parts = [part("p1", "inv-1", 14000), part("p2", "inv-2", 6000)];
+        let now = DateTime::from_timestamp(1_790_100_000, 0).unwrap();
+        assert!(refresh(&table, &gateway, &mut parts, now).await.unwrap());
+        assert!(parts.iter().all(|(p, _)| p.status == PaymentStatus::Succeeded && p.version == 3));
+        // Decided already: nothing is asked, nothing written.
+        let (quiet_gateway, quiet_table) = (MockPaymentGateway::new(), MockTable::new());
+        assert!(!refresh(&quiet_table, &quiet_gateway, &mut parts, now).await.unwrap());
     }
 }

@@ -378,10 +378,16 @@ impl Ctx {
         self.session_that(|v| v.handles_billing())
     }
 
-    /// The household, read in one query, for a page of its billing (see `billing_session`).
+    /// The household, read in one query, for a page of its billing (see `billing_session`); the
+    /// household as read must still say the member handles its billing (a sharing taken back
+    /// counts at once, whatever became of the member's sessions).
     pub async fn billing_household_or_404(&self, app: &App) -> Result<portal_domain::store::HouseholdRecords, PageError> {
         let session = self.billing_session()?;
-        Ok(portal_domain::store::household(app.table.as_ref(), &session.account).await?)
+        let records = portal_domain::store::household(app.table.as_ref(), &session.account).await?;
+        match &records.household {
+            Some(household) if portal_domain::access::handles_billing_of(household, &session.member) => Ok(records),
+            _ => Err(PageError::NotFound),
+        }
     }
 
     /// The CSRF token forms on this page must carry, creating a pre-session if there is none.
