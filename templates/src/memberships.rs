@@ -56,7 +56,7 @@ fn term(ms: &Membership, members: &[Member], today: NaiveDate, owner: bool) -> M
                     @if ms.is_renewable(today) {
                         a.button href=(Route::Renew(ms.id.clone()).path()) { "Renew membership" }
                     }
-                    @if stage == "Current" && ms.status == MembershipStatus::Active && ms.next_bill_date.is_some() {
+                    @if stage == "Current" && ms.accepts_new_members(today) {
                         a.button.secondary href=(Route::NewDependent(ms.id.clone()).path()) { "+ Add new member" }
                     }
                 }

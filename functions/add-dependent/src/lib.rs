@@ -9,7 +9,7 @@ use portal_domain::enrol::{self, DependentErrors, DependentInput, EnrolOutcome, 
 use portal_domain::ports::random_token;
 use portal_domain::signin::CODE_LIFETIME;
 use portal_domain::store::{self, HouseholdRecords};
-use portal_domain::{Membership, MembershipId, MembershipStatus};
+use portal_domain::{Membership, MembershipId};
 use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::memberships::{dependent_form, quote_page, DependentValues};
@@ -34,7 +34,7 @@ async fn load(app: &App, ctx: &Ctx, id: &MembershipId) -> Result<(HouseholdRecor
     let session = ctx.owner_session()?;
     let records = store::household(app.table.as_ref(), &session.account).await?;
     let ms = records.memberships.iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
-    if ms.status != MembershipStatus::Active || ms.next_bill_date.is_none() || ms.contract_end < app.today() {
+    if !ms.accepts_new_members(app.today()) {
         return Err(PageError::Forbidden(Some("New members can be added only to an active membership.")));
     }
     Ok((records, ms))
@@ -98,21 +98,12 @@ async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
             return form_page(app, ctx, &ms, &v, &e, Some("Please correct the highlighted fields."), StatusCode::UNPROCESSABLE_ENTITY)
         }
     };
-    let same_person = |m: &portal_domain::Member| {
-        m.first_name.eq_ignore_ascii_case(&dependent.first_name)
-            && m.last_name.eq_ignore_ascii_case(&dependent.last_name)
-            && m.date_of_birth == dependent.date_of_birth
-    };
-    let today = app.today();
-    let enrolled = |m: &&portal_domain::Member| ms.enrollments.iter().any(|e| e.member == m.id && e.end.is_none_or(|end| end >= today));
-    if records.members.iter().filter(enrolled).any(same_person) {
-        // Most often the same form sent again after an error page whose first attempt had landed.
-        // (Someone whose enrolment ended may be added again.)
+    if enrol::already_enrolled(&ms, &records.members, &dependent, app.today()) {
         let message = format!("{} {} is already on this membership.", dependent.first_name, dependent.last_name);
         return form_page(app, ctx, &ms, &v, &DependentErrors::default(), Some(&message), StatusCode::CONFLICT);
     }
     let renewed_into = ms.renewed_by.as_ref().and_then(|next| records.memberships.iter().find(|m| &m.id == next));
-    let q = enrol::quote(&ms, &records.members, &dependent, renewed_into)
+    let q = enrol::quote(&ms, &records.members, &dependent, renewed_into, app.today())
         .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
     let key = enrol::enrolment_key(&app.config.secret, &ms, &dependent, &random_token(app.random.as_ref(), 16));
     let csrf = ctx.session()?.csrf_token.clone();
@@ -134,7 +125,7 @@ async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let member_id = enrol::enrolled_member_id(&app.config.secret, &ms, &dependent, ctx.form.text("enrolment_key"))
         .ok_or(PageError::BadRequest("The confirmation was incomplete. Start again."))?;
     let renewed_into = ms.renewed_by.as_ref().and_then(|next| records.memberships.iter().find(|m| &m.id == next));
-    let q = enrol::quote(&ms, &records.members, &dependent, renewed_into)
+    let q = enrol::quote(&ms, &records.members, &dependent, renewed_into, app.today())
         .ok_or(PageError::Forbidden(Some("New members can be added only to an active membership.")))?;
     let address = records.household.as_ref().and_then(|h| h.billing_address.clone());
     match enrol::enrol(app.table.as_ref(), &ms, &dependent, member_id, address, &q, renewed_into, app.now()).await? {

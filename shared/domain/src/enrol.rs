@@ -197,8 +197,15 @@ pub struct Quote {
 
 /// Quotes a dependent for an active membership: they start on its next bill date, and join the
 /// term it was renewed into (`renewed_into`), if it was, at the rate for their age on its start.
-pub fn quote(ms: &Membership, members: &[Member], dependent: &NewDependent, renewed_into: Option<&Membership>) -> Option<Quote> {
-    if ms.status != MembershipStatus::Active {
+/// `None` when the membership does not take new members today (see `Membership::accepts_new_members`).
+pub fn quote(
+    ms: &Membership,
+    members: &[Member],
+    dependent: &NewDependent,
+    renewed_into: Option<&Membership>,
+    today: NaiveDate,
+) -> Option<Quote> {
+    if !ms.accepts_new_members(today) {
         return None;
     }
     let start = ms.next_bill_date?;
@@ -214,6 +221,18 @@ pub fn quote(ms: &Membership, members: &[Member], dependent: &NewDependent, rene
         .filter(|next| ms.renewed_by.as_ref() == Some(&next.id))
         .map(|next| (next.contract_start, next.plan.rate_for(dependent.date_of_birth, next.contract_start)));
     Some(Quote { start, current, new_rate, total_before, total_after: total_before + new_rate, next_term })
+}
+
+/// Whether the dependent is already on the membership: someone with the same name (in any case)
+/// and date of birth whose enrolment has not ended. Most often the same form sent again after an
+/// error page whose first attempt had landed; someone whose enrolment ended may be added again.
+pub fn already_enrolled(ms: &Membership, members: &[Member], dependent: &NewDependent, today: NaiveDate) -> bool {
+    members.iter().any(|m| {
+        m.first_name.eq_ignore_ascii_case(&dependent.first_name)
+            && m.last_name.eq_ignore_ascii_case(&dependent.last_name)
+            && m.date_of_birth == dependent.date_of_birth
+            && ms.enrollments.iter().any(|e| e.member == m.id && e.end.is_none_or(|end| end >= today))
+    })
 }
 
 /// The key that claims an email address for one member, so no two members can hold it.
@@ -467,12 +486,43 @@ mod tests {
             d("2026-11-26"),
         )
         .unwrap();
-        let q = quote(&ms, &[adult], &dep, None).unwrap();
+        let q = quote(&ms, std::slice::from_ref(&adult), &dep, None, d("2026-11-26")).unwrap();
         assert_eq!(q.start, d("2026-12-01"));
         assert_eq!(
             (q.new_rate.to_string(), q.total_before.to_string(), q.total_after.to_string()),
             ("$30.00".into(), "$80.00".into(), "$110.00".into())
         );
+        // The one rule for "may a member be added": active, a bill date to start on, not ended.
+        assert!(ms.accepts_new_members(d("2026-12-31")));
+        assert!(!ms.accepts_new_members(d("2027-01-01")), "a term that has ended takes no one");
+        assert!(quote(&ms, std::slice::from_ref(&adult), &dep, None, d("2027-01-01")).is_none());
+        let billless = Membership { next_bill_date: None, ..ms.clone() };
+        assert!(!billless.accepts_new_members(d("2026-11-26")), "nowhere to start them");
+        let ended = Membership { status: MembershipStatus::Ended, ..ms.clone() };
+        assert!(!ended.accepts_new_members(d("2026-11-26")));
+    }
+
+    #[test]
+    fn the_same_person_is_not_added_twice_while_enrolled_but_may_come_back_after() {
+        let ana = Member { first_name: "Ana".into(), ..person("ana", "2022-06-01") };
+        let mut ms = membership("2026-01-01", "2026-12-31", &[&ana]);
+        let again = NewDependent::parse(
+            DependentInput {
+                first_name: "ANA",
+                last_name: &ana.last_name,
+                date_of_birth: "2022-06-01",
+                sex: "female",
+                relationship: "child",
+                email: "",
+                phone_mobile: "",
+            },
+            d("2026-11-26"),
+        )
+        .unwrap();
+        let today = d("2026-11-26");
+        assert!(already_enrolled(&ms, std::slice::from_ref(&ana), &again, today), "the same name in any case and birth date");
+        ms.enrollments[0].end = Some(d("2026-10-31"));
+        assert!(!already_enrolled(&ms, std::slice::from_ref(&ana), &again, today), "an enrolment that ended");
     }
 
     #[test]

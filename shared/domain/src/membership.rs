@@ -64,6 +64,12 @@ impl Membership {
             && self.contract_end <= today + Days::new(RENEWAL_WINDOW_DAYS)
     }
 
+    /// Whether new members can join it today: an active term, not ended, with a bill date to
+    /// start them on. The one rule the memberships page, the add-member pages and the quote ask.
+    pub fn accepts_new_members(&self, today: NaiveDate) -> bool {
+        self.status == MembershipStatus::Active && self.next_bill_date.is_some() && self.contract_end >= today
+    }
+
     /// The first day renewal is offered.
     pub fn renewal_opens(&self) -> NaiveDate {
         self.contract_end - Days::new(RENEWAL_WINDOW_DAYS)
