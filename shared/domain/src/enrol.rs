@@ -469,23 +469,25 @@ mod tests {
         assert_eq!(next.renews.as_ref().unwrap().as_str(), "ms");
     }
 
+    /// A girl born 2022-06-01, as the form gives her.
+    fn child(first_name: &str, last_name: &str) -> NewDependent {
+        let input = DependentInput {
+            first_name,
+            last_name,
+            date_of_birth: "2022-06-01",
+            sex: "female",
+            relationship: "child",
+            email: "",
+            phone_mobile: "",
+        };
+        NewDependent::parse(input, d("2026-11-26")).unwrap()
+    }
+
     #[test]
     fn a_dependent_starts_on_the_next_bill_date_at_their_age_then() {
         let adult = person("p", "1980-05-05");
         let ms = membership("2026-01-01", "2026-12-31", &[&adult]);
-        let dep = NewDependent::parse(
-            DependentInput {
-                first_name: "Ana",
-                last_name: "Lopez",
-                date_of_birth: "2022-06-01",
-                sex: "female",
-                relationship: "child",
-                email: "",
-                phone_mobile: "",
-            },
-            d("2026-11-26"),
-        )
-        .unwrap();
+        let dep = child("Ana", "Lopez");
         let q = quote(&ms, std::slice::from_ref(&adult), &dep, None, d("2026-11-26")).unwrap();
         assert_eq!(q.start, d("2026-12-01"));
         assert_eq!(
@@ -506,19 +508,7 @@ mod tests {
     fn the_same_person_is_not_added_twice_while_enrolled_but_may_come_back_after() {
         let ana = Member { first_name: "Ana".into(), ..person("ana", "2022-06-01") };
         let mut ms = membership("2026-01-01", "2026-12-31", &[&ana]);
-        let again = NewDependent::parse(
-            DependentInput {
-                first_name: "ANA",
-                last_name: &ana.last_name,
-                date_of_birth: "2022-06-01",
-                sex: "female",
-                relationship: "child",
-                email: "",
-                phone_mobile: "",
-            },
-            d("2026-11-26"),
-        )
-        .unwrap();
+        let again = child("ANA", &ana.last_name);
         let today = d("2026-11-26");
         assert!(already_enrolled(&ms, std::slice::from_ref(&ana), &again, today), "the same name in any case and birth date");
         ms.enrollments[0].end = Some(d("2026-10-31"));
