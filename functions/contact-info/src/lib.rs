@@ -71,7 +71,7 @@ fn members_page(
     members.sort_by_key(|m| Some(&m.id) != owner.as_ref());
     let billing = records.household.as_ref().map(|household| BillingSharing {
         household,
-        csrf_token: session.is_owner.then_some(session.csrf_token.as_str()),
+        csrf_token: access::Viewer::of(session).manages_household().then_some(session.csrf_token.as_str()),
         today: app.today(),
     });
     html(status, list_page(&ctx.chrome(app, Some(Section::Members)), &members, info, message, billing.as_ref()))

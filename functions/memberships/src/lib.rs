@@ -28,7 +28,9 @@ async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
         _ => None,
     };
     // A member who is not the owner sees their own enrolment, not the household's.
-    let visible = portal_domain::access::Viewer::of(&session).memberships(&records.memberships);
-    let page = list_page(&ctx.chrome(app, Some(Section::Memberships)), &visible, &records.members, app.today(), session.is_owner, info);
+    let viewer = portal_domain::access::Viewer::of(&session);
+    let visible = viewer.memberships(&records.memberships);
+    let manages = viewer.manages_household();
+    let page = list_page(&ctx.chrome(app, Some(Section::Memberships)), &visible, &records.members, app.today(), manages, info);
     Ok(html(StatusCode::OK, page))
 }
