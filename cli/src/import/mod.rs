@@ -209,7 +209,7 @@ async fn execute(table: &dyn Table, plan: &HouseholdPlan) -> Result<(), StoreErr
 
 /// The import ledger of a household: record → hash of its patient-changeable part as last imported.
 fn ledger_key(account: &AccountId) -> Key {
-    Key::new(format!("IMPORT#{account}"), "LEDGER")
+    portal_domain::keys::import_ledger_key(account)
 }
 
 fn fingerprint(value: &impl Serialize) -> String {

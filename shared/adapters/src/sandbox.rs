@@ -112,7 +112,7 @@ fn decode(text: &str) -> ChargeOutcome {
 }
 
 fn ledger_key(reference: &str) -> Key {
-    Key::new(format!("SANDBOX#{reference}"), "CHARGE")
+    portal_domain::keys::sandbox_charge_key(reference)
 }
 
 fn unavailable(e: StoreError) -> GatewayError {

@@ -41,9 +41,7 @@ pub struct AuditEvent {
     pub device: String,
 }
 
-pub fn audit_pk(account: &AccountId) -> String {
-    format!("AUDIT#{account}")
-}
+pub use crate::keys::audit_pk;
 
 impl AuditEvent {
     pub fn new(
@@ -90,7 +88,7 @@ impl AuditEvent {
     }
 
     fn sk(&self) -> String {
-        format!("EVENT#{}#{}", crate::store::key_time(self.at), self.id)
+        crate::keys::audit_sk(self.at, self.id.as_str())
     }
 
     pub fn key(&self) -> Key {
@@ -113,7 +111,7 @@ impl AuditEvent {
 
 /// The household's events, newest first (every one: for tools and tests; pages read [`newest`]).
 pub async fn list(table: &dyn Table, account: &AccountId) -> Result<Vec<AuditEvent>, StoreError> {
-    let items = table.query(&audit_pk(account), "EVENT#").await?;
+    let items = table.query(&audit_pk(account), crate::keys::EVENT).await?;
     let mut events = items.iter().map(|i| record_of::<AuditEvent>(i)).collect::<Result<Vec<_>, _>>()?;
     events.reverse();
     Ok(events)
@@ -129,7 +127,7 @@ pub async fn newest(
     limit: usize,
 ) -> Result<Vec<(Cursor, AuditEvent)>, StoreError> {
     let before = before.map(|c| c.0.as_str()).unwrap_or("");
-    let items = table.query_newest(&audit_pk(account), "EVENT#", before, limit).await?;
+    let items = table.query_newest(&audit_pk(account), crate::keys::EVENT, before, limit).await?;
     items
         .iter()
         .map(|i| {
@@ -149,12 +147,12 @@ impl Cursor {
     pub fn parse(text: &str) -> Option<Cursor> {
         let (time, id) = text.split_once('~')?;
         let shaped = time.len() == 27 && crate::store::time_at(time).is_some() && crate::ids::is_id(id);
-        shaped.then(|| Cursor(format!("EVENT#{time}#{id}")))
+        shaped.then(|| Cursor(format!("{}{time}#{id}", crate::keys::EVENT)))
     }
 
     /// As a link carries it.
     pub fn text(&self) -> String {
-        self.0.trim_start_matches("EVENT#").replacen('#', "~", 1)
+        self.0.trim_start_matches(crate::keys::EVENT).replacen('#', "~", 1)
     }
 }
 

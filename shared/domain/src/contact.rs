@@ -159,7 +159,7 @@ struct PendingEmail {
 }
 
 fn pending_key(member: &Member) -> Key {
-    Key::new(store::account_pk(&member.account), format!("EMAILCHANGE#{}", member.id))
+    crate::keys::email_change_key(&member.account, &member.id)
 }
 
 fn mac(key: &HmacKey, member: &MemberId, email: &Email, code: &str) -> String {

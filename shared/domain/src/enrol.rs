@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::feed::{self, Change};
-use crate::ports::{Condition, Key, Table, Write};
+use crate::ports::{Condition, Table, Write};
 use crate::store::{self, record_item};
 use subtle::ConstantTimeEq;
 
@@ -236,9 +236,7 @@ pub fn already_enrolled(ms: &Membership, members: &[Member], dependent: &NewDepe
 }
 
 /// The key that claims an email address for one member, so no two members can hold it.
-pub fn email_claim_key(email: &Email) -> Key {
-    Key::new(format!("CLAIM#{email}"), "EMAIL")
-}
+pub use crate::keys::email_claim_key;
 
 /// The write that claims `email` for `member` (fails if anyone holds it).
 pub fn claim_email(email: &Email, member: &Member) -> Result<Write, StoreError> {

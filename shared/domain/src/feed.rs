@@ -35,18 +35,8 @@ pub const KEPT_DAYS: i64 = 90;
 /// events older than this, so a cursor never passes an event that has yet to land.
 pub const SETTLE: Duration = Duration::seconds(15);
 
-const FEED_PREFIX: &str = "FEED#";
-const EVENT_PREFIX: &str = "EVENT#";
-
-/// The partition of one household's events.
-pub fn feed_pk(account: &AccountId) -> String {
-    format!("{FEED_PREFIX}{account}")
-}
-
-/// The index partition of one day's events (UTC).
-pub fn day_pk(day: NaiveDate) -> String {
-    format!("{FEED_PREFIX}{day}")
-}
+/// The partition of one household's events, and the index partition of one day's (UTC).
+pub use crate::keys::{feed_day_pk as day_pk, feed_pk};
 
 /// One change, as the practice is told of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -230,7 +220,7 @@ pub fn writes(changes: &[Change<'_>], at: DateTime<Utc>) -> Result<Vec<Write>, S
 impl FeedEvent {
     /// The write that appends the event, once: a second write of the same event fails its condition.
     pub fn write(&self) -> Result<Write, StoreError> {
-        let key = crate::ports::Key::new(feed_pk(&self.household), format!("{EVENT_PREFIX}{}", self.cursor));
+        let key = crate::ports::Key::new(feed_pk(&self.household), crate::keys::feed_event_sk(&self.cursor));
         let mut item = record_item(&key, "feed-event", self, 1)?;
         item.insert(attr::GSI1PK.into(), Value::S(day_pk(self.at.date_naive())));
         item.insert(attr::GSI1SK.into(), Value::S(self.cursor.clone()));
@@ -245,7 +235,7 @@ impl FeedEvent {
 
     /// Whether a stored item is a feed event (the stream carries every item of the table).
     pub fn is_feed_item(pk: &str, sk: &str) -> bool {
-        pk.starts_with(FEED_PREFIX) && sk.starts_with(EVENT_PREFIX)
+        crate::keys::is_feed_event(pk, sk)
     }
 
     /// The event as one JSON line (what webhooks post and `portal export` prints).
@@ -269,7 +259,7 @@ pub fn kinds_in(writes: &[Write]) -> Vec<String> {
 
 /// Every event of a household, oldest first (for tests and tools; the stream delivers them).
 pub async fn of_household(table: &dyn Table, account: &AccountId) -> Result<Vec<FeedEvent>, StoreError> {
-    table.query(&feed_pk(account), EVENT_PREFIX).await?.iter().map(|item| FeedEvent::of(item)).collect()
+    table.query(&feed_pk(account), crate::keys::EVENT).await?.iter().map(|item| FeedEvent::of(item)).collect()
 }
 
 /// The events of one UTC day, oldest first.

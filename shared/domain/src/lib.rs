@@ -15,6 +15,7 @@ pub mod feed;
 pub mod household;
 pub mod ids;
 pub mod invoice;
+pub mod keys;
 pub mod membership;
 pub mod money;
 pub mod otc;

@@ -287,9 +287,7 @@ struct IdempotencyRecord {
     payment_sk: String,
 }
 
-fn idempotency_key(account: &AccountId, key: &str) -> Key {
-    Key::new(format!("IDEMPOTENCY#{account}#{key}"), "IDEMPOTENCY")
-}
+use crate::keys::idempotency_key;
 
 /// The payment a form with this idempotency key made, if it was sent before: a resubmitted form
 /// answers with the first attempt and starts nothing new (no setup is read, nothing charged).
@@ -722,7 +720,7 @@ pub async fn reconcile(
 /// The sort key of a payment's invoice (its issue date is part of it).
 async fn invoice_sk(table: &dyn Table, payment: &Payment) -> Result<String, StoreError> {
     let suffix = format!("#{}", payment.invoice);
-    let items = table.query(&store::account_pk(&payment.account), "INVOICE#").await?;
+    let items = table.query(&store::account_pk(&payment.account), crate::keys::INVOICE).await?;
     items
         .iter()
         .filter_map(|i| i.get(crate::ports::attr::SK).and_then(Value::as_str))

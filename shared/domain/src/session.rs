@@ -93,7 +93,7 @@ pub struct SessionFor {
 }
 
 fn session_key(token: &Token) -> Key {
-    Key::new(format!("SESSION#{}", token.digest()), "SESSION")
+    crate::keys::session_key(&token.digest())
 }
 
 /// Starts a session for a member who just proved their address.
@@ -115,7 +115,7 @@ pub async fn start(table: &dyn Table, random: &dyn Random, now: DateTime<Utc>, w
     item.insert(attr::EXPIRES_AT.into(), Value::from(session.expires_at().timestamp()));
     // Indexed by member, so "Signed-in devices" can list them and end the others.
     item.insert(attr::GSI1PK.into(), Value::S(member_sessions_pk(&session.account, &session.member)));
-    item.insert(attr::GSI1SK.into(), Value::S(format!("SESSION#{}", crate::store::key_time(session.created_at))));
+    item.insert(attr::GSI1SK.into(), Value::S(crate::keys::member_sessions_sk(session.created_at)));
     table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;
     Ok((token, session))
 }
@@ -146,9 +146,7 @@ pub async fn load(table: &dyn Table, now: DateTime<Utc>, token: &Token) -> Resul
     Ok(Some(session))
 }
 
-fn member_sessions_pk(account: &AccountId, member: &MemberId) -> String {
-    format!("SESSIONS#{account}#{member}")
-}
+use crate::keys::member_sessions_pk;
 
 /// One of a member's live sessions, as "Signed-in devices" lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,7 +230,7 @@ pub struct AccessLink {
 }
 
 fn access_key(token: &Token) -> Key {
-    Key::new(format!("ACCESS#{}", token.digest()), "ACCESS")
+    crate::keys::access_key(&token.digest())
 }
 
 /// Mints an access link valid for `days`; returns the token for the URL.

@@ -120,7 +120,7 @@ pub fn signin_id(key: &HmacKey, email: &Email, channel: Channel) -> String {
 }
 
 fn record_key(signin_id: &str) -> Key {
-    Key::new(format!("SIGNIN#{signin_id}"), "CODE")
+    crate::keys::signin_key(signin_id)
 }
 
 fn code_mac(key: &HmacKey, signin_id: &str, code: &str) -> String {

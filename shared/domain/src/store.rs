@@ -11,10 +11,11 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::keys::AccountItem;
 use crate::ports::{attr, Condition, Item, Key, Table, Update, Value, Write};
 use crate::{
     AccountId, Agreement, Email, Household, Invoice, InvoiceData, InvoiceFigures, InvoiceId, Member, MemberId, Membership, Money, Payment,
-    PaymentId, PaymentSource, PaymentStatus, Plan, PlanId, Practice, StoreError,
+    PaymentId, PaymentSource, PaymentStatus, Plan, Practice, StoreError,
 };
 
 pub const DATA: &str = "data";
@@ -34,36 +35,11 @@ pub const INVOICE: &str = "invoice";
 pub const AMOUNT: &str = "amount";
 pub const SUCCEEDED: &str = "succeeded";
 
-pub fn account_pk(account: &AccountId) -> String {
-    format!("ACCOUNT#{account}")
-}
-
-pub fn practice_key() -> Key {
-    Key::new("PRACTICE", "PROFILE")
-}
-pub fn plan_key(plan: &PlanId) -> Key {
-    Key::new("PRACTICE", format!("PLAN#{plan}"))
-}
-pub fn household_key(account: &AccountId) -> Key {
-    Key::new(account_pk(account), "ACCOUNT")
-}
-pub fn member_key(account: &AccountId, member: &MemberId) -> Key {
-    Key::new(account_pk(account), format!("MEMBER#{member}"))
-}
-pub fn membership_key(ms: &Membership) -> Key {
-    Key::new(account_pk(&ms.account), format!("MEMBERSHIP#{}", ms.id))
-}
-pub fn invoice_key(invoice: &Invoice) -> Key {
-    Key::new(account_pk(invoice.account()), format!("INVOICE#{}#{}", invoice.issued(), invoice.id()))
-}
-pub fn payment_key(payment: &Payment) -> Key {
-    Key::new(account_pk(&payment.account), format!("PAYMENT#{}#{}", key_time(payment.at), payment.id))
-}
-
-/// An instant as sort keys carry it (`2026-11-27T10:00:00.123456Z`): fixed width, so keys sort by time.
-pub fn key_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
+// Every key and index partition is defined in `keys`; the store's writers and readers use them.
+pub use crate::keys::{
+    account_pk, agreement_key, charge_key, email_index_pk, household_key, invoice_key, key_time, member_key, membership_key, payment_key,
+    plan_key, practice_key, processor_event_key, source_key, PENDING_PAYMENTS,
+};
 
 /// The instant at the start of `text`, as [`key_time`] writes it; read without a format parser
 /// (lists read hundreds).
@@ -80,16 +56,6 @@ pub fn time_at(text: &str) -> Option<DateTime<Utc>> {
 fn digits(bytes: &[u8]) -> Option<u32> {
     bytes.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
 }
-pub fn source_key(source: &PaymentSource) -> Key {
-    Key::new(account_pk(&source.account), format!("SOURCE#{}", source.id))
-}
-pub fn agreement_key(agreement: &Agreement) -> Key {
-    Key::new(account_pk(&agreement.account), format!("AGREEMENT#{}", agreement.id))
-}
-pub fn email_index_pk(email: &Email) -> String {
-    format!("EMAIL#{email}")
-}
-
 /// An item holding `record` as JSON under `key`.
 pub fn record_item(key: &Key, kind: &str, record: &impl Serialize, version: u64) -> Result<Item, StoreError> {
     let json = serde_json::to_string(record).map_err(|e| StoreError::Malformed(format!("{kind}: {e}")))?;
@@ -166,7 +132,7 @@ pub fn put_member(member: &Member) -> Result<Write, StoreError> {
     let mut item = record_item(&member_key(&member.account, &member.id), "member", member, member.version.max(1))?;
     if let Some(email) = &member.email {
         item.insert(attr::GSI1PK.into(), Value::S(email_index_pk(email)));
-        item.insert(attr::GSI1SK.into(), Value::S(format!("MEMBER#{}", member.id)));
+        item.insert(attr::GSI1SK.into(), Value::S(crate::keys::email_index_sk(&member.id)));
     }
     Ok(put_new(item))
 }
@@ -186,9 +152,6 @@ pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
     item.insert(VOID.into(), Value::Bool(invoice.is_void()));
     Ok(put_new(item))
 }
-
-/// The index partition that lists payments awaiting the processor's answer, for `portal reconcile`.
-pub const PENDING_PAYMENTS: &str = "PAYMENTS#pending";
 
 /// A payment's item at `version`, with the attributes lists and statements read.
 fn payment_attributes(payment: &Payment, version: u64) -> Result<Item, StoreError> {
@@ -212,12 +175,6 @@ fn payment_item(payment: &Payment, version: u64) -> Result<Item, StoreError> {
 
 pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
     Ok(put_new(payment_item(payment, 1)?))
-}
-
-/// The item that finds a payment from its charge at the processor (a Stripe PaymentIntent id):
-/// the processor's events name the charge, not the portal's payment.
-pub fn charge_key(reference: &str) -> Key {
-    Key::new(format!("CHARGE#{reference}"), "CHARGE")
 }
 
 /// Where a charge's payment and invoice are stored, for the processor's events. A charge that
@@ -262,11 +219,6 @@ pub fn put_charge(reference: &str, parts: &[(&Payment, &Invoice)]) -> Result<Wri
     Ok(put_new(record_item(&charge_key(reference), "charge", &record, 1)?))
 }
 
-/// The marker of a processor event already applied (Stripe sends an event at least once).
-pub fn processor_event_key(event_id: &str) -> Key {
-    Key::new(format!("PROCESSOR_EVENT#{event_id}"), "EVENT")
-}
-
 /// Replaces a payment stored at `version`: recording its charge, settling or releasing it.
 pub fn replace_payment(payment: &Payment, version: u64) -> Result<Write, StoreError> {
     let item = payment_item(payment, version + 1)?;
@@ -305,7 +257,7 @@ pub async fn practice(table: &dyn Table) -> Result<Option<Practice>, StoreError>
 
 /// Every plan the practice offers.
 pub async fn plans(table: &dyn Table) -> Result<Vec<Plan>, StoreError> {
-    table.query("PRACTICE", "PLAN#").await?.iter().map(|i| record_of(i)).collect()
+    table.query(crate::keys::PRACTICE_PK, crate::keys::PLAN).await?.iter().map(|i| record_of(i)).collect()
 }
 
 /// The member who signs in with `email`, if any.
@@ -356,37 +308,37 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
     for item in items {
         let sk = item.get(attr::SK).and_then(Value::as_str).unwrap_or("");
         let version = version_of(&item);
-        match sk.split('#').next().unwrap_or("") {
-            "ACCOUNT" => {
+        match AccountItem::of_sk(sk) {
+            AccountItem::Household => {
                 let mut h: Household = record_of(&item)?;
                 h.version = version;
                 h.processor_customer = item.get(PROCESSOR_CUSTOMER).and_then(Value::as_str).map(str::to_owned);
                 records.household = Some(h);
             }
-            "MEMBER" => {
+            AccountItem::Member => {
                 let mut m: Member = record_of(&item)?;
                 m.version = version;
                 records.members.push(m);
             }
-            "MEMBERSHIP" => {
+            AccountItem::Membership => {
                 let mut ms: Membership = record_of(&item)?;
                 ms.version = version;
                 records.memberships.push(ms);
             }
-            "INVOICE" => records.ledger.invoices.push(item),
-            "PAYMENT" => records.ledger.payments.push(item),
-            "SOURCE" => {
+            AccountItem::Invoice => records.ledger.invoices.push(item),
+            AccountItem::Payment => records.ledger.payments.push(item),
+            AccountItem::Source => {
                 let mut s: PaymentSource = record_of(&item)?;
                 s.version = version;
                 records.sources.push(s);
             }
-            "AGREEMENT" => {
+            AccountItem::Agreement => {
                 let mut a: Agreement = record_of(&item)?;
                 a.record_version = version;
                 records.agreements.push(a);
             }
-            "EMAILCHANGE" => records.email_changes.push(item),
-            _ => {}
+            AccountItem::EmailChange => records.email_changes.push(item),
+            AccountItem::Other => {}
         }
     }
     records.ledger.invoices.reverse();
@@ -575,7 +527,7 @@ fn date_at(text: &str) -> Option<NaiveDate> {
 
 /// The issue date in an invoice's sort key (`INVOICE#{issued}#{id}`).
 fn issued_in_key(item: &Item) -> Option<NaiveDate> {
-    item.get(attr::SK).and_then(Value::as_str).and_then(|sk| sk.strip_prefix("INVOICE#")).and_then(date_at)
+    item.get(attr::SK).and_then(Value::as_str).and_then(|sk| sk.strip_prefix(crate::keys::INVOICE)).and_then(date_at)
 }
 
 /// A money attribute, if it is present and a valid amount.
@@ -630,7 +582,7 @@ fn charge_of(item: &Item) -> Result<Option<Money>, StoreError> {
 
 /// The instant in a payment's sort key (`PAYMENT#{time}#{id}`).
 fn paid_at_in_key(item: &Item) -> Option<DateTime<Utc>> {
-    time_at(item.get(attr::SK).and_then(Value::as_str)?.strip_prefix("PAYMENT#")?)
+    time_at(item.get(attr::SK).and_then(Value::as_str)?.strip_prefix(crate::keys::PAYMENT)?)
 }
 
 fn payment_figures(item: &Item) -> Result<PaymentFigures, StoreError> {

@@ -148,7 +148,7 @@ pub enum Sent {
 }
 
 fn sent_key(day: NaiveDate) -> portal_domain::ports::Key {
-    portal_domain::ports::Key::new("DIGEST", format!("DAY#{day}"))
+    portal_domain::keys::digest_key(day)
 }
 
 /// The events of the practice's calendar day `day` (`date_of` gives an instant's practice date).

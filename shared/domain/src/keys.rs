@@ -1,0 +1,265 @@
+//! The storage layout: every item's keys and every index partition, in one place. The table is
+//! one DynamoDB table with `pk`/`sk` and one index (`gsi1pk`/`gsi1sk`); `docs/architecture.md`
+//! lists the same items in a table. Nothing outside this module spells a key prefix.
+//!
+//! | partition (`pk`)              | sort key (`sk`)                         | item                                   |
+//! |-------------------------------|-----------------------------------------|----------------------------------------|
+//! | `PRACTICE`                    | `PROFILE`, `PLAN#{plan}`                | the practice and its plans             |
+//! | `ACCOUNT#{household}`         | `ACCOUNT`                               | the household (and its source count)   |
+//! |                               | `MEMBER#{member}`                       | a member (indexed by email)            |
+//! |                               | `MEMBERSHIP#{id}`                       | a membership term                      |
+//! |                               | `INVOICE#{issued}#{id}`                 | an invoice, by issue date              |
+//! |                               | `PAYMENT#{time}#{id}`                   | a payment, by time (pending: indexed)  |
+//! |                               | `SOURCE#{id}`                           | a saved card or bank account           |
+//! |                               | `AGREEMENT#{id}`                        | an agreement and its signature         |
+//! |                               | `EMAILCHANGE#{member}`                  | a pending email change and its code    |
+//! | `AUDIT#{household}`           | `EVENT#{time}#{id}`                     | the activity log                       |
+//! | `FEED#{household}`            | `EVENT#{cursor}`                        | the practice's change feed (by day)    |
+//! | `SIGNIN#{signin id}`          | `CODE`                                  | a sign-in code                         |
+//! | `SESSION#{token digest}`      | `SESSION`                               | a session (indexed by member)          |
+//! | `ACCESS#{token digest}`       | `ACCESS`                                | an access link                         |
+//! | `CLAIM#{email}`               | `EMAIL`                                 | who holds an email address             |
+//! | `IDEMPOTENCY#{household}#{k}` | `IDEMPOTENCY`                           | a pay form already sent                |
+//! | `CHARGE#{reference}`          | `CHARGE`                                | a processor charge's payments          |
+//! | `PROCESSOR_EVENT#{id}`        | `EVENT`                                 | a processor event already applied      |
+//! | `DIGEST`                      | `DAY#{date}`                            | a staff digest already sent            |
+//! | `IMPORT#{household}`          | `LEDGER`                                | what the last import brought           |
+//! | `SANDBOX#{reference}`         | `CHARGE`                                | the sandbox processor's own charges    |
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::ports::Key;
+use crate::{AccountId, Agreement, Email, Invoice, MemberId, Membership, Payment, PaymentSource, PlanId};
+
+/// The sort-key prefixes of a household's items (`ACCOUNT#{household}`).
+pub const MEMBER: &str = "MEMBER#";
+pub const MEMBERSHIP: &str = "MEMBERSHIP#";
+pub const INVOICE: &str = "INVOICE#";
+pub const PAYMENT: &str = "PAYMENT#";
+pub const SOURCE: &str = "SOURCE#";
+pub const AGREEMENT: &str = "AGREEMENT#";
+pub const EMAIL_CHANGE: &str = "EMAILCHANGE#";
+/// The sort-key prefix of an activity event (`AUDIT#…`) and of a change-feed event (`FEED#…`).
+pub const EVENT: &str = "EVENT#";
+const HOUSEHOLD_SK: &str = "ACCOUNT";
+const FEED: &str = "FEED#";
+
+/// What a household item is, from its sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountItem {
+    Household,
+    Member,
+    Membership,
+    Invoice,
+    Payment,
+    Source,
+    Agreement,
+    EmailChange,
+    Other,
+}
+
+impl AccountItem {
+    pub fn of_sk(sk: &str) -> AccountItem {
+        let starts = |prefix: &str| sk.starts_with(prefix);
+        if sk == HOUSEHOLD_SK {
+            AccountItem::Household
+        } else if starts(MEMBERSHIP) {
+            AccountItem::Membership
+        } else if starts(MEMBER) {
+            AccountItem::Member
+        } else if starts(INVOICE) {
+            AccountItem::Invoice
+        } else if starts(PAYMENT) {
+            AccountItem::Payment
+        } else if starts(SOURCE) {
+            AccountItem::Source
+        } else if starts(AGREEMENT) {
+            AccountItem::Agreement
+        } else if starts(EMAIL_CHANGE) {
+            AccountItem::EmailChange
+        } else {
+            AccountItem::Other
+        }
+    }
+}
+
+pub fn account_pk(account: &AccountId) -> String {
+    format!("ACCOUNT#{account}")
+}
+
+/// The practice's partition: its profile and its plans (`PLAN#{plan}`).
+pub const PRACTICE_PK: &str = "PRACTICE";
+pub const PLAN: &str = "PLAN#";
+
+pub fn practice_key() -> Key {
+    Key::new(PRACTICE_PK, "PROFILE")
+}
+
+pub fn plan_key(plan: &PlanId) -> Key {
+    Key::new(PRACTICE_PK, format!("{PLAN}{plan}"))
+}
+
+pub fn household_key(account: &AccountId) -> Key {
+    Key::new(account_pk(account), HOUSEHOLD_SK)
+}
+
+pub fn member_key(account: &AccountId, member: &MemberId) -> Key {
+    Key::new(account_pk(account), format!("{MEMBER}{member}"))
+}
+
+pub fn membership_key(ms: &Membership) -> Key {
+    Key::new(account_pk(&ms.account), format!("{MEMBERSHIP}{}", ms.id))
+}
+
+pub fn invoice_key(invoice: &Invoice) -> Key {
+    Key::new(account_pk(invoice.account()), format!("{INVOICE}{}#{}", invoice.issued(), invoice.id()))
+}
+
+pub fn payment_key(payment: &Payment) -> Key {
+    Key::new(account_pk(&payment.account), format!("{PAYMENT}{}#{}", key_time(payment.at), payment.id))
+}
+
+pub fn source_key(source: &PaymentSource) -> Key {
+    Key::new(account_pk(&source.account), format!("{SOURCE}{}", source.id))
+}
+
+pub fn agreement_key(agreement: &Agreement) -> Key {
+    Key::new(account_pk(&agreement.account), format!("{AGREEMENT}{}", agreement.id))
+}
+
+/// A member's pending email change (one at a time).
+pub fn email_change_key(account: &AccountId, member: &MemberId) -> Key {
+    Key::new(account_pk(account), format!("{EMAIL_CHANGE}{member}"))
+}
+
+/// The index partition that finds a member by email, and the member's place in it.
+pub fn email_index_pk(email: &Email) -> String {
+    format!("EMAIL#{email}")
+}
+
+pub fn email_index_sk(member: &MemberId) -> String {
+    format!("{MEMBER}{member}")
+}
+
+/// The index partition that lists payments awaiting the processor's answer, for `portal reconcile`.
+pub const PENDING_PAYMENTS: &str = "PAYMENTS#pending";
+
+/// The item that claims an email address for one member, so no two members can hold it.
+pub fn email_claim_key(email: &Email) -> Key {
+    Key::new(format!("CLAIM#{email}"), "EMAIL")
+}
+
+/// A pay form's idempotency key, remembered for the household.
+pub fn idempotency_key(account: &AccountId, key: &str) -> Key {
+    Key::new(format!("IDEMPOTENCY#{account}#{key}"), "IDEMPOTENCY")
+}
+
+/// The item that finds a payment from its charge at the processor (a Stripe PaymentIntent id):
+/// the processor's events name the charge, not the portal's payment.
+pub fn charge_key(reference: &str) -> Key {
+    Key::new(format!("CHARGE#{reference}"), "CHARGE")
+}
+
+/// The marker of a processor event already applied (Stripe sends an event at least once).
+pub fn processor_event_key(event_id: &str) -> Key {
+    Key::new(format!("PROCESSOR_EVENT#{event_id}"), "EVENT")
+}
+
+/// A sign-in code's record, by the HMAC of the address and channel.
+pub fn signin_key(signin_id: &str) -> Key {
+    Key::new(format!("SIGNIN#{signin_id}"), "CODE")
+}
+
+/// A session, by the digest of its token (the token itself is never stored).
+pub fn session_key(token_digest: &str) -> Key {
+    Key::new(format!("SESSION#{token_digest}"), "SESSION")
+}
+
+/// The index partition of a member's sessions ("Signed-in devices"), and a session's place in it.
+pub fn member_sessions_pk(account: &AccountId, member: &MemberId) -> String {
+    format!("SESSIONS#{account}#{member}")
+}
+
+pub fn member_sessions_sk(created_at: DateTime<Utc>) -> String {
+    format!("SESSION#{}", key_time(created_at))
+}
+
+/// An access link, by the digest of its token.
+pub fn access_key(token_digest: &str) -> Key {
+    Key::new(format!("ACCESS#{token_digest}"), "ACCESS")
+}
+
+/// The partition of a household's activity log.
+pub fn audit_pk(account: &AccountId) -> String {
+    format!("AUDIT#{account}")
+}
+
+/// An activity event's sort key: time, then id.
+pub fn audit_sk(at: DateTime<Utc>, id: &str) -> String {
+    format!("{EVENT}{}#{id}", key_time(at))
+}
+
+/// The partition of one household's change-feed events.
+pub fn feed_pk(account: &AccountId) -> String {
+    format!("{FEED}{account}")
+}
+
+/// The index partition of every household's change-feed events of one UTC day.
+pub fn feed_day_pk(day: NaiveDate) -> String {
+    format!("{FEED}{day}")
+}
+
+pub fn feed_event_sk(cursor: &str) -> String {
+    format!("{EVENT}{cursor}")
+}
+
+/// Whether a key is a change-feed event's (the stream delivers only those to the practice).
+pub fn is_feed_event(pk: &str, sk: &str) -> bool {
+    pk.starts_with(FEED) && sk.starts_with(EVENT)
+}
+
+/// The marker of a day's staff digest, written before it is sent.
+pub fn digest_key(day: NaiveDate) -> Key {
+    Key::new("DIGEST", format!("DAY#{day}"))
+}
+
+/// What the last import brought for a household (so a re-import can tell the practice's records
+/// from those patients made in the portal).
+pub fn import_ledger_key(account: &AccountId) -> Key {
+    Key::new(format!("IMPORT#{account}"), "LEDGER")
+}
+
+/// The sandbox processor's record of one of its charges.
+pub fn sandbox_charge_key(reference: &str) -> Key {
+    Key::new(format!("SANDBOX#{reference}"), "CHARGE")
+}
+
+/// An instant as sort keys carry it (`2026-11-27T10:00:00.123456Z`): fixed width, so keys sort by time.
+pub fn key_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_household_item_is_told_by_its_sort_key() {
+        let cases = [
+            ("ACCOUNT", AccountItem::Household),
+            ("MEMBER#maria", AccountItem::Member),
+            ("MEMBERSHIP#ms-1", AccountItem::Membership),
+            ("INVOICE#2026-11-01#inv-1", AccountItem::Invoice),
+            ("PAYMENT#2026-11-02T10:00:00.000000Z#p1", AccountItem::Payment),
+            ("SOURCE#src-1", AccountItem::Source),
+            ("AGREEMENT#agr-1", AccountItem::Agreement),
+            ("EMAILCHANGE#maria", AccountItem::EmailChange),
+            ("ACCOUNTS", AccountItem::Other),
+        ];
+        for (sk, kind) in cases {
+            assert_eq!(AccountItem::of_sk(sk), kind, "{sk}");
+        }
+        assert!(is_feed_event(&feed_pk(&AccountId::parse("lopez").unwrap()), &feed_event_sk("c1")));
+        assert!(!is_feed_event(&audit_pk(&AccountId::parse("lopez").unwrap()), &feed_event_sk("c1")));
+    }
+}
