@@ -14,17 +14,18 @@ use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::memberships::{dependent_form, quote_page, DependentValues};
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, App, Ctx, Form, PageError, PageResult};
+use portal_web::{html, App, Ctx, Form, PageError, PageResult};
 
-portal_web::handler!(Function::AddDependent, route);
+/// Serves one request (see `portal_web::serve`).
+pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
+    portal_web::serve(app, req, Function::AddDependent, route).await
+}
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
-        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
         (Route::NewDependent(id), Method::GET) => form(app, ctx, &id).await,
         (Route::NewDependent(id), Method::POST) => quote(app, ctx, &id).await,
         (Route::ConfirmDependent(id), Method::POST) => confirm(app, ctx, &id).await,
-        (Route::NewDependent(_) | Route::ConfirmDependent(_), _) => Err(PageError::MethodNotAllowed),
         _ => Err(PageError::NotFound),
     }
 }

@@ -10,18 +10,19 @@ use portal_domain::{Agreement, AgreementId, Member, Signature};
 use portal_templates::agreements::{agreement_page, list_page, pdf, Listed, SignForm};
 use portal_templates::layout::Section;
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, redirect, App, Ctx, PageError, PageResult};
+use portal_web::{html, redirect, App, Ctx, PageError, PageResult};
 
-portal_web::handler!(Function::Agreements, route);
+/// Serves one request (see `portal_web::serve`).
+pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
+    portal_web::serve(app, req, Function::Agreements, route).await
+}
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
-        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
         (Route::Agreements, Method::GET) => list(app, ctx).await,
         (Route::Agreement(id), Method::GET) => show(app, ctx, &id).await,
         (Route::SignAgreement(id), Method::POST) => sign(app, ctx, &id).await,
         (Route::AgreementPdf(id), Method::GET) => download(app, ctx, &id).await,
-        (Route::Agreements | Route::Agreement(_) | Route::SignAgreement(_) | Route::AgreementPdf(_), _) => Err(PageError::MethodNotAllowed),
         _ => Err(PageError::NotFound),
     }
 }

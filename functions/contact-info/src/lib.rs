@@ -14,19 +14,20 @@ use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::members::{contact_page, list_page, BillingSharing, ContactPage, ContactValues};
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, App, Ctx, Form, PageError, PageResult};
+use portal_web::{html, App, Ctx, Form, PageError, PageResult};
 
-portal_web::handler!(Function::ContactInfo, route);
+/// Serves one request (see `portal_web::serve`).
+pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
+    portal_web::serve(app, req, Function::ContactInfo, route).await
+}
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
-        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
         (Route::Members, Method::GET) => list(app, ctx).await,
         (Route::MemberContact(id), Method::GET) => show(app, ctx, &id).await,
         (Route::MemberContact(id), Method::POST) if ctx.form.get("code").is_some() => confirm_email(app, ctx, &id).await,
         (Route::MemberContact(id), Method::POST) => save(app, ctx, &id).await,
         (Route::MemberBilling(id), Method::POST) => share_billing(app, ctx, &id).await,
-        (Route::Members | Route::MemberContact(_) | Route::MemberBilling(_), _) => Err(PageError::MethodNotAllowed),
         _ => Err(PageError::NotFound),
     }
 }

@@ -1,7 +1,7 @@
 //! The invoices function: the overview, one invoice (page, print view, PDF), and account
 //! statements (page and PDF). Only whoever handles the household's billing sees them (`access`).
 
-use lambda_http::http::{header, HeaderValue, Method, Response, StatusCode};
+use lambda_http::http::{header, HeaderValue, Response, StatusCode};
 use lambda_http::Body;
 use portal_domain::statement::parse_period;
 use portal_domain::store::HouseholdRecords;
@@ -10,16 +10,16 @@ use portal_templates::invoice::{self, InvoiceView};
 use portal_templates::invoices::{self, Filter};
 use portal_templates::layout::Section;
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, App, Ctx, PageError, PageResult};
+use portal_web::{html, App, Ctx, PageError, PageResult};
 
-portal_web::handler!(Function::Invoices, route);
+/// Serves one request (see `portal_web::serve`).
+pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
+    portal_web::serve(app, req, Function::Invoices, route).await
+}
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
-    if ctx.method != Method::GET {
-        return Err(PageError::MethodNotAllowed);
-    }
+    // Every route of this function answers GET alone (`Route::methods`, checked by the edge).
     match ctx.route.clone() {
-        r if r.is_asset() => Ok(asset(&r)),
         Route::Invoices => overview(app, ctx).await,
         Route::Invoice(id) => detail(app, ctx, &id, false).await,
         Route::InvoicePdf(id) => detail(app, ctx, &id, true).await,

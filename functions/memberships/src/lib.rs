@@ -6,15 +6,16 @@ use portal_domain::store;
 use portal_templates::layout::Section;
 use portal_templates::memberships::list_page;
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, App, Ctx, PageError, PageResult};
+use portal_web::{html, App, Ctx, PageError, PageResult};
 
-portal_web::handler!(Function::Memberships, route);
+/// Serves one request (see `portal_web::serve`).
+pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
+    portal_web::serve(app, req, Function::Memberships, route).await
+}
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
-        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
         (Route::Memberships, Method::GET) => list(app, ctx).await,
-        (Route::Memberships, _) => Err(PageError::MethodNotAllowed),
         _ => Err(PageError::NotFound),
     }
 }

@@ -17,17 +17,18 @@ use portal_templates::pay::{
 };
 use portal_templates::routes::{Function, Route};
 use portal_web::form::Form;
-use portal_web::{asset, html, payment_form, redirect, stripe_html, App, Ctx, PageError, PageResult, Payments};
+use portal_web::{html, payment_form, redirect, stripe_html, App, Ctx, PageError, PageResult, Payments};
 
-portal_web::handler!(Function::PayInvoice, route);
+/// Serves one request (see `portal_web::serve`).
+pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
+    portal_web::serve(app, req, Function::PayInvoice, route).await
+}
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
-        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
         (r @ (Route::PayInvoice(_) | Route::PayDue), Method::GET) => pay_form(app, ctx, &r).await,
         (r @ (Route::PayInvoice(_) | Route::PayDue), Method::POST) => pay_submit(app, ctx, &r).await,
         (Route::Payment(id), Method::GET) => receipt(app, ctx, &id).await,
-        (Route::PayInvoice(_) | Route::PayDue | Route::Payment(_), _) => Err(PageError::MethodNotAllowed),
         _ => Err(PageError::NotFound),
     }
 }

@@ -11,22 +11,21 @@ use portal_domain::{PaymentSource, SourceId};
 use portal_templates::layout::Section;
 use portal_templates::pay::{methods_page, new_method_page, remove_method_page, CardEntry, NewSourceValues, StripeEntry};
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, payment_form, stripe_html, App, Ctx, PageError, PageResult, Payments};
+use portal_web::{html, payment_form, stripe_html, App, Ctx, PageError, PageResult, Payments};
 
-portal_web::handler!(Function::PaymentOptions, route);
+/// Serves one request (see `portal_web::serve`).
+pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
+    portal_web::serve(app, req, Function::PaymentOptions, route).await
+}
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
-        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
         (Route::PaymentMethods, Method::GET) => list(app, ctx, None, StatusCode::OK).await,
         (Route::NewPaymentMethod, Method::GET) => new_form(app, ctx).await,
         (Route::NewPaymentMethod, Method::POST) => add(app, ctx).await,
         (Route::RemovePaymentMethod(id), Method::GET) => confirm_remove(app, ctx, &id).await,
         (Route::RemovePaymentMethod(id), Method::POST) => remove(app, ctx, &id).await,
         (Route::DefaultPaymentMethod(id), Method::POST) => make_default(app, ctx, &id).await,
-        (Route::PaymentMethods | Route::NewPaymentMethod | Route::RemovePaymentMethod(_) | Route::DefaultPaymentMethod(_), _) => {
-            Err(PageError::MethodNotAllowed)
-        }
         _ => Err(PageError::NotFound),
     }
 }

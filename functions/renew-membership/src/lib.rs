@@ -10,16 +10,17 @@ use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::memberships::renew_page;
 use portal_templates::routes::{Function, Route};
-use portal_web::{asset, html, App, Ctx, PageError, PageResult};
+use portal_web::{html, App, Ctx, PageError, PageResult};
 
-portal_web::handler!(Function::RenewMembership, route);
+/// Serves one request (see `portal_web::serve`).
+pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
+    portal_web::serve(app, req, Function::RenewMembership, route).await
+}
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
-        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
         (Route::Renew(id), Method::GET) => show(app, ctx, &id, None, StatusCode::OK).await,
         (Route::Renew(id), Method::POST) => renew(app, ctx, &id).await,
-        (Route::Renew(_), _) => Err(PageError::MethodNotAllowed),
         _ => Err(PageError::NotFound),
     }
 }

@@ -14,13 +14,15 @@ use portal_templates::routes::{Function, Route};
 use portal_templates::security::{self, EventRow, EVENTS_PER_PAGE};
 use portal_templates::{emails, signin as pages};
 use portal_web::cookies::PreSession;
-use portal_web::{asset, html, landing, redirect, redirect_with_query, App, Ctx, PageError, PageResult};
+use portal_web::{html, landing, redirect, redirect_with_query, App, Ctx, PageError, PageResult};
 
-portal_web::handler!(Function::SignIn, route);
+/// Serves one request (see `portal_web::serve`).
+pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
+    portal_web::serve(app, req, Function::SignIn, route).await
+}
 
 async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
     match (ctx.route.clone(), ctx.method.clone()) {
-        (r, Method::GET) if r.is_asset() => Ok(asset(&r)),
         (Route::Home, Method::GET) => Ok(redirect(&ctx.session.as_ref().map_or(Route::SignIn, |(_, s)| landing(s)))),
         (Route::SignIn, Method::GET) => sign_in_form(app, ctx),
         (Route::SignIn, Method::POST) => sign_in_submit(app, ctx).await,
@@ -32,7 +34,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
         (Route::Activity, Method::GET) => activity(app, ctx).await,
         (Route::Devices, Method::GET) => devices(app, ctx).await,
         (Route::SignOutOthers, Method::POST) => sign_out_others(app, ctx).await,
-        _ => Err(PageError::MethodNotAllowed),
+        _ => Err(PageError::NotFound),
     }
 }
 

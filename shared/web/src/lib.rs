@@ -18,22 +18,21 @@ pub use edge::{
 pub use form::Form;
 pub use lambda_http::{Body, Request, Response};
 
-/// Defines a function crate's `handle`: the shared edge around the crate's own `route`.
-///
-/// `handler!(Function::Invoices, route)` expands to `pub async fn handle(app, req) -> Response`,
-/// which checks the request ([`Ctx::begin`]), runs `route(app, &mut ctx)`, and turns its outcome
-/// into the response ([`Ctx::finish`]).
-#[macro_export]
-macro_rules! handler {
-    ($function:expr, $route:ident) => {
-        /// Serves one request.
-        pub async fn handle(app: &$crate::App, req: $crate::Request) -> $crate::Response<$crate::Body> {
-            let mut ctx = match $crate::Ctx::begin(app, req, $function).await {
-                Ok(ctx) => ctx,
-                Err(done) => return done,
-            };
-            let result = $route(app, &mut ctx).await;
-            ctx.finish(app, result)
-        }
+/// Serves one request for `function`: the shared edge around the function's own `route`. It
+/// checks the request ([`Ctx::begin`]: the route is the function's, the method one the route
+/// answers, the session and CSRF token), serves the assets every function serves, runs
+/// `route(app, &mut ctx)` for the function's own routes, and turns the outcome into the response
+/// ([`Ctx::finish`]). A function's `route` so maps only (its route, an allowed method) to a handler.
+pub async fn serve(
+    app: &App,
+    req: Request,
+    function: portal_templates::routes::Function,
+    route: impl for<'c> AsyncFnOnce(&'c App, &'c mut Ctx) -> PageResult,
+) -> Response<Body> {
+    let mut ctx = match Ctx::begin(app, req, function).await {
+        Ok(ctx) => ctx,
+        Err(done) => return done,
     };
+    let result = if ctx.route.is_asset() { Ok(asset(&ctx.route)) } else { route(app, &mut ctx).await };
+    ctx.finish(app, result)
 }
