@@ -28,9 +28,8 @@ use futures::stream::{self, StreamExt};
 use portal_domain::contact::replace_member;
 use portal_domain::enrol::{claim_email, email_claim_key};
 use portal_domain::ports::{attr, Condition, Key, Table, Update, Value, Write};
-use portal_domain::store::{self, record_item, record_of, version_of, PAID, PENDING, SOURCE_COUNT};
+use portal_domain::store::{self, record_item, record_of, version_of, PAID, PENDING};
 use portal_domain::*;
-use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -373,7 +372,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
     // Payment sources: new ones are added (the default only if the household has none), changed ones
     // updated unless the portal changed them, and ones a patient removed stay removed.
     let stored_default = stored.sources.values().any(|s| s.is_default);
-    let mut added_sources = 0u64;
+    let mut added_sources = 0usize;
     for s in &h.sources {
         let name = format!("source:{}", s.id);
         let file_hash = fingerprint(&source_part(s));
@@ -405,7 +404,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
 
     // The household's own record, and its count of sources (one write to the account item).
     match &stored.account {
-        None => groups.insert(0, vec![store::put_household(&h.household, added_sources as usize)?]),
+        None => groups.insert(0, vec![store::put_household(&h.household, added_sources)?]),
         Some(old) => {
             let version = old.version;
             // The household's customer at the processor stands unless the file names one.
@@ -433,7 +432,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
                 }
             }
             if added_sources > 0 {
-                update = update.add(SOURCE_COUNT, Decimal::from(added_sources));
+                update = store::count_sources(update, added_sources);
             }
             if changed || added_sources > 0 {
                 let condition = if changed { Condition::Equals(attr::VERSION.into(), Value::from(version)) } else { Condition::Exists };

@@ -3,10 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::feed::{self, Change};
-use crate::ports::{Condition, Table, Update, Write};
-use crate::store::{self, household_key, SOURCE_COUNT};
+use crate::ports::{Condition, Table, Write};
+use crate::store::{self};
 use crate::{AccountId, PaymentSource, SourceId, StoreError};
-use rust_decimal::Decimal;
 
 /// Rewrites a source with its default flag set or cleared, on condition it is unchanged.
 fn with_default(source: &PaymentSource, is_default: bool) -> Result<Write, StoreError> {
@@ -15,14 +14,7 @@ fn with_default(source: &PaymentSource, is_default: bool) -> Result<Write, Store
 
 /// The writes that add a source: the source itself and the household's count of sources.
 pub fn add_writes(source: &PaymentSource) -> Result<Vec<Write>, StoreError> {
-    Ok(vec![
-        store::put_source(source)?,
-        Write::Update {
-            key: household_key(&source.account),
-            update: Update::default().add(SOURCE_COUNT, Decimal::ONE),
-            condition: Some(Condition::Exists),
-        },
-    ])
+    Ok(vec![store::put_source(source)?, store::sources_added(&source.account, 1)])
 }
 
 /// Adds a source. When `make_default`, the household's current default stops being it. The
@@ -73,11 +65,7 @@ pub async fn remove(
             key: store::source_key(source),
             condition: Some(Condition::Equals(crate::ports::attr::VERSION.into(), source.version.into())),
         },
-        Write::Update {
-            key: household_key(account),
-            update: Update::default().add(SOURCE_COUNT, -Decimal::ONE),
-            condition: Some(Condition::AtLeast(SOURCE_COUNT.into(), Decimal::TWO)),
-        },
+        store::source_removed(account),
     ];
     let next_default = source.is_default.then(|| current.iter().find(|s| &s.id != id)).flatten();
     let promoted = next_default.map(|next| PaymentSource { is_default: true, version: next.version + 1, ..next.clone() });

@@ -1,352 +1,14 @@
-//! Repositories for the portal's records, written once on top of the [`Table`] port.
-//!
-//! Each record is one item: its keys, a `type`, a `version`, and the record as JSON in `data`.
-//! Invoice amounts that money movement changes atomically are also plain number attributes.
+//! A household's invoices and payments as stored: figures, lists and statements, decoded only as
+//! far as a page needs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
-use crate::keys::AccountItem;
-use crate::ports::{attr, Condition, Item, Key, Table, Update, Value, Write};
-use crate::{
-    AccountId, Agreement, Email, Household, Invoice, InvoiceData, InvoiceFigures, InvoiceId, Member, MemberId, Membership, Money, Payment,
-    PaymentId, PaymentSource, PaymentStatus, Plan, Practice, StoreError,
-};
-
-pub const DATA: &str = "data";
-pub const TYPE: &str = "type";
-/// Invoice amounts kept as numbers so a transaction can reserve and settle them.
-pub const PAID: &str = "paid";
-pub const PENDING: &str = "pending";
-pub const TOTAL: &str = "total";
-/// total − paid − pending: what a new payment may still take (a condition checks it).
-pub const AVAILABLE: &str = "available";
-/// An invoice's due date (`YYYY-MM-DD`) and whether it is void, kept beside its JSON so lists of
-/// years of invoices need not decode them (with `total`, `paid` and `pending` they give its status).
-pub const DUE: &str = "due";
-pub const VOID: &str = "void";
-/// A payment's invoice, amount and whether it went through, kept beside its JSON for the same reason.
-pub const INVOICE: &str = "invoice";
-pub const AMOUNT: &str = "amount";
-pub const SUCCEEDED: &str = "succeeded";
-
-// Every key and index partition is defined in `keys`; the store's writers and readers use them.
-pub use crate::keys::{
-    account_pk, agreement_key, charge_key, email_index_pk, household_key, invoice_key, key_time, member_key, membership_key, payment_key,
-    plan_key, practice_key, processor_event_key, source_key, PENDING_PAYMENTS,
-};
-
-/// The instant at the start of `text`, as [`key_time`] writes it; read without a format parser
-/// (lists read hundreds).
-pub fn time_at(text: &str) -> Option<DateTime<Utc>> {
-    let b = text.as_bytes();
-    if b.len() < 27 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[26] != b'Z' {
-        return None;
-    }
-    let time = chrono::NaiveTime::from_hms_micro_opt(digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?, digits(&b[20..26])?)?;
-    Some(date_at(text)?.and_time(time).and_utc())
-}
-
-/// A run of ASCII digits as a number.
-fn digits(bytes: &[u8]) -> Option<u32> {
-    bytes.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-}
-/// An item holding `record` as JSON under `key`.
-pub fn record_item(key: &Key, kind: &str, record: &impl Serialize, version: u64) -> Result<Item, StoreError> {
-    let json = serde_json::to_string(record).map_err(|e| StoreError::Malformed(format!("{kind}: {e}")))?;
-    let mut item = Item::new();
-    item.insert(attr::PK.into(), Value::S(key.pk.clone()));
-    item.insert(attr::SK.into(), Value::S(key.sk.clone()));
-    item.insert(TYPE.into(), Value::S(kind.into()));
-    item.insert(DATA.into(), Value::S(json));
-    item.insert(attr::VERSION.into(), Value::from(version));
-    Ok(item)
-}
-
-/// The record stored as JSON in an item.
-pub fn record_of<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    let json = item.get(DATA).and_then(Value::as_str).ok_or_else(|| StoreError::Malformed("item without data".into()))?;
-    serde_json::from_str(json).map_err(|e| StoreError::Malformed(format!("{}: {e}", kind_of(item))))
-}
-
-fn kind_of(item: &Item) -> &str {
-    item.get(TYPE).and_then(Value::as_str).unwrap_or("unknown")
-}
-
-/// The `version` attribute of an item (0 when absent).
-pub fn version_of(item: &Item) -> u64 {
-    item.get(attr::VERSION).and_then(Value::as_number).and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
-}
-
-fn money_attr(item: &Item, name: &str) -> Result<Money, StoreError> {
-    let n = item.get(name).and_then(Value::as_number).unwrap_or(Decimal::ZERO);
-    Money::try_from(n).map_err(|e| StoreError::Malformed(format!("{} {name}: {e}", kind_of(item))))
-}
-
-/// Puts a record only if no item has its key yet.
-fn put_new(item: Item) -> Write {
-    Write::Put { item, condition: Some(Condition::NotExists) }
-}
-
-// ---- writes used to create records (seeding, importing, enrolling) ----
-
-pub fn put_practice(practice: &Practice) -> Result<Write, StoreError> {
-    Ok(Write::Put { item: record_item(&practice_key(), "practice", practice, 1)?, condition: None })
-}
-
-pub fn put_plan(plan: &Plan) -> Result<Write, StoreError> {
-    Ok(Write::Put { item: record_item(&plan_key(plan.id()), "plan", plan, 1)?, condition: None })
-}
-
-/// How many payment sources the household has, kept on its account item so that removing one
-/// can be conditioned on another remaining.
-pub const SOURCE_COUNT: &str = "source_count";
-
-/// The household's customer at the payment processor, an attribute of its account item.
-pub const PROCESSOR_CUSTOMER: &str = "processor_customer";
-
-pub fn put_household(household: &Household, source_count: usize) -> Result<Write, StoreError> {
-    let mut item = record_item(&household_key(&household.id), "household", household, household.version.max(1))?;
-    item.insert(SOURCE_COUNT.into(), Value::from(source_count as u64));
-    if let Some(customer) = &household.processor_customer {
-        item.insert(PROCESSOR_CUSTOMER.into(), Value::S(customer.clone()));
-    }
-    Ok(put_new(item))
-}
-
-/// Records the household's customer at the payment processor.
-pub fn set_processor_customer(account: &AccountId, customer: &str) -> Write {
-    Write::Update {
-        key: household_key(account),
-        update: Update::default().set(PROCESSOR_CUSTOMER, customer),
-        condition: Some(Condition::Exists),
-    }
-}
-
-pub fn put_member(member: &Member) -> Result<Write, StoreError> {
-    let mut item = record_item(&member_key(&member.account, &member.id), "member", member, member.version.max(1))?;
-    if let Some(email) = &member.email {
-        item.insert(attr::GSI1PK.into(), Value::S(email_index_pk(email)));
-        item.insert(attr::GSI1SK.into(), Value::S(crate::keys::email_index_sk(&member.id)));
-    }
-    Ok(put_new(item))
-}
-
-pub fn put_membership(ms: &Membership) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(&membership_key(ms), "membership", ms, ms.version.max(1))?))
-}
-
-pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
-    let mut item = record_item(&invoice_key(invoice), "invoice", invoice, 1)?;
-    let total = invoice.total();
-    item.insert(TOTAL.into(), Value::N(total.amount()));
-    item.insert(PAID.into(), Value::N(invoice.paid().amount()));
-    item.insert(PENDING.into(), Value::N(invoice.pending().amount()));
-    item.insert(AVAILABLE.into(), Value::N(invoice.payable().amount()));
-    item.insert(DUE.into(), Value::S(invoice.due().format("%Y-%m-%d").to_string()));
-    item.insert(VOID.into(), Value::Bool(invoice.is_void()));
-    Ok(put_new(item))
-}
-
-/// A payment's item at `version`, with the attributes lists and statements read.
-fn payment_attributes(payment: &Payment, version: u64) -> Result<Item, StoreError> {
-    let mut item = record_item(&payment_key(payment), "payment", payment, version)?;
-    item.insert(INVOICE.into(), Value::S(payment.invoice.to_string()));
-    item.insert(AMOUNT.into(), Value::N(payment.amount.amount()));
-    item.insert(SUCCEEDED.into(), Value::Bool(payment.status == PaymentStatus::Succeeded));
-    Ok(item)
-}
-
-/// A payment's item at `version`; a pending one is listed for `portal reconcile`. Settling or
-/// releasing rewrites the item without the listing, which takes it off the list.
-fn payment_item(payment: &Payment, version: u64) -> Result<Item, StoreError> {
-    let mut item = payment_attributes(payment, version)?;
-    if payment.status == PaymentStatus::Pending {
-        item.insert(attr::GSI1PK.into(), Value::S(PENDING_PAYMENTS.into()));
-        item.insert(attr::GSI1SK.into(), Value::S(payment_key(payment).sk));
-    }
-    Ok(item)
-}
-
-pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
-    Ok(put_new(payment_item(payment, 1)?))
-}
-
-/// Where a charge's payment and invoice are stored, for the processor's events. A charge that
-/// paid several invoices at once names its first part here and the others in `more`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct ChargeRecord {
-    pub payment_pk: String,
-    pub payment_sk: String,
-    pub invoice_sk: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub more: Vec<ChargePart>,
-}
-
-/// One more part of a charge that paid several invoices: its payment's and invoice's sort keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct ChargePart {
-    pub payment_sk: String,
-    pub invoice_sk: String,
-}
-
-impl ChargeRecord {
-    /// Every part's (payment, invoice) keys, the first part first.
-    pub fn parts(&self) -> Vec<(Key, Key)> {
-        let pk = &self.payment_pk;
-        std::iter::once((self.payment_sk.clone(), self.invoice_sk.clone()))
-            .chain(self.more.iter().map(|p| (p.payment_sk.clone(), p.invoice_sk.clone())))
-            .map(|(payment, invoice)| (Key::new(pk.clone(), payment), Key::new(pk.clone(), invoice)))
-            .collect()
-    }
-}
-
-/// The item that finds a charge's payments: `parts` are each payment with the invoice it pays,
-/// the first part first.
-pub fn put_charge(reference: &str, parts: &[(&Payment, &Invoice)]) -> Result<Write, StoreError> {
-    let ((first, invoice), rest) = parts.split_first().ok_or_else(|| StoreError::Malformed("a charge pays something".into()))?;
-    let record = ChargeRecord {
-        payment_pk: account_pk(&first.account),
-        payment_sk: payment_key(first).sk,
-        invoice_sk: invoice_key(invoice).sk,
-        more: rest.iter().map(|(p, i)| ChargePart { payment_sk: payment_key(p).sk, invoice_sk: invoice_key(i).sk }).collect(),
-    };
-    Ok(put_new(record_item(&charge_key(reference), "charge", &record, 1)?))
-}
-
-/// Replaces a payment stored at `version`: recording its charge, settling or releasing it.
-pub fn replace_payment(payment: &Payment, version: u64) -> Result<Write, StoreError> {
-    let item = payment_item(payment, version + 1)?;
-    Ok(Write::Put { item, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) })
-}
-
-/// Replaces a record whose stored version is `version` with `record` at `version + 1`.
-pub fn replace_record(key: &Key, kind: &str, record: &impl Serialize, version: u64) -> Result<Write, StoreError> {
-    let item = record_item(key, kind, record, version + 1)?;
-    Ok(Write::Put { item, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) })
-}
-
-pub fn put_source(source: &PaymentSource) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(&source_key(source), "source", source, source.version.max(1))?))
-}
-
-pub fn put_agreement(agreement: &Agreement) -> Result<Write, StoreError> {
-    Ok(put_new(record_item(&agreement_key(agreement), "agreement", agreement, 1)?))
-}
-
-/// Bumps an item's version on condition it is still `version`: the optimistic lock every edit uses.
-pub fn versioned_update(key: Key, version: u64, update: Update) -> Write {
-    Write::Update {
-        key,
-        update: update.set(attr::VERSION, version + 1),
-        condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))),
-    }
-}
-
-// ---- reads ----
-
-/// Reads the practice profile.
-pub async fn practice(table: &dyn Table) -> Result<Option<Practice>, StoreError> {
-    table.get(&practice_key()).await?.as_ref().map(record_of).transpose()
-}
-
-/// Every plan the practice offers.
-pub async fn plans(table: &dyn Table) -> Result<Vec<Plan>, StoreError> {
-    table.query(crate::keys::PRACTICE_PK, crate::keys::PLAN).await?.iter().map(|i| record_of(i)).collect()
-}
-
-/// The member who signs in with `email`, if any.
-pub async fn member_by_email(table: &dyn Table, email: &Email) -> Result<Option<Member>, StoreError> {
-    let items = table.query_index(&email_index_pk(email)).await?;
-    let mut members: Vec<Member> = items.iter().map(|i| record_of(i)).collect::<Result<_, _>>()?;
-    // An address belongs to one member; should two ever share one, neither may sign in with it.
-    Ok(if members.len() == 1 { members.pop() } else { None })
-}
-
-/// Everything stored for one household, read with a single query of its partition.
-#[derive(Debug, Clone, Default)]
-pub struct HouseholdRecords {
-    pub household: Option<Household>,
-    pub members: Vec<Member>,
-    pub memberships: Vec<Membership>,
-    /// The invoices and payments as stored: each page decodes what it shows.
-    pub ledger: Ledger,
-    pub sources: Vec<PaymentSource>,
-    pub agreements: Vec<Agreement>,
-    /// Email changes waiting for their code (`EMAILCHANGE#{member}`), as stored.
-    pub email_changes: Vec<Arc<Item>>,
-}
-
-impl HouseholdRecords {
-    pub fn member(&self, id: &MemberId) -> Option<&Member> {
-        self.members.iter().find(|m| &m.id == id)
-    }
-}
-
-fn invoice_of(item: &Item) -> Result<Invoice, StoreError> {
-    let mut data: InvoiceData = record_of(item)?;
-    data.paid = money_attr(item, PAID)?;
-    data.pending = money_attr(item, PENDING)?;
-    Invoice::new(data).map_err(|e| StoreError::Malformed(format!("invoice: {e}")))
-}
-
-fn payment_of(item: &Item) -> Result<Payment, StoreError> {
-    let mut p: Payment = record_of(item)?;
-    p.version = version_of(item);
-    Ok(p)
-}
-
-/// Loads a household's records in one query (its invoices and payments as stored, in `ledger`).
-pub async fn household(table: &dyn Table, account: &AccountId) -> Result<HouseholdRecords, StoreError> {
-    let items = table.query(&account_pk(account), "").await?;
-    let mut records = HouseholdRecords::default();
-    for item in items {
-        let sk = item.get(attr::SK).and_then(Value::as_str).unwrap_or("");
-        let version = version_of(&item);
-        match AccountItem::of_sk(sk) {
-            AccountItem::Household => {
-                let mut h: Household = record_of(&item)?;
-                h.version = version;
-                h.processor_customer = item.get(PROCESSOR_CUSTOMER).and_then(Value::as_str).map(str::to_owned);
-                records.household = Some(h);
-            }
-            AccountItem::Member => {
-                let mut m: Member = record_of(&item)?;
-                m.version = version;
-                records.members.push(m);
-            }
-            AccountItem::Membership => {
-                let mut ms: Membership = record_of(&item)?;
-                ms.version = version;
-                records.memberships.push(ms);
-            }
-            AccountItem::Invoice => records.ledger.invoices.push(item),
-            AccountItem::Payment => records.ledger.payments.push(item),
-            AccountItem::Source => {
-                let mut s: PaymentSource = record_of(&item)?;
-                s.version = version;
-                records.sources.push(s);
-            }
-            AccountItem::Agreement => {
-                let mut a: Agreement = record_of(&item)?;
-                a.record_version = version;
-                records.agreements.push(a);
-            }
-            AccountItem::EmailChange => records.email_changes.push(item),
-            AccountItem::Other => {}
-        }
-    }
-    records.ledger.invoices.reverse();
-    records.ledger.payments.reverse();
-    // The default source first, as every list and form shows it.
-    records.sources.sort_by_key(|s| !s.is_default);
-    Ok(records)
-}
+use super::*;
+use crate::ports::{attr, Item, Value};
+use crate::{Invoice, InvoiceFigures, InvoiceId, Money, Payment, PaymentId, PaymentStatus, StoreError};
 
 /// A household's invoices and payments as stored, newest first, decoded only as far as a page
 /// needs: years of history are hundreds of items, and a page shows a few of them. The sort keys
@@ -354,8 +16,8 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
 /// statuses and balances need. Items written before those attributes existed are decoded instead.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
-    invoices: Vec<Arc<Item>>,
-    payments: Vec<Arc<Item>>,
+    pub(super) invoices: Vec<Arc<Item>>,
+    pub(super) payments: Vec<Arc<Item>>,
 }
 
 /// One payment's part in a statement, read from its item.
@@ -516,15 +178,6 @@ fn find_by_id<'a>(items: &'a [Arc<Item>], id: &str) -> Option<&'a Item> {
         .map(|i| &**i)
 }
 
-/// `YYYY-MM-DD` at the start of `text`, read without a format parser (lists read hundreds).
-fn date_at(text: &str) -> Option<NaiveDate> {
-    let b = text.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(i32::try_from(digits(&b[0..4])?).ok()?, digits(&b[5..7])?, digits(&b[8..10])?)
-}
-
 /// The issue date in an invoice's sort key (`INVOICE#{issued}#{id}`).
 fn issued_in_key(item: &Item) -> Option<NaiveDate> {
     item.get(attr::SK).and_then(Value::as_str).and_then(|sk| sk.strip_prefix(crate::keys::INVOICE)).and_then(date_at)
@@ -598,8 +251,9 @@ fn payment_figures(item: &Item) -> Result<PaymentFigures, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::MockTable;
+    use crate::ports::{MockTable, Write};
     use crate::statement::{statement, Activity, ActivityKind};
+    use crate::InvoiceData;
     use crate::{LineItem, SourceDetails};
     use proptest::prelude::*;
 

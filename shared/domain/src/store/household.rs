@@ -1,0 +1,95 @@
+//! Reading a household: one query of its partition, and the practice's records.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::keys::AccountItem;
+use crate::ports::{attr, Item, Table, Value};
+use crate::{AccountId, Agreement, Email, Household, Member, MemberId, Membership, PaymentSource, Plan, Practice, StoreError};
+
+// ---- reads ----
+
+/// Reads the practice profile.
+pub async fn practice(table: &dyn Table) -> Result<Option<Practice>, StoreError> {
+    table.get(&practice_key()).await?.as_ref().map(record_of).transpose()
+}
+
+/// Every plan the practice offers.
+pub async fn plans(table: &dyn Table) -> Result<Vec<Plan>, StoreError> {
+    table.query(crate::keys::PRACTICE_PK, crate::keys::PLAN).await?.iter().map(|i| record_of(i)).collect()
+}
+
+/// The member who signs in with `email`, if any.
+pub async fn member_by_email(table: &dyn Table, email: &Email) -> Result<Option<Member>, StoreError> {
+    let items = table.query_index(&email_index_pk(email)).await?;
+    let mut members: Vec<Member> = items.iter().map(|i| record_of(i)).collect::<Result<_, _>>()?;
+    // An address belongs to one member; should two ever share one, neither may sign in with it.
+    Ok(if members.len() == 1 { members.pop() } else { None })
+}
+
+/// Everything stored for one household, read with a single query of its partition.
+#[derive(Debug, Clone, Default)]
+pub struct HouseholdRecords {
+    pub household: Option<Household>,
+    pub members: Vec<Member>,
+    pub memberships: Vec<Membership>,
+    /// The invoices and payments as stored: each page decodes what it shows.
+    pub ledger: Ledger,
+    pub sources: Vec<PaymentSource>,
+    pub agreements: Vec<Agreement>,
+    /// Email changes waiting for their code (`EMAILCHANGE#{member}`), as stored.
+    pub email_changes: Vec<Arc<Item>>,
+}
+
+impl HouseholdRecords {
+    pub fn member(&self, id: &MemberId) -> Option<&Member> {
+        self.members.iter().find(|m| &m.id == id)
+    }
+}
+
+/// Loads a household's records in one query (its invoices and payments as stored, in `ledger`).
+pub async fn household(table: &dyn Table, account: &AccountId) -> Result<HouseholdRecords, StoreError> {
+    let items = table.query(&account_pk(account), "").await?;
+    let mut records = HouseholdRecords::default();
+    for item in items {
+        let sk = item.get(attr::SK).and_then(Value::as_str).unwrap_or("");
+        let version = version_of(&item);
+        match AccountItem::of_sk(sk) {
+            AccountItem::Household => {
+                let mut h: Household = record_of(&item)?;
+                h.version = version;
+                h.processor_customer = item.get(PROCESSOR_CUSTOMER).and_then(Value::as_str).map(str::to_owned);
+                records.household = Some(h);
+            }
+            AccountItem::Member => {
+                let mut m: Member = record_of(&item)?;
+                m.version = version;
+                records.members.push(m);
+            }
+            AccountItem::Membership => {
+                let mut ms: Membership = record_of(&item)?;
+                ms.version = version;
+                records.memberships.push(ms);
+            }
+            AccountItem::Invoice => records.ledger.invoices.push(item),
+            AccountItem::Payment => records.ledger.payments.push(item),
+            AccountItem::Source => {
+                let mut s: PaymentSource = record_of(&item)?;
+                s.version = version;
+                records.sources.push(s);
+            }
+            AccountItem::Agreement => {
+                let mut a: Agreement = record_of(&item)?;
+                a.record_version = version;
+                records.agreements.push(a);
+            }
+            AccountItem::EmailChange => records.email_changes.push(item),
+            AccountItem::Other => {}
+        }
+    }
+    records.ledger.invoices.reverse();
+    records.ledger.payments.reverse();
+    // The default source first, as every list and form shows it.
+    records.sources.sort_by_key(|s| !s.is_default);
+    Ok(records)
+}

@@ -1,0 +1,220 @@
+//! Repositories for the portal's records, written once on top of the [`crate::ports::Table`] port.
+//!
+//! Each record is one item: its keys (`crate::keys`), a `type`, a `version`, and the record as
+//! JSON in `data` (`codec`). Invoice amounts that money movement changes atomically are also
+//! plain number attributes. This module writes records; `household` reads a household's
+//! partition, and `ledger` reads its invoices and payments as far as a page needs.
+
+use serde::Serialize;
+
+use crate::ports::{attr, Condition, Item, Key, Update, Value, Write};
+use crate::{
+    AccountId, Agreement, Household, Invoice, Member, Membership, Payment, PaymentSource, PaymentStatus, Plan, Practice, StoreError,
+};
+
+pub const DATA: &str = "data";
+pub const TYPE: &str = "type";
+/// Invoice amounts kept as numbers so a transaction can reserve and settle them.
+pub const PAID: &str = "paid";
+pub const PENDING: &str = "pending";
+pub const TOTAL: &str = "total";
+/// total − paid − pending: what a new payment may still take (a condition checks it).
+pub const AVAILABLE: &str = "available";
+/// An invoice's due date (`YYYY-MM-DD`) and whether it is void, kept beside its JSON so lists of
+/// years of invoices need not decode them (with `total`, `paid` and `pending` they give its status).
+pub const DUE: &str = "due";
+pub const VOID: &str = "void";
+/// A payment's invoice, amount and whether it went through, kept beside its JSON for the same reason.
+pub const INVOICE: &str = "invoice";
+pub const AMOUNT: &str = "amount";
+pub const SUCCEEDED: &str = "succeeded";
+
+// Every key and index partition is defined in `keys`; the store's writers and readers use them.
+pub use crate::keys::{
+    account_pk, agreement_key, charge_key, email_index_pk, household_key, invoice_key, key_time, member_key, membership_key, payment_key,
+    plan_key, practice_key, processor_event_key, source_key, PENDING_PAYMENTS,
+};
+
+mod codec;
+mod household;
+mod ledger;
+
+pub use codec::*;
+pub use household::*;
+pub use ledger::*;
+
+// ---- writes used to create records (seeding, importing, enrolling) ----
+
+pub fn put_practice(practice: &Practice) -> Result<Write, StoreError> {
+    Ok(Write::Put { item: record_item(&practice_key(), "practice", practice, 1)?, condition: None })
+}
+
+pub fn put_plan(plan: &Plan) -> Result<Write, StoreError> {
+    Ok(Write::Put { item: record_item(&plan_key(plan.id()), "plan", plan, 1)?, condition: None })
+}
+
+/// How many payment sources the household has, kept on its account item so that removing one
+/// can be conditioned on another remaining.
+pub const SOURCE_COUNT: &str = "source_count";
+
+/// The household's customer at the payment processor, an attribute of its account item.
+pub const PROCESSOR_CUSTOMER: &str = "processor_customer";
+
+/// The household's count of sources grows by `added` (a new source, an import's new sources).
+/// With [`source_removed`], the only writers of the count besides a new household's.
+pub fn sources_added(account: &AccountId, added: usize) -> Write {
+    Write::Update { key: household_key(account), update: count_sources(Update::default(), added), condition: Some(Condition::Exists) }
+}
+
+/// `update` to the household's item, also counting `added` new sources.
+pub fn count_sources(update: Update, added: usize) -> Update {
+    update.add(SOURCE_COUNT, rust_decimal::Decimal::from(added))
+}
+
+/// The household's count of sources shrinks by one, on condition another remains: the last
+/// source is never removed.
+pub fn source_removed(account: &AccountId) -> Write {
+    Write::Update {
+        key: household_key(account),
+        update: Update::default().add(SOURCE_COUNT, -rust_decimal::Decimal::ONE),
+        condition: Some(Condition::AtLeast(SOURCE_COUNT.into(), rust_decimal::Decimal::TWO)),
+    }
+}
+
+pub fn put_household(household: &Household, source_count: usize) -> Result<Write, StoreError> {
+    let mut item = record_item(&household_key(&household.id), "household", household, household.version.max(1))?;
+    item.insert(SOURCE_COUNT.into(), Value::from(source_count as u64));
+    if let Some(customer) = &household.processor_customer {
+        item.insert(PROCESSOR_CUSTOMER.into(), Value::S(customer.clone()));
+    }
+    Ok(put_new(item))
+}
+
+/// Records the household's customer at the payment processor.
+pub fn set_processor_customer(account: &AccountId, customer: &str) -> Write {
+    Write::Update {
+        key: household_key(account),
+        update: Update::default().set(PROCESSOR_CUSTOMER, customer),
+        condition: Some(Condition::Exists),
+    }
+}
+
+pub fn put_member(member: &Member) -> Result<Write, StoreError> {
+    let mut item = record_item(&member_key(&member.account, &member.id), "member", member, member.version.max(1))?;
+    if let Some(email) = &member.email {
+        item.insert(attr::GSI1PK.into(), Value::S(email_index_pk(email)));
+        item.insert(attr::GSI1SK.into(), Value::S(crate::keys::email_index_sk(&member.id)));
+    }
+    Ok(put_new(item))
+}
+
+pub fn put_membership(ms: &Membership) -> Result<Write, StoreError> {
+    Ok(put_new(record_item(&membership_key(ms), "membership", ms, ms.version.max(1))?))
+}
+
+pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
+    let mut item = record_item(&invoice_key(invoice), "invoice", invoice, 1)?;
+    let total = invoice.total();
+    item.insert(TOTAL.into(), Value::N(total.amount()));
+    item.insert(PAID.into(), Value::N(invoice.paid().amount()));
+    item.insert(PENDING.into(), Value::N(invoice.pending().amount()));
+    item.insert(AVAILABLE.into(), Value::N(invoice.payable().amount()));
+    item.insert(DUE.into(), Value::S(invoice.due().format("%Y-%m-%d").to_string()));
+    item.insert(VOID.into(), Value::Bool(invoice.is_void()));
+    Ok(put_new(item))
+}
+
+/// A payment's item at `version`, with the attributes lists and statements read.
+fn payment_attributes(payment: &Payment, version: u64) -> Result<Item, StoreError> {
+    let mut item = record_item(&payment_key(payment), "payment", payment, version)?;
+    item.insert(INVOICE.into(), Value::S(payment.invoice.to_string()));
+    item.insert(AMOUNT.into(), Value::N(payment.amount.amount()));
+    item.insert(SUCCEEDED.into(), Value::Bool(payment.status == PaymentStatus::Succeeded));
+    Ok(item)
+}
+
+/// A payment's item at `version`; a pending one is listed for `portal reconcile`. Settling or
+/// releasing rewrites the item without the listing, which takes it off the list.
+fn payment_item(payment: &Payment, version: u64) -> Result<Item, StoreError> {
+    let mut item = payment_attributes(payment, version)?;
+    if payment.status == PaymentStatus::Pending {
+        item.insert(attr::GSI1PK.into(), Value::S(PENDING_PAYMENTS.into()));
+        item.insert(attr::GSI1SK.into(), Value::S(payment_key(payment).sk));
+    }
+    Ok(item)
+}
+
+pub fn put_payment(payment: &Payment) -> Result<Write, StoreError> {
+    Ok(put_new(payment_item(payment, 1)?))
+}
+
+/// Where a charge's payment and invoice are stored, for the processor's events. A charge that
+/// paid several invoices at once names its first part here and the others in `more`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ChargeRecord {
+    pub payment_pk: String,
+    pub payment_sk: String,
+    pub invoice_sk: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<ChargePart>,
+}
+
+/// One more part of a charge that paid several invoices: its payment's and invoice's sort keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ChargePart {
+    pub payment_sk: String,
+    pub invoice_sk: String,
+}
+
+impl ChargeRecord {
+    /// Every part's (payment, invoice) keys, the first part first.
+    pub fn parts(&self) -> Vec<(Key, Key)> {
+        let pk = &self.payment_pk;
+        std::iter::once((self.payment_sk.clone(), self.invoice_sk.clone()))
+            .chain(self.more.iter().map(|p| (p.payment_sk.clone(), p.invoice_sk.clone())))
+            .map(|(payment, invoice)| (Key::new(pk.clone(), payment), Key::new(pk.clone(), invoice)))
+            .collect()
+    }
+}
+
+/// The item that finds a charge's payments: `parts` are each payment with the invoice it pays,
+/// the first part first.
+pub fn put_charge(reference: &str, parts: &[(&Payment, &Invoice)]) -> Result<Write, StoreError> {
+    let ((first, invoice), rest) = parts.split_first().ok_or_else(|| StoreError::Malformed("a charge pays something".into()))?;
+    let record = ChargeRecord {
+        payment_pk: account_pk(&first.account),
+        payment_sk: payment_key(first).sk,
+        invoice_sk: invoice_key(invoice).sk,
+        more: rest.iter().map(|(p, i)| ChargePart { payment_sk: payment_key(p).sk, invoice_sk: invoice_key(i).sk }).collect(),
+    };
+    Ok(put_new(record_item(&charge_key(reference), "charge", &record, 1)?))
+}
+
+/// Replaces a payment stored at `version`: recording its charge, settling or releasing it.
+pub fn replace_payment(payment: &Payment, version: u64) -> Result<Write, StoreError> {
+    let item = payment_item(payment, version + 1)?;
+    Ok(Write::Put { item, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) })
+}
+
+/// Replaces a record whose stored version is `version` with `record` at `version + 1`.
+pub fn replace_record(key: &Key, kind: &str, record: &impl Serialize, version: u64) -> Result<Write, StoreError> {
+    let item = record_item(key, kind, record, version + 1)?;
+    Ok(Write::Put { item, condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))) })
+}
+
+pub fn put_source(source: &PaymentSource) -> Result<Write, StoreError> {
+    Ok(put_new(record_item(&source_key(source), "source", source, source.version.max(1))?))
+}
+
+pub fn put_agreement(agreement: &Agreement) -> Result<Write, StoreError> {
+    Ok(put_new(record_item(&agreement_key(agreement), "agreement", agreement, 1)?))
+}
+
+/// Bumps an item's version on condition it is still `version`: the optimistic lock every edit uses.
+pub fn versioned_update(key: Key, version: u64, update: Update) -> Write {
+    Write::Update {
+        key,
+        update: update.set(attr::VERSION, version + 1),
+        condition: Some(Condition::Equals(attr::VERSION.into(), Value::from(version))),
+    }
+}
