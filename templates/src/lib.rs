@@ -2,6 +2,7 @@
 
 pub mod agreements;
 pub mod dev;
+pub mod done;
 pub mod emails;
 pub mod errors;
 pub mod invoice;

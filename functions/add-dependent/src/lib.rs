@@ -10,6 +10,7 @@ use portal_domain::ports::random_token;
 use portal_domain::signin::CODE_LIFETIME;
 use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{Membership, MembershipId};
+use portal_templates::done::Done;
 use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::memberships::{dependent_form, quote_page, DependentValues};
@@ -167,11 +168,11 @@ async fn confirm_address(app: &App, member: &portal_domain::Member, email: &port
         EmailChangeRequest::TooSoon => {}
     }
     app.pace(started).await;
-    Ok(portal_web::redirect_with_query(&Route::MemberContact(member.id.clone()), "done=added-verify"))
+    Ok(portal_web::redirect_done(&Route::MemberContact(member.id.clone()), Done::AddedVerify))
 }
 
 fn done() -> Response<Body> {
-    portal_web::redirect_with_query(&Route::Memberships, "done=added")
+    portal_web::redirect_done(&Route::Memberships, Done::Added)
 }
 
 async fn notify_owner(app: &App, public_url: &str, records: &HouseholdRecords, name: &str, q: &enrol::Quote) {

@@ -10,6 +10,7 @@ use portal_domain::session::Session;
 use portal_domain::signin::{SigninCode, CODE_LIFETIME};
 use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{Member, MemberId};
+use portal_templates::done::Done;
 use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::members::{contact_page, list_page, BillingSharing, ContactPage, ContactValues};
@@ -48,11 +49,7 @@ async fn load(app: &App, ctx: &Ctx, id: &MemberId) -> Result<(Session, Household
 async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
     let records = store::household(app.table.as_ref(), &session.account).await?;
-    let info = match ctx.query("done") {
-        Some("billing-shared") => Some("Billing is shared. They see it the next time they sign in."),
-        Some("billing-stopped") => Some("Billing is no longer shared. They were signed out of the portal."),
-        _ => None,
-    };
+    let info = Done::on(&ctx.route, ctx.query("done")).map(Done::message);
     Ok(members_page(app, ctx, &session, &records, info, None, StatusCode::OK))
 }
 
@@ -99,8 +96,7 @@ async fn share_billing(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
         Ok(Shared::Unchanged) => {}
         Err(why) => return Ok(members_page(app, ctx, &session, &records, None, Some(why), StatusCode::UNPROCESSABLE_ENTITY)),
     }
-    let done = if share { "done=billing-shared" } else { "done=billing-stopped" };
-    Ok(portal_web::redirect_with_query(&Route::Members, done))
+    Ok(portal_web::redirect_done(&Route::Members, if share { Done::BillingShared } else { Done::BillingStopped }))
 }
 
 fn values(form: &Form) -> ContactValues {
@@ -157,21 +153,13 @@ async fn render(
     Ok(html(status, contact_page(&ctx.chrome(app, Some(Section::Members)), &page)))
 }
 
-fn done(id: &MemberId, what: &str) -> Response<Body> {
-    portal_web::redirect_with_query(&Route::MemberContact(id.clone()), &format!("done={what}"))
+fn done(id: &MemberId, what: Done) -> Response<Body> {
+    portal_web::redirect_done(&Route::MemberContact(id.clone()), what)
 }
 
 async fn show(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     let (_, records, member) = load(app, ctx, id).await?;
-    let info = match ctx.query("done") {
-        Some("saved") => Some("Your changes were saved."),
-        Some("verify") => Some("Your changes were saved. Enter the code we emailed to the new address to finish changing the email."),
-        Some("email-changed") => Some("The email address was changed. Use it to sign in from now on."),
-        Some("added-verify") => Some(
-            "They were added to the membership. To finish adding their email, enter the code we emailed to that address (ask them for it).",
-        ),
-        _ => None,
-    };
+    let info = Done::on(&ctx.route, ctx.query("done")).map(Done::message);
     let view = View { values: ContactValues::of(&member), errors: ContactErrors::default(), message: None, info, code_error: None };
     render(app, ctx, Some(&records), &member, view, StatusCode::OK).await
 }
@@ -209,10 +197,10 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     let updated = contact::update(app.table.as_ref(), &app.config.secret, app.random.as_ref(), app.now(), request, &event).await?;
     let view = |values, errors, message| View { values, errors, message: Some(message), info: None, code_error: None };
     match updated {
-        Updated::Saved(_) => Ok(done(id, "saved")),
+        Updated::Saved(_) => Ok(done(id, Done::Saved)),
         Updated::EmailRemoved(_) => {
             address_changed(app, ctx, &member).await?;
-            Ok(done(id, "saved"))
+            Ok(done(id, Done::Saved))
         }
         Updated::EmailChange { email, request, .. } => {
             if let EmailChangeRequest::CodeIssued { code, deliver: true } = request {
@@ -223,7 +211,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
                 app.mailer.send(message).await?;
             }
             app.pace(started).await;
-            Ok(done(id, "verify"))
+            Ok(done(id, Done::Verify))
         }
         Updated::Invalid(errors) => {
             let message = if errors.email.as_deref() == Some(contact::OWNER_KEEPS_EMAIL) {
@@ -292,7 +280,7 @@ async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
                     tracing::warn!(error = %e, "email change notice not sent");
                 }
             }
-            Ok(done(id, "email-changed"))
+            Ok(done(id, Done::EmailChanged))
         }
         EmailChangeOutcome::Wrong { tries_left } => {
             let message = format!("That code is not right. You have {tries_left} more tr{}.", if tries_left == 1 { "y" } else { "ies" });

@@ -23,11 +23,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
     let records = store::household(app.table.as_ref(), &session.account).await?;
-    let info = match ctx.query("done") {
-        Some("renewed") => Some("Your membership was renewed. The new term is below."),
-        Some("added") => Some("The new member was added. They join on the next bill date."),
-        _ => None,
-    };
+    let info = portal_templates::done::Done::on(&ctx.route, ctx.query("done")).map(|d| d.message());
     // A member who is not the owner sees their own enrolment, not the household's.
     let viewer = portal_domain::access::Viewer::of(&session);
     let visible = viewer.memberships(&records.memberships);

@@ -8,6 +8,7 @@ use portal_domain::ports::{random_token, SetupResult};
 use portal_domain::sources::{self, RemoveOutcome};
 use portal_domain::store::HouseholdRecords;
 use portal_domain::{PaymentSource, SourceId};
+use portal_templates::done::Done;
 use portal_templates::layout::Section;
 use portal_templates::pay::{methods_page, new_method_page, remove_method_page, CardEntry, NewSourceValues, StripeEntry};
 use portal_templates::routes::{Function, Route};
@@ -34,12 +35,10 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCode) -> PageResult {
     let records = ctx.billing_household_or_404(app).await?;
     let removed = removed_method(app, ctx);
-    let info = match ctx.query("done") {
-        Some("added") => Some("The payment method was added."),
-        Some("exists") => Some("That payment method is already on file."),
-        Some("removed") => Some(removed.as_deref().unwrap_or("The payment method was removed.")),
-        Some("default") => Some("The default payment method was changed."),
-        _ => None,
+    let info = match Done::on(&ctx.route, ctx.query("done")) {
+        // The removed method is named when the link's check says the portal named it.
+        Some(Done::MethodRemoved) => Some(removed.as_deref().unwrap_or(Done::MethodRemoved.message())),
+        done => done.map(Done::message),
     };
     let csrf = ctx.session()?.csrf_token.clone();
     let page = methods_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &records.sources, app.today(), message, info);
@@ -50,8 +49,8 @@ async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCod
 /// with an HMAC so no link can make the page say anything else.
 fn removed_query(app: &App, ctx: &Ctx, described: &str) -> String {
     let mac = removed_mac(app, ctx, described);
-    serde_urlencoded::to_string([("done", "removed"), ("method", described), ("check", mac.as_str())])
-        .unwrap_or_else(|_| "done=removed".into())
+    serde_urlencoded::to_string([("done", Done::MethodRemoved.slug()), ("method", described), ("check", mac.as_str())])
+        .unwrap_or_else(|_| Done::MethodRemoved.query())
 }
 
 fn removed_mac(app: &App, ctx: &Ctx, described: &str) -> String {
@@ -76,8 +75,8 @@ async fn confirm_remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     Ok(html(StatusCode::OK, remove_method_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, source, app.today())))
 }
 
-fn done(what: &str) -> Response<Body> {
-    portal_web::redirect_with_query(&Route::PaymentMethods, &format!("done={what}"))
+fn done(what: Done) -> Response<Body> {
+    portal_web::redirect_done(&Route::PaymentMethods, what)
 }
 
 async fn new_form(app: &App, ctx: &mut Ctx) -> PageResult {
@@ -177,7 +176,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
         if make_default {
             sources::set_default(app.table.as_ref(), &records.sources, &existing.id, app.now()).await?;
         }
-        return Ok(done("exists"));
+        return Ok(done(Done::MethodExists));
     }
     let session = ctx.session()?;
     let source = PaymentSource {
@@ -192,7 +191,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
     sources::add(app.table.as_ref(), source, &records.sources, make_default, app.now()).await?;
     let event = ctx.event(app, "source.added")?.detail(detail);
     ctx.record(app, event).await;
-    Ok(done("added"))
+    Ok(done(Done::MethodAdded))
 }
 
 async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
@@ -231,7 +230,7 @@ async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
         let described = described(&records, id);
         let event = ctx.event(app, "source.default")?.detail(described);
         ctx.record(app, event).await;
-        Ok(done("default"))
+        Ok(done(Done::MethodDefault))
     } else {
         Err(PageError::NotFound)
     }

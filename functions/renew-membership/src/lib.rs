@@ -52,7 +52,7 @@ async fn renew(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
             let event = ctx.event(app, "membership.renewed")?.subject(next.id.to_string()).detail(detail);
             ctx.record(app, event).await;
             notify_owner(app, &ctx.public_url, &records, &next).await;
-            Ok(portal_web::redirect_with_query(&Route::Memberships, "done=renewed"))
+            Ok(portal_web::redirect_done(&Route::Memberships, portal_templates::done::Done::Renewed))
         }
         RenewOutcome::NotRenewable => {
             show(app, ctx, id, Some("This membership cannot be renewed now, so nothing was changed."), StatusCode::CONFLICT).await

@@ -542,6 +542,11 @@ pub fn redirect(to: &Route) -> Response<Body> {
     response
 }
 
+/// A 303 redirect to a route whose page tells what was done (see `portal_templates::done`).
+pub fn redirect_done(to: &Route, done: portal_templates::done::Done) -> Response<Body> {
+    redirect_with_query(to, &done.query())
+}
+
 /// A 303 redirect to a route with a query string, e.g. `?done=saved` for the notice on arrival.
 pub fn redirect_with_query(to: &Route, query: &str) -> Response<Body> {
     let mut response = redirect(to);
