@@ -95,8 +95,10 @@ pub fn list_page(
     page(chrome, "Members", body)
 }
 
-/// The values the contact form shows.
-#[derive(Debug, Default, Clone)]
+/// The contact form: the fields as the page names them, read from a sent form (`Form::decode`)
+/// and shown again; one struct for the handler and the page.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
 pub struct ContactValues {
     pub email: String,
     pub phone_mobile: String,
@@ -110,6 +112,21 @@ pub struct ContactValues {
 }
 
 impl ContactValues {
+    /// The fields as the domain parses them.
+    pub fn input(&self) -> portal_domain::contact::ContactInput<'_> {
+        portal_domain::contact::ContactInput {
+            email: &self.email,
+            phone_mobile: &self.phone_mobile,
+            phone_home: &self.phone_home,
+            phone_work: &self.phone_work,
+            address_line1: &self.address_line1,
+            address_line2: &self.address_line2,
+            city: &self.city,
+            state: &self.state,
+            postal_code: &self.postal_code,
+        }
+    }
+
     /// The member's current details, as the form shows them.
     pub fn of(m: &Member) -> ContactValues {
         let phone = |p: &Option<portal_domain::PhoneNumber>| p.as_ref().map(ToString::to_string).unwrap_or_default();

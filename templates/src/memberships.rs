@@ -137,8 +137,11 @@ pub fn renew_page(
     page(chrome, "Renew membership", body)
 }
 
-/// What was typed into the dependent form.
-#[derive(Debug, Default, Clone)]
+/// The dependent form: the fields as the page names them, read from a sent form
+/// (`Form::decode`) and shown again (the price page carries them on); one struct for the handler
+/// and the pages.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
 pub struct DependentValues {
     pub first_name: String,
     pub last_name: String,
@@ -147,6 +150,21 @@ pub struct DependentValues {
     pub relationship: String,
     pub email: String,
     pub phone_mobile: String,
+}
+
+impl DependentValues {
+    /// The fields as the domain parses them.
+    pub fn input(&self) -> portal_domain::enrol::DependentInput<'_> {
+        portal_domain::enrol::DependentInput {
+            first_name: &self.first_name,
+            last_name: &self.last_name,
+            date_of_birth: &self.date_of_birth,
+            sex: &self.sex,
+            relationship: &self.relationship,
+            email: &self.email,
+            phone_mobile: &self.phone_mobile,
+        }
+    }
 }
 
 fn select(name: &str, label: &str, value: &str, options: &[(&str, &str)], error: Option<&str>) -> Markup {

@@ -5,7 +5,7 @@
 use lambda_http::http::{Method, Response, StatusCode};
 use lambda_http::Body;
 use portal_domain::contact::{self, EmailChangeRequest};
-use portal_domain::enrol::{self, DependentErrors, DependentInput, EnrolOutcome, NewDependent};
+use portal_domain::enrol::{self, DependentErrors, EnrolOutcome, NewDependent};
 use portal_domain::ports::random_token;
 use portal_domain::signin::CODE_LIFETIME;
 use portal_domain::store::{self, HouseholdRecords};
@@ -15,7 +15,7 @@ use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::memberships::{dependent_form, quote_page, DependentValues};
 use portal_templates::routes::{Function, Route};
-use portal_web::{html, App, Ctx, Form, PageError, PageResult};
+use portal_web::{html, App, Ctx, PageError, PageResult};
 
 /// Serves one request (see `portal_web::serve`).
 pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
@@ -42,31 +42,8 @@ async fn load(app: &App, ctx: &Ctx, id: &MembershipId) -> Result<(HouseholdRecor
     Ok((records, ms))
 }
 
-fn values(form: &Form) -> DependentValues {
-    DependentValues {
-        first_name: form.text("first_name").to_owned(),
-        last_name: form.text("last_name").to_owned(),
-        date_of_birth: form.text("date_of_birth").to_owned(),
-        sex: form.text("sex").to_owned(),
-        relationship: form.text("relationship").to_owned(),
-        email: form.text("email").to_owned(),
-        phone_mobile: form.text("phone_mobile").to_owned(),
-    }
-}
-
 fn parse(v: &DependentValues, app: &App) -> Result<NewDependent, DependentErrors> {
-    NewDependent::parse(
-        DependentInput {
-            first_name: &v.first_name,
-            last_name: &v.last_name,
-            date_of_birth: &v.date_of_birth,
-            sex: &v.sex,
-            relationship: &v.relationship,
-            email: &v.email,
-            phone_mobile: &v.phone_mobile,
-        },
-        app.today(),
-    )
+    NewDependent::parse(v.input(), app.today())
 }
 
 fn form_page(
@@ -89,7 +66,7 @@ async fn form(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
 
 async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let (records, ms) = load(app, ctx, id).await?;
-    let v = values(&ctx.form);
+    let v: DependentValues = ctx.form.decode();
     if ctx.form.get("change").is_some() {
         // "Change details" on the price page: the form again, as it was filled in.
         return form_page(app, ctx, &ms, &v, &DependentErrors::default(), None, StatusCode::OK);
@@ -114,7 +91,7 @@ async fn quote(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
 
 async fn confirm(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let (records, ms) = load(app, ctx, id).await?;
-    let v = values(&ctx.form);
+    let v: DependentValues = ctx.form.decode();
     // The hidden fields are parsed again: nothing from the quote page is trusted as is.
     let dependent = match parse(&v, app) {
         Ok(d) => d,

@@ -5,7 +5,7 @@
 use lambda_http::http::{Method, Response, StatusCode};
 use lambda_http::Body;
 use portal_domain::access::{self, Shared};
-use portal_domain::contact::{self, ContactErrors, ContactInput, EmailChangeOutcome, EmailChangeRequest, UpdateRequest, Updated};
+use portal_domain::contact::{self, ContactErrors, EmailChangeOutcome, EmailChangeRequest, UpdateRequest, Updated};
 use portal_domain::session::Session;
 use portal_domain::signin::{SigninCode, CODE_LIFETIME};
 use portal_domain::store::{self, HouseholdRecords};
@@ -15,7 +15,7 @@ use portal_templates::emails;
 use portal_templates::layout::Section;
 use portal_templates::members::{contact_page, list_page, BillingSharing, ContactPage, ContactValues};
 use portal_templates::routes::{Function, Route};
-use portal_web::{html, App, Ctx, Form, PageError, PageResult};
+use portal_web::{html, App, Ctx, PageError, PageResult};
 
 /// Serves one request (see `portal_web::serve`).
 pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
@@ -99,20 +99,6 @@ async fn share_billing(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     Ok(portal_web::redirect_done(&Route::Members, if share { Done::BillingShared } else { Done::BillingStopped }))
 }
 
-fn values(form: &Form) -> ContactValues {
-    ContactValues {
-        email: form.text("email").to_owned(),
-        phone_mobile: form.text("phone_mobile").to_owned(),
-        phone_home: form.text("phone_home").to_owned(),
-        phone_work: form.text("phone_work").to_owned(),
-        address_line1: form.text("address_line1").to_owned(),
-        address_line2: form.text("address_line2").to_owned(),
-        city: form.text("city").to_owned(),
-        state: form.text("state").to_owned(),
-        postal_code: form.text("postal_code").to_owned(),
-    }
-}
-
 struct View<'a> {
     values: ContactValues,
     errors: ContactErrors,
@@ -170,7 +156,7 @@ const STALE: &str = "Someone changed these details while you were editing. The c
 
 async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     let (session, records, member) = load(app, ctx, id).await?;
-    let typed = values(&ctx.form);
+    let typed: ContactValues = ctx.form.decode();
     let form_version: u64 =
         ctx.form.text("version").parse().map_err(|_| PageError::BadRequest("The form was incomplete. Open it again."))?;
     let request = UpdateRequest {
@@ -178,17 +164,7 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
         member: &member,
         member_is_owner: records.household.as_ref().is_some_and(|h| h.owner == member.id),
         form_version,
-        input: ContactInput {
-            email: &typed.email,
-            phone_mobile: &typed.phone_mobile,
-            phone_home: &typed.phone_home,
-            phone_work: &typed.phone_work,
-            address_line1: &typed.address_line1,
-            address_line2: &typed.address_line2,
-            city: &typed.city,
-            state: &typed.state,
-            postal_code: &typed.postal_code,
-        },
+        input: typed.input(),
         email_sent: ctx.form.get("email").is_some(),
     };
     let event = |action: &str| ctx.event_by(app, &session, action);

@@ -19,6 +19,14 @@ impl Form {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// The form as a typed struct (a page's own form type, `#[serde(default)]` so a missing field
+    /// is empty): each field's first value, as [`Form::get`] reads it.
+    pub fn decode<T: serde::de::DeserializeOwned + Default>(&self) -> T {
+        let mut seen = std::collections::HashSet::new();
+        let first: Vec<(&str, &str)> = self.fields().filter(|(n, _)| seen.insert(*n)).collect();
+        serde_urlencoded::to_string(&first).ok().and_then(|text| serde_urlencoded::from_str(&text).ok()).unwrap_or_default()
+    }
+
     /// Every field, in the order sent.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
@@ -34,6 +42,20 @@ impl Form {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[serde(default)]
+    struct Typed {
+        email: String,
+        phone_mobile: String,
+    }
+
+    #[test]
+    fn decodes_a_typed_form_with_each_fields_first_value_and_missing_ones_empty() {
+        let form = Form::parse(b"email=maria%40example.com&email=second&other=x").unwrap();
+        assert_eq!(form.decode::<Typed>(), Typed { email: "maria@example.com".into(), phone_mobile: String::new() });
+        assert_eq!(Form::default().decode::<Typed>(), Typed::default());
+    }
 
     #[test]
     fn parses_encoded_fields() {
