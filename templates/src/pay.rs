@@ -9,9 +9,12 @@ use crate::date;
 use crate::layout::{alert, csrf, field, notice, page, Chrome, Field};
 use crate::routes::Route;
 
-/// The fields of a new card or bank account that may be shown again (never the numbers).
-#[derive(Debug, Default, Clone)]
+/// The fields of a new card or bank account that may be shown again (never the numbers): read
+/// from a sent form (`Form::decode`, which leaves the numbers out, having no field for them).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
 pub struct NewSourceValues {
+    #[serde(rename = "new_kind")]
     pub kind: String,
     pub exp_month: String,
     pub exp_year: String,

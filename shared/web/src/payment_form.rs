@@ -8,14 +8,7 @@ use crate::form::Form;
 
 /// What may be shown again of the typed fields: never the card number, CVC or account number.
 pub fn values(form: &Form) -> NewSourceValues {
-    NewSourceValues {
-        kind: form.text("new_kind").to_owned(),
-        exp_month: form.text("exp_month").to_owned(),
-        exp_year: form.text("exp_year").to_owned(),
-        postal_code: form.text("postal_code").to_owned(),
-        account_holder: form.text("account_holder").to_owned(),
-        account_type: form.text("account_type").to_owned(),
-    }
+    form.decode()
 }
 
 /// Whether the form carries new card or bank details typed into the portal's own fields (on
