@@ -210,9 +210,9 @@ fn invoice_summary(invoice: &Invoice) -> Markup {
 fn due_summary(invoices: &[Invoice]) -> Markup {
     let total: Money = invoices.iter().map(Invoice::payable).sum();
     html! {
+        h2 #due-heading { "Invoices with a balance due, oldest first" }
         div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
-            table.due-invoices.stack {
-                caption { "Invoices with a balance due, oldest first" }
+            table.due-invoices.stack aria-labelledby="due-heading" {
                 thead { tr { th scope="col" { "Invoice" } th scope="col" { "Due" } th scope="col" .num { "Can be paid now" } } }
                 tbody {
                     @for i in invoices {
@@ -335,9 +335,9 @@ pub fn review_page(chrome: &Chrome<'_>, r: &PayReview<'_>) -> Markup {
             @if r.new_source { @if r.save { ", saved for future payments" } @else { ", used for this payment only" } }
             "."
         }
+        h2 #review-heading { "What this payment pays" }
         div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
-            table.review.stack {
-                caption { "What this payment pays" }
+            table.review.stack aria-labelledby="review-heading" {
                 thead { tr { th scope="col" { "Invoice" } th scope="col" .num { "Balance now" } th scope="col" .num { "Paid now" } th scope="col" .num { "Balance after" } } }
                 tbody {
                     @for (invoice, part) in r.parts {
@@ -443,9 +443,9 @@ pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, parts: &[(Payment, I
             dt { "Receipt number" } dd { code { (payment.id) } }
         }
         @if parts.len() > 1 {
+            h2 #parts-heading { "Invoices this payment paid" }
             div.table-wrap tabindex="0" role="region" aria-label="Scrollable table" {
-                table.receipt-parts.stack {
-                    caption { "Invoices this payment paid" }
+                table.receipt-parts.stack aria-labelledby="parts-heading" {
                     thead { tr { th scope="col" { "Invoice" } th scope="col" .num { "Paid" } th scope="col" .num { "New balance" } } }
                     tbody {
                         @for (part, invoice) in parts {
