@@ -100,7 +100,7 @@ pub async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     }
     let args = args.table;
     let table = dynamo_table(args.dynamodb_endpoint.as_deref(), &args.table, clock.clone()).await?;
-    let wrote = demo::seed_if_empty(&table, today).await?;
+    let wrote = crate::import::seed_demo(&table, today).await?;
     println!("{}", if wrote { "Seeded the demo data." } else { "The table already has a practice; left it as it is." });
     Ok(())
 }
@@ -168,7 +168,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => Arc::new(dynamo_table(Some(url), &args.table, clock.clone()).await?),
         None => Arc::new(MemoryTable::new(clock.clone())),
     };
-    let seeded = demo::seed_if_empty(table.as_ref(), today).await?;
+    let seeded = crate::import::seed_demo(table.as_ref(), today).await?;
     let mut secret = vec![0u8; 32];
     OsRandom.fill(&mut secret);
     let mut config = Config::local(port, secret);

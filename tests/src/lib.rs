@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request};
-use portal_adapters::{demo, DynamoTable, ManualClock, MemoryTable, OsRandom, OutboxMailer, SandboxGateway};
+use portal_adapters::{DynamoTable, ManualClock, MemoryTable, OsRandom, OutboxMailer, SandboxGateway};
 use portal_domain::ports::{Item, Key, Write};
 use portal_domain::{Clock, Mailer, StoreError, Table};
 use portal_web::{App, Config};
@@ -257,7 +257,7 @@ impl TestApp {
         let counter = Arc::new(CountingTable::new(table));
         let config = Config::local(3000, b"test secret that is at least 32 bytes".to_vec());
         let today = clock.now().with_timezone(&config.time_zone).date_naive();
-        demo::seed_if_empty(counter.as_ref(), today).await.expect("seeding the demo");
+        portal_cli::import::seed_demo(counter.as_ref(), today).await.expect("seeding the demo");
         counter.reset();
         // The sandbox keeps its ledger in the table, as deployed: its requests are counted and can fail too.
         let gateway = Arc::new(SandboxGateway::with_ledger(Box::new(OsRandom), counter.clone()));

@@ -7,7 +7,7 @@ use base64::Engine;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{service_fn, Adapter, Context, Error, LambdaEvent, Request};
-use portal_adapters::{demo, ManualClock, MemoryTable, OsRandom, OutboxMailer, SandboxGateway};
+use portal_adapters::{ManualClock, MemoryTable, OsRandom, OutboxMailer, SandboxGateway};
 use portal_domain::{Clock, Table};
 use portal_tests::{encode_form, test_now};
 use portal_web::{App, Config};
@@ -30,7 +30,7 @@ async fn deployed() -> Deployed {
     config.local = false;
     config.public_url = "https://portal.cedarvalley.example".into();
     config.origin_verify = Some(SecretString::from("origin-verify-secret-for-tests"));
-    demo::seed_if_empty(table.as_ref() as &dyn Table, clock.now().with_timezone(&config.time_zone).date_naive()).await.unwrap();
+    portal_cli::import::seed_demo(table.as_ref() as &dyn Table, clock.now().with_timezone(&config.time_zone).date_naive()).await.unwrap();
     let outbox = Arc::new(OutboxMailer::new());
     let gateway = Arc::new(SandboxGateway::new(Box::new(OsRandom)));
     let app = App::new(table, outbox.clone(), clock, Arc::new(OsRandom), gateway, config);

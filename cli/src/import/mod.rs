@@ -64,6 +64,18 @@ impl Report {
     }
 }
 
+/// Seeds the demo unless the table already has a practice; returns whether it wrote anything.
+/// The demo is a dataset in the import format, written by the import like any practice's file:
+/// one writer of new households, whether they come from the demo or from a practice.
+pub async fn seed_demo(table: &dyn Table, today: chrono::NaiveDate) -> Result<bool, StoreError> {
+    if store::practice(table).await?.is_some() {
+        return Ok(false);
+    }
+    let data = Dataset::from_demo(&portal_adapters::demo::Demo::new(today));
+    import(table, &data, &|_, _| {}).await?;
+    Ok(true)
+}
+
 /// Imports a checked dataset. `progress(done, total)` is called after each household.
 pub async fn import(table: &dyn Table, data: &Dataset, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Report, StoreError> {
     let mut report = Report::default();

@@ -1,8 +1,6 @@
 //! The demo practice and households, with dates relative to today so every rule can be tried any day.
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc};
-use portal_domain::ports::{Table, Write};
-use portal_domain::store;
 use portal_domain::*;
 
 pub const MARIA: &str = "maria@example.com";
@@ -428,54 +426,6 @@ impl Demo {
             agreements: vec![agreement, pending, minor_consent, communication],
         }
     }
-
-    /// The writes that store the whole demo; each creates one record.
-    pub fn writes(&self) -> Result<Vec<Write>, StoreError> {
-        let mut writes = vec![store::put_practice(&self.practice)?];
-        for p in &self.plans {
-            writes.push(store::put_plan(p)?);
-        }
-        for h in &self.households {
-            let sources = self.sources.iter().filter(|s| s.account == h.id).count();
-            writes.push(store::put_household(h, sources)?);
-        }
-        for m in &self.members {
-            writes.push(store::put_member(m)?);
-            if let Some(email) = &m.email {
-                writes.push(portal_domain::enrol::claim_email(email, m)?);
-            }
-        }
-        for ms in &self.memberships {
-            writes.push(store::put_membership(ms)?);
-        }
-        for i in &self.invoices {
-            writes.push(store::put_invoice(i)?);
-        }
-        for p in &self.payments {
-            writes.push(store::put_payment(p)?);
-        }
-        for s in &self.sources {
-            writes.push(store::put_source(s)?);
-        }
-        for a in &self.agreements {
-            writes.push(store::put_agreement(a)?);
-        }
-        Ok(writes)
-    }
-}
-
-/// Seeds the demo unless the table already has a practice; returns whether it wrote anything.
-pub async fn seed_if_empty(table: &dyn Table, today: NaiveDate) -> Result<bool, StoreError> {
-    if store::practice(table).await?.is_some() {
-        return Ok(false);
-    }
-    for write in Demo::new(today).writes()? {
-        match table.write(write).await {
-            Ok(()) | Err(StoreError::ConditionFailed) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
 }
 
 #[cfg(test)]
