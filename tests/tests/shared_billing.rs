@@ -62,6 +62,14 @@ async fn a_spouse_billing_is_shared_with_pays_and_loses_it_when_the_owner_stops(
     let paid = app.pay("inv-1008", &[("amount", "40.00"), ("source", "src-visa")]).await;
     assert!(paid.location().is_some_and(|l| l.starts_with("/payments/")), "{}", paid.body);
     assert_eq!(app.gateway.charges().len(), 1);
+    for to in [MARIA, DANIEL] {
+        let receipt = app.outbox.last_to(to).unwrap_or_else(|| panic!("no email to {to}"));
+        assert!(
+            receipt.subject.starts_with("Receipt: $40.00"),
+            "the receipt goes to the owner and to the spouse who paid: {}",
+            receipt.subject
+        );
+    }
     // Not the others' contact details, not the household's management.
     assert_eq!(app.get("/members/maria/contact").await.status, StatusCode::NOT_FOUND);
     let own = app.get("/members").await;

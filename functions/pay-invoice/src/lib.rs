@@ -401,7 +401,9 @@ async fn answer(
             let parts = pay::allocate(target.invoices(), total).unwrap_or_default();
             let numbers: Vec<&str> = parts.iter().map(|(i, _)| i.number()).collect();
             let new_balance = parts.iter().map(|(i, part)| i.balance() - *part).sum();
-            let receipt = portal_web::notices::Receipt { first: &payment, invoice_numbers: &numbers, total, new_balance };
+            let payer = ctx.session()?.member.clone();
+            let receipt =
+                portal_web::notices::Receipt { first: &payment, invoice_numbers: &numbers, total, new_balance, payer: Some(&payer) };
             portal_web::notices::receipt(app, &ctx.public_url, records, &receipt).await;
             Ok(redirect(&Route::Payment(payment.id)))
         }
@@ -462,7 +464,14 @@ async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
                 ctx.record(app, event).await;
                 if first.status == PaymentStatus::Succeeded {
                     // The balance the invoices had, less what this payment took.
-                    let receipt = portal_web::notices::Receipt { first, invoice_numbers: &numbers, total, new_balance: before - total };
+                    let payer = ctx.session()?.member.clone();
+                    let receipt = portal_web::notices::Receipt {
+                        first,
+                        invoice_numbers: &numbers,
+                        total,
+                        new_balance: before - total,
+                        payer: Some(&payer),
+                    };
                     portal_web::notices::receipt(app, &ctx.public_url, &records, &receipt).await;
                 }
                 records = store::household(app.table.as_ref(), &payment.account).await?;

@@ -1,4 +1,5 @@
-//! The emails a payment's outcome sends the household's owner, whichever function learns of it
+//! The emails a payment's outcome sends the household's owner (and a receipt to the member who
+//! paid, when billing is shared with them), whichever function learns of it
 //! (the pay form, the receipt page after a 3-D Secure step, or Stripe's event days later).
 
 use portal_domain::store::HouseholdRecords;
@@ -29,14 +30,25 @@ pub struct Receipt<'a> {
     pub invoice_numbers: &'a [&'a str],
     pub total: Money,
     pub new_balance: Money,
+    /// Who paid, when it is known (the signed-in member): a member billing is shared with gets
+    /// the receipt too, beside the owner.
+    pub payer: Option<&'a portal_domain::MemberId>,
 }
 
-/// Emails the owner a receipt. A mail failure does not undo the payment: it is logged.
+/// Emails a receipt to the owner, and to the member who paid if that is someone else. A mail
+/// failure does not undo the payment: it is logged.
 pub async fn receipt(app: &App, public_url: &str, records: &HouseholdRecords, r: &Receipt<'_>) {
-    let Some(to) = owner_email(records) else { return };
+    let payer = r.payer.filter(|p| records.household.as_ref().is_some_and(|h| &h.owner != *p)).and_then(|p| records.member(p));
+    let recipients = owner_email(records).into_iter().chain(payer.and_then(|m| m.email.as_ref()).map(|e| e.as_str().to_owned()));
+    for to in recipients {
+        send_receipt(app, public_url, records, r, &to).await;
+    }
+}
+
+async fn send_receipt(app: &App, public_url: &str, records: &HouseholdRecords, r: &Receipt<'_>, to: &str) {
     let practice = app.config.practice_name.clone();
     let message = emails::receipt(&ReceiptEmail {
-        to: &to,
+        to,
         practice: &practice,
         invoice_numbers: r.invoice_numbers,
         amount: r.total.to_string(),
