@@ -292,6 +292,343 @@ fn conditioned(write: Write, condition: Condition) -> Write {
     }
 }
 
+/// A record the portal changed keeps the portal's version only when the ledger says the file's
+/// part was applied before and the stored part differs from it; with no ledger entry, the stored
+/// record is the portal's own.
+fn untouched(old_ledger: &BTreeMap<String, String>, name: &str, stored_hash: String) -> bool {
+    old_ledger.get(name) == Some(&stored_hash)
+}
+
+/// Works out one household's writes, one kind of record at a time: the stored records and the
+/// import ledger are read once; each planner adds its writes (`groups`) and what it did (`report`).
+struct Planner<'a> {
+    table: &'a dyn Table,
+    h: &'a HouseholdData,
+    stored: Stored,
+    old_ledger: BTreeMap<String, String>,
+    ledger: BTreeMap<String, String>,
+    report: Report,
+    groups: Vec<Vec<Write>>,
+    signed_out: Vec<MemberId>,
+    final_pass: bool,
+}
+
+impl Planner<'_> {
+    /// Members, with the email claims that keep addresses unique. `Ok(false)` before the final
+    /// pass when a member would take an address another member holds.
+    async fn members(&mut self) -> Result<bool, StoreError> {
+        let Planner { table, h, stored, old_ledger, ledger, report, groups, signed_out, final_pass } = self;
+        let (table, h, final_pass): (&dyn Table, &HouseholdData, bool) = (*table, *h, *final_pass);
+        let untouched = |name: &str, stored_hash: String| untouched(old_ledger, name, stored_hash);
+        // Members, with the email claims that keep addresses unique.
+        for m in &h.members {
+            let name = format!("member:{}", m.id);
+            let file_hash = fingerprint(&member_contact(m));
+            match stored.members.get(&m.id) {
+                None => {
+                    let mut m = m.clone();
+                    let mut group = vec![store::put_member(&m)?];
+                    if let Some(email) = m.email.clone() {
+                        match claim_holder(table, &email).await? {
+                            Some(holder) if holder != m.id && !final_pass => return Ok(false),
+                            Some(holder) if holder != m.id => {
+                                report
+                                    .conflicts
+                                    .push(format!("member {}: {email} is the sign-in email of another member; imported without it", m.id));
+                                m.email = None;
+                                group = vec![store::put_member(&m)?];
+                            }
+                            Some(_) => {}
+                            None => group.push(claim_email(&email, &m)?),
+                        }
+                    }
+                    ledger.insert(name, fingerprint(&member_contact(&m)));
+                    groups.push(group);
+                    report.created += 1;
+                }
+                Some(old) => {
+                    let stored_hash = fingerprint(&member_contact(old));
+                    let take_file = stored_hash == file_hash || untouched(&name, stored_hash);
+                    let mut new = Member { version: old.version, ..m.clone() };
+                    if !take_file {
+                        new.email = old.email.clone();
+                        new.phones = old.phones.clone();
+                        new.address = old.address.clone();
+                        report.kept.push(format!("member {}: contact details changed in the portal", m.id));
+                    }
+                    let mut group = Vec::new();
+                    if new.email != old.email {
+                        if let Some(email) = &new.email {
+                            match claim_holder(table, email).await? {
+                                Some(holder) if holder != m.id && !final_pass => return Ok(false),
+                                Some(holder) if holder != m.id => {
+                                    report.conflicts.push(format!(
+                                        "member {}: {email} is the sign-in email of another member; kept {}",
+                                        m.id,
+                                        old.email.as_ref().map_or("no email".into(), |e| e.to_string())
+                                    ));
+                                    new.email = old.email.clone();
+                                }
+                                Some(_) => {}
+                                None => group.push(claim_email(email, &new)?),
+                            }
+                        }
+                        if let (Some(previous), true) = (&old.email, new.email != old.email) {
+                            group.push(Write::Delete { key: email_claim_key(previous), condition: None });
+                        }
+                    }
+                    if take_file && new.email == m.email {
+                        ledger.insert(name, file_hash);
+                    }
+                    if new.email != old.email {
+                        signed_out.push(m.id.clone());
+                    }
+                    if &new == old {
+                        report.unchanged += 1;
+                    } else {
+                        group.insert(0, replace_member(old, &new)?);
+                        groups.push(group);
+                        report.updated += 1;
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Payment sources; returns how many are new (for the household's count).
+    fn sources(&mut self) -> Result<usize, StoreError> {
+        let Planner { h, stored, old_ledger, ledger, report, groups, .. } = self;
+        let untouched = |name: &str, stored_hash: String| untouched(old_ledger, name, stored_hash);
+        // Payment sources: new ones are added (the default only if the household has none), changed ones
+        // updated unless the portal changed them, and ones a patient removed stay removed.
+        let stored_default = stored.sources.values().any(|s| s.is_default);
+        let mut added_sources = 0usize;
+        for s in &h.sources {
+            let name = format!("source:{}", s.id);
+            let file_hash = fingerprint(&source_part(s));
+            match stored.sources.get(&s.id) {
+                None if old_ledger.contains_key(&name) => report.kept.push(format!("source {}: removed in the portal", s.id)),
+                None => {
+                    let source = PaymentSource { is_default: s.is_default && !stored_default, ..s.clone() };
+                    groups.push(vec![store::put_source(&source)?]);
+                    ledger.insert(name, file_hash);
+                    added_sources += 1;
+                    report.created += 1;
+                }
+                Some(old) => {
+                    let stored_hash = fingerprint(&source_part(old));
+                    if stored_hash == file_hash {
+                        ledger.insert(name, file_hash);
+                        report.unchanged += 1;
+                    } else if untouched(&name, stored_hash) {
+                        let new = PaymentSource { is_default: old.is_default, version: old.version + 1, ..s.clone() };
+                        groups.push(vec![store::replace_record(&store::source_key(old), "source", &new, old.version)?]);
+                        ledger.insert(name, file_hash);
+                        report.updated += 1;
+                    } else {
+                        report.kept.push(format!("source {}: changed in the portal", s.id));
+                    }
+                }
+            }
+        }
+        Ok(added_sources)
+    }
+
+    /// The household's own record, and its count of sources (one write to the account item).
+    fn household_record(&mut self, added_sources: usize) -> Result<(), StoreError> {
+        let Planner { h, stored, report, groups, signed_out, .. } = self;
+        let account = &h.household.id;
+        // The household's own record, and its count of sources (one write to the account item).
+        match &stored.account {
+            None => groups.insert(0, vec![store::put_household(&h.household, added_sources)?]),
+            Some(old) => {
+                let version = old.version;
+                // The household's customer at the processor stands unless the file names one.
+                let customer = h.household.processor_customer.clone().or_else(|| old.processor_customer.clone());
+                // Billing shared with another adult is the owner's choice in the portal: it stands
+                // while the owner does, and ends (with those members' sessions) when the owner changes.
+                let shared = if h.household.owner == old.owner { old.billing_shared_with.clone() } else { Vec::new() };
+                if h.household.owner != old.owner {
+                    signed_out.extend(old.billing_shared_with.iter().cloned());
+                }
+                let incoming = Household { processor_customer: customer, billing_shared_with: shared, ..h.household.clone() };
+                let changed = Household { version: 0, ..incoming.clone() } != Household { version: 0, ..old.clone() };
+                if incoming.owner != old.owner {
+                    signed_out.extend([old.owner.clone(), incoming.owner.clone()]);
+                }
+                let mut update = Update::default();
+                if changed {
+                    let json = serde_json::to_string(&Household { version: version + 1, ..incoming.clone() })
+                        .map_err(|e| StoreError::Malformed(format!("household: {e}")))?;
+                    update = update.set(store::DATA, json).set(attr::VERSION, version + 1);
+                    if let Some(customer) =
+                        incoming.processor_customer.as_deref().filter(|_| incoming.processor_customer != old.processor_customer)
+                    {
+                        update = update.set(store::PROCESSOR_CUSTOMER, customer);
+                    }
+                }
+                if added_sources > 0 {
+                    update = store::count_sources(update, added_sources);
+                }
+                if changed || added_sources > 0 {
+                    let condition = if changed { Condition::Equals(attr::VERSION.into(), Value::from(version)) } else { Condition::Exists };
+                    groups.insert(0, vec![Write::Update { key: store::household_key(account), update, condition: Some(condition) }]);
+                }
+                if changed {
+                    report.updated += 1;
+                } else {
+                    report.unchanged += 1;
+                }
+            }
+        }
+        if stored.account.is_none() {
+            report.created += 1;
+        }
+        Ok(())
+    }
+
+    fn memberships(&mut self) -> Result<(), StoreError> {
+        let Planner { h, stored, old_ledger, ledger, report, groups, .. } = self;
+        let untouched = |name: &str, stored_hash: String| untouched(old_ledger, name, stored_hash);
+        // Memberships: the portal renews them and adds dependents; what it changed stays.
+        for ms in &h.memberships {
+            let name = format!("membership:{}", ms.id);
+            let file_hash = fingerprint(&membership_part(ms));
+            match stored.memberships.get(&ms.id) {
+                None => {
+                    groups.push(vec![store::put_membership(ms)?]);
+                    ledger.insert(name, file_hash);
+                    report.created += 1;
+                }
+                Some(old) => {
+                    let stored_hash = fingerprint(&membership_part(old));
+                    if stored_hash == file_hash {
+                        ledger.insert(name, file_hash);
+                        report.unchanged += 1;
+                    } else if untouched(&name, stored_hash) {
+                        let new = Membership { version: old.version + 1, ..ms.clone() };
+                        groups.push(vec![store::replace_record(&store::membership_key(old), "membership", &new, old.version)?]);
+                        ledger.insert(name, file_hash);
+                        report.updated += 1;
+                    } else {
+                        report.kept.push(format!("membership {}: changed in the portal", ms.id));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Payments, then invoices with their new payments.
+    fn billing(&mut self) -> Result<(), StoreError> {
+        let Planner { h, stored, report, groups, .. } = self;
+        // Payments: the file's new ones are added; a recorded payment is never rewritten.
+        let mut final_payments: BTreeMap<&PaymentId, &Payment> = stored.payments.iter().collect();
+        let mut new_payments: BTreeMap<&InvoiceId, Vec<&Payment>> = BTreeMap::new();
+        for p in &h.payments {
+            match stored.payments.get(&p.id) {
+                // Compared as the file writes payments: what the portal keeps beside them (its idempotency
+                // key, a bank debit's authorization, refunds it was told of) is not the file's to match.
+                Some(old) if portal_domain::exchange::payment(old) != portal_domain::exchange::payment(p) => {
+                    report.kept.push(format!("payment {}: already recorded; a recorded payment is not changed by an import", p.id));
+                }
+                Some(_) => report.unchanged += 1,
+                None => {
+                    final_payments.insert(&p.id, p);
+                    new_payments.entry(&p.invoice).or_default().push(p);
+                }
+            }
+        }
+
+        // Invoices: the practice's fields from the file; `paid` the sum of every succeeded payment, `pending`
+        // what the portal has in flight. Each goes in one transaction with its new payments.
+        for invoice in &h.invoices {
+            let paid: Money = final_payments
+                .values()
+                .filter(|p| &p.invoice == invoice.id() && p.status == PaymentStatus::Succeeded)
+                .map(|p| p.amount)
+                .sum();
+            let old = stored.invoices.get(invoice.id());
+            let pending = old.map_or(Money::ZERO, |(i, _)| i.pending());
+            let mut data = InvoiceData::from(invoice.clone());
+            data.paid = paid;
+            data.pending = pending;
+            let new = match Invoice::new(data) {
+                Ok(new) => new,
+                Err(_) => {
+                    report.conflicts.push(format!(
+                        "invoice {}: its payments ({paid} paid, {pending} in flight) exceed its new total {}; left as it is",
+                        invoice.id(),
+                        invoice.total()
+                    ));
+                    continue;
+                }
+            };
+            let mut group = Vec::new();
+            for p in new_payments.remove(invoice.id()).unwrap_or_default() {
+                group.push(store::put_payment(p)?);
+                report.created += 1;
+            }
+            match old {
+                None => {
+                    group.insert(0, store::put_invoice(&new)?);
+                    report.created += 1;
+                }
+                Some((old, _)) if *old == new => report.unchanged += 1,
+                Some((old, key)) => {
+                    // Conditioned on the amounts read, so a payment made meanwhile makes us plan again.
+                    let same_amounts = Condition::All(vec![
+                        Condition::Equals(PAID.into(), Value::N(old.paid().amount())),
+                        Condition::Equals(PENDING.into(), Value::N(old.pending().amount())),
+                    ]);
+                    let put = store::put_invoice(&new)?;
+                    if store::invoice_key(&new) == *key {
+                        group.insert(0, conditioned(put, same_amounts));
+                    } else {
+                        // The issue date is part of the key: move the invoice.
+                        group.insert(0, Write::Delete { key: key.clone(), condition: Some(same_amounts) });
+                        group.insert(1, put);
+                    }
+                    report.updated += 1;
+                }
+            }
+            if !group.is_empty() {
+                groups.push(group);
+            }
+        }
+        for (invoice, payments) in new_payments {
+            for p in payments {
+                report.conflicts.push(format!("payment {}: its invoice {invoice} was not imported", p.id));
+            }
+        }
+        Ok(())
+    }
+
+    fn agreements(&mut self) -> Result<(), StoreError> {
+        let Planner { h, stored, report, groups, .. } = self;
+        // Agreements: a signed one is the member's record of what they agreed to and is never changed.
+        for a in &h.agreements {
+            match stored.agreements.get(&a.id) {
+                None => {
+                    groups.push(vec![store::put_agreement(a)?]);
+                    report.created += 1;
+                }
+                Some(old) if Agreement { record_version: 0, ..old.clone() } == Agreement { record_version: 0, ..a.clone() } => {
+                    report.unchanged += 1
+                }
+                Some(old) if old.is_signed() => report.kept.push(format!("agreement {}: signed in the portal", a.id)),
+                Some(old) => {
+                    let new = Agreement { record_version: old.record_version + 1, ..a.clone() };
+                    groups.push(vec![store::replace_record(&store::agreement_key(old), "agreement", &new, old.record_version)?]);
+                    report.updated += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Reads what is stored for the household and works out the writes that bring it in line with the file.
 /// Before the final pass, `None` when a member would take an address another member holds.
 async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) -> Result<Option<HouseholdPlan>, StoreError> {
@@ -299,291 +636,18 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
     let stored = Stored::of(store::household(table, account).await?)?;
     let ledger_item = table.get(&ledger_key(account)).await?;
     let old_ledger: BTreeMap<String, String> = ledger_item.as_ref().map(record_of).transpose()?.unwrap_or_default();
-    let mut ledger = old_ledger.clone();
-    let mut report = Report { households: 1, ..Report::default() };
-    let mut groups: Vec<Vec<Write>> = Vec::new();
-    let mut signed_out: Vec<MemberId> = Vec::new();
-    // A record the portal changed keeps the portal's version only when the ledger says the file's part was applied before
-    // and the stored part differs from it; with no ledger entry, the stored record is the portal's own.
-    let untouched = |name: &str, stored_hash: String| old_ledger.get(name) == Some(&stored_hash);
-
-    // Members, with the email claims that keep addresses unique.
-    for m in &h.members {
-        let name = format!("member:{}", m.id);
-        let file_hash = fingerprint(&member_contact(m));
-        match stored.members.get(&m.id) {
-            None => {
-                let mut m = m.clone();
-                let mut group = vec![store::put_member(&m)?];
-                if let Some(email) = m.email.clone() {
-                    match claim_holder(table, &email).await? {
-                        Some(holder) if holder != m.id && !final_pass => return Ok(None),
-                        Some(holder) if holder != m.id => {
-                            report
-                                .conflicts
-                                .push(format!("member {}: {email} is the sign-in email of another member; imported without it", m.id));
-                            m.email = None;
-                            group = vec![store::put_member(&m)?];
-                        }
-                        Some(_) => {}
-                        None => group.push(claim_email(&email, &m)?),
-                    }
-                }
-                ledger.insert(name, fingerprint(&member_contact(&m)));
-                groups.push(group);
-                report.created += 1;
-            }
-            Some(old) => {
-                let stored_hash = fingerprint(&member_contact(old));
-                let take_file = stored_hash == file_hash || untouched(&name, stored_hash);
-                let mut new = Member { version: old.version, ..m.clone() };
-                if !take_file {
-                    new.email = old.email.clone();
-                    new.phones = old.phones.clone();
-                    new.address = old.address.clone();
-                    report.kept.push(format!("member {}: contact details changed in the portal", m.id));
-                }
-                let mut group = Vec::new();
-                if new.email != old.email {
-                    if let Some(email) = &new.email {
-                        match claim_holder(table, email).await? {
-                            Some(holder) if holder != m.id && !final_pass => return Ok(None),
-                            Some(holder) if holder != m.id => {
-                                report.conflicts.push(format!(
-                                    "member {}: {email} is the sign-in email of another member; kept {}",
-                                    m.id,
-                                    old.email.as_ref().map_or("no email".into(), |e| e.to_string())
-                                ));
-                                new.email = old.email.clone();
-                            }
-                            Some(_) => {}
-                            None => group.push(claim_email(email, &new)?),
-                        }
-                    }
-                    if let (Some(previous), true) = (&old.email, new.email != old.email) {
-                        group.push(Write::Delete { key: email_claim_key(previous), condition: None });
-                    }
-                }
-                if take_file && new.email == m.email {
-                    ledger.insert(name, file_hash);
-                }
-                if new.email != old.email {
-                    signed_out.push(m.id.clone());
-                }
-                if &new == old {
-                    report.unchanged += 1;
-                } else {
-                    group.insert(0, replace_member(old, &new)?);
-                    groups.push(group);
-                    report.updated += 1;
-                }
-            }
-        }
+    let ledger = old_ledger.clone();
+    let report = Report { households: 1, ..Report::default() };
+    let mut plan = Planner { table, h, stored, old_ledger, ledger, report, groups: Vec::new(), signed_out: Vec::new(), final_pass };
+    if !plan.members().await? {
+        return Ok(None);
     }
-
-    // Payment sources: new ones are added (the default only if the household has none), changed ones
-    // updated unless the portal changed them, and ones a patient removed stay removed.
-    let stored_default = stored.sources.values().any(|s| s.is_default);
-    let mut added_sources = 0usize;
-    for s in &h.sources {
-        let name = format!("source:{}", s.id);
-        let file_hash = fingerprint(&source_part(s));
-        match stored.sources.get(&s.id) {
-            None if old_ledger.contains_key(&name) => report.kept.push(format!("source {}: removed in the portal", s.id)),
-            None => {
-                let source = PaymentSource { is_default: s.is_default && !stored_default, ..s.clone() };
-                groups.push(vec![store::put_source(&source)?]);
-                ledger.insert(name, file_hash);
-                added_sources += 1;
-                report.created += 1;
-            }
-            Some(old) => {
-                let stored_hash = fingerprint(&source_part(old));
-                if stored_hash == file_hash {
-                    ledger.insert(name, file_hash);
-                    report.unchanged += 1;
-                } else if untouched(&name, stored_hash) {
-                    let new = PaymentSource { is_default: old.is_default, version: old.version + 1, ..s.clone() };
-                    groups.push(vec![store::replace_record(&store::source_key(old), "source", &new, old.version)?]);
-                    ledger.insert(name, file_hash);
-                    report.updated += 1;
-                } else {
-                    report.kept.push(format!("source {}: changed in the portal", s.id));
-                }
-            }
-        }
-    }
-
-    // The household's own record, and its count of sources (one write to the account item).
-    match &stored.account {
-        None => groups.insert(0, vec![store::put_household(&h.household, added_sources)?]),
-        Some(old) => {
-            let version = old.version;
-            // The household's customer at the processor stands unless the file names one.
-            let customer = h.household.processor_customer.clone().or_else(|| old.processor_customer.clone());
-            // Billing shared with another adult is the owner's choice in the portal: it stands
-            // while the owner does, and ends (with those members' sessions) when the owner changes.
-            let shared = if h.household.owner == old.owner { old.billing_shared_with.clone() } else { Vec::new() };
-            if h.household.owner != old.owner {
-                signed_out.extend(old.billing_shared_with.iter().cloned());
-            }
-            let incoming = Household { processor_customer: customer, billing_shared_with: shared, ..h.household.clone() };
-            let changed = Household { version: 0, ..incoming.clone() } != Household { version: 0, ..old.clone() };
-            if incoming.owner != old.owner {
-                signed_out.extend([old.owner.clone(), incoming.owner.clone()]);
-            }
-            let mut update = Update::default();
-            if changed {
-                let json = serde_json::to_string(&Household { version: version + 1, ..incoming.clone() })
-                    .map_err(|e| StoreError::Malformed(format!("household: {e}")))?;
-                update = update.set(store::DATA, json).set(attr::VERSION, version + 1);
-                if let Some(customer) =
-                    incoming.processor_customer.as_deref().filter(|_| incoming.processor_customer != old.processor_customer)
-                {
-                    update = update.set(store::PROCESSOR_CUSTOMER, customer);
-                }
-            }
-            if added_sources > 0 {
-                update = store::count_sources(update, added_sources);
-            }
-            if changed || added_sources > 0 {
-                let condition = if changed { Condition::Equals(attr::VERSION.into(), Value::from(version)) } else { Condition::Exists };
-                groups.insert(0, vec![Write::Update { key: store::household_key(account), update, condition: Some(condition) }]);
-            }
-            if changed {
-                report.updated += 1;
-            } else {
-                report.unchanged += 1;
-            }
-        }
-    }
-    if stored.account.is_none() {
-        report.created += 1;
-    }
-
-    // Memberships: the portal renews them and adds dependents; what it changed stays.
-    for ms in &h.memberships {
-        let name = format!("membership:{}", ms.id);
-        let file_hash = fingerprint(&membership_part(ms));
-        match stored.memberships.get(&ms.id) {
-            None => {
-                groups.push(vec![store::put_membership(ms)?]);
-                ledger.insert(name, file_hash);
-                report.created += 1;
-            }
-            Some(old) => {
-                let stored_hash = fingerprint(&membership_part(old));
-                if stored_hash == file_hash {
-                    ledger.insert(name, file_hash);
-                    report.unchanged += 1;
-                } else if untouched(&name, stored_hash) {
-                    let new = Membership { version: old.version + 1, ..ms.clone() };
-                    groups.push(vec![store::replace_record(&store::membership_key(old), "membership", &new, old.version)?]);
-                    ledger.insert(name, file_hash);
-                    report.updated += 1;
-                } else {
-                    report.kept.push(format!("membership {}: changed in the portal", ms.id));
-                }
-            }
-        }
-    }
-
-    // Payments: the file's new ones are added; a recorded payment is never rewritten.
-    let mut final_payments: BTreeMap<&PaymentId, &Payment> = stored.payments.iter().collect();
-    let mut new_payments: BTreeMap<&InvoiceId, Vec<&Payment>> = BTreeMap::new();
-    for p in &h.payments {
-        match stored.payments.get(&p.id) {
-            // Compared as the file writes payments: what the portal keeps beside them (its idempotency
-            // key, a bank debit's authorization, refunds it was told of) is not the file's to match.
-            Some(old) if portal_domain::exchange::payment(old) != portal_domain::exchange::payment(p) => {
-                report.kept.push(format!("payment {}: already recorded; a recorded payment is not changed by an import", p.id));
-            }
-            Some(_) => report.unchanged += 1,
-            None => {
-                final_payments.insert(&p.id, p);
-                new_payments.entry(&p.invoice).or_default().push(p);
-            }
-        }
-    }
-
-    // Invoices: the practice's fields from the file; `paid` the sum of every succeeded payment, `pending`
-    // what the portal has in flight. Each goes in one transaction with its new payments.
-    for invoice in &h.invoices {
-        let paid: Money =
-            final_payments.values().filter(|p| &p.invoice == invoice.id() && p.status == PaymentStatus::Succeeded).map(|p| p.amount).sum();
-        let old = stored.invoices.get(invoice.id());
-        let pending = old.map_or(Money::ZERO, |(i, _)| i.pending());
-        let mut data = InvoiceData::from(invoice.clone());
-        data.paid = paid;
-        data.pending = pending;
-        let new = match Invoice::new(data) {
-            Ok(new) => new,
-            Err(_) => {
-                report.conflicts.push(format!(
-                    "invoice {}: its payments ({paid} paid, {pending} in flight) exceed its new total {}; left as it is",
-                    invoice.id(),
-                    invoice.total()
-                ));
-                continue;
-            }
-        };
-        let mut group = Vec::new();
-        for p in new_payments.remove(invoice.id()).unwrap_or_default() {
-            group.push(store::put_payment(p)?);
-            report.created += 1;
-        }
-        match old {
-            None => {
-                group.insert(0, store::put_invoice(&new)?);
-                report.created += 1;
-            }
-            Some((old, _)) if *old == new => report.unchanged += 1,
-            Some((old, key)) => {
-                // Conditioned on the amounts read, so a payment made meanwhile makes us plan again.
-                let same_amounts = Condition::All(vec![
-                    Condition::Equals(PAID.into(), Value::N(old.paid().amount())),
-                    Condition::Equals(PENDING.into(), Value::N(old.pending().amount())),
-                ]);
-                let put = store::put_invoice(&new)?;
-                if store::invoice_key(&new) == *key {
-                    group.insert(0, conditioned(put, same_amounts));
-                } else {
-                    // The issue date is part of the key: move the invoice.
-                    group.insert(0, Write::Delete { key: key.clone(), condition: Some(same_amounts) });
-                    group.insert(1, put);
-                }
-                report.updated += 1;
-            }
-        }
-        if !group.is_empty() {
-            groups.push(group);
-        }
-    }
-    for (invoice, payments) in new_payments {
-        for p in payments {
-            report.conflicts.push(format!("payment {}: its invoice {invoice} was not imported", p.id));
-        }
-    }
-
-    // Agreements: a signed one is the member's record of what they agreed to and is never changed.
-    for a in &h.agreements {
-        match stored.agreements.get(&a.id) {
-            None => {
-                groups.push(vec![store::put_agreement(a)?]);
-                report.created += 1;
-            }
-            Some(old) if Agreement { record_version: 0, ..old.clone() } == Agreement { record_version: 0, ..a.clone() } => {
-                report.unchanged += 1
-            }
-            Some(old) if old.is_signed() => report.kept.push(format!("agreement {}: signed in the portal", a.id)),
-            Some(old) => {
-                let new = Agreement { record_version: old.record_version + 1, ..a.clone() };
-                groups.push(vec![store::replace_record(&store::agreement_key(old), "agreement", &new, old.record_version)?]);
-                report.updated += 1;
-            }
-        }
-    }
-
+    let added_sources = plan.sources()?;
+    plan.household_record(added_sources)?;
+    plan.memberships()?;
+    plan.billing()?;
+    plan.agreements()?;
+    let Planner { stored, old_ledger, ledger, report, mut groups, signed_out, .. } = plan;
     if ledger != old_ledger {
         let version = ledger_item.as_ref().map_or(0, version_of);
         let item = record_item(&ledger_key(account), "import-ledger", &ledger, version + 1)?;
