@@ -140,6 +140,7 @@ pub async fn grow_household(table: &dyn Table) {
                 reversals: Default::default(),
                 ach_authorization: None,
                 batch: None,
+                paid_by: None,
                 version: 1,
             };
             table.write(portal_domain::store::put_payment(&payment).expect("an item")).await.expect("stored");

@@ -226,3 +226,13 @@ async fn the_owner_comes_first_and_empty_fields_say_not_given() {
     assert!(page.body.contains(r#"<span class="muted none">Not given</span>"#));
     assert!(!page.body.contains(">None<"));
 }
+
+/// The owner's form for another adult shows their sign-in address as text (not a field): after
+/// an error, it is shown again as it is, not left blank.
+#[tokio::test]
+async fn an_error_on_another_adults_form_still_shows_their_address() {
+    let mut app = signed_in("maria@example.com").await;
+    let page = submit(&mut app, "daniel", &[("phone_mobile", "12")]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("daniel@example.com"), "{}", page.body);
+}

@@ -799,6 +799,7 @@ fn payment(r: &mut Reader, path: &str, value: &Value, account: &AccountId) -> Op
         reversals: Default::default(),
         ach_authorization: None,
         batch: None,
+        paid_by: None,
         version: 1,
     })
 }

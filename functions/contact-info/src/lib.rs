@@ -190,12 +190,17 @@ async fn save(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
             Ok(done(id, Done::Verify))
         }
         Updated::Invalid(errors) => {
+            // What was typed, but an address the form shows as text (not a field) as it is.
+            let mut shown = typed.clone();
+            if !contact::may_change_email(&session.member, &member) {
+                shown.email = member.email.as_ref().map(ToString::to_string).unwrap_or_default();
+            }
             let message = if errors.email.as_deref() == Some(contact::OWNER_KEEPS_EMAIL) {
                 "Nothing was saved."
             } else {
                 "Please correct the highlighted fields. Nothing was saved."
             };
-            render(app, ctx, None, &member, view(typed, errors, message), StatusCode::UNPROCESSABLE_ENTITY).await
+            render(app, ctx, None, &member, view(shown, errors, message), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Updated::EmailNotTheirs => {
             let errors = ContactErrors { email: Some(ONLY_THEY_CHANGE_EMAIL.into()), ..Default::default() };

@@ -248,6 +248,7 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
     if split.as_deref() != Some(form.text("allocation")) {
         // Paid meanwhile (by the other adult billing is shared with, say): what the review showed
         // is no longer what would be charged.
+        forget_setup(app, &records, &form).await;
         rendered.message =
             Some("The amounts due changed since you reviewed this payment. Nothing was charged: check it and review it again.".into());
         rendered.key = new_key(app);
@@ -268,6 +269,7 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
             ip: &ctx.client_ip,
             user_agent: &ctx.user_agent,
         }),
+        payer: Some(&session.member),
         now: app.now(),
     };
     let outcome = pay::pay(app.table.as_ref(), app.gateway.as_ref(), app.random.as_ref(), request).await.map_err(|e| match e {
@@ -401,9 +403,8 @@ async fn answer(
             let parts = pay::allocate(target.invoices(), total).unwrap_or_default();
             let numbers: Vec<&str> = parts.iter().map(|(i, _)| i.number()).collect();
             let new_balance = parts.iter().map(|(i, part)| i.balance() - *part).sum();
-            let payer = ctx.session()?.member.clone();
-            let receipt =
-                portal_web::notices::Receipt { first: &payment, invoice_numbers: &numbers, total, new_balance, payer: Some(&payer) };
+            let payer = payment.paid_by.as_ref();
+            let receipt = portal_web::notices::Receipt { first: &payment, invoice_numbers: &numbers, total, new_balance, payer };
             portal_web::notices::receipt(app, &ctx.public_url, records, &receipt).await;
             Ok(redirect(&Route::Payment(payment.id)))
         }
@@ -464,14 +465,10 @@ async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
                 ctx.record(app, event).await;
                 if first.status == PaymentStatus::Succeeded {
                     // The balance the invoices had, less what this payment took.
-                    let payer = ctx.session()?.member.clone();
-                    let receipt = portal_web::notices::Receipt {
-                        first,
-                        invoice_numbers: &numbers,
-                        total,
-                        new_balance: before - total,
-                        payer: Some(&payer),
-                    };
+                    // To whoever paid, whoever opened the page.
+                    let payer = first.paid_by.as_ref();
+                    let receipt =
+                        portal_web::notices::Receipt { first, invoice_numbers: &numbers, total, new_balance: before - total, payer };
                     portal_web::notices::receipt(app, &ctx.public_url, &records, &receipt).await;
                 }
                 records = store::household(app.table.as_ref(), &payment.account).await?;

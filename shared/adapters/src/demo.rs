@@ -177,6 +177,7 @@ fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_
         reversals: Default::default(),
         ach_authorization: None,
         batch: None,
+        paid_by: None,
         version: 1,
     }
 }

@@ -114,9 +114,9 @@ pub async fn share_billing(
 ) -> Result<Result<Shared, &'static str>, StoreError> {
     let already = household.billing_shared_with.contains(&member.id);
     if already == share {
-        if !share {
+        if !share && member.account == household.id && member.id != household.owner {
             // Taken back before, perhaps with sessions left over (a failure after the household
-            // changed): they end now, so asking again always finishes the job.
+            // changed): they end now, so asking again always finishes the job. Never the owner's.
             crate::session::end_member_sessions(table, &household.id, &member.id, None).await?;
         }
         return Ok(Ok(Shared::Unchanged));
@@ -256,6 +256,9 @@ mod tests {
         assert!(!handles_billing_of(&lopez(), &id("daniel")), "the household decides, whatever a session says");
         let untouched = crate::ports::MockTable::new();
         assert_eq!(share_billing(&untouched, &shared, &daniel, true, today).await.unwrap(), Ok(Shared::Unchanged), "nothing written");
+        // Taking back what was never shared ends no one's sessions, the owner's least of all.
+        let owner = Member { relationship: crate::Relationship::Owner, ..person("maria", "1986-01-01", Some("m@example.com")) };
+        assert_eq!(share_billing(&untouched, &lopez(), &owner, false, today).await.unwrap(), Ok(Shared::Unchanged));
         let child = person("sofia", "2015-03-09", Some("s@example.com"));
         assert!(share_billing(&untouched, &lopez(), &child, true, today).await.unwrap().is_err());
     }

@@ -331,6 +331,7 @@ mod tests {
             reversals: Default::default(),
             ach_authorization: None,
             batch: None,
+            paid_by: None,
             version: 2,
         }
     }

@@ -162,6 +162,8 @@ pub struct PayRequest<'a> {
     pub customer: Option<&'a str>,
     /// The patient's authorization of a bank debit (the box they checked), when they gave it.
     pub ach_consent: Option<AchConsent<'a>>,
+    /// The member paying (signed in), recorded on the payment for its receipt.
+    pub payer: Option<&'a crate::MemberId>,
     pub now: DateTime<Utc>,
 }
 
@@ -372,6 +374,7 @@ pub async fn pay(
             reversals: Default::default(),
             ach_authorization: ach_authorization.clone(),
             batch: None,
+            paid_by: req.payer.cloned(),
             version: 1,
         });
     }
@@ -891,6 +894,7 @@ mod refresh_tests {
             reversals: Default::default(),
             ach_authorization: None,
             batch: Some(PaymentId::parse("p1").unwrap()),
+            paid_by: None,
             version: 2,
         };
         (payment, Key::new("ACCOUNT#lopez", format!("INVOICE#2026-10-01#{invoice}")))

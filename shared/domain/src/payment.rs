@@ -89,6 +89,10 @@ pub struct Payment {
     /// charged them as one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<PaymentId>,
+    /// The member who paid in the portal (the owner, or a member billing is shared with), so
+    /// the receipt reaches them whoever later looks at it; none for the practice's records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_by: Option<crate::MemberId>,
     #[serde(default)]
     pub version: u64,
 }

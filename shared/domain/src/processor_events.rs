@@ -165,6 +165,7 @@ mod tests {
             reversals,
             ach_authorization: None,
             batch: None,
+            paid_by: None,
             version: 3,
         }
     }

@@ -305,6 +305,7 @@ mod tests {
             reversals: Default::default(),
             ach_authorization: None,
             batch: None,
+            paid_by: None,
             version: 1,
         }
     }
