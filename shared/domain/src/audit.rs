@@ -14,7 +14,6 @@ use crate::{AccountId, MemberId, StoreError};
 
 /// How long attempts at unknown addresses are kept.
 const UNKNOWN_KEPT: Duration = Duration::days(30);
-const UNKNOWN_PK: &str = "AUDIT#unknown-address";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -103,7 +102,7 @@ impl AuditEvent {
     /// The same write for an attempt no household can be told of (an address no member has):
     /// kept apart, and only for a while.
     pub fn write_unattributed(&self) -> Result<Write, StoreError> {
-        let mut item = record_item(&Key::new(UNKNOWN_PK, self.sk()), "event", self, 1)?;
+        let mut item = record_item(&Key::new(crate::keys::AUDIT_UNKNOWN_PK, self.sk()), "event", self, 1)?;
         item.insert(attr::EXPIRES_AT.into(), Value::from((self.at + UNKNOWN_KEPT).timestamp()));
         Ok(Write::Put { item, condition: Some(Condition::NotExists) })
     }

@@ -14,6 +14,7 @@
 //! |                               | `AGREEMENT#{id}`                        | an agreement and its signature         |
 //! |                               | `EMAILCHANGE#{member}`                  | a pending email change and its code    |
 //! | `AUDIT#{household}`           | `EVENT#{time}#{id}`                     | the activity log                       |
+//! | `AUDIT#unknown-address`       | `EVENT#{time}#{id}`                     | attempts at addresses no one holds     |
 //! | `FEED#{household}`            | `EVENT#{cursor}`                        | the practice's change feed (by day)    |
 //! | `SIGNIN#{signin id}`          | `CODE`                                  | a sign-in code                         |
 //! | `SESSION#{token digest}`      | `SESSION`                               | a session (indexed by member)          |
@@ -193,6 +194,10 @@ pub fn access_key(token_digest: &str) -> Key {
 pub fn audit_pk(account: &AccountId) -> String {
     format!("AUDIT#{account}")
 }
+
+/// Where sign-in attempts at addresses that are no one's are recorded (for the practice, not a
+/// household's activity page), kept 30 days.
+pub const AUDIT_UNKNOWN_PK: &str = "AUDIT#unknown-address";
 
 /// An activity event's sort key: time, then id.
 pub fn audit_sk(at: DateTime<Utc>, id: &str) -> String {
