@@ -30,7 +30,7 @@ fn billing_row(b: &BillingSharing<'_>, m: &Member) -> Markup {
         @if m.id == b.household.owner {
             dt { "Billing" } dd { "Account owner: invoices, payments and payment methods" }
         } @else if let Some(token) = b.csrf_token {
-            @if shared || m.age_on(b.today) >= 18 {
+            @if shared || access::is_adult(m, b.today) {
                 dt { "Billing" }
                 dd.billing {
                     @if shared {

@@ -84,13 +84,18 @@ pub fn may_share_billing(household: &Household, member: &Member, today: NaiveDat
     if member.account != household.id || member.id == household.owner {
         return Err("Billing can be shared only with another member of the household.");
     }
-    if member.age_on(today) < 18 {
+    if !is_adult(member, today) {
         return Err("Billing can be shared only with an adult.");
     }
     if member.email.is_none() {
         return Err("Add an email address for them first: they sign in with it.");
     }
     Ok(())
+}
+
+/// 18 or older today: who billing may be shared with (the members page offers it to them).
+pub fn is_adult(member: &Member, today: NaiveDate) -> bool {
+    member.age_on(today) >= 18
 }
 
 /// What sharing billing did.
