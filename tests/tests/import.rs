@@ -132,6 +132,41 @@ fn a_file_with_errors_lists_every_problem_with_its_path() {
 }
 
 #[test]
+fn a_value_of_the_wrong_kind_is_reported_where_it_is_and_the_rest_still_checked() {
+    let mut file = demo_file();
+    file["plans"][0]["contract_months"] = json!(61);
+    file["plans"][0]["rates"][0]["max_age"] = json!("18");
+    let lopez = &mut file["households"][0];
+    lopez["members"][0]["phones"]["fax"] = json!("512-555-0100");
+    lopez["members"][1] = json!("Sofia");
+    lopez["invoices"][0]["void"] = json!("no");
+    lopez["payment_sources"][0]["type"] = json!("bank_account");
+    lopez["agreements"] = json!({ "id": "a-1" });
+    file["households"][1]["billing_address"]["state"] = json!("Texas");
+    file["households"][0]["payments"][0]["source"]["exp_year"] = json!(1999);
+
+    let problems = import::parse(&file.to_string(), today()).expect_err("the file has problems");
+    assert_eq!(
+        problems,
+        [
+            "plans[0].contract_months: expected a whole number from 1 to 60",
+            "plans[0].rates[0].max_age: expected a whole number, found text",
+            "households[0].members[0].phones.fax: unknown field",
+            "households[0].members[1]: expected an object, found text",
+            "households[0].payment_sources[0].brand: unknown field",
+            "households[0].payment_sources[0].exp_month: unknown field",
+            "households[0].payment_sources[0].exp_year: unknown field",
+            "households[0].payment_sources[0].bank_name: missing",
+            "households[0].payment_sources[0].account_type: missing",
+            "households[0].payments[0].source.exp_year: expected a whole number from 2000 to 2100",
+            "households[0].invoices[0].void: expected true or false, found text",
+            "households[0].agreements: expected a list, found an object",
+            "households[1].billing_address.state: Choose a state by its 2-letter code, for example TX.",
+        ]
+    );
+}
+
+#[test]
 fn stripe_references_are_checked_for_their_shape_and_kept() {
     let mut file = demo_file();
     file["households"][0]["processor_customer"] = json!("cus_Lopez123");
