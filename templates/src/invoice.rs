@@ -124,7 +124,12 @@ fn document(v: &InvoiceView<'_>) -> Markup {
                                     tr {
                                         td data-label="Date" { (date(*day)) }
                                         td data-label="Paid with" { (p.source.describe()) }
-                                        td data-label="Status" { (payment_status(p)) }
+                                        td data-label="Status" {
+                                            (payment_status(p))
+                                            @if p.status == PaymentStatus::Succeeded {
+                                                " · " a href=(Route::Receipt(p.batch.clone().unwrap_or_else(|| p.id.clone())).path()) { "Receipt" }
+                                            }
+                                        }
                                         td.num data-label="Amount" { (p.amount) }
                                     }
                                 }

@@ -201,6 +201,11 @@ pub fn overview(
             p { "A summary of charges and payments for any period." }
             (crate::statement::period_form(&statement_from, &statement_to, None))
         }
+        section.statement-box aria-labelledby="receipts-heading" {
+            h2 #receipts-heading { "Receipts" }
+            p { "An itemized receipt for every payment, and a yearly summary for your HSA or FSA and for taxes." }
+            p { a #receipts-link href=(Route::Receipts.path()) { "Receipts and yearly summaries" } }
+        }
     };
     page(chrome, "Invoices", body)
 }

@@ -12,6 +12,7 @@ pub mod members;
 pub mod memberships;
 pub mod pay;
 pub mod pdf;
+pub mod receipts;
 pub mod routes;
 pub mod security;
 pub mod signin;

@@ -466,7 +466,12 @@ pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, parts: &[(Payment, I
                 p.small.muted { "Given " (date(paid_on)) " from " (ach.ip) ", " (ach.user_agent) "." }
             }
         }
-        p { a.button.secondary href=(Route::Invoices.path()) { "Back to invoices" } }
+        div.actions {
+            @if matches!(payment.status, PaymentStatus::Succeeded) {
+                a.button #itemized-receipt href=(Route::Receipt(payment.id.clone()).path()) { "Itemized receipt" }
+            }
+            a.button.secondary href=(Route::Invoices.path()) { "Back to invoices" }
+        }
     };
     page(chrome, title, body)
 }

@@ -66,6 +66,13 @@ pub enum Route {
     /// "Pay total due": every invoice with a balance, oldest first, in one payment.
     PayDue,
     Payment(PaymentId),
+    /// Every payment's receipt, by year, with each year's summary for HSA/FSA and taxes.
+    Receipts,
+    /// One payment's itemized receipt (all parts of a "Pay total due" payment together).
+    Receipt(PaymentId),
+    ReceiptPdf(PaymentId),
+    /// Everything paid in one calendar year, itemized by member and month.
+    YearSummaryPdf(i32),
     Members,
     MemberContact(MemberId),
     /// The owner shares the household's billing with this member, or stops sharing it.
@@ -102,6 +109,12 @@ pub enum Route {
 pub const STYLESHEET_PATH: &str = "/assets/portal.css";
 pub const SCRIPT_PATH: &str = "/assets/portal.js";
 
+/// A calendar year in a path: four digits, 2000 to 2100.
+fn parse_year(text: &str) -> Option<i32> {
+    let year: i32 = text.parse().ok().filter(|_| text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()))?;
+    (2000..=2100).contains(&year).then_some(year)
+}
+
 fn access_token_ok(token: &str) -> bool {
     (32..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
@@ -122,6 +135,10 @@ impl Route {
             Route::PayInvoice(id) => format!("/invoices/{id}/pay"),
             Route::PayDue => "/pay-due".into(),
             Route::Payment(id) => format!("/payments/{id}"),
+            Route::Receipts => "/receipts".into(),
+            Route::Receipt(id) => format!("/receipts/{id}"),
+            Route::ReceiptPdf(id) => format!("/receipts/{id}/pdf"),
+            Route::YearSummaryPdf(year) => format!("/receipts/years/{year}/pdf"),
             Route::Members => "/members".into(),
             Route::MemberContact(id) => format!("/members/{id}/contact"),
             Route::MemberBilling(id) => format!("/members/{id}/billing"),
@@ -165,6 +182,10 @@ impl Route {
             ["statement", "pdf"] => Route::StatementPdf,
             ["pay-due"] => Route::PayDue,
             ["payments", id] => Route::Payment(PaymentId::parse(id).ok()?),
+            ["receipts"] => Route::Receipts,
+            ["receipts", id] => Route::Receipt(PaymentId::parse(id).ok()?),
+            ["receipts", id, "pdf"] => Route::ReceiptPdf(PaymentId::parse(id).ok()?),
+            ["receipts", "years", year, "pdf"] => Route::YearSummaryPdf(parse_year(year)?),
             ["members"] => Route::Members,
             ["members", id, "contact"] => Route::MemberContact(MemberId::parse(id).ok()?),
             ["members", id, "billing"] => Route::MemberBilling(MemberId::parse(id).ok()?),
@@ -206,7 +227,15 @@ impl Route {
             | Route::Stylesheet
             | Route::Script
             | Route::Robots => Function::SignIn,
-            Route::Invoices | Route::Invoice(_) | Route::InvoicePdf(_) | Route::Statement | Route::StatementPdf => Function::Invoices,
+            Route::Invoices
+            | Route::Invoice(_)
+            | Route::InvoicePdf(_)
+            | Route::Statement
+            | Route::StatementPdf
+            | Route::Receipts
+            | Route::Receipt(_)
+            | Route::ReceiptPdf(_)
+            | Route::YearSummaryPdf(_) => Function::Invoices,
             Route::PayInvoice(_) | Route::PayDue | Route::Payment(_) => Function::PayInvoice,
             Route::Members | Route::MemberContact(_) | Route::MemberBilling(_) => Function::ContactInfo,
             Route::Memberships => Function::Memberships,
@@ -250,6 +279,10 @@ impl Route {
             | Route::Statement
             | Route::StatementPdf
             | Route::Payment(_)
+            | Route::Receipts
+            | Route::Receipt(_)
+            | Route::ReceiptPdf(_)
+            | Route::YearSummaryPdf(_)
             | Route::Members
             | Route::Memberships
             | Route::PaymentMethods
@@ -300,6 +333,10 @@ impl Route {
             Route::PayInvoice(_) => "pay-invoice",
             Route::PayDue => "pay-due",
             Route::Payment(_) => "payment",
+            Route::Receipts => "receipts",
+            Route::Receipt(_) => "receipt",
+            Route::ReceiptPdf(_) => "receipt-pdf",
+            Route::YearSummaryPdf(_) => "year-summary-pdf",
             Route::Members => "members",
             Route::MemberContact(_) => "member-contact",
             Route::MemberBilling(_) => "member-billing",
@@ -345,6 +382,10 @@ impl Route {
             Route::PayInvoice(inv),
             Route::PayDue,
             Route::Payment(PaymentId::parse("x1").expect("valid")),
+            Route::Receipts,
+            Route::Receipt(PaymentId::parse("x1").expect("valid")),
+            Route::ReceiptPdf(PaymentId::parse("x1").expect("valid")),
+            Route::YearSummaryPdf(2026),
             Route::Members,
             Route::MemberContact(MemberId::parse("x1").expect("valid")),
             Route::MemberBilling(MemberId::parse("x1").expect("valid")),
@@ -385,7 +426,19 @@ mod tests {
 
     #[test]
     fn unknown_and_tricky_paths_are_not_routes() {
-        for path in ["", "/nope", "/invoices/", "/invoices/../x", "/invoices/a%2Fb", "//invoices", "/access/short", "/members/x1"] {
+        for path in [
+            "",
+            "/nope",
+            "/invoices/",
+            "/invoices/../x",
+            "/invoices/a%2Fb",
+            "//invoices",
+            "/access/short",
+            "/members/x1",
+            "/receipts/years/1999/pdf",
+            "/receipts/years/+2026/pdf",
+            "/receipts/years/20260/pdf",
+        ] {
             assert_eq!(Route::parse(path), None, "{path}");
         }
     }

@@ -101,6 +101,9 @@ fn practice() -> Practice {
         phone: PhoneNumber::parse("512-555-0100").unwrap(),
         email: Email::parse("care@example.com").unwrap(),
         address: UsAddress::parse(&AddressInput { line1: HOSTILE, line2: "", city: "Austin", state: "TX", postal_code: "78701" }).unwrap(),
+        tax_id: None,
+        npi: None,
+        hsa_note: false,
     }
 }
 

@@ -248,6 +248,29 @@ const journeys = {
     await shot(s, 'statement');
   },
 
+  async 'an itemized receipt and the yearly summary for an HSA'(s) {
+    await signIn(s, 'maria@example.com');
+    await s.page.getByRole('link', { name: 'Receipts and yearly summaries' }).click();
+    await s.page.waitForURL('**/receipts');
+    await checkA11y(s.page);
+    await checkFits(s.page);
+    const year = (await text(s)).match(/Paid in (\d{4})/)[1];
+    await shot(s, 'receipts');
+    const [summary] = await Promise.all([s.page.waitForEvent('download'), s.page.getByRole('link', { name: `${year} summary (PDF)` }).click()]);
+    assert.equal(summary.suggestedFilename(), `payments-${year}.pdf`);
+    await s.page.locator('table.receipts tbody a').first().click();
+    await s.page.waitForURL('**/receipts/pay-*');
+    await checkA11y(s.page);
+    await checkFits(s.page);
+    const main = await text(s);
+    assert.match(main, /Tax ID \(EIN\) 12-3456789/);
+    assert.match(main, /NPI 1234567893/);
+    assert.match(main, /Total paid\s+\$\d/);
+    await shot(s, 'itemized-receipt');
+    const [download] = await Promise.all([s.page.waitForEvent('download'), s.page.getByRole('link', { name: 'Download PDF' }).click()]);
+    assert.match(download.suggestedFilename(), /^receipt-pay-\d+\.pdf$/);
+  },
+
   async 'a partial payment with a saved source'(s) {
     await signIn(s, 'maria@example.com');
     await visit(s, '/invoices/inv-1008/pay');
@@ -634,6 +657,8 @@ const PAGES = [
   '/invoices/inv-1008',
   '/invoices/inv-1008?print=1',
   '/statement',
+  '/receipts',
+  '/receipts/pay-1008',
   '/invoices/inv-1008/pay',
   '/members',
   '/members/maria/contact',

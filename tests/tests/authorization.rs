@@ -90,6 +90,8 @@ fn with_ids(route: &Route, ids: &IdSet) -> Route {
         Route::InvoicePdf(_) => Route::InvoicePdf(ids.invoice.to_owned().try_into().unwrap()),
         Route::PayInvoice(_) => Route::PayInvoice(ids.invoice.to_owned().try_into().unwrap()),
         Route::Payment(_) => Route::Payment(ids.payment.to_owned().try_into().unwrap()),
+        Route::Receipt(_) => Route::Receipt(ids.payment.to_owned().try_into().unwrap()),
+        Route::ReceiptPdf(_) => Route::ReceiptPdf(ids.payment.to_owned().try_into().unwrap()),
         Route::MemberContact(_) => Route::MemberContact(ids.member.to_owned().try_into().unwrap()),
         Route::MemberBilling(_) => Route::MemberBilling(ids.member.to_owned().try_into().unwrap()),
         Route::Renew(_) => Route::Renew(ids.membership.to_owned().try_into().unwrap()),
@@ -179,6 +181,10 @@ fn member_refusal(route: &Route) -> Option<u16> {
         | Route::PayDue
         | Route::MemberBilling(_)
         | Route::Payment(_)
+        | Route::Receipts
+        | Route::Receipt(_)
+        | Route::ReceiptPdf(_)
+        | Route::YearSummaryPdf(_)
         | Route::PaymentMethods
         | Route::NewPaymentMethod
         | Route::RemovePaymentMethod(_)

@@ -1,14 +1,17 @@
-//! The invoices function: the overview, one invoice (page, print view, PDF), and account
-//! statements (page and PDF). Only whoever handles the household's billing sees them (`access`).
+//! The invoices function: the overview, one invoice (page, print view, PDF), account statements
+//! (page and PDF), and receipts (the list, each payment's itemized receipt as page and PDF, and
+//! each year's summary PDF). Only whoever handles the household's billing sees them (`access`).
 
 use lambda_http::http::{header, HeaderValue, Response, StatusCode};
 use lambda_http::Body;
+use portal_domain::receipts;
 use portal_domain::statement::parse_period;
 use portal_domain::store::HouseholdRecords;
-use portal_domain::{Household, InvoiceId};
+use portal_domain::{Household, InvoiceId, PaymentId};
 use portal_templates::invoice::{self, InvoiceView};
 use portal_templates::invoices::{self, Filter};
 use portal_templates::layout::Section;
+use portal_templates::receipts::{Parties, ReceiptRow};
 use portal_templates::routes::{Function, Route};
 use portal_web::{html, App, Ctx, PageError, PageResult};
 
@@ -25,6 +28,10 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
         Route::InvoicePdf(id) => detail(app, ctx, &id, true).await,
         Route::Statement => statement_page(app, ctx, false).await,
         Route::StatementPdf => statement_page(app, ctx, true).await,
+        Route::Receipts => receipts_list(app, ctx).await,
+        Route::Receipt(id) => receipt(app, ctx, &id, false).await,
+        Route::ReceiptPdf(id) => receipt(app, ctx, &id, true).await,
+        Route::YearSummaryPdf(year) => year_summary(app, ctx, year).await,
         _ => Err(PageError::NotFound),
     }
 }
@@ -89,6 +96,71 @@ async fn statement_page(app: &App, ctx: &mut Ctx, as_pdf: bool) -> PageResult {
     }
     let (from, to) = (start.format("%Y-%m-%d").to_string(), end.format("%Y-%m-%d").to_string());
     Ok(html(StatusCode::OK, portal_templates::statement::page_for(&chrome, &household.name, &from, &to, None, Some(&statement))))
+}
+
+/// `/receipts`: the chosen year's receipts (`?year=`, else the latest year with a payment).
+async fn receipts_list(app: &App, ctx: &mut Ctx) -> PageResult {
+    let (records, household) = household(app, ctx).await?;
+    let payments = records.ledger.payments()?;
+    let years = receipts::years_paid(&payments, |at| app.date_of(at));
+    let asked = ctx.query("year").and_then(|y| y.parse::<i32>().ok()).filter(|y| years.contains(y));
+    let year = asked.or(years.first().copied());
+    let mut rows = Vec::new();
+    for group in year.map(|y| receipts::receipts_in(y, &payments, |at| app.date_of(at))).unwrap_or_default() {
+        let mut numbers = Vec::new();
+        for part in &group.parts {
+            numbers.push(records.ledger.invoice(&part.invoice)?.map_or_else(|| part.invoice.to_string(), |i| i.number().to_owned()));
+        }
+        let amount = group.total();
+        rows.push(ReceiptRow {
+            id: group.id,
+            paid_on: group.paid_on,
+            invoices: numbers.join(", "),
+            method: group.parts[0].source.describe(),
+            amount,
+        });
+    }
+    let chrome = ctx.chrome(app, Some(Section::Invoices));
+    Ok(html(StatusCode::OK, portal_templates::receipts::list_page(&chrome, &household.name, &years, year, &rows)))
+}
+
+/// `/receipts/{id}` and its PDF: the payment with all its parts, itemized. Only a payment that
+/// went through has a receipt; any other id is not found.
+async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId, as_pdf: bool) -> PageResult {
+    let (records, household) = household(app, ctx).await?;
+    let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
+    let first = match &payment.batch {
+        Some(batch) if batch != id => records.ledger.payment(batch)?.ok_or(PageError::NotFound)?,
+        _ => payment,
+    };
+    let parts = records.ledger.batch(&first)?;
+    let (mut invoices, mut payments) = (Vec::new(), Vec::new());
+    for part in &parts {
+        invoices.extend(records.ledger.invoice(&part.invoice)?);
+        payments.extend(records.ledger.payments_for(&part.invoice)?);
+    }
+    let receipt = receipts::receipt(&parts, &invoices, &payments, app.date_of(first.at)).ok_or(PageError::NotFound)?;
+    let practice = app.practice().await?;
+    let who = Parties { practice: &practice, household: &household, members: &records.members };
+    if as_pdf {
+        return Ok(pdf_response(portal_templates::receipts::receipt_pdf(&who, &receipt), &format!("receipt-{}.pdf", receipt.id)));
+    }
+    let chrome = ctx.chrome(app, Some(Section::Invoices));
+    Ok(html(StatusCode::OK, portal_templates::receipts::receipt_page(&chrome, &who, &receipt)))
+}
+
+/// `/receipts/years/{year}/pdf`: everything paid that year, by member and month.
+async fn year_summary(app: &App, ctx: &mut Ctx, year: i32) -> PageResult {
+    let (records, household) = household(app, ctx).await?;
+    let summary = receipts::year_summary(year, &records.ledger.invoices()?, &records.ledger.payments()?, |at| app.date_of(at));
+    let practice = app.practice().await?;
+    let hsa = practice
+        .hsa_note
+        .then(|| receipts::membership_for_year(&records.memberships, year, app.today()))
+        .flatten()
+        .map(|(membership, on)| receipts::hsa_check(membership, on));
+    let who = Parties { practice: &practice, household: &household, members: &records.members };
+    Ok(pdf_response(portal_templates::receipts::year_pdf(&who, &summary, hsa.as_ref()), &format!("payments-{year}.pdf")))
 }
 
 /// A PDF download. The file name keeps only characters that are safe in a header and a file system.

@@ -37,6 +37,9 @@ pub fn practice() -> Practice {
         phone: phone("(512) 555-0100"),
         email: Email::parse("care@cedarvalley.example").expect("valid"),
         address: address("400 Main Street", "Cedar Valley", "TX", "78613"),
+        tax_id: Some(TaxId::parse("12-3456789").expect("valid")),
+        npi: Some(Npi::parse("1234567893").expect("valid")),
+        hsa_note: true,
     }
 }
 

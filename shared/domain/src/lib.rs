@@ -26,6 +26,7 @@ pub mod plan;
 pub mod ports;
 pub mod practice;
 pub mod processor_events;
+pub mod receipts;
 pub mod session;
 pub mod signin;
 pub mod sources;
@@ -48,4 +49,4 @@ pub use ports::{
     ChargeOutcome, ChargeRequest, Clock, GatewayError, MailError, Mailer, Message, PaymentGateway, Random, SetupResult, SetupSession,
     StoreError, Table, TokenizedSource,
 };
-pub use practice::Practice;
+pub use practice::{Npi, Practice, TaxId};

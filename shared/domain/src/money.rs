@@ -113,6 +113,11 @@ impl Money {
         Money(Decimal::new(cents, 2))
     }
 
+    /// A whole number of dollars, for constants (a limit, a fee).
+    pub const fn dollars(dollars: u32) -> Money {
+        Money(Decimal::from_parts(dollars, 0, 0, false, 0))
+    }
+
     pub fn amount(self) -> Decimal {
         self.0
     }

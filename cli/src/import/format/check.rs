@@ -190,7 +190,10 @@ fn practice(c: &mut Check, p: file::Practice) -> Option<Practice> {
         Some(None) => c.need(&address_path, Field::Absent),
         address => address.flatten(),
     };
-    Some(Practice { name: name?, phone: phone?, email: email?, address: address? })
+    let tax_id = maybe!(c, path, p.tax_id);
+    let npi = maybe!(c, path, p.npi);
+    let hsa_note = maybe!(c, path, p.hsa_note).map(|n| n.unwrap_or(false));
+    Some(Practice { name: name?, phone: phone?, email: email?, address: address?, tax_id: tax_id?, npi: npi?, hsa_note: hsa_note? })
 }
 
 fn plan(c: &mut Check, path: &str, item: Field<file::Plan>) -> Option<Plan> {

@@ -155,6 +155,8 @@ parsed! {
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| "not a time (write it as RFC 3339, e.g. 2026-03-01T15:00:00Z)");
     Email => Email::parse;
+    TaxId => TaxId::parse;
+    Npi => Npi::parse;
     PhoneNumber => PhoneNumber::parse;
     Last4 => |s: &str| match s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) {
         true => Ok(Last4(s.to_owned())),
@@ -252,7 +254,7 @@ macro_rules! records {
 records! {
     /// The whole file.
     File { format: String, practice: Practice, plans: List<Plan>, households: List<Household>, }
-    Practice { name: String, phone: PhoneNumber, email: Email, address: Address, }
+    Practice { name: String, phone: PhoneNumber, email: Email, address: Address, tax_id: TaxId, npi: Npi, hsa_note: bool, }
     Address { line1: String, line2: String, city: String, state: String, postal_code: String, }
     Plan { id: PlanId, name: String, period: BillingPeriod, contract_months: Whole<1, 60>, rates: List<Rate>, }
     Rate { min_age: Whole<0, 130>, max_age: Whole<0, 130>, amount: Money, }
