@@ -22,10 +22,15 @@ pub enum Done {
     MethodExists,
     MethodRemoved,
     MethodDefault,
+    /// A request to leave went to the practice.
+    LeavingRequested,
+    /// Leaving was scheduled at once.
+    LeavingScheduled,
+    LeavingWithdrawn,
 }
 
 impl Done {
-    const ALL: [Done; 12] = [
+    const ALL: [Done; 15] = [
         Done::Saved,
         Done::Verify,
         Done::EmailChanged,
@@ -38,6 +43,9 @@ impl Done {
         Done::MethodExists,
         Done::MethodRemoved,
         Done::MethodDefault,
+        Done::LeavingRequested,
+        Done::LeavingScheduled,
+        Done::LeavingWithdrawn,
     ];
 
     /// As the query carries it.
@@ -55,6 +63,9 @@ impl Done {
             Done::MethodExists => "exists",
             Done::MethodRemoved => "removed",
             Done::MethodDefault => "default",
+            Done::LeavingRequested => "leaving-requested",
+            Done::LeavingScheduled => "leaving-scheduled",
+            Done::LeavingWithdrawn => "leaving-withdrawn",
         }
     }
 
@@ -67,7 +78,9 @@ impl Done {
     fn page_matches(self, route: &Route) -> bool {
         match self {
             Done::Saved | Done::Verify | Done::EmailChanged | Done::AddedVerify => matches!(route, Route::MemberContact(_)),
-            Done::Added | Done::Renewed => *route == Route::Memberships,
+            Done::Added | Done::Renewed | Done::LeavingRequested | Done::LeavingScheduled | Done::LeavingWithdrawn => {
+                *route == Route::Memberships
+            }
             Done::BillingShared | Done::BillingStopped => *route == Route::Members,
             Done::MethodAdded | Done::MethodExists | Done::MethodRemoved | Done::MethodDefault => *route == Route::PaymentMethods,
         }
@@ -90,6 +103,9 @@ impl Done {
             Done::MethodExists => "That payment method is already on file.",
             Done::MethodRemoved => "The payment method was removed.",
             Done::MethodDefault => "The default payment method was changed.",
+            Done::LeavingRequested => "Your request was sent to the practice. It shows below until the practice confirms it; you can withdraw it until then.",
+            Done::LeavingScheduled => "Done: the end date is set below, and nothing after it will be billed.",
+            Done::LeavingWithdrawn => "Your request was withdrawn. Nothing changes.",
         }
     }
 

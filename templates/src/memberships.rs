@@ -3,7 +3,8 @@
 use chrono::NaiveDate;
 use maud::{html, Markup};
 use portal_domain::enrol::{DependentErrors, Quote};
-use portal_domain::{Member, Membership, MembershipStatus};
+use portal_domain::leaving::{self, Leaving, LeavingMode, LeavingStatus, Reason};
+use portal_domain::{Member, MemberId, Membership, MembershipStatus};
 
 use crate::date;
 use crate::layout::{alert, csrf, field, notice, page, Chrome, Field};
@@ -20,7 +21,30 @@ fn stage(ms: &Membership, today: NaiveDate) -> &'static str {
     }
 }
 
-fn term(ms: &Membership, members: &[Member], today: NaiveDate, owner: bool) -> Markup {
+/// Where a request to leave stands, as Memberships shows it; the owner may withdraw one the
+/// practice has not acted on.
+fn leaving_status(ms: &Membership, l: &Leaving, name: &dyn Fn(&MemberId) -> String, csrf_token: Option<&str>) -> Markup {
+    let who = l.member.as_ref().map(name);
+    html! {
+        div.notice.leaving role="status" {
+            @match (l.status, &who) {
+                (LeavingStatus::Requested, Some(who)) => p { strong { "Removal requested" } ": " (who) ", from " (date(l.effective + chrono::Days::new(1))) ". The practice will confirm it." },
+                (LeavingStatus::Requested, None) => p { strong { "Cancellation requested" } ": the membership would end on " (date(l.effective)) ". The practice will confirm it." },
+                (LeavingStatus::Scheduled, Some(who)) => p { strong { "Removed" } ": " (who) " is covered until " (date(l.effective)) " and not billed after it." },
+                (LeavingStatus::Scheduled, None) => p { strong { "Cancelled" } ": the membership ends on " (date(l.effective)) " and nothing after it is billed." },
+            }
+            @if let (LeavingStatus::Requested, Some(token)) = (l.status, csrf_token) {
+                form method="post" action=(Route::WithdrawLeaving(ms.id.clone()).path()) {
+                    (csrf(token))
+                    button.secondary type="submit" { "Withdraw request" }
+                }
+            }
+        }
+    }
+}
+
+fn term(ms: &Membership, members: &[Member], today: NaiveDate, csrf_token: Option<&str>) -> Markup {
+    let owner = csrf_token.is_some();
     let stage = stage(ms, today);
     let name = |id: &portal_domain::MemberId| {
         members.iter().find(|m| &m.id == id).map(Member::full_name).unwrap_or_else(|| "Former member".into())
@@ -51,6 +75,7 @@ fn term(ms: &Membership, members: &[Member], today: NaiveDate, owner: bool) -> M
                     }
                 }
             }
+            @if let Some(l) = &ms.leaving { (leaving_status(ms, l, &name, csrf_token)) }
             @if owner && stage != "Previous" {
                 div.actions {
                     @if ms.is_renewable(today) {
@@ -58,6 +83,9 @@ fn term(ms: &Membership, members: &[Member], today: NaiveDate, owner: bool) -> M
                     }
                     @if stage == "Current" && ms.accepts_new_members(today) {
                         a.button.secondary href=(Route::NewDependent(ms.id.clone()).path()) { "+ Add new member" }
+                    }
+                    @if stage == "Current" && leaving::quote(ms, None, today).is_ok() {
+                        a.button.secondary href=(Route::Leave(ms.id.clone()).path()) { "Cancel or remove a member" }
                     }
                 }
                 @if !ms.is_renewable(today) && ms.renewed_by.is_none() && stage == "Current" {
@@ -74,7 +102,8 @@ pub fn list_page(
     memberships: &[Membership],
     members: &[Member],
     today: NaiveDate,
-    owner: bool,
+    // The owner's form token: the owner manages the memberships; others see them read-only.
+    csrf_token: Option<&str>,
     info: Option<&str>,
 ) -> Markup {
     let mut ordered: Vec<&Membership> = memberships.iter().collect();
@@ -83,7 +112,7 @@ pub fn list_page(
         h1 { "Memberships" }
         @if let Some(i) = info { (notice(i)) }
         @if ordered.is_empty() { p { "No memberships yet." } }
-        @for ms in ordered { (term(ms, members, today, owner)) }
+        @for ms in ordered { (term(ms, members, today, csrf_token)) }
     };
     page(chrome, "Memberships", body)
 }
@@ -256,4 +285,172 @@ pub fn quote_page(chrome: &Chrome<'_>, csrf_token: &str, ms: &Membership, v: &De
         }
     };
     page(chrome, "Confirm the new price", body)
+}
+
+/// The leave form: who leaves (the whole membership, or one member), why, and a note. Read from a
+/// sent form (`Form::decode`) and carried through the review.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct LeaveValues {
+    /// `membership`, or a member's id.
+    pub who: String,
+    pub reason: String,
+    pub note: String,
+    /// Sent by the review's "Confirm" button.
+    pub confirm: String,
+    /// Sent by the review's "Change" button.
+    pub edit: String,
+}
+
+/// What is wrong with a sent leave form.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LeaveErrors {
+    pub who: Option<String>,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+}
+
+impl LeaveErrors {
+    pub fn is_empty(&self) -> bool {
+        *self == LeaveErrors::default()
+    }
+}
+
+/// `/memberships/{id}/leave`: who leaves, and why. `refusal` says why leaving is not offered.
+#[allow(clippy::too_many_arguments)] // the page's facts, each distinct; a struct would only rename them
+pub fn leave_form(
+    chrome: &Chrome<'_>,
+    csrf_token: &str,
+    ms: &Membership,
+    members: &[Member],
+    today: NaiveDate,
+    v: &LeaveValues,
+    errors: &LeaveErrors,
+    refusal: Option<&str>,
+) -> Markup {
+    let name = |id: &MemberId| members.iter().find(|m| &m.id == id).map(Member::full_name).unwrap_or_default();
+    let staying: Vec<&MemberId> = ms.enrollments.iter().filter(|e| e.end.is_none_or(|end| end >= today)).map(|e| &e.member).collect();
+    let terms = ms.plan.leaving();
+    let body = html! {
+        p.back { a href=(Route::Memberships.path()) { "← Memberships" } }
+        h1 { "Cancel or remove a member" }
+        p.lede { (ms.plan.name()) ", " (date(ms.contract_start)) " – " (date(ms.contract_end)) }
+        @if let Some(r) = refusal {
+            (alert("error", r))
+            p { a href=(Route::Memberships.path()) { "Back to memberships" } }
+        } @else {
+            @if !errors.is_empty() { (alert("error", "Please correct the fields marked below.")) }
+            p { "Nothing changes until you confirm on the next page, which shows the date it takes effect, what will no longer be billed, and any fee or refund." }
+            p.small.muted {
+                "Your plan's terms: " (terms.notice_days) " days' notice; "
+                @match terms.early_termination_fee { Some(fee) => { "a " (fee) " fee for cancelling before the contract ends; " } None => { "no fee for cancelling early; " } }
+                @if terms.refund_unearned { "fees paid for days after you leave are refunded." } @else { "fees already paid are not refunded." }
+            }
+            form method="post" action=(Route::Leave(ms.id.clone()).path()) novalidate {
+                (csrf(csrf_token))
+                fieldset.field.invalid[errors.who.is_some()] aria-describedby=[errors.who.as_ref().map(|_| "who-error")] {
+                    legend { "What would you like to do?" }
+                    @if let Some(e) = &errors.who { p.error #who-error { (e) } }
+                    label.choice { input type="radio" name="who" value="membership" checked[v.who == "membership"]; " Cancel the membership for everyone" }
+                    @if staying.len() > 1 {
+                        @for id in &staying {
+                            label.choice { input type="radio" name="who" value=(id) checked[v.who == id.as_str()]; " Remove " (name(id)) " from the membership" }
+                        }
+                    }
+                }
+                (reason_select(&v.reason, errors.reason.as_deref()))
+                div.field.invalid[errors.note.is_some()] {
+                    label for="f-note" { "Anything you would like the practice to know" }
+                    p.hint #f-note-hint { "Optional, up to 500 characters." }
+                    @if let Some(e) = &errors.note { p.error #f-note-error { (e) } }
+                    textarea #f-note name="note" rows="3" maxlength="500" aria-describedby="f-note-hint" { (v.note) }
+                }
+                button.primary type="submit" { "Review" }
+            }
+        }
+    };
+    page(chrome, "Cancel or remove a member", body)
+}
+
+fn reason_select(value: &str, error: Option<&str>) -> Markup {
+    let options: Vec<(&str, &str)> = Reason::ALL.iter().map(|r| (r.slug(), r.label())).collect();
+    select("reason", "Reason", value, &options, error)
+}
+
+/// The review before anything changes: what leaving means under the plan's terms.
+#[allow(clippy::too_many_arguments)]
+pub fn leave_review(
+    chrome: &Chrome<'_>,
+    csrf_token: &str,
+    ms: &Membership,
+    members: &[Member],
+    q: &leaving::Quote,
+    v: &LeaveValues,
+    mode: LeavingMode,
+    message: Option<&str>,
+) -> Markup {
+    let who = q.member.as_ref().map(|id| members.iter().find(|m| &m.id == id).map(Member::full_name).unwrap_or_default());
+    let noun = ms.plan.period().noun();
+    let title = match &who {
+        Some(name) => format!("Remove {name}"),
+        None => "Cancel the membership".to_owned(),
+    };
+    let reason = Reason::parse(&v.reason).map(Reason::label).unwrap_or_default();
+    let hidden = html! {
+        (csrf(csrf_token))
+        input type="hidden" name="who" value=(v.who);
+        input type="hidden" name="reason" value=(v.reason);
+        input type="hidden" name="note" value=(v.note);
+    };
+    let body = html! {
+        p.back { a href=(Route::Memberships.path()) { "← Memberships" } }
+        h1 { "Review: " (title) }
+        @if let Some(m) = message { (alert("error", m)) }
+        dl.summary-list #leave-summary {
+            dt { "Membership" } dd { (ms.plan.name()) }
+            dt { "Takes effect" } dd #leave-effective { "Covered through " (date(q.effective)) }
+            dt { "No longer billed" } dd #leave-stops {
+                (q.stops) " per " (noun) " from " (date(q.effective + chrono::Days::new(1)))
+                @if who.is_some() { " (the membership goes on at " (q.remains) " per " (noun) ")" }
+            }
+            dt { "Early-termination fee" } dd #leave-fee {
+                @if q.fee.is_zero() {
+                    @if who.is_none() && q.within_term { "None: your plan has no fee for leaving early" }
+                    @else if who.is_none() { "None: the membership ends with its contract term" }
+                    @else { "None for removing a member" }
+                } @else {
+                    (q.fee) ", as your plan sets for cancelling before the contract ends on " (date(ms.contract_end))
+                }
+            }
+            dt { "Refund" } dd #leave-refund {
+                @if q.refund.is_zero() {
+                    @if q.terms.refund_unearned { "Nothing paid in advance for days after it" } @else { "Your plan does not refund fees already paid" }
+                } @else {
+                    "Up to " (q.refund) ": what was paid for days after " (date(q.effective)) ", refunded by the practice"
+                }
+            }
+            dt { "Reason" } dd { (reason) @if !v.note.trim().is_empty() { br; span.small.muted { (v.note.trim()) } } }
+        }
+        p.small.muted {
+            "Your plan's terms: " (q.terms.notice_days) " days' notice"
+            @if let Some(fee) = q.terms.early_termination_fee { "; a " (fee) " fee for cancelling before the contract ends" }
+            "."
+        }
+        @match mode {
+            LeavingMode::Request => p { "The practice confirms your request. Until it does, you can withdraw it from your memberships page." },
+            LeavingMode::Immediate => p { "This takes effect when you confirm: the end date is set and nothing after it is billed." },
+        }
+        div.actions {
+            form method="post" action=(Route::Leave(ms.id.clone()).path()) {
+                (hidden)
+                // Carries the figures shown, so a confirm after they changed does nothing.
+                button.primary type="submit" name="confirm" value=(v.confirm) { @if who.is_some() { "Confirm removal" } @else { "Confirm cancellation" } }
+            }
+            form method="post" action=(Route::Leave(ms.id.clone()).path()) {
+                (hidden)
+                button.secondary type="submit" name="edit" value="1" { "Change" }
+            }
+        }
+    };
+    page(chrome, &format!("Review: {title}"), body)
 }

@@ -81,6 +81,10 @@ pub enum Route {
     Renew(MembershipId),
     NewDependent(MembershipId),
     ConfirmDependent(MembershipId),
+    /// The owner cancels the membership or removes a member: the form, then a review, then confirm.
+    Leave(MembershipId),
+    /// The owner withdraws a request to leave that the practice has not acted on.
+    WithdrawLeaving(MembershipId),
     PaymentMethods,
     NewPaymentMethod,
     RemovePaymentMethod(SourceId),
@@ -146,6 +150,8 @@ impl Route {
             Route::Renew(id) => format!("/memberships/{id}/renew"),
             Route::NewDependent(id) => format!("/memberships/{id}/dependents/new"),
             Route::ConfirmDependent(id) => format!("/memberships/{id}/dependents/confirm"),
+            Route::Leave(id) => format!("/memberships/{id}/leave"),
+            Route::WithdrawLeaving(id) => format!("/memberships/{id}/leave/withdraw"),
             Route::PaymentMethods => "/payment-methods".into(),
             Route::NewPaymentMethod => "/payment-methods/new".into(),
             Route::RemovePaymentMethod(id) => format!("/payment-methods/{id}/remove"),
@@ -193,6 +199,8 @@ impl Route {
             ["memberships", id, "renew"] => Route::Renew(MembershipId::parse(id).ok()?),
             ["memberships", id, "dependents", "new"] => Route::NewDependent(MembershipId::parse(id).ok()?),
             ["memberships", id, "dependents", "confirm"] => Route::ConfirmDependent(MembershipId::parse(id).ok()?),
+            ["memberships", id, "leave"] => Route::Leave(MembershipId::parse(id).ok()?),
+            ["memberships", id, "leave", "withdraw"] => Route::WithdrawLeaving(MembershipId::parse(id).ok()?),
             ["payment-methods"] => Route::PaymentMethods,
             ["payment-methods", "new"] => Route::NewPaymentMethod,
             ["payment-methods", id, "remove"] => Route::RemovePaymentMethod(SourceId::parse(id).ok()?),
@@ -238,7 +246,7 @@ impl Route {
             | Route::YearSummaryPdf(_) => Function::Invoices,
             Route::PayInvoice(_) | Route::PayDue | Route::Payment(_) => Function::PayInvoice,
             Route::Members | Route::MemberContact(_) | Route::MemberBilling(_) => Function::ContactInfo,
-            Route::Memberships => Function::Memberships,
+            Route::Memberships | Route::Leave(_) | Route::WithdrawLeaving(_) => Function::Memberships,
             Route::Renew(_) => Function::RenewMembership,
             Route::NewDependent(_) | Route::ConfirmDependent(_) => Function::AddDependent,
             Route::PaymentMethods | Route::NewPaymentMethod | Route::RemovePaymentMethod(_) | Route::DefaultPaymentMethod(_) => {
@@ -263,12 +271,14 @@ impl Route {
             | Route::MemberContact(_)
             | Route::Renew(_)
             | Route::NewDependent(_)
+            | Route::Leave(_)
             | Route::NewPaymentMethod
             | Route::RemovePaymentMethod(_) => BOTH,
             Route::SignOut
             | Route::SignOutOthers
             | Route::MemberBilling(_)
             | Route::ConfirmDependent(_)
+            | Route::WithdrawLeaving(_)
             | Route::DefaultPaymentMethod(_)
             | Route::SignAgreement(_)
             | Route::StripeWebhook => POST,
@@ -344,6 +354,8 @@ impl Route {
             Route::Renew(_) => "renew",
             Route::NewDependent(_) => "new-dependent",
             Route::ConfirmDependent(_) => "confirm-dependent",
+            Route::Leave(_) => "leave",
+            Route::WithdrawLeaving(_) => "withdraw-leaving",
             Route::PaymentMethods => "payment-methods",
             Route::NewPaymentMethod => "new-payment-method",
             Route::RemovePaymentMethod(_) => "remove-payment-method",
@@ -392,7 +404,9 @@ impl Route {
             Route::Memberships,
             Route::Renew(ms.clone()),
             Route::NewDependent(ms.clone()),
-            Route::ConfirmDependent(ms),
+            Route::ConfirmDependent(ms.clone()),
+            Route::Leave(ms.clone()),
+            Route::WithdrawLeaving(ms),
             Route::PaymentMethods,
             Route::NewPaymentMethod,
             Route::RemovePaymentMethod(src.clone()),

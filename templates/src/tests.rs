@@ -104,6 +104,7 @@ fn practice() -> Practice {
         tax_id: None,
         npi: None,
         hsa_note: false,
+        leaving: Default::default(),
     }
 }
 

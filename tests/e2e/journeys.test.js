@@ -271,6 +271,31 @@ const journeys = {
     assert.match(download.suggestedFilename(), /^receipt-pay-\d+\.pdf$/);
   },
 
+  async 'remove a member with a reason after reviewing the terms, then withdraw the request'(s) {
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/memberships');
+    await s.page.getByRole('link', { name: 'Cancel or remove a member' }).first().click();
+    await s.page.waitForURL('**/memberships/ms-lopez-2/leave');
+    await checkA11y(s.page);
+    await checkFits(s.page);
+    await s.page.getByLabel('Remove Sofia Lopez from the membership').check();
+    await s.page.getByLabel('Reason').selectOption('moving');
+    await s.page.getByLabel('Anything you would like the practice to know').fill('We are moving to Ohio in the spring.');
+    await s.page.getByRole('button', { name: 'Review' }).click();
+    await s.page.getByRole('heading', { name: 'Review: Remove Sofia Lopez' }).waitFor();
+    await checkA11y(s.page);
+    await checkFits(s.page);
+    assert.match(await text(s), /No longer billed\s+\$30\.00 per month from/);
+    await shot(s, 'leave-review');
+    await s.page.getByRole('button', { name: 'Confirm removal' }).click();
+    await s.page.waitForURL('**/memberships?done=leaving-requested');
+    await checkA11y(s.page);
+    assert.match(await text(s), /Removal requested: Sofia Lopez/);
+    await s.page.getByRole('button', { name: 'Withdraw request' }).click();
+    await s.page.waitForURL('**/memberships?done=leaving-withdrawn');
+    assert.doesNotMatch(await text(s), /Removal requested/);
+  },
+
   async 'a partial payment with a saved source'(s) {
     await signIn(s, 'maria@example.com');
     await visit(s, '/invoices/inv-1008/pay');
@@ -666,6 +691,7 @@ const PAGES = [
   '/memberships',
   '/memberships/ms-lopez-2/renew',
   '/memberships/ms-lopez-2/dependents/new',
+  '/memberships/ms-lopez-2/leave',
   '/payment-methods',
   '/payment-methods/new',
   '/payment-methods/src-checking/remove',

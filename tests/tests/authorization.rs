@@ -97,6 +97,8 @@ fn with_ids(route: &Route, ids: &IdSet) -> Route {
         Route::Renew(_) => Route::Renew(ids.membership.to_owned().try_into().unwrap()),
         Route::NewDependent(_) => Route::NewDependent(ids.membership.to_owned().try_into().unwrap()),
         Route::ConfirmDependent(_) => Route::ConfirmDependent(ids.membership.to_owned().try_into().unwrap()),
+        Route::Leave(_) => Route::Leave(ids.membership.to_owned().try_into().unwrap()),
+        Route::WithdrawLeaving(_) => Route::WithdrawLeaving(ids.membership.to_owned().try_into().unwrap()),
         Route::RemovePaymentMethod(_) => Route::RemovePaymentMethod(ids.source.to_owned().try_into().unwrap()),
         Route::DefaultPaymentMethod(_) => Route::DefaultPaymentMethod(ids.source.to_owned().try_into().unwrap()),
         Route::Agreement(_) => Route::Agreement(ids.agreement.to_owned().try_into().unwrap()),
@@ -177,6 +179,8 @@ fn member_refusal(route: &Route) -> Option<u16> {
         | Route::Renew(_)
         | Route::NewDependent(_)
         | Route::ConfirmDependent(_)
+        | Route::Leave(_)
+        | Route::WithdrawLeaving(_)
         | Route::PayInvoice(_)
         | Route::PayDue
         | Route::MemberBilling(_)

@@ -235,8 +235,10 @@ fn member_contact(m: &Member) -> impl Serialize + '_ {
 fn source_part(s: &PaymentSource) -> impl Serialize + '_ {
     (&s.token, &s.details)
 }
+/// A membership as the file and the portal share it: a request to leave is the portal's until
+/// the practice carries it out (its file then shows the end date).
 fn membership_part(ms: &Membership) -> Membership {
-    Membership { version: 0, ..ms.clone() }
+    Membership { version: 0, leaving: None, ..ms.clone() }
 }
 
 struct HouseholdPlan {
@@ -507,7 +509,9 @@ impl Planner<'_> {
                         ledger.insert(name, file_hash);
                         report.unchanged += 1;
                     } else if untouched(&name, stored_hash) {
-                        let new = Membership { version: old.version + 1, ..ms.clone() };
+                        // A request the file does not carry out yet stays; one it carries out is done.
+                        let leaving = old.leaving.clone().filter(|l| !l.carried_out_in(ms));
+                        let new = Membership { version: old.version + 1, leaving, ..ms.clone() };
                         groups.push(vec![store::replace_record(&store::membership_key(old), "membership", &new, old.version)?]);
                         ledger.insert(name, file_hash);
                         report.updated += 1;

@@ -40,6 +40,7 @@ pub fn practice() -> Practice {
         tax_id: Some(TaxId::parse("12-3456789").expect("valid")),
         npi: Some(Npi::parse("1234567893").expect("valid")),
         hsa_note: true,
+        leaving: leaving::LeavingMode::Request,
     }
 }
 
@@ -54,6 +55,7 @@ pub fn standard_plan() -> Plan {
             AgeBand { min_age: 18, max_age: Some(64), rate: money("80") },
             AgeBand { min_age: 65, max_age: None, rate: money("100") },
         ],
+        leaving: leaving::LeavingTerms { notice_days: 30, early_termination_fee: Some(money("100")), refund_unearned: true },
     })
     .expect("the demo plan is valid")
 }
@@ -120,6 +122,7 @@ fn term(account: &str, msid: &str, plan: &Plan, members: &[&Member], start: Naiv
         next_bill_date: if end < today { None } else { next_bill },
         renews: None,
         renewed_by: None,
+        leaving: None,
         version: 1,
     }
 }

@@ -48,6 +48,7 @@ pub fn next_term(ms: &Membership, members: &[Member], id: MembershipId) -> Membe
         next_bill_date: Some(start),
         renews: Some(ms.id.clone()),
         renewed_by: None,
+        leaving: None,
         version: 1,
     }
 }
@@ -409,6 +410,7 @@ mod tests {
             next_bill_date: Some(d("2026-12-01")),
             renews: None,
             renewed_by: None,
+            leaving: None,
             version: 1,
         }
     }

@@ -92,6 +92,12 @@ pub enum Change<'a> {
         previous: &'a Membership,
     },
     AgreementSigned(&'a Agreement),
+    /// The owner asked to cancel the membership or remove a member (`leaving` says which and how
+    /// it stands: requested, or scheduled with the end set), or withdrew that request.
+    Leaving {
+        membership: &'a Membership,
+        withdrawn: bool,
+    },
 }
 
 impl Change<'_> {
@@ -110,6 +116,15 @@ impl Change<'_> {
             Change::DependentEnrolled { .. } => "member.enrolled",
             Change::MembershipRenewed { .. } => "membership.renewed",
             Change::AgreementSigned(_) => "agreement.signed",
+            Change::Leaving { membership, withdrawn } => {
+                match (withdrawn, membership.leaving.as_ref().map(|l| (l.member.is_some(), l.status))) {
+                    (true, _) => "membership.leaving_withdrawn",
+                    (false, Some((true, crate::leaving::LeavingStatus::Requested))) => "member.removal_requested",
+                    (false, Some((true, _))) => "member.removed",
+                    (false, Some((false, crate::leaving::LeavingStatus::Requested))) => "membership.cancellation_requested",
+                    (false, _) => "membership.cancelled",
+                }
+            }
         }
     }
 
@@ -120,7 +135,7 @@ impl Change<'_> {
             Change::ContactChanged { member, .. } | Change::EmailVerified { member, .. } | Change::DependentEnrolled { member, .. } => {
                 &member.account
             }
-            Change::MembershipRenewed { next, .. } => &next.account,
+            Change::MembershipRenewed { next, .. } | Change::Leaving { membership: next, .. } => &next.account,
             Change::AgreementSigned(a) => &a.account,
         }
     }
@@ -136,6 +151,7 @@ impl Change<'_> {
             Change::DependentEnrolled { member, .. } => member.id.to_string(),
             Change::MembershipRenewed { next, .. } => next.id.to_string(),
             Change::AgreementSigned(a) => a.id.to_string(),
+            Change::Leaving { membership, .. } => format!("{}:{}", membership.id, membership.version),
         }
     }
 
@@ -176,6 +192,20 @@ impl Change<'_> {
                     "previous": exchange::membership(previous),
                     "plan": next.plan.id(),
                     "rate": rate.plain(),
+                })
+            }
+            Change::Leaving { membership, .. } => {
+                let leaving = membership.leaving.as_ref();
+                json!({
+                    "membership": exchange::membership(membership),
+                    "member": leaving.and_then(|l| l.member.as_ref()),
+                    "reason": leaving.map(|l| l.reason.slug()),
+                    "note": leaving.map(|l| l.note.as_str()),
+                    "effective": leaving.map(|l| l.effective.to_string()),
+                    "stops": leaving.map(|l| l.stops.plain()),
+                    "fee": leaving.map(|l| l.fee.plain()),
+                    "refund": leaving.map(|l| l.refund.plain()),
+                    "requested_by": leaving.map(|l| &l.requested_by),
                 })
             }
             Change::AgreementSigned(a) => json!({

@@ -16,6 +16,7 @@ pub mod household;
 pub mod ids;
 pub mod invoice;
 pub mod keys;
+pub mod leaving;
 pub mod membership;
 pub mod money;
 pub mod otc;

@@ -37,6 +37,9 @@ pub struct Membership {
     pub next_bill_date: Option<NaiveDate>,
     pub renews: Option<MembershipId>,
     pub renewed_by: Option<MembershipId>,
+    /// The owner's request to cancel it or remove a member, once confirmed (`domain::leaving`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaving: Option<crate::leaving::Leaving>,
     #[serde(default)]
     pub version: u64,
 }
@@ -60,6 +63,7 @@ impl Membership {
     pub fn is_renewable(&self, today: NaiveDate) -> bool {
         self.status == MembershipStatus::Active
             && self.renewed_by.is_none()
+            && !self.is_being_cancelled()
             && self.contract_end >= today
             && self.contract_end <= today + Days::new(RENEWAL_WINDOW_DAYS)
     }
@@ -67,7 +71,13 @@ impl Membership {
     /// Whether new members can join it today: an active term, not ended, with a bill date to
     /// start them on. The one rule the memberships page, the add-member pages and the quote ask.
     pub fn accepts_new_members(&self, today: NaiveDate) -> bool {
-        self.status == MembershipStatus::Active && self.next_bill_date.is_some() && self.contract_end >= today
+        self.status == MembershipStatus::Active && self.next_bill_date.is_some() && self.contract_end >= today && !self.is_being_cancelled()
+    }
+
+    /// Whether the owner asked to cancel the whole membership (requested or scheduled): it is
+    /// then neither renewed nor joined.
+    pub fn is_being_cancelled(&self) -> bool {
+        self.leaving.as_ref().is_some_and(|l| l.member.is_none())
     }
 
     /// The first day renewal is offered.
@@ -108,6 +118,7 @@ mod tests {
             next_bill_date: Some(d("2026-12-01")),
             renews: None,
             renewed_by: None,
+            leaving: None,
             version: 1,
         }
     }

@@ -77,6 +77,9 @@ pub struct PlanData {
     pub period: BillingPeriod,
     pub contract_months: u32,
     pub bands: Vec<AgeBand>,
+    /// What the contract says about leaving it (notice, fee, refunds).
+    #[serde(default)]
+    pub leaving: crate::leaving::LeavingTerms,
 }
 
 impl TryFrom<PlanData> for Plan {
@@ -136,6 +139,9 @@ impl Plan {
     pub fn bands(&self) -> &[AgeBand] {
         &self.data.bands
     }
+    pub fn leaving(&self) -> &crate::leaving::LeavingTerms {
+        &self.data.leaving
+    }
 
     /// The rate for someone of `age`.
     pub fn rate_for_age(&self, age: u32) -> Money {
@@ -165,6 +171,7 @@ pub(crate) mod tests {
                 AgeBand { min_age: 0, max_age: Some(17), rate: m("30") },
                 AgeBand { min_age: 65, max_age: None, rate: m("100") },
             ],
+            leaving: Default::default(),
         })
         .unwrap()
     }

@@ -21,6 +21,9 @@ pub struct Practice {
     /// direct-primary-care arrangements (the practice chooses; it is not tax advice).
     #[serde(default)]
     pub hsa_note: bool,
+    /// How a request to cancel or remove a member is handled: confirmed by the practice, or at once.
+    #[serde(default)]
+    pub leaving: crate::leaving::LeavingMode,
 }
 
 /// An employer identification number: nine digits, written `12-3456789`.

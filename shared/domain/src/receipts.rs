@@ -393,6 +393,7 @@ mod tests {
             next_bill_date: None,
             renews: None,
             renewed_by: None,
+            leaving: None,
             version: 1,
         };
         assert_eq!(hsa_check(&ms, day(2)), HsaCheck { monthly_fee: m("150"), people: 1, limit: m("150"), within: true });

@@ -46,6 +46,7 @@ pub fn compose(events: &[FeedEvent], practice: &str, to: &str, day: NaiveDate) -
     let mut failed = Section { heading: "Bank payments that failed", lines: Vec::new() };
     let mut disputes = Section { heading: "Refunds and disputes recorded", lines: Vec::new() };
     let mut signed = Section { heading: "Agreements signed", lines: Vec::new() };
+    let mut leaving = Section { heading: "Cancellations and removals", lines: Vec::new() };
     let mut paid = (0usize, rust_decimal::Decimal::ZERO);
     let mut methods = 0usize;
     for e in events {
@@ -107,6 +108,26 @@ pub fn compose(events: &[FeedEvent], practice: &str, to: &str, day: NaiveDate) -
                 text(&d["version"]),
                 text(&d["agreement"]["signature"]["signer_name"]),
             )),
+            "member.removal_requested"
+            | "member.removed"
+            | "membership.cancellation_requested"
+            | "membership.cancelled"
+            | "membership.leaving_withdrawn" => {
+                let what = match e.kind.as_str() {
+                    "member.removal_requested" => "Removal requested (to confirm)",
+                    "member.removed" => "Member removed",
+                    "membership.cancellation_requested" => "Cancellation requested (to confirm)",
+                    "membership.cancelled" => "Membership cancelled",
+                    _ => "Request withdrawn",
+                };
+                let who = if d["member"].is_null() { "everyone".to_owned() } else { text(&d["member"]).to_owned() };
+                leaving.lines.push(format!(
+                    "{what}: {who} on membership {}, covered through {}; reason: {} (household {household})",
+                    text(&d["membership"]["id"]),
+                    text(&d["effective"]),
+                    text(&d["reason"]),
+                ));
+            }
             kind if kind.starts_with("payment_method.") => methods += 1,
             _ => {}
         }
@@ -118,7 +139,7 @@ pub fn compose(events: &[FeedEvent], practice: &str, to: &str, day: NaiveDate) -
     if methods > 0 {
         summary.lines.push(format!("{methods} change{} to saved payment methods", if methods == 1 { "" } else { "s" }));
     }
-    let sections: Vec<Section> = [dependents, renewals, addresses, contacts, failed, disputes, signed, summary]
+    let sections: Vec<Section> = [leaving, dependents, renewals, addresses, contacts, failed, disputes, signed, summary]
         .into_iter()
         .filter(|s| !s.lines.is_empty())
         .collect();

@@ -193,7 +193,17 @@ fn practice(c: &mut Check, p: file::Practice) -> Option<Practice> {
     let tax_id = maybe!(c, path, p.tax_id);
     let npi = maybe!(c, path, p.npi);
     let hsa_note = maybe!(c, path, p.hsa_note).map(|n| n.unwrap_or(false));
-    Some(Practice { name: name?, phone: phone?, email: email?, address: address?, tax_id: tax_id?, npi: npi?, hsa_note: hsa_note? })
+    let leaving = maybe!(c, path, p.cancellation).map(Option::unwrap_or_default);
+    Some(Practice {
+        name: name?,
+        phone: phone?,
+        email: email?,
+        address: address?,
+        tax_id: tax_id?,
+        npi: npi?,
+        hsa_note: hsa_note?,
+        leaving: leaving?,
+    })
 }
 
 fn plan(c: &mut Check, path: &str, item: Field<file::Plan>) -> Option<Plan> {
@@ -210,7 +220,17 @@ fn plan(c: &mut Check, path: &str, item: Field<file::Plan>) -> Option<Plan> {
         let rate = need!(c, path, b.amount);
         Some(AgeBand { min_age: min_age?.0 as u32, max_age: max_age?.map(|Whole(m)| m as u32), rate: rate? })
     });
-    let data = PlanData { id: id?, name: name?, period: period?, contract_months: contract_months?.0 as u32, bands: bands? };
+    let leaving_path = join(path, "leaving");
+    let leaving = c.maybe(&leaving_path, p.leaving).and_then(|terms| {
+        let Some(t) = terms else { return Some(leaving::LeavingTerms::default()) };
+        let t = c.record(&leaving_path, Field::Given(t))?;
+        let notice_days = need!(c, &leaving_path, t.notice_days);
+        let fee = maybe!(c, &leaving_path, t.early_termination_fee);
+        let refund_unearned = need!(c, &leaving_path, t.refund_unearned);
+        Some(leaving::LeavingTerms { notice_days: notice_days?.0 as u32, early_termination_fee: fee?, refund_unearned: refund_unearned? })
+    });
+    let data =
+        PlanData { id: id?, name: name?, period: period?, contract_months: contract_months?.0 as u32, bands: bands?, leaving: leaving? };
     Plan::new(data).map_err(|e| c.problem(&join(path, "rates"), e)).ok()
 }
 
@@ -468,6 +488,7 @@ fn membership(
         next_bill_date: next_bill_date?,
         renews: renews?,
         renewed_by: renewed_by?,
+        leaving: None,
         version: 1,
     })
 }

@@ -214,6 +214,7 @@ choices! {
     BankAccountType { "checking" => BankAccountType::Checking, "savings" => BankAccountType::Savings }
     Outcome { "succeeded" => Outcome::Succeeded, "declined" => Outcome::Declined, "failed" => Outcome::Failed }
     SourceKind { "card" => SourceKind::Card, "bank_account" => SourceKind::BankAccount }
+    leaving::LeavingMode { "request" => leaving::LeavingMode::Request, "immediate" => leaving::LeavingMode::Immediate }
 }
 
 /// A record of the file, with the fields the format does not have.
@@ -254,9 +255,20 @@ macro_rules! records {
 records! {
     /// The whole file.
     File { format: String, practice: Practice, plans: List<Plan>, households: List<Household>, }
-    Practice { name: String, phone: PhoneNumber, email: Email, address: Address, tax_id: TaxId, npi: Npi, hsa_note: bool, }
+    Practice {
+        name: String,
+        phone: PhoneNumber,
+        email: Email,
+        address: Address,
+        tax_id: TaxId,
+        npi: Npi,
+        hsa_note: bool,
+        cancellation: leaving::LeavingMode,
+    }
     Address { line1: String, line2: String, city: String, state: String, postal_code: String, }
-    Plan { id: PlanId, name: String, period: BillingPeriod, contract_months: Whole<1, 60>, rates: List<Rate>, }
+    Plan { id: PlanId, name: String, period: BillingPeriod, contract_months: Whole<1, 60>, rates: List<Rate>, leaving: Leaving, }
+    /// What the plan's contract says about leaving it.
+    Leaving { notice_days: Whole<0, 365>, early_termination_fee: Money, refund_unearned: bool, }
     Rate { min_age: Whole<0, 130>, max_age: Whole<0, 130>, amount: Money, }
     Household {
         id: AccountId,

@@ -59,7 +59,19 @@ pub fn to_json(data: &Dataset) -> Value {
         .map(|p| {
             let rates: Vec<Value> =
                 p.bands().iter().map(|b| json!({ "min_age": b.min_age, "max_age": b.max_age, "amount": b.rate.plain() })).collect();
-            json!({ "id": p.id(), "name": p.name(), "period": label(p.period()), "contract_months": p.contract_months(), "rates": rates })
+            let leaving = p.leaving();
+            json!({
+                "id": p.id(),
+                "name": p.name(),
+                "period": label(p.period()),
+                "contract_months": p.contract_months(),
+                "rates": rates,
+                "leaving": {
+                    "notice_days": leaving.notice_days,
+                    "early_termination_fee": leaving.early_termination_fee.map(Money::plain),
+                    "refund_unearned": leaving.refund_unearned,
+                },
+            })
         })
         .collect();
     let households: Vec<Value> = data.households.iter().map(household_json).collect();
@@ -73,6 +85,7 @@ pub fn to_json(data: &Dataset) -> Value {
             "tax_id": data.practice.tax_id.as_ref().map(TaxId::as_str),
             "npi": data.practice.npi.as_ref().map(Npi::as_str),
             "hsa_note": data.practice.hsa_note,
+            "cancellation": label(data.practice.leaving),
         },
         "plans": plans,
         "households": households,

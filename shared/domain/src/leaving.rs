@@ -1,0 +1,448 @@
+//! Leaving: the owner cancels a membership or removes a member from it, with a reason.
+//!
+//! What leaving costs and when it takes effect come from the plan's terms ([`LeavingTerms`], set
+//! by the practice in the import file); how a request is handled comes from the practice
+//! ([`LeavingMode`]): `request` (the practice confirms; until then the owner may withdraw it) or
+//! `immediate` (scheduled at once: the end date is set and nothing after it is billed).
+//!
+//! The rules, each in one place here: who can leave ([`quote`]'s refusals), the effective date
+//! (the plan's notice from today, never past the contract's end), the early-termination fee
+//! (cancelling during the contract term, when the plan sets one; removing a member while the
+//! membership goes on has none), the refund of prepaid unearned fees (the part of the current
+//! billing period after the effective date, when the plan refunds them), and what is no longer
+//! billed.
+
+use chrono::{DateTime, Days, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::feed::{self, Change};
+use crate::ports::Table;
+use crate::{store, BillingPeriod, MemberId, Membership, MembershipStatus, Money, StoreError};
+
+/// What the plan's contract says about leaving it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeavingTerms {
+    /// Days of written notice before leaving takes effect.
+    pub notice_days: u32,
+    /// The fee for cancelling before the contract term ends, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_termination_fee: Option<Money>,
+    /// Whether fees paid for days after leaving are refunded (as state direct-primary-care laws require).
+    pub refund_unearned: bool,
+}
+
+impl Default for LeavingTerms {
+    /// Without terms from the practice: 30 days' notice, no fee, unearned fees refunded.
+    fn default() -> Self {
+        LeavingTerms { notice_days: 30, early_termination_fee: None, refund_unearned: true }
+    }
+}
+
+/// How the practice handles a request to leave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeavingMode {
+    /// The practice confirms it; until then the patient may withdraw it.
+    #[default]
+    Request,
+    /// Scheduled at once.
+    Immediate,
+}
+
+/// Why the patient leaves: a short list, and free text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    Moving,
+    Cost,
+    Insurance,
+    NotUsing,
+    Unhappy,
+    Other,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 6] = [Reason::Moving, Reason::Cost, Reason::Insurance, Reason::NotUsing, Reason::Unhappy, Reason::Other];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Reason::Moving => "Moving away",
+            Reason::Cost => "The cost",
+            Reason::Insurance => "Changing insurance or employer plan",
+            Reason::NotUsing => "Not using the membership enough",
+            Reason::Unhappy => "Not satisfied with the care or service",
+            Reason::Other => "Another reason",
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Reason::Moving => "moving",
+            Reason::Cost => "cost",
+            Reason::Insurance => "insurance",
+            Reason::NotUsing => "not_using",
+            Reason::Unhappy => "unhappy",
+            Reason::Other => "other",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.slug() == text)
+    }
+}
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeavingStatus {
+    /// Waiting for the practice; the owner may withdraw it.
+    Requested,
+    /// The end date is set.
+    Scheduled,
+}
+
+/// A request to cancel the membership (`member: None`) or remove one member from it, as the
+/// owner saw it before confirming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leaving {
+    pub member: Option<MemberId>,
+    pub reason: Reason,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// The last day covered.
+    pub effective: NaiveDate,
+    /// What is no longer billed each period after it.
+    pub stops: Money,
+    pub fee: Money,
+    pub refund: Money,
+    pub status: LeavingStatus,
+    pub requested_at: DateTime<Utc>,
+    pub requested_by: MemberId,
+}
+
+impl Leaving {
+    /// The request as confirmed from `quote` (the note trimmed to 500 characters).
+    pub fn from_quote(quote: &Quote, reason: Reason, note: &str, status: LeavingStatus, by: &MemberId, at: DateTime<Utc>) -> Leaving {
+        Leaving {
+            member: quote.member.clone(),
+            reason,
+            note: note.trim().chars().take(500).collect(),
+            effective: quote.effective,
+            stops: quote.stops,
+            fee: quote.fee,
+            refund: quote.refund,
+            status,
+            requested_at: at,
+            requested_by: by.clone(),
+        }
+    }
+
+    /// Whether a membership as the practice's file has it carries this out (the practice
+    /// confirmed it in its own system): the member's or the membership's end is set by then.
+    pub fn carried_out_in(&self, ms: &Membership) -> bool {
+        match &self.member {
+            None => ms.status == MembershipStatus::Ended || ms.contract_end <= self.effective,
+            Some(id) => ms.enrollments.iter().filter(|e| &e.member == id).all(|e| e.end.is_some_and(|end| end <= self.effective)),
+        }
+    }
+}
+
+/// What leaving would mean, shown before the owner confirms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub member: Option<MemberId>,
+    /// The last day covered.
+    pub effective: NaiveDate,
+    /// Whether it ends before the contract term does.
+    pub within_term: bool,
+    /// No longer billed each period after the effective date, and the amount that stays.
+    pub stops: Money,
+    pub remains: Money,
+    pub fee: Money,
+    pub refund: Money,
+    pub terms: LeavingTerms,
+}
+
+/// Why leaving is not offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("This membership has ended, so there is nothing to cancel.")]
+    NotActive,
+    #[error("This membership has already been renewed. Please contact the practice to cancel it or to remove a member.")]
+    Renewed,
+    #[error("A request to leave this membership is already waiting. Withdraw it first to make another.")]
+    Pending,
+    #[error("That person is not on this membership.")]
+    NotEnrolled,
+    #[error("That person's membership already has an end date.")]
+    AlreadyEnding,
+    #[error("They are the only member left: removing them would end the membership, so cancel the membership instead.")]
+    LastMember,
+}
+
+fn period_months(ms: &Membership) -> u32 {
+    match ms.plan.period() {
+        BillingPeriod::Monthly => 1,
+        BillingPeriod::Annual => 12,
+    }
+}
+
+/// What cancelling `ms` (`who: None`) or removing `who` from it would mean, asked on `today`.
+pub fn quote(ms: &Membership, who: Option<&MemberId>, today: NaiveDate) -> Result<Quote, Refusal> {
+    if ms.status != MembershipStatus::Active || ms.contract_end < today {
+        return Err(Refusal::NotActive);
+    }
+    if ms.renewed_by.is_some() {
+        return Err(Refusal::Renewed);
+    }
+    if ms.leaving.is_some() {
+        return Err(Refusal::Pending);
+    }
+    let active = |e: &&crate::Enrollment| e.end.is_none_or(|end| end >= today);
+    if let Some(id) = who {
+        let enrolment = ms.enrollments.iter().find(|e| &e.member == id).ok_or(Refusal::NotEnrolled)?;
+        if enrolment.end.is_some() {
+            return Err(Refusal::AlreadyEnding);
+        }
+        if ms.enrollments.iter().filter(active).count() <= 1 {
+            return Err(Refusal::LastMember);
+        }
+    }
+    let terms = ms.plan.leaving().clone();
+    let notice_end = today + Days::new(u64::from(terms.notice_days));
+    let effective = notice_end.min(ms.contract_end);
+    let within_term = effective < ms.contract_end;
+    let billed_after = effective + Days::new(1);
+    let rate_of = |id: &MemberId| ms.enrollments.iter().filter(|e| &e.member == id).map(|e| e.rate).sum::<Money>();
+    let stops = match who {
+        Some(id) => rate_of(id),
+        None => ms.amount_on(billed_after.max(ms.contract_start)),
+    };
+    let remains = match who {
+        Some(_) => ms.amount_on(billed_after).saturating_sub(stops),
+        None => Money::ZERO,
+    };
+    let fee = match (who, within_term) {
+        (None, true) => terms.early_termination_fee.unwrap_or(Money::ZERO),
+        _ => Money::ZERO,
+    };
+    let refund = if terms.refund_unearned { unearned(ms, stops, effective) } else { Money::ZERO };
+    Ok(Quote { member: who.cloned(), effective, within_term, stops, remains, fee, refund, terms })
+}
+
+/// The part of the billing period holding `effective` that comes after it, at `rate` a period:
+/// what is paid in advance (bills are issued at the start of each period, on the bill dates) for
+/// days no longer covered. Rounded down to the cent.
+fn unearned(ms: &Membership, rate: Money, effective: NaiveDate) -> Money {
+    let Some(next_bill) = ms.next_bill_date else { return Money::ZERO };
+    let months = Months::new(period_months(ms));
+    let mut start = next_bill - months;
+    while effective >= start + months {
+        start = start + months;
+    }
+    while effective < start {
+        start = start - months;
+    }
+    let end = start + months;
+    let period_days = (end - start).num_days();
+    let unused_days = (end - effective).num_days() - 1;
+    Money::from_cents(rate.cents() * unused_days / period_days.max(1))
+}
+
+/// What confirming did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Recorded; the membership as it now is.
+    Done(Box<Membership>),
+    /// The membership changed since the quote (or another request came first): nothing was changed.
+    Changed,
+}
+
+/// The membership once `leaving` is carried out: the member's coverage or the contract ends on
+/// the effective date, and no bill after it.
+pub fn carried_out(ms: &Membership, leaving: &Leaving) -> Membership {
+    let mut next = ms.clone();
+    match &leaving.member {
+        Some(id) => {
+            for e in next.enrollments.iter_mut().filter(|e| &e.member == id) {
+                e.end = Some(leaving.effective);
+            }
+        }
+        None => {
+            next.contract_end = leaving.effective;
+            next.next_bill_date = next.next_bill_date.filter(|d| *d <= leaving.effective);
+            for e in next.enrollments.iter_mut() {
+                e.end = Some(e.end.map_or(leaving.effective, |end| end.min(leaving.effective)));
+            }
+        }
+    }
+    next
+}
+
+/// Records the owner's confirmed request, as the practice's mode says: requested, or scheduled
+/// at once. One transaction writes the membership (conditioned on the version quoted) and tells
+/// the practice.
+#[allow(clippy::too_many_arguments)]
+pub async fn leave(
+    table: &dyn Table,
+    ms: &Membership,
+    quote: &Quote,
+    reason: Reason,
+    note: &str,
+    mode: LeavingMode,
+    by: &MemberId,
+    at: DateTime<Utc>,
+) -> Result<Outcome, StoreError> {
+    let status = match mode {
+        LeavingMode::Request => LeavingStatus::Requested,
+        LeavingMode::Immediate => LeavingStatus::Scheduled,
+    };
+    let leaving = Leaving::from_quote(quote, reason, note, status, by, at);
+    let mut next = match status {
+        LeavingStatus::Requested => ms.clone(),
+        LeavingStatus::Scheduled => carried_out(ms, &leaving),
+    };
+    next.leaving = Some(leaving);
+    next.version = ms.version + 1;
+    let mut writes = vec![store::replace_record(&store::membership_key(ms), "membership", &next, ms.version)?];
+    writes.extend(feed::writes(&[Change::Leaving { membership: &next, withdrawn: false }], at)?);
+    match table.transact(writes).await {
+        Ok(()) => Ok(Outcome::Done(Box::new(next))),
+        Err(StoreError::ConditionFailed) => Ok(Outcome::Changed),
+        Err(e) => Err(e),
+    }
+}
+
+/// Withdraws a request the practice has not acted on; a scheduled one stays (the practice undoes it).
+pub async fn withdraw(table: &dyn Table, ms: &Membership, at: DateTime<Utc>) -> Result<Outcome, StoreError> {
+    if !ms.leaving.as_ref().is_some_and(|l| l.status == LeavingStatus::Requested) {
+        return Ok(Outcome::Changed);
+    }
+    let next = Membership { leaving: None, version: ms.version + 1, ..ms.clone() };
+    let mut writes = vec![store::replace_record(&store::membership_key(ms), "membership", &next, ms.version)?];
+    writes.extend(feed::writes(&[Change::Leaving { membership: ms, withdrawn: true }], at)?);
+    match table.transact(writes).await {
+        Ok(()) => Ok(Outcome::Done(Box::new(next))),
+        Err(StoreError::ConditionFailed) => Ok(Outcome::Changed),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccountId, Enrollment, MembershipId, Plan, PlanData};
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    fn id(s: &str) -> MemberId {
+        MemberId::parse(s).unwrap()
+    }
+
+    fn membership(terms: LeavingTerms) -> Membership {
+        let mut plan: PlanData = crate::plan::tests::standard().into();
+        plan.leaving = terms;
+        let enrol = |who: &str, rate: &str| Enrollment { member: id(who), start: d("2026-01-01"), end: None, rate: m(rate) };
+        Membership {
+            id: MembershipId::parse("ms1").unwrap(),
+            account: AccountId::parse("a1").unwrap(),
+            plan: Plan::new(plan).unwrap(),
+            status: MembershipStatus::Active,
+            enrollments: vec![enrol("maria", "80"), enrol("sofia", "30")],
+            contract_start: d("2026-01-01"),
+            contract_end: d("2026-12-31"),
+            next_bill_date: Some(d("2026-12-01")),
+            renews: None,
+            renewed_by: None,
+            leaving: None,
+            version: 3,
+        }
+    }
+
+    fn terms(notice_days: u32, fee: Option<&str>, refund_unearned: bool) -> LeavingTerms {
+        LeavingTerms { notice_days, early_termination_fee: fee.map(m), refund_unearned }
+    }
+
+    #[test]
+    fn removing_a_member_takes_effect_after_the_notice_with_no_fee_and_stops_their_rate() {
+        let ms = membership(terms(10, Some("100"), true));
+        let q = quote(&ms, Some(&id("sofia")), d("2026-11-10")).unwrap();
+        assert_eq!((q.effective, q.within_term), (d("2026-11-20"), true));
+        assert_eq!((q.stops, q.remains, q.fee), (m("30"), m("80"), Money::ZERO), "no fee for removing a member");
+        // Billed Nov 1 for November: Nov 21 to 30 (10 of 30 days) were paid in advance.
+        assert_eq!(q.refund, m("10"));
+    }
+
+    #[test]
+    fn cancelling_during_the_term_costs_the_plans_fee_and_at_its_end_nothing() {
+        let ms = membership(terms(30, Some("100"), false));
+        let q = quote(&ms, None, d("2026-11-10")).unwrap();
+        assert_eq!((q.effective, q.fee, q.stops, q.refund), (d("2026-12-10"), m("100"), m("110"), Money::ZERO));
+        let refunded = quote(&membership(terms(30, None, true)), None, d("2026-11-10")).unwrap();
+        // Leaving on Dec 10: the December bill (Dec 1) paid for Dec 11 to 31, 21 of 31 days of $110.
+        assert_eq!(refunded.refund, Money::from_cents(11000 * 21 / 31));
+        let late = quote(&ms, None, d("2026-12-15")).unwrap();
+        assert_eq!(
+            (late.effective, late.within_term, late.fee),
+            (d("2026-12-31"), false, Money::ZERO),
+            "the notice stops at the contract's end"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_left_is_refused_with_its_reason() {
+        let ms = membership(LeavingTerms::default());
+        let today = d("2026-11-10");
+        assert_eq!(quote(&ms, Some(&id("nobody")), today), Err(Refusal::NotEnrolled));
+        let mut alone = ms.clone();
+        alone.enrollments.truncate(1);
+        assert_eq!(
+            quote(&alone, Some(&id("maria")), today),
+            Err(Refusal::LastMember),
+            "the last member is not removed: that is cancelling"
+        );
+        let mut ended = ms.clone();
+        ended.status = MembershipStatus::Ended;
+        assert_eq!(quote(&ended, None, today), Err(Refusal::NotActive));
+        assert_eq!(quote(&ms, None, d("2027-01-01")), Err(Refusal::NotActive));
+        let mut renewed = ms.clone();
+        renewed.renewed_by = Some(MembershipId::parse("ms2").unwrap());
+        assert_eq!(quote(&renewed, None, today), Err(Refusal::Renewed));
+        let q = quote(&ms, Some(&id("sofia")), today).unwrap();
+        let leaving = Leaving::from_quote(&q, Reason::Moving, "", LeavingStatus::Scheduled, &id("maria"), Utc::now());
+        let done = Membership { leaving: Some(leaving.clone()), ..carried_out(&ms, &leaving) };
+        assert_eq!(quote(&done, None, today), Err(Refusal::Pending));
+        let cleared = Membership { leaving: None, ..done.clone() };
+        assert_eq!(quote(&cleared, Some(&id("sofia")), today), Err(Refusal::AlreadyEnding));
+    }
+
+    #[test]
+    fn carried_out_ends_the_coverage_and_nothing_after_it_is_billed() {
+        let ms = membership(terms(10, None, true));
+        let q = quote(&ms, Some(&id("sofia")), d("2026-11-10")).unwrap();
+        let leaving = Leaving::from_quote(&q, Reason::Cost, "", LeavingStatus::Scheduled, &id("maria"), Utc::now());
+        let after = carried_out(&ms, &leaving);
+        assert_eq!(after.amount_on(d("2026-12-01")), m("80"), "the next bill is without her rate");
+        assert_eq!(after.amount_on(d("2026-11-15")), m("110"), "covered until the effective date");
+        assert!(leaving.carried_out_in(&after));
+        assert!(!leaving.carried_out_in(&ms));
+        let whole = Leaving { member: None, effective: d("2026-11-20"), ..leaving };
+        let cancelled = carried_out(&ms, &whole);
+        assert_eq!((cancelled.contract_end, cancelled.next_bill_date), (d("2026-11-20"), None));
+        assert_eq!(cancelled.amount_on(d("2026-12-01")), Money::ZERO);
+    }
+
+    #[test]
+    fn reasons_read_back_from_their_slugs() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.slug()), Some(r));
+        }
+        assert_eq!(Reason::parse("bogus"), None);
+    }
+}
