@@ -34,6 +34,12 @@ pub fn action_label(action: &str) -> &'static str {
         "agreement.signed" => "Agreement signed",
         "billing.shared" => "Billing shared",
         "billing.unshared" => "Billing no longer shared",
+        "member.removal_requested" => "Removal of a member requested",
+        "member.removed" => "Member removed from the membership",
+        "member.removal_withdrawn" => "Removal request withdrawn",
+        "membership.cancellation_requested" => "Cancellation requested",
+        "membership.cancelled" => "Membership cancelled",
+        "membership.cancellation_withdrawn" => "Cancellation request withdrawn",
         _ => "Account change",
     }
 }

@@ -98,7 +98,11 @@ async fn maria_requests_sofias_removal_sees_it_requested_and_withdraws_it() {
     );
     let email = app.outbox.last_to(MARIA).expect("an email to the owner");
     assert!(email.subject.contains("removal request was sent"), "{}", email.subject);
-    assert!(app.get("/activity").await.body.contains("Sofia Lopez, covered through"), "the activity log has it");
+    let activity = app.get("/activity").await;
+    assert!(
+        activity.body.contains("Removal of a member requested") && activity.body.contains("Sofia Lopez, covered through"),
+        "the activity log has it"
+    );
 
     let csrf = list.csrf_token();
     let withdrawn = app.post("/memberships/ms-lopez-2/leave/withdraw", &[("csrf_token", &csrf)]).await;
