@@ -317,19 +317,19 @@ impl LeaveErrors {
 }
 
 /// `/memberships/{id}/leave`: who leaves, and why. `refusal` says why leaving is not offered.
-#[allow(clippy::too_many_arguments)] // the page's facts, each distinct; a struct would only rename them
 pub fn leave_form(
     chrome: &Chrome<'_>,
     csrf_token: &str,
     ms: &Membership,
     members: &[Member],
-    today: NaiveDate,
     v: &LeaveValues,
     errors: &LeaveErrors,
     refusal: Option<&str>,
 ) -> Markup {
     let name = |id: &MemberId| members.iter().find(|m| &m.id == id).map(Member::full_name).unwrap_or_default();
-    let staying: Vec<&MemberId> = ms.enrollments.iter().filter(|e| e.end.is_none_or(|end| end >= today)).map(|e| &e.member).collect();
+    // Those whose end is not set yet: a member already leaving is not offered again.
+    let staying: Vec<&MemberId> =
+        ms.enrollments.iter().filter(|e| e.end.is_none() && !ms.is_leaving(&e.member)).map(|e| &e.member).collect();
     let terms = ms.plan.leaving();
     let body = html! {
         p.back { a href=(Route::Memberships.path()) { "← Memberships" } }
@@ -363,7 +363,8 @@ pub fn leave_form(
                     label for="f-note" { "Anything you would like the practice to know" }
                     p.hint #f-note-hint { "Optional, up to 500 characters." }
                     @if let Some(e) = &errors.note { p.error #f-note-error { (e) } }
-                    textarea #f-note name="note" rows="3" maxlength="500" aria-describedby="f-note-hint" { (v.note) }
+                    textarea #f-note name="note" rows="3" maxlength="500" aria-invalid=[errors.note.as_ref().map(|_| "true")]
+                        aria-describedby=(if errors.note.is_some() { "f-note-hint f-note-error" } else { "f-note-hint" }) { (v.note) }
                 }
                 button.primary type="submit" { "Review" }
             }

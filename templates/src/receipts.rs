@@ -278,6 +278,9 @@ pub fn year_pdf(who: &Parties<'_>, s: &YearSummary, hsa: Option<&HsaCheck>) -> V
         doc.text_right(RIGHT - 100.0, 10.0, false, "Refunded since");
         doc.text_right(RIGHT, 10.0, false, &s.refunded.to_string());
         doc.down(15.0);
+        doc.text_right(RIGHT - 100.0, 10.0, true, "Net paid");
+        doc.text_right(RIGHT, 10.0, true, &s.total.saturating_sub(s.refunded).to_string());
+        doc.down(15.0);
     }
     if let Some(hsa) = hsa {
         doc.down(12.0);

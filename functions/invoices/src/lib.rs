@@ -154,8 +154,7 @@ async fn year_summary(app: &App, ctx: &mut Ctx, year: i32) -> PageResult {
     let (records, household) = household(app, ctx).await?;
     let summary = receipts::year_summary(year, &records.ledger.invoices()?, &records.ledger.payments()?, |at| app.date_of(at));
     let practice = app.practice().await?;
-    let hsa = practice
-        .hsa_note
+    let hsa = (practice.hsa_note && year >= receipts::HSA_DPC_FROM_YEAR)
         .then(|| receipts::membership_for_year(&records.memberships, year, app.today()))
         .flatten()
         .map(|(membership, on)| receipts::hsa_check(membership, on));

@@ -60,16 +60,19 @@ async fn form(app: &App, ctx: &mut Ctx, id: &MembershipId, v: &LeaveValues, erro
     let status = if refusal.is_some() && status == StatusCode::OK { StatusCode::CONFLICT } else { status };
     let csrf = ctx.session()?.csrf_token.clone();
     let chrome = ctx.chrome(app, Some(Section::Memberships));
-    Ok(html(status, leave_form(&chrome, &csrf, &ms, &records.members, app.today(), v, errors, refusal.as_deref())))
+    Ok(html(status, leave_form(&chrome, &csrf, &ms, &records.members, v, errors, refusal.as_deref())))
 }
 
 async fn leave_page(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     form(app, ctx, id, &LeaveValues::default(), &LeaveErrors::default(), StatusCode::OK).await
 }
 
-/// What the review showed, carried by "Confirm": the same figures must still hold, or nothing is done.
-fn seen(q: &leaving::Quote) -> String {
-    format!("{}|{}|{}|{}", q.effective, q.stops.plain(), q.fee.plain(), q.refund.plain())
+/// What the review showed, carried by "Confirm": the same figures, person and mode must still
+/// hold, or nothing is done.
+fn seen(q: &leaving::Quote, mode: leaving::LeavingMode) -> String {
+    let who = q.member.as_ref().map_or("membership", |m| m.as_str());
+    let mode = if mode == leaving::LeavingMode::Immediate { "immediate" } else { "request" };
+    format!("{who}|{mode}|{}|{}|{}|{}|{}", q.effective, q.stops.plain(), q.remains.plain(), q.fee.plain(), q.refund.plain())
 }
 
 async fn leave(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
@@ -112,7 +115,7 @@ async fn leave(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let csrf = ctx.session()?.csrf_token.clone();
     let review = |ctx: &Ctx, message: Option<&str>| {
         let mut carried = v.clone();
-        carried.confirm = seen(&quote);
+        carried.confirm = seen(&quote, practice.leaving);
         leave_review(
             &ctx.chrome(app, Some(Section::Memberships)),
             &csrf,
@@ -127,7 +130,7 @@ async fn leave(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     if v.confirm.is_empty() {
         return Ok(html(StatusCode::OK, review(ctx, None)));
     }
-    if v.confirm != seen(&quote) {
+    if v.confirm != seen(&quote, practice.leaving) {
         let message = "The figures changed since you reviewed them, so nothing was changed. Please check them again.";
         return Ok(html(StatusCode::CONFLICT, review(ctx, Some(message))));
     }

@@ -25,7 +25,8 @@ pub fn price<'a>(ms: &Membership, members: impl IntoIterator<Item = &'a Member>,
 pub fn carried_over<'a>(ms: &Membership, members: &'a [Member]) -> Vec<&'a Member> {
     ms.enrollments
         .iter()
-        .filter(|e| e.end.is_none_or(|end| end >= ms.contract_end))
+        // Whoever covers the whole term goes on, unless the owner asked to remove them.
+        .filter(|e| e.end.is_none_or(|end| end > ms.contract_end) && !ms.is_leaving(&e.member))
         .filter_map(|e| members.iter().find(|m| m.id == e.member))
         .collect()
 }

@@ -118,12 +118,17 @@ pub struct Leaving {
     pub status: LeavingStatus,
     pub requested_at: DateTime<Utc>,
     pub requested_by: MemberId,
+    /// The end the membership (or the member's enrolment) had when it was asked: a practice's
+    /// file that changes it has carried the request out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_before: Option<NaiveDate>,
 }
 
 impl Leaving {
     /// The request as confirmed from `quote` (the note trimmed to 500 characters).
     pub fn from_quote(quote: &Quote, reason: Reason, note: &str, status: LeavingStatus, by: &MemberId, at: DateTime<Utc>) -> Leaving {
         Leaving {
+            end_before: quote.end_before,
             member: quote.member.clone(),
             reason,
             note: note.trim().chars().take(500).collect(),
@@ -137,13 +142,20 @@ impl Leaving {
         }
     }
 
-    /// Whether a membership as the practice's file has it carries this out (the practice
-    /// confirmed it in its own system): the member's or the membership's end is set by then.
+    /// Whether a membership as the practice's file has it carries this out (the practice acted
+    /// on it in its own system): the membership ended, or the end it had when asked changed
+    /// (to any date: the practice may end it later than asked), or the member is no longer on it.
     pub fn carried_out_in(&self, ms: &Membership) -> bool {
         match &self.member {
-            None => ms.status == MembershipStatus::Ended || ms.contract_end <= self.effective,
-            Some(id) => ms.enrollments.iter().filter(|e| &e.member == id).all(|e| e.end.is_some_and(|end| end <= self.effective)),
+            None => ms.status == MembershipStatus::Ended || Some(ms.contract_end) != self.end_before,
+            Some(id) => ms.enrollments.iter().find(|e| &e.member == id).is_none_or(|e| e.end != self.end_before),
         }
+    }
+
+    /// Whether it still waits: a request the practice has not acted on, or a cancellation of the
+    /// whole membership (which nothing follows). A member's scheduled removal is done.
+    pub fn is_open(&self) -> bool {
+        self.status == LeavingStatus::Requested || self.member.is_none()
     }
 }
 
@@ -161,6 +173,8 @@ pub struct Quote {
     pub fee: Money,
     pub refund: Money,
     pub terms: LeavingTerms,
+    /// The end the membership or the member's enrolment has now.
+    pub end_before: Option<NaiveDate>,
 }
 
 /// Why leaving is not offered.
@@ -168,6 +182,8 @@ pub struct Quote {
 pub enum Refusal {
     #[error("This membership has ended, so there is nothing to cancel.")]
     NotActive,
+    #[error("This membership term has not started yet. Please contact the practice to change it.")]
+    NotStarted,
     #[error("This membership has already been renewed. Please contact the practice to cancel it or to remove a member.")]
     Renewed,
     #[error("A request to leave this membership is already waiting. Withdraw it first to make another.")]
@@ -192,25 +208,32 @@ pub fn quote(ms: &Membership, who: Option<&MemberId>, today: NaiveDate) -> Resul
     if ms.status != MembershipStatus::Active || ms.contract_end < today {
         return Err(Refusal::NotActive);
     }
+    if ms.contract_start > today {
+        return Err(Refusal::NotStarted);
+    }
     if ms.renewed_by.is_some() {
         return Err(Refusal::Renewed);
     }
-    if ms.leaving.is_some() {
+    if ms.leaving.as_ref().is_some_and(Leaving::is_open) {
         return Err(Refusal::Pending);
-    }
-    let active = |e: &&crate::Enrollment| e.end.is_none_or(|end| end >= today);
-    if let Some(id) = who {
-        let enrolment = ms.enrollments.iter().find(|e| &e.member == id).ok_or(Refusal::NotEnrolled)?;
-        if enrolment.end.is_some() {
-            return Err(Refusal::AlreadyEnding);
-        }
-        if ms.enrollments.iter().filter(active).count() <= 1 {
-            return Err(Refusal::LastMember);
-        }
     }
     let terms = ms.plan.leaving().clone();
     let notice_end = today + Days::new(u64::from(terms.notice_days));
     let effective = notice_end.min(ms.contract_end);
+    let end_before = match who {
+        Some(id) => {
+            let enrolment = ms.enrollments.iter().find(|e| &e.member == id).ok_or(Refusal::NotEnrolled)?;
+            if enrolment.end.is_some() {
+                return Err(Refusal::AlreadyEnding);
+            }
+            // Someone must still be covered after they leave: else it is cancelling.
+            if !ms.enrollments.iter().any(|e| &e.member != id && e.end.is_none_or(|end| end > effective)) {
+                return Err(Refusal::LastMember);
+            }
+            None
+        }
+        None => Some(ms.contract_end),
+    };
     let within_term = effective < ms.contract_end;
     let billed_after = effective + Days::new(1);
     let rate_of = |id: &MemberId| ms.enrollments.iter().filter(|e| &e.member == id).map(|e| e.rate).sum::<Money>();
@@ -227,23 +250,24 @@ pub fn quote(ms: &Membership, who: Option<&MemberId>, today: NaiveDate) -> Resul
         _ => Money::ZERO,
     };
     let refund = if terms.refund_unearned { unearned(ms, stops, effective) } else { Money::ZERO };
-    Ok(Quote { member: who.cloned(), effective, within_term, stops, remains, fee, refund, terms })
+    Ok(Quote { member: who.cloned(), effective, within_term, stops, remains, fee, refund, terms, end_before })
 }
 
 /// The part of the billing period holding `effective` that comes after it, at `rate` a period:
-/// what is paid in advance (bills are issued at the start of each period, on the bill dates) for
-/// days no longer covered. Rounded down to the cent.
+/// what is paid in advance (each period is billed at its start) for days no longer covered.
+/// Periods run from the contract's start, a month or a year each, every boundary counted from
+/// the start itself (so a term starting on the 31st keeps its days). Rounded down to the cent.
 fn unearned(ms: &Membership, rate: Money, effective: NaiveDate) -> Money {
-    let Some(next_bill) = ms.next_bill_date else { return Money::ZERO };
-    let months = Months::new(period_months(ms));
-    let mut start = next_bill - months;
-    while effective >= start + months {
-        start = start + months;
+    let step = period_months(ms);
+    let boundary = |k: u32| ms.contract_start.checked_add_months(Months::new(k * step));
+    let mut k = 0;
+    while boundary(k + 1).is_some_and(|next| next <= effective) {
+        k += 1;
     }
-    while effective < start {
-        start = start - months;
+    let (Some(start), Some(end)) = (boundary(k), boundary(k + 1)) else { return Money::ZERO };
+    if effective < start || effective >= end {
+        return Money::ZERO;
     }
-    let end = start + months;
     let period_days = (end - start).num_days();
     let unused_days = (end - effective).num_days() - 1;
     Money::from_cents(rate.cents() * unused_days / period_days.max(1))
@@ -298,6 +322,7 @@ pub async fn leave(
         LeavingMode::Immediate => LeavingStatus::Scheduled,
     };
     let leaving = Leaving::from_quote(quote, reason, note, status, by, at);
+    // A member's removal already carried out stays on their enrolment; the new request replaces it.
     let mut next = match status {
         LeavingStatus::Requested => ms.clone(),
         LeavingStatus::Scheduled => carried_out(ms, &leaving),
@@ -416,8 +441,9 @@ mod tests {
         assert_eq!(quote(&renewed, None, today), Err(Refusal::Renewed));
         let q = quote(&ms, Some(&id("sofia")), today).unwrap();
         let leaving = Leaving::from_quote(&q, Reason::Moving, "", LeavingStatus::Scheduled, &id("maria"), Utc::now());
+        let requested = Membership { leaving: Some(Leaving { status: LeavingStatus::Requested, ..leaving.clone() }), ..ms.clone() };
+        assert_eq!(quote(&requested, None, today), Err(Refusal::Pending));
         let done = Membership { leaving: Some(leaving.clone()), ..carried_out(&ms, &leaving) };
-        assert_eq!(quote(&done, None, today), Err(Refusal::Pending));
         let cleared = Membership { leaving: None, ..done.clone() };
         assert_eq!(quote(&cleared, Some(&id("sofia")), today), Err(Refusal::AlreadyEnding));
     }
@@ -436,6 +462,62 @@ mod tests {
         let cancelled = carried_out(&ms, &whole);
         assert_eq!((cancelled.contract_end, cancelled.next_bill_date), (d("2026-11-20"), None));
         assert_eq!(cancelled.amount_on(d("2026-12-01")), Money::ZERO);
+    }
+
+    #[test]
+    fn the_refund_counts_periods_from_the_contract_start_even_in_the_last_period() {
+        // A term from Jan 31: the periods start Jan 31, Feb 28, Mar 31, … (each from the start).
+        let mut ms = membership(terms(0, None, true));
+        ms.contract_start = d("2026-01-31");
+        ms.contract_end = d("2027-01-30");
+        ms.next_bill_date = None;
+        let q = quote(&ms, None, d("2026-03-29")).unwrap();
+        // Mar 29 is in the period Feb 28 – Mar 30 (31 days): Mar 30 alone was paid and not used.
+        assert_eq!(q.refund, Money::from_cents(11000 / 31));
+        let last = quote(&ms, Some(&id("sofia")), d("2027-01-10")).unwrap();
+        assert!(!last.refund.is_zero(), "the last period refunds too, with no next bill date");
+    }
+
+    #[test]
+    fn an_upcoming_term_and_a_membership_left_with_no_one_are_refused() {
+        let mut ms = membership(LeavingTerms::default());
+        assert_eq!(quote(&ms, None, d("2025-12-31")), Err(Refusal::NotStarted));
+        ms.enrollments[1].end = Some(d("2026-11-20"));
+        assert_eq!(quote(&ms, Some(&id("maria")), d("2026-11-10")), Err(Refusal::LastMember), "Sofia is leaving already");
+    }
+
+    #[test]
+    fn a_practice_that_changes_the_end_carries_the_request_out_whatever_the_date() {
+        let ms = membership(terms(30, None, true));
+        let q = quote(&ms, Some(&id("sofia")), d("2026-11-10")).unwrap();
+        let l = Leaving::from_quote(&q, Reason::Moving, "", LeavingStatus::Requested, &id("maria"), Utc::now());
+        assert!(!l.carried_out_in(&ms), "the file as it was");
+        let mut later = ms.clone();
+        later.enrollments[1].end = Some(d("2026-12-31"));
+        assert!(l.carried_out_in(&later), "ended later than asked is still the practice acting on it");
+        let whole = quote(&ms, None, d("2026-12-15")).unwrap();
+        let w = Leaving::from_quote(&whole, Reason::Cost, "", LeavingStatus::Requested, &id("maria"), Utc::now());
+        assert_eq!(whole.effective, ms.contract_end);
+        assert!(!w.carried_out_in(&Membership { next_bill_date: None, ..ms.clone() }), "another change is not carrying it out");
+        assert!(w.carried_out_in(&Membership { status: MembershipStatus::Ended, ..ms.clone() }));
+    }
+
+    #[test]
+    fn a_members_scheduled_removal_does_not_block_the_next_request_and_is_not_renewed() {
+        let ms = membership(LeavingTerms::default());
+        let q = quote(&ms, Some(&id("sofia")), d("2026-11-10")).unwrap();
+        let l = Leaving::from_quote(&q, Reason::Moving, "", LeavingStatus::Scheduled, &id("maria"), Utc::now());
+        let done = Membership {
+            leaving: Some(l),
+            ..carried_out(&ms, &Leaving::from_quote(&q, Reason::Moving, "", LeavingStatus::Scheduled, &id("maria"), Utc::now()))
+        };
+        assert!(quote(&done, None, d("2026-11-10")).is_ok(), "the owner may still cancel");
+        assert!(done.is_leaving(&id("sofia")));
+        let requested =
+            Membership { leaving: Some(Leaving { status: LeavingStatus::Requested, ..done.leaving.clone().unwrap() }), ..ms.clone() };
+        let carried: Vec<_> =
+            requested.enrollments.iter().filter(|e| !requested.is_leaving(&e.member)).map(|e| e.member.as_str()).collect();
+        assert_eq!(carried, ["maria"], "a member being removed is not carried into a renewal");
     }
 
     #[test]

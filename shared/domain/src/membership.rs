@@ -74,6 +74,12 @@ impl Membership {
         self.status == MembershipStatus::Active && self.next_bill_date.is_some() && self.contract_end >= today && !self.is_being_cancelled()
     }
 
+    /// Whether the owner asked to remove `member` (requested or scheduled): they are not carried
+    /// into a renewed term.
+    pub fn is_leaving(&self, member: &crate::MemberId) -> bool {
+        self.leaving.as_ref().is_some_and(|l| l.member.as_ref() == Some(member))
+    }
+
     /// Whether the owner asked to cancel the whole membership (requested or scheduled): it is
     /// then neither renewed nor joined.
     pub fn is_being_cancelled(&self) -> bool {

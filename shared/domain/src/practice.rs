@@ -33,6 +33,7 @@ pub struct TaxId(String);
 
 impl TaxId {
     pub fn parse(text: &str) -> Result<TaxId, &'static str> {
+        let text = text.trim();
         let digits: String = text.chars().filter(|c| *c != '-').collect();
         let shaped = digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit()) && text.trim().len() <= 10;
         if !shaped {

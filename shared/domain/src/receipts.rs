@@ -25,9 +25,12 @@ pub fn is_membership_fee(line: &LineItem) -> bool {
 }
 
 /// What `payment` paid of each of `invoice`'s lines, in line order. `on_invoice` is every
-/// payment of the invoice; only those that went through count, ordered by time then id.
+/// payment of the invoice; those that went through and those still in flight (which hold their
+/// part of the invoice) count, ordered by time then id, so a later payment's receipt never claims
+/// lines an earlier one will pay when it settles.
 pub fn covered(invoice: &Invoice, on_invoice: &[Payment], payment: &Payment) -> Vec<Money> {
-    let mut earlier: Vec<&Payment> = on_invoice.iter().filter(|p| p.status == PaymentStatus::Succeeded).collect();
+    let holds = |p: &&Payment| matches!(p.status, PaymentStatus::Succeeded | PaymentStatus::Pending);
+    let mut earlier: Vec<&Payment> = on_invoice.iter().filter(holds).collect();
     earlier.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     let before: Money = earlier.iter().take_while(|p| p.id != payment.id).map(|p| p.amount).sum();
     let (from, to) = (before.cents(), before.cents() + payment.amount.cents());
@@ -82,7 +85,8 @@ pub fn receipt(parts: &[Payment], invoices: &[Invoice], payments: &[Payment], pa
     }
     let mut lines = Vec::new();
     for part in parts {
-        let invoice = invoices.iter().find(|i| i.id() == &part.invoice)?;
+        // An invoice the portal no longer holds: the payment's total stands, without its lines.
+        let Some(invoice) = invoices.iter().find(|i| i.id() == &part.invoice) else { continue };
         let on_invoice: Vec<Payment> = payments.iter().filter(|p| p.invoice == part.invoice).cloned().collect();
         for (line, paid) in invoice.lines().iter().zip(covered(invoice, &on_invoice, part)) {
             if !paid.is_zero() {
@@ -176,6 +180,7 @@ pub struct YearSummary {
     /// Everything paid: `membership + other`, and the sum of the year's payments.
     pub total: Money,
     pub refunded: Money,
+    /// Payments (receipts): the parts of one "Pay total due" payment count once.
     pub payments: usize,
 }
 
@@ -204,12 +209,13 @@ pub fn year_summary(year: i32, invoices: &[Invoice], payments: &[Payment], date_
         refunded: Money::ZERO,
         payments: 0,
     };
+    let mut receipts = std::collections::BTreeSet::new();
     for p in payments.iter().filter(|p| p.status == PaymentStatus::Succeeded) {
         let day = date_of(p.at);
         if day.year() != year {
             continue;
         }
-        summary.payments += 1;
+        receipts.insert(p.batch.as_ref().unwrap_or(&p.id).clone());
         summary.total = summary.total + p.amount;
         summary.refunded = summary.refunded + p.reversals.refunded;
         let Some(invoice) = invoices.get(p.invoice.as_str()) else {
@@ -231,8 +237,12 @@ pub fn year_summary(year: i32, invoices: &[Invoice], payments: &[Payment], date_
         summary.other = summary.other + row.other;
     }
     summary.members = members.into_values().collect();
+    summary.payments = receipts.len();
     summary
 }
+
+/// The first year the HSA limit for direct-primary-care arrangements applies (US law).
+pub const HSA_DPC_FROM_YEAR: i32 = 2026;
 
 impl MemberYear {
     fn new(member: Option<MemberId>) -> MemberYear {
