@@ -27,6 +27,10 @@ enum Command {
     Reconcile(operator::ReconcileArgs),
     /// Print the practice change feed after a cursor, as JSON lines (docs/practice-feed.md).
     Export(operator::ExportArgs),
+    /// Bring a table written by an earlier version up to date (idempotent, resumable).
+    Migrate(operator::MigrateArgs),
+    /// Email each household's reminders for a day, each once (what the deployed function does each morning).
+    Reminders(operator::RemindersArgs),
 }
 
 #[tokio::main]
@@ -39,6 +43,8 @@ async fn main() -> std::process::ExitCode {
         Command::AccessLink(args) => operator::access_link(args).await,
         Command::Reconcile(args) => operator::reconcile(args).await,
         Command::Export(args) => operator::export(args).await,
+        Command::Migrate(args) => operator::migrate(args).await,
+        Command::Reminders(args) => operator::reminders(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use chrono::NaiveDate;
 use clap::Args;
 use portal_adapters::{OsRandom, SesClient, SesMailer, SystemClock};
 use portal_domain::{session, store, Clock, Email, Mailer, Random, Table};
@@ -214,5 +215,119 @@ pub async fn write_export(
         writeln!(out, "{}", event.to_json())?;
     }
     writeln!(out, "{}", serde_json::json!({ "next_cursor": next }))?;
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    /// Continue a migration that stopped: the key it printed last (`pk|sk`).
+    #[arg(long)]
+    resume_after: Option<String>,
+}
+
+/// What a migration did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Migrated {
+    pub households: usize,
+    pub indexed: usize,
+}
+
+/// Brings a table written by an earlier version up to date, page by page: today, every household
+/// joins the `HOUSEHOLDS` index (which the daily reminders run reads). Idempotent (a household
+/// already indexed is left alone) and resumable (`progress` is told each page's last key).
+pub async fn migrate_table(
+    table: &dyn Table,
+    mut after: Option<portal_domain::ports::Key>,
+    progress: &mut dyn FnMut(&portal_domain::ports::Key),
+) -> anyhow::Result<Migrated> {
+    let mut done = Migrated::default();
+    loop {
+        let (items, next) = table.scan_sort_key(portal_domain::keys::HOUSEHOLD_RECORD_SK, after.take()).await?;
+        for item in &items {
+            done.households += 1;
+            if let Some(write) = store::index_household(item)? {
+                match table.write(write).await {
+                    Ok(()) => done.indexed += 1,
+                    // Deleted since the scan read it: nothing to index.
+                    Err(portal_domain::StoreError::ConditionFailed) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        match next {
+            Some(key) => {
+                progress(&key);
+                after = Some(key);
+            }
+            None => return Ok(done),
+        }
+    }
+}
+
+pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let table = dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock).await?;
+    let after = match &args.resume_after {
+        Some(text) => {
+            let (pk, sk) = text.split_once('|').context("--resume-after takes the key a migration printed, pk|sk")?;
+            Some(portal_domain::ports::Key::new(pk, sk))
+        }
+        None => None,
+    };
+    let done = migrate_table(&table, after, &mut |key| eprintln!("  through {}|{}", key.pk, key.sk)).await?;
+    println!("Migrated: {} households read, {} added to the households index.", done.households, done.indexed);
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct RemindersArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    /// The practice's date to run for (YYYY-MM-DD); defaults to today in PRACTICE_TIME_ZONE.
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    /// List what would be sent, claiming and sending nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The portal's public URL the links start with.
+    #[arg(long, env = "PORTAL_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+    base_url: String,
+    /// The verified address the emails are sent from (not needed for --dry-run).
+    #[arg(long, env = "MAIL_FROM")]
+    from: Option<String>,
+    /// The SES endpoint (an emulator such as moto); defaults to --dynamodb-endpoint, else AWS.
+    #[arg(long)]
+    ses_endpoint: Option<String>,
+}
+
+/// The daily reminders run, as the deployed function does it each morning (`reminders::run`).
+pub async fn reminders(args: RemindersArgs) -> anyhow::Result<()> {
+    let zone = time_zone()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let today = args.today.unwrap_or_else(|| clock.now().with_timezone(&zone).date_naive());
+    let table: Arc<dyn Table> = Arc::new(dynamo_table(args.table.dynamodb_endpoint.as_deref(), &args.table.table, clock.clone()).await?);
+    let mailer: Arc<dyn Mailer> = if args.dry_run {
+        Arc::new(portal_adapters::OutboxMailer::default())
+    } else {
+        let from = args.from.context("sending reminders needs --from (or MAIL_FROM): the verified address to send from")?;
+        let endpoint = args.ses_endpoint.or(args.table.dynamodb_endpoint.clone());
+        let sdk = portal_adapters::aws_config(endpoint.as_deref()).await;
+        Arc::new(SesMailer::new(SesClient::new(&sdk), from))
+    };
+    let mut config = portal_web::config::Config::local(0, Vec::new());
+    config.public_url = args.base_url.trim_end_matches('/').to_owned();
+    config.time_zone = zone;
+    config.practice_name = store::practice(table.as_ref()).await?.map(|p| p.name).unwrap_or(config.practice_name);
+    let gateway = crate::payments::processor(crate::payments::Processor::Sandbox, &table)?.gateway;
+    let app = portal_web::App::new(table, mailer, clock, Arc::new(OsRandom), gateway, config);
+    let report = reminders::run(&app, today, args.dry_run).await?;
+    for sent in &report.sent {
+        println!("{}\t{}\t{}\t{}", sent.household, sent.kind, sent.subject, sent.to);
+    }
+    let verb = if args.dry_run { "would send" } else { "sent" };
+    println!("{today}: {} households, {verb} {} reminder(s), {} failed.", report.households, report.sent.len(), report.failed);
+    anyhow::ensure!(report.failed == 0, "{} reminder(s) could not be sent: run this again to retry them", report.failed);
     Ok(())
 }

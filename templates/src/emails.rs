@@ -99,6 +99,22 @@ pub fn notice(to: &str, practice: &str, subject: &str, lines: &[String], link: &
     Message { to: to.to_owned(), subject: subject.to_owned(), html, text }
 }
 
+/// A reminder: what is due, and the recipient's own link to the page in question (it asks for a
+/// code sent to this address before showing anything).
+pub fn reminder(to: &str, practice: &str, subject: &str, lines: &[String], link: &str) -> Message {
+    let html = html! {
+        @for line in lines { p { (line) } }
+        p { a href=(link) { "Open it in your patient portal" } }
+        p style="color:#555;font-size:13px" { "For your privacy the link asks for a code we email to this address. " (practice) }
+    }
+    .into_string();
+    let text = format!(
+        "{}\n\nOpen it in your patient portal: {link}\n\nFor your privacy the link asks for a code we email to this address.\n{practice}\n",
+        lines.join("\n\n")
+    );
+    Message { to: to.to_owned(), subject: subject.to_owned(), html, text }
+}
+
 /// The code that confirms a new email address.
 pub fn email_change_code(to: &str, practice: &str, code: &str, minutes: i64) -> Message {
     let subject = format!("{code} confirms your new email for {practice}");

@@ -307,6 +307,13 @@ impl Route {
         }
     }
 
+    /// A page a reminder's link may land on after sign-in: a page of the route table that is read
+    /// with GET and needs a session. Anything else (a form's action, a public page, a file) is not.
+    pub fn landing_from(path: &str) -> Option<Route> {
+        let route = Route::parse(path)?;
+        (route.methods().contains(&"GET") && !route.is_public() && !route.is_asset()).then_some(route)
+    }
+
     /// Routes that work without a session (sign-in and the assets).
     pub fn is_asset(&self) -> bool {
         matches!(self, Route::Stylesheet | Route::Script | Route::Robots)

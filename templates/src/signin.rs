@@ -23,7 +23,14 @@ pub fn email_page(chrome: &Chrome<'_>, csrf_token: &str, email: &str, error: Opt
 }
 
 /// The page a login-less access link opens: the practice, the masked address and one button.
-pub fn access_page(chrome: &Chrome<'_>, csrf_token: &str, token: &str, masked_email: &str, error: Option<&str>) -> Markup {
+pub fn access_page(
+    chrome: &Chrome<'_>,
+    csrf_token: &str,
+    token: &str,
+    landing: Option<&str>,
+    masked_email: &str,
+    error: Option<&str>,
+) -> Markup {
     let body = html! {
         div.narrow {
             h1 { "Welcome to your patient portal" }
@@ -31,6 +38,7 @@ pub fn access_page(chrome: &Chrome<'_>, csrf_token: &str, token: &str, masked_em
             p { "To keep your records private, we will email a 6-digit code to " strong { (masked_email) } "." }
             form method="post" action=(Route::Access(token.to_owned()).path()) {
                 (csrf(csrf_token))
+                @if let Some(to) = landing { input type="hidden" name="to" value=(to); }
                 button.primary type="submit" { "Email me a code" }
             }
             p.small { "Not your address? " a href=(Route::SignIn.path()) { "Sign in with another email" } "." }

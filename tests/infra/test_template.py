@@ -23,17 +23,24 @@ ALLOWED_TABLE_ACTIONS = {
     "pay-invoice": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "payment-options": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
     "contact-info": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
-    "memberships": {"GetItem", "UpdateItem", "Query"},
+    # Cancelling or removing a member writes the membership and a feed event (a transaction of puts).
+    "memberships": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "renew-membership": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "add-dependent": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "agreements": {"GetItem", "PutItem", "UpdateItem", "Query"},
     "payment-events": {"GetItem", "PutItem", "UpdateItem", "Query"},
     # Reads the table's stream, the day's feed events (the digest) and marks a digest sent.
     "practice-feed": {"GetItem", "PutItem", "DeleteItem", "Query", "DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
+    # Reads the households index and each household, claims each reminder (put, or delete when a
+    # send fails) and mints each link.
+    "reminders": {"GetItem", "PutItem", "DeleteItem", "Query"},
 }
-MAILERS = {"sign-in", "pay-invoice", "contact-info", "renew-membership", "add-dependent", "payment-events", "practice-feed"}
-# Functions no browser reaches: invoked by the table's stream and a schedule, not through CloudFront.
-EVENT_FUNCTIONS = {"practice-feed"}
+MAILERS = {"sign-in", "pay-invoice", "contact-info", "memberships", "renew-membership", "add-dependent", "payment-events", "practice-feed",
+           "reminders"}
+# Functions no browser reaches: invoked by the table's stream and schedules, not through CloudFront.
+EVENT_FUNCTIONS = {"practice-feed", "reminders"}
+# Functions that hand failures to a queue.
+QUEUE_SENDERS = {"practice-feed"}
 # Only these functions take payments, and only they are given the Stripe keys.
 PAYMENT_FUNCTIONS = {"pay-invoice", "payment-options", "payment-events"}
 
@@ -123,7 +130,7 @@ class TemplateTest(unittest.TestCase):
             table = {a.split(":", 1)[1] for a in granted if a.startswith("dynamodb:")}
             self.assertTrue(table <= ALLOWED_TABLE_ACTIONS[crate], f"{crate} grants {table - ALLOWED_TABLE_ACTIONS[crate]}")
             others = {a for a in granted if not a.startswith("dynamodb:")}
-            expected = ({"ses:SendEmail"} if crate in MAILERS else set()) | ({"sqs:SendMessage"} if crate in EVENT_FUNCTIONS else set())
+            expected = ({"ses:SendEmail"} if crate in MAILERS else set()) | ({"sqs:SendMessage"} if crate in QUEUE_SENDERS else set())
             self.assertEqual(others, expected, crate)
             self.assertFalse(any("*" in a for a in granted), f"{crate} uses a wildcard action")
             for policy in resource["Properties"]["Policies"]:
@@ -142,6 +149,8 @@ class TemplateTest(unittest.TestCase):
                 self.assertEqual(set(variables), {"STRIPE_PUBLISHABLE_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}, crate)
             elif crate == "practice-feed":
                 self.assertEqual(set(variables), {"PRACTICE_WEBHOOK_URL", "PRACTICE_WEBHOOK_SECRET", "PRACTICE_STAFF_EMAIL"})
+            elif crate == "reminders":
+                self.assertEqual(set(variables), {"PORTAL_PUBLIC_URL"}, "its links need the portal's address even without a custom domain")
             else:
                 self.assertFalse(any(v.startswith("STRIPE_") for v in variables), crate)
         params = self.template["Parameters"]
@@ -198,6 +207,21 @@ class TemplateTest(unittest.TestCase):
         statement = role["Policies"][0]["PolicyDocument"]["Statement"][0]
         self.assertEqual(statement["Action"], "lambda:InvokeFunction")
         self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["PracticeFeedFunction", "Arn"]})
+
+    def test_the_reminders_run_is_scheduled_each_morning_in_the_practice_time_zone(self):
+        resources = self.template["Resources"]
+        props = resources["RemindersSchedule"]["Properties"]
+        self.assertNotIn("Condition", resources["RemindersSchedule"], "every practice's patients get reminders")
+        self.assertEqual(props["ScheduleExpressionTimezone"], {"Ref": "PracticeTimeZone"})
+        self.assertEqual(props["ScheduleExpression"], {"Fn::Sub": "cron(0 ${ReminderHour} * * ? *)"})
+        self.assertEqual(json.loads(props["Target"]["Input"]), {"reminders": "today"})
+        self.assertEqual(props["Target"]["Arn"], {"Fn::GetAtt": ["RemindersFunction", "Arn"]})
+        statement = resources["RemindersScheduleRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+        self.assertEqual((statement["Action"], statement["Resource"]), ("lambda:InvokeFunction", {"Fn::GetAtt": ["RemindersFunction", "Arn"]}))
+        function = resources["RemindersFunction"]["Properties"]
+        self.assertGreaterEqual(function["Timeout"], 300, "a run reads every household")
+        hour = self.template["Parameters"]["ReminderHour"]
+        self.assertEqual((hour["MinValue"], hour["MaxValue"]), (0, 23))
 
     def test_an_optional_web_acl_rate_limits_sign_in_and_posts_per_address(self):
         params = self.template["Parameters"]

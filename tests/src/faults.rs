@@ -83,6 +83,9 @@ impl Table for FaultyTable {
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.run(self.inner.query_index(gsi1pk)).await
     }
+    async fn scan_sort_key(&self, sk: &str, after: Option<Key>) -> Result<(Vec<Arc<Item>>, Option<Key>), StoreError> {
+        self.run(self.inner.scan_sort_key(sk, after)).await
+    }
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         self.run(self.inner.write(write)).await
     }

@@ -86,6 +86,10 @@ impl Table for CountingTable {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.query_index(gsi1pk).await
     }
+    async fn scan_sort_key(&self, sk: &str, after: Option<Key>) -> Result<(Vec<Arc<Item>>, Option<Key>), StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.scan_sort_key(sk, after).await
+    }
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.write(write).await

@@ -36,6 +36,9 @@ fn the_rules_it_points_at_exist() {
         ("enrol.rs", &["fn already_enrolled", "fn quote", "fn carried_into"][..]),
         ("payment.rs", &["fn is_expired"][..]),
         ("agreement.rs", &["fn may_sign", "fn check_signature"][..]),
+        ("receipts.rs", &["fn covered", "fn receipt", "fn receipts_in", "fn year_summary", "fn hsa_check"][..]),
+        ("leaving.rs", &["fn quote", "fn leave", "fn withdraw", "fn carried_out"][..]),
+        ("reminders.rs", &["fn due", "fn claim", "fn release", "fn note_waiting"][..]),
     ] {
         let code = src(file);
         for name in names {

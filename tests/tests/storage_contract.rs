@@ -236,6 +236,27 @@ async fn pages_a_long_partition_newest_first((table, clock): Fixture) {
     assert_eq!(sks(table.query_newest("H#1", "EVENT#", "", 12).await.unwrap()), expected);
 }
 
+async fn scans_the_whole_table_for_one_sort_key_page_by_page((table, _): Fixture) {
+    let mut items: Vec<Item> = (0..250).map(|i| item(&format!("S#{i:03}"), if i % 10 == 0 { "ACCOUNT" } else { "OTHER" }, &[])).collect();
+    items.push(item("S#999", "ACCOUNTS", &[]));
+    table.put_batch(items).await.unwrap();
+    let mut found = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let (page, next) = table.scan_sort_key("ACCOUNT", after).await.unwrap();
+        found.extend(page.iter().map(|i| i[attr::PK].as_str().unwrap().to_owned()));
+        pages += 1;
+        assert!(pages < 100, "the scan ends");
+        match next {
+            Some(key) => after = Some(key),
+            None => break,
+        }
+    }
+    found.sort();
+    assert_eq!(found, (0..25).map(|i| format!("S#{:03}", i * 10)).collect::<Vec<_>>(), "exactly the items with that sort key");
+}
+
 async fn memory() -> Fixture {
     let clock = Arc::new(ManualClock::new(test_now()));
     (Arc::new(MemoryTable::new(clock.clone())), clock)
@@ -272,4 +293,5 @@ contract!(
     one_item_twice_in_a_transaction_is_refused,
     a_batch_puts_every_item_and_replaces_existing_ones,
     pages_a_long_partition_newest_first,
+    scans_the_whole_table_for_one_sort_key_page_by_page,
 );

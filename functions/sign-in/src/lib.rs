@@ -56,7 +56,7 @@ async fn sign_in_submit(app: &App, ctx: &mut Ctx) -> PageResult {
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page));
         }
     };
-    match send_code(app, ctx, &email, Channel::Typed).await? {
+    match send_code(app, ctx, &email, Channel::Typed, None).await? {
         Sent::Yes | Sent::TooSoon => Ok(redirect(&Route::SignInCode)),
         Sent::Refused(message) => {
             let csrf = ctx.csrf_token(app);
@@ -76,14 +76,14 @@ enum Sent {
 /// Issues a code and mails it to a known address; remembers in the pre-session which address it
 /// was. Known and unknown addresses, and a send the mail service refused, get the same answer in
 /// the same time: it takes at least `code_send_floor`, which is more than a send takes.
-async fn send_code(app: &App, ctx: &mut Ctx, email: &Email, channel: Channel) -> Result<Sent, PageError> {
+async fn send_code(app: &App, ctx: &mut Ctx, email: &Email, channel: Channel, landing: Option<String>) -> Result<Sent, PageError> {
     let started = tokio::time::Instant::now();
-    let sent = issue_and_send(app, ctx, email, channel).await;
+    let sent = issue_and_send(app, ctx, email, channel, landing).await;
     app.pace(started).await;
     sent
 }
 
-async fn issue_and_send(app: &App, ctx: &mut Ctx, email: &Email, channel: Channel) -> Result<Sent, PageError> {
+async fn issue_and_send(app: &App, ctx: &mut Ctx, email: &Email, channel: Channel, landing: Option<String>) -> Result<Sent, PageError> {
     let now = app.now();
     let outcome = signin::request_code(app.table.as_ref(), &app.config.secret, app.random.as_ref(), now, email, channel).await?;
     let (sent, signin_id) = match outcome {
@@ -112,28 +112,38 @@ async fn issue_and_send(app: &App, ctx: &mut Ctx, email: &Email, channel: Channe
         CodeRequest::Locked { signin_id, until } => (Sent::Refused(locked_message(app, until)), signin_id),
     };
     let nonce = ctx.csrf_token(app);
-    let pre = PreSession { nonce, signin_id: Some(signin_id), masked_email: Some(email.masked()), issued: now.timestamp() };
+    let pre = PreSession { nonce, signin_id: Some(signin_id), masked_email: Some(email.masked()), issued: now.timestamp(), landing };
     ctx.set_pre(app, pre);
     Ok(sent)
+}
+
+/// The page a reminder's link lands on: the link's own landing, when the URL names that same
+/// page of the route table. Any other `to` (tampered with, or an outside address) lands nowhere
+/// special: the member starts on their usual page.
+fn link_landing(link: &session::AccessLink, to: Option<&str>) -> Option<String> {
+    let to = to?;
+    (link.landing.as_deref() == Some(to) && Route::landing_from(to).is_some()).then(|| to.to_owned())
 }
 
 async fn access_page(app: &App, ctx: &mut Ctx, token: &str) -> PageResult {
     let Some(link) = live_link(app, token).await? else {
         return Ok(html(StatusCode::NOT_FOUND, pages::access_invalid_page(&ctx.chrome(app, None))));
     };
+    let landing = link_landing(&link, ctx.query("to"));
     let csrf = ctx.csrf_token(app);
-    Ok(html(StatusCode::OK, pages::access_page(&ctx.chrome(app, None), &csrf, token, &link.email.masked(), None)))
+    Ok(html(StatusCode::OK, pages::access_page(&ctx.chrome(app, None), &csrf, token, landing.as_deref(), &link.email.masked(), None)))
 }
 
 async fn access_submit(app: &App, ctx: &mut Ctx, token: &str) -> PageResult {
     let Some(link) = live_link(app, token).await? else {
         return Ok(html(StatusCode::NOT_FOUND, pages::access_invalid_page(&ctx.chrome(app, None))));
     };
-    match send_code(app, ctx, &link.email, Channel::AccessLink).await? {
+    let landing = link_landing(&link, Some(ctx.form.text("to")).filter(|t| !t.is_empty()));
+    match send_code(app, ctx, &link.email, Channel::AccessLink, landing.clone()).await? {
         Sent::Yes | Sent::TooSoon => Ok(redirect(&Route::SignInCode)),
         Sent::Refused(message) => {
             let csrf = ctx.csrf_token(app);
-            let page = pages::access_page(&ctx.chrome(app, None), &csrf, token, &link.email.masked(), Some(&message));
+            let page = pages::access_page(&ctx.chrome(app, None), &csrf, token, landing.as_deref(), &link.email.masked(), Some(&message));
             Ok(html(StatusCode::TOO_MANY_REQUESTS, page))
         }
     }
@@ -244,8 +254,10 @@ async fn start_session(
     };
     let (token, session) = session::start(app.table.as_ref(), app.random.as_ref(), app.now(), who).await?;
     ctx.record(app, ctx.event_by(app, &session, "signin.succeeded")).await;
+    // A reminder's link lands on its page; checked again here, as the pre-session carried it.
+    let to = ctx.pre.as_ref().and_then(|p| p.landing.as_deref()).and_then(Route::landing_from);
     ctx.set_session(app, &token);
-    Ok(Some(redirect(&landing(&session))))
+    Ok(Some(redirect(&to.unwrap_or_else(|| landing(&session)))))
 }
 
 /// A wrong code, or the try that locked it: recorded on the household whose code it was, as done

@@ -78,6 +78,9 @@ impl Table for DeferredTable {
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.table().await.query_index(gsi1pk).await
     }
+    async fn scan_sort_key(&self, sk: &str, after: Option<Key>) -> Result<(Vec<Arc<Item>>, Option<Key>), StoreError> {
+        self.table().await.scan_sort_key(sk, after).await
+    }
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         self.table().await.write(write).await
     }

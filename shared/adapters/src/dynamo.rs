@@ -406,6 +406,24 @@ impl Table for DynamoTable {
         Ok(found)
     }
 
+    async fn scan_sort_key(&self, sk: &str, after: Option<Key>) -> Result<(Vec<Arc<Item>>, Option<Key>), StoreError> {
+        let now = Decimal::from(self.now());
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#sk = :sk")
+            .expression_attribute_names("#sk", attr::SK)
+            .expression_attribute_values(":sk", AttributeValue::S(sk.to_owned()))
+            .set_exclusive_start_key(after.as_ref().map(key_map))
+            .send()
+            .await
+            .map_err(|e| unavailable(e, "Scan"))?;
+        let found = out.items().iter().map(from_map).filter(|i| is_live(i, now)).map(Arc::new).collect();
+        let next = out.last_evaluated_key().filter(|k| !k.is_empty()).map(from_map).and_then(|item| Key::of(&item));
+        Ok((found, next))
+    }
+
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         let now = Decimal::from(self.now());
         let mut found = Vec::new();

@@ -153,6 +153,27 @@ impl Table for MemoryTable {
         Ok(found)
     }
 
+    async fn scan_sort_key(&self, sk: &str, after: Option<Key>) -> Result<(Vec<Arc<Item>>, Option<Key>), StoreError> {
+        // Pages of 100 items examined, as a scan's pages hold a bounded amount whatever matches.
+        const PAGE: usize = 100;
+        let now = self.now_secs();
+        let items = self.lock();
+        let mut examined = match &after {
+            Some(key) => items.range((std::ops::Bound::Excluded(key.clone()), std::ops::Bound::Unbounded)),
+            None => items.range::<Key, _>(..),
+        };
+        let mut found = Vec::new();
+        let mut last = None;
+        for _ in 0..PAGE {
+            let Some((key, item)) = examined.next() else { return Ok((found, None)) };
+            if key.sk == sk && is_live(item, now) {
+                found.push(Arc::clone(item));
+            }
+            last = Some(key.clone());
+        }
+        Ok((found, last))
+    }
+
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         self.transact(vec![write]).await
     }

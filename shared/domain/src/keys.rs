@@ -5,7 +5,7 @@
 //! | partition (`pk`)              | sort key (`sk`)                         | item                                   |
 //! |-------------------------------|-----------------------------------------|----------------------------------------|
 //! | `PRACTICE`                    | `PROFILE`, `PLAN#{plan}`                | the practice and its plans             |
-//! | `ACCOUNT#{household}`         | `ACCOUNT`                               | the household (and its source count)   |
+//! | `ACCOUNT#{household}`         | `ACCOUNT`                               | the household (indexed: `HOUSEHOLDS`)  |
 //! |                               | `MEMBER#{member}`                       | a member (indexed by email)            |
 //! |                               | `MEMBERSHIP#{id}`                       | a membership term                      |
 //! |                               | `INVOICE#{issued}#{id}`                 | an invoice, by issue date              |
@@ -26,6 +26,10 @@
 //! | `DIGEST`                      | `DAY#{date}`                            | a staff digest already sent            |
 //! | `IMPORT#{household}`          | `LEDGER`                                | what the last import brought           |
 //! | `SANDBOX#{reference}`         | `CHARGE`                                | the sandbox processor's own charges    |
+//! | `REMINDER#{household}`        | `{kind}#{subject}`                      | a reminder already sent (or seen)      |
+//!
+//! Index partitions (`gsi1pk`): `EMAIL#{address}` (members), `PAYMENTS#pending`, `SESSIONS#…`,
+//! `FEED#{date}`, and `HOUSEHOLDS` (every household, by id: what the daily reminders run reads).
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -98,6 +102,21 @@ pub fn practice_key() -> Key {
 
 pub fn plan_key(plan: &PlanId) -> Key {
     Key::new(PRACTICE_PK, format!("{PLAN}{plan}"))
+}
+
+/// The index partition listing every household (`gsi1sk` is its id).
+pub const HOUSEHOLDS: &str = "HOUSEHOLDS";
+
+/// The sort key of a household's own record (the index's `gsi1sk` is its id).
+pub const HOUSEHOLD_RECORD_SK: &str = HOUSEHOLD_SK;
+
+pub fn is_household_sk(sk: &str) -> bool {
+    sk == HOUSEHOLD_SK
+}
+
+/// A reminder recorded as sent (or, for an agreement, the day it was first seen waiting).
+pub fn reminder_key(account: &AccountId, kind: &str, subject: &str) -> Key {
+    Key::new(format!("REMINDER#{account}"), format!("{kind}#{subject}"))
 }
 
 pub fn household_key(account: &AccountId) -> Key {

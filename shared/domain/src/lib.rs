@@ -28,6 +28,7 @@ pub mod ports;
 pub mod practice;
 pub mod processor_events;
 pub mod receipts;
+pub mod reminders;
 pub mod session;
 pub mod signin;
 pub mod sources;

@@ -185,6 +185,9 @@ pub trait Table: Send + Sync {
     async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError>;
     /// Every item whose `gsi1pk` is the value, in `gsi1sk` order.
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError>;
+    /// One page of a whole-table scan for the items whose sort key is `sk` (maintenance only:
+    /// `portal migrate`), starting after `after`; the key to continue from, or `None` at the end.
+    async fn scan_sort_key(&self, sk: &str, after: Option<Key>) -> Result<(Vec<Arc<Item>>, Option<Key>), StoreError>;
     async fn write(&self, write: Write) -> Result<(), StoreError>;
     /// All the writes happen, or (when any condition fails) none does.
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;

@@ -227,6 +227,10 @@ pub struct AccessLink {
     pub member: MemberId,
     pub email: Email,
     pub expires: DateTime<Utc>,
+    /// For a link in a reminder: the page it lands on after the code (a path of the route table).
+    /// The link's URL repeats it as `?to=`; a URL whose `to` differs lands on the overview.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landing: Option<String>,
 }
 
 fn access_key(token: &Token) -> Key {
@@ -243,8 +247,13 @@ pub async fn mint_access_link(
     email: Email,
     days: i64,
 ) -> Result<Token, StoreError> {
+    mint_link(table, random, AccessLink { account, member, email, expires: now + Duration::days(days), landing: None }).await
+}
+
+/// Mints `link` (a reminder's names its `landing`: it signs in only with a code sent to its
+/// address, then lands on that page); returns the token for the URL.
+pub async fn mint_link(table: &dyn Table, random: &dyn Random, link: AccessLink) -> Result<Token, StoreError> {
     let token = Token::generate(random);
-    let link = AccessLink { account, member, email, expires: now + Duration::days(days) };
     let mut item = record_item(&access_key(&token), "access", &link, 1)?;
     item.insert(attr::EXPIRES_AT.into(), Value::from(link.expires.timestamp()));
     table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await?;

@@ -50,6 +50,9 @@ pub struct PreSession {
     pub signin_id: Option<String>,
     pub masked_email: Option<String>,
     pub issued: i64,
+    /// The page a reminder's link lands on once the code is entered (checked against the link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landing: Option<String>,
 }
 
 impl PreSession {
@@ -95,10 +98,13 @@ mod tests {
 
     #[test]
     fn pre_session_round_trips_and_refuses_tampering() {
-        let pre =
-            PreSession {
-                nonce: "n".into(), signin_id: Some("abc".into()), masked_email: Some("m•••@example.com".into()), issued: 1000
-            };
+        let pre = PreSession {
+            nonce: "n".into(),
+            signin_id: Some("abc".into()),
+            masked_email: Some("m•••@example.com".into()),
+            issued: 1000,
+            landing: None,
+        };
         let value = pre.encode(&key());
         assert_eq!(PreSession::decode(&value, &key(), 1001), Some(pre.clone()));
         assert_eq!(PreSession::decode(&value, &key(), 1000 + PRE_SESSION_SECONDS), None, "expired");

@@ -401,6 +401,7 @@ impl Ctx {
                 signin_id: None,
                 masked_email: None,
                 issued: app.now().timestamp(),
+                landing: None,
             };
             self.set_pre(app, pre);
         }

@@ -84,10 +84,35 @@ pub fn source_removed(account: &AccountId) -> Write {
 pub fn put_household(household: &Household, source_count: usize) -> Result<Write, StoreError> {
     let mut item = record_item(&household_key(&household.id), "household", household, household.version.max(1))?;
     item.insert(SOURCE_COUNT.into(), Value::from(source_count as u64));
+    item.insert(attr::GSI1PK.into(), Value::S(crate::keys::HOUSEHOLDS.into()));
+    item.insert(attr::GSI1SK.into(), Value::S(household.id.to_string()));
     if let Some(customer) = &household.processor_customer {
         item.insert(PROCESSOR_CUSTOMER.into(), Value::S(customer.clone()));
     }
     Ok(put_new(item))
+}
+
+/// Every household's id, from the `HOUSEHOLDS` index (one query, in id order).
+pub async fn household_ids(table: &dyn crate::Table) -> Result<Vec<AccountId>, StoreError> {
+    let items = table.query_index(crate::keys::HOUSEHOLDS).await?;
+    items.iter().map(|i| record_of::<Household>(i).map(|h| h.id)).collect()
+}
+
+/// For a table written before households were indexed (`portal migrate`): the write that adds a
+/// household record to the `HOUSEHOLDS` index, if `item` is one that is not in it yet.
+pub fn index_household(item: &Item) -> Result<Option<Write>, StoreError> {
+    let (Some(pk), Some(sk)) = (item.get(attr::PK).and_then(Value::as_str), item.get(attr::SK).and_then(Value::as_str)) else {
+        return Ok(None);
+    };
+    if !crate::keys::is_household_sk(sk) || item.contains_key(attr::GSI1PK) {
+        return Ok(None);
+    }
+    let household: Household = record_of(item)?;
+    Ok(Some(Write::Update {
+        key: Key::new(pk, sk),
+        update: Update::default().set(attr::GSI1PK, crate::keys::HOUSEHOLDS).set(attr::GSI1SK, household.id.to_string()),
+        condition: Some(Condition::Exists),
+    }))
 }
 
 /// Records the household's customer at the payment processor.
