@@ -198,6 +198,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("Access link for Maria: {link}");
     println!("Emails (sign-in codes): {url}/_dev/outbox");
     println!("Practice feed: {url}/_dev/feed");
+    println!("Reminders: POST {url}/_dev/reminders runs today's (into the outbox)");
     let local = Arc::new(Local { app, outbox });
     if let (Some(target), Some(secret)) = (args.practice_webhook, args.practice_webhook_secret) {
         let webhook = portal_feed::Webhook::new(&target, portal_feed::Secret::parse(&secret)?, portal_feed::Retry::deployed())?;
@@ -248,6 +249,9 @@ impl Local {
         if req.uri().path() == "/_dev/feed" {
             return self.feed_page(&req).await;
         }
+        if req.uri().path() == "/_dev/reminders" && req.method() == lambda_http::http::Method::POST {
+            return self.run_reminders().await;
+        }
         let (parts, body) = crate::dispatch(&self.app, req).await.into_parts();
         let bytes = match body {
             Body::Text(t) => Bytes::from(t),
@@ -255,6 +259,22 @@ impl Local {
             _ => Bytes::new(),
         };
         Response::from_parts(parts, Full::new(bytes))
+    }
+
+    /// `POST /_dev/reminders`: today's reminders run, as the deployed schedule starts it each
+    /// morning; the emails land in the outbox.
+    async fn run_reminders(&self) -> Response<Full<Bytes>> {
+        match reminders::run(&self.app, self.app.today(), false).await {
+            Ok(report) => {
+                let sent: Vec<serde_json::Value> =
+                    report.sent.iter().map(|s| serde_json::json!({ "kind": s.kind, "subject": s.subject, "to": s.to })).collect();
+                dev_page("application/json", serde_json::json!({ "households": report.households, "sent": sent }).to_string())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the reminders run failed");
+                plain(StatusCode::SERVICE_UNAVAILABLE, "the reminders run failed")
+            }
+        }
     }
 
     /// `/_dev/outbox`: the emails sent so far, as HTML or (with `Accept: application/json`) JSON.

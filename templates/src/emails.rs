@@ -18,7 +18,7 @@ pub fn signin_code(to: &str, practice: &str, code: &str, minutes: i64) -> Messag
     let text = format!(
         "Hello,\n\nUse this code to sign in to your {practice} patient portal:\n\n    {code}\n\nIt works once, for {minutes} minutes.\n\nIf you did not ask for it, you can ignore this email: nobody can sign in without the code.\n\n{practice}\n"
     );
-    Message { to: to.to_owned(), subject, html, text }
+    Message { to: to.to_owned(), subject, html, text, headers: Vec::new() }
 }
 
 /// The receipt emailed to the household's owner after a payment goes through.
@@ -60,7 +60,7 @@ pub fn receipt(r: &ReceiptEmail<'_>) -> Message {
         "Thank you for your payment to {}.\n\nDate: {}\nAccount: {}\n{label}: {}\nAmount: {}\nPaid with: {}\nNew balance: {}\nReceipt number: {}\n\nView the receipt: {}\n",
         r.practice, r.date, r.household, numbers, r.amount, r.source, r.new_balance, r.reference, r.receipt_url
     );
-    Message { to: r.to.to_owned(), subject, html, text }
+    Message { to: r.to.to_owned(), subject, html, text, headers: Vec::new() }
 }
 
 /// The daily digest for the practice's staff: what patients changed on `day`, by heading.
@@ -84,7 +84,13 @@ pub fn staff_digest(to: &str, practice: &str, day: chrono::NaiveDate, sections: 
             text.push_str(&format!("- {line}\n"));
         }
     }
-    Message { to: to.to_owned(), subject: format!("{practice}: portal changes for {}", day.format("%b %-d, %Y")), html, text }
+    Message {
+        to: to.to_owned(),
+        subject: format!("{practice}: portal changes for {}", day.format("%b %-d, %Y")),
+        html,
+        text,
+        headers: Vec::new(),
+    }
 }
 
 /// A short notice to the household's owner: a subject, a few lines, and a link.
@@ -96,23 +102,30 @@ pub fn notice(to: &str, practice: &str, subject: &str, lines: &[String], link: &
     }
     .into_string();
     let text = format!("{}\n\nOpen your patient portal: {link}\n\n{practice}\n", lines.join("\n\n"));
-    Message { to: to.to_owned(), subject: subject.to_owned(), html, text }
+    Message { to: to.to_owned(), subject: subject.to_owned(), html, text, headers: Vec::new() }
 }
 
 /// A reminder: what is due, and the recipient's own link to the page in question (it asks for a
 /// code sent to this address before showing anything).
-pub fn reminder(to: &str, practice: &str, subject: &str, lines: &[String], link: &str) -> Message {
+/// `unsubscribe` is the one-click address that turns this member's reminders off (RFC 8058: the
+/// `List-Unsubscribe` headers, and a link in the text).
+pub fn reminder(to: &str, practice: &str, subject: &str, lines: &[String], link: &str, unsubscribe: &str) -> Message {
     let html = html! {
         @for line in lines { p { (line) } }
         p { a href=(link) { "Open it in your patient portal" } }
         p style="color:#555;font-size:13px" { "For your privacy the link asks for a code we email to this address. " (practice) }
+        p style="color:#555;font-size:13px" { a href=(unsubscribe) { "Stop these reminders" } " (receipts and sign-in codes still come)." }
     }
     .into_string();
     let text = format!(
-        "{}\n\nOpen it in your patient portal: {link}\n\nFor your privacy the link asks for a code we email to this address.\n{practice}\n",
+        "{}\n\nOpen it in your patient portal: {link}\n\nFor your privacy the link asks for a code we email to this address.\n{practice}\n\nStop these reminders (receipts and sign-in codes still come): {unsubscribe}\n",
         lines.join("\n\n")
     );
-    Message { to: to.to_owned(), subject: subject.to_owned(), html, text }
+    let headers = vec![
+        ("List-Unsubscribe".to_owned(), format!("<{unsubscribe}>")),
+        ("List-Unsubscribe-Post".to_owned(), "List-Unsubscribe=One-Click".to_owned()),
+    ];
+    Message { to: to.to_owned(), subject: subject.to_owned(), html, text, headers }
 }
 
 /// The code that confirms a new email address.
@@ -127,7 +140,7 @@ pub fn email_change_code(to: &str, practice: &str, code: &str, minutes: i64) -> 
     let text = format!(
         "Use this code to confirm this address for your {practice} patient portal:\n\n    {code}\n\nIt works once, for {minutes} minutes. If you did not ask for this, ignore this email: nothing changes without the code.\n"
     );
-    Message { to: to.to_owned(), subject, html, text }
+    Message { to: to.to_owned(), subject, html, text, headers: Vec::new() }
 }
 
 /// The access link a practice sends a member: one click to the portal's sign-in for their address.
@@ -145,5 +158,5 @@ pub fn access_link(to: &str, practice: &str, link: &str, days: i64) -> Message {
     let text = format!(
         "Hello,\n\n{practice} has a patient portal where you can see and pay your invoices, review your membership, keep your contact details up to date and sign documents.\n\nOpen your patient portal: {link}\n\nThe link works for {days} days. It does not sign you in by itself: you will be emailed a one-time code to finish signing in.\n\nIf you were not expecting this email, you can ignore it.\n\n{practice}\n"
     );
-    Message { to: to.to_owned(), subject, html, text }
+    Message { to: to.to_owned(), subject, html, text, headers: Vec::new() }
 }

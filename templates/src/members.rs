@@ -87,6 +87,9 @@ pub fn list_page(
                     dt { "Home" } dd { @if let Some(p) = &m.phones.home { (p) } @else { span.muted.none { "Not given" } } }
                     dt { "Work" } dd { @if let Some(p) = &m.phones.work { (p) } @else { span.muted.none { "Not given" } } }
                     dt { "Address" } dd { @if let Some(a) = &m.address { (address_lines(a)) } @else { span.muted.none { "Not given" } } }
+                    @if m.email.is_some() {
+                        dt { "Emails" } dd { a href=(Route::EmailPreferences(m.id.clone()).path()) aria-label=(format!("Email preferences of {}", m.full_name())) { "Email preferences" } }
+                    }
                     @if let Some(b) = billing { (billing_row(b, m)) }
                 }
             }
@@ -232,4 +235,48 @@ pub fn contact_page(chrome: &Chrome<'_>, p: &ContactPage<'_>) -> Markup {
         }
     };
     page(chrome, &format!("Contact details of {}", m.full_name()), body)
+}
+
+/// `/members/{id}/email`: whether this member gets reminders.
+pub fn preferences_page(chrome: &Chrome<'_>, csrf_token: &str, m: &Member, reminders: bool, info: Option<&str>) -> Markup {
+    let body = html! {
+        p.back { a href=(Route::Members.path()) { "← Members" } }
+        h1 { "Email preferences of " (m.full_name()) }
+        @if let Some(i) = info { (notice(i)) }
+        p { "Receipts, security notices and sign-in codes always go to " @if let Some(e) = &m.email { strong { (e) } } @else { "this member's address" } "." }
+        form method="post" action=(Route::EmailPreferences(m.id.clone()).path()) {
+            (csrf(csrf_token))
+            fieldset {
+                legend { "Reminders" }
+                p.hint #reminders-hint { "New invoices, due dates and past-due invoices, cards about to expire, and agreements waiting for a signature." }
+                label.choice { input type="radio" name="reminders" value="on" checked[reminders] aria-describedby="reminders-hint"; " Email me reminders" }
+                label.choice { input type="radio" name="reminders" value="off" checked[!reminders]; " No reminders" }
+            }
+            button.primary type="submit" { "Save preferences" }
+        }
+    };
+    page(chrome, "Email preferences", body)
+}
+
+/// `/unsubscribe/{token}`: the page a reminder's "Stop these reminders" opens (no sign-in); the
+/// button is the same one-click POST a mail program sends.
+pub fn unsubscribe_page(chrome: &Chrome<'_>, token: &str, done: bool) -> Markup {
+    let body = html! {
+        div.narrow {
+            @if done {
+                h1 { "Reminders are off" }
+                p #unsubscribed { "This address will get no more reminders. Receipts, security notices and sign-in codes still come." }
+                p { "To turn reminders back on, sign in and open Members, then Email preferences." }
+            } @else {
+                h1 { "Stop email reminders?" }
+                p { "Reminders about invoices, cards and agreements stop for this address. Receipts, security notices and sign-in codes still come." }
+                form method="post" action=(Route::Unsubscribe(token.to_owned()).path()) {
+                    input type="hidden" name="List-Unsubscribe" value="One-Click";
+                    button.primary type="submit" { "Stop reminders" }
+                }
+            }
+            p { a href=(Route::SignIn.path()) { "Sign in to the portal" } }
+        }
+    };
+    page(chrome, "Email reminders", body)
 }

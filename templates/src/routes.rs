@@ -77,6 +77,10 @@ pub enum Route {
     MemberContact(MemberId),
     /// The owner shares the household's billing with this member, or stops sharing it.
     MemberBilling(MemberId),
+    /// A member's email preferences (reminders on or off).
+    EmailPreferences(MemberId),
+    /// One-click unsubscribe from reminders (RFC 8058): no session; the signed token says whose.
+    Unsubscribe(String),
     Memberships,
     Renew(MembershipId),
     NewDependent(MembershipId),
@@ -146,6 +150,8 @@ impl Route {
             Route::Members => "/members".into(),
             Route::MemberContact(id) => format!("/members/{id}/contact"),
             Route::MemberBilling(id) => format!("/members/{id}/billing"),
+            Route::EmailPreferences(id) => format!("/members/{id}/email"),
+            Route::Unsubscribe(token) => format!("/unsubscribe/{token}"),
             Route::Memberships => "/memberships".into(),
             Route::Renew(id) => format!("/memberships/{id}/renew"),
             Route::NewDependent(id) => format!("/memberships/{id}/dependents/new"),
@@ -195,6 +201,8 @@ impl Route {
             ["members"] => Route::Members,
             ["members", id, "contact"] => Route::MemberContact(MemberId::parse(id).ok()?),
             ["members", id, "billing"] => Route::MemberBilling(MemberId::parse(id).ok()?),
+            ["members", id, "email"] => Route::EmailPreferences(MemberId::parse(id).ok()?),
+            ["unsubscribe", token] if portal_domain::preferences::is_token_shaped(token) => Route::Unsubscribe((*token).to_owned()),
             ["memberships"] => Route::Memberships,
             ["memberships", id, "renew"] => Route::Renew(MembershipId::parse(id).ok()?),
             ["memberships", id, "dependents", "new"] => Route::NewDependent(MembershipId::parse(id).ok()?),
@@ -245,7 +253,9 @@ impl Route {
             | Route::ReceiptPdf(_)
             | Route::YearSummaryPdf(_) => Function::Invoices,
             Route::PayInvoice(_) | Route::PayDue | Route::Payment(_) => Function::PayInvoice,
-            Route::Members | Route::MemberContact(_) | Route::MemberBilling(_) => Function::ContactInfo,
+            Route::Members | Route::MemberContact(_) | Route::MemberBilling(_) | Route::EmailPreferences(_) | Route::Unsubscribe(_) => {
+                Function::ContactInfo
+            }
             Route::Memberships | Route::Leave(_) | Route::WithdrawLeaving(_) => Function::Memberships,
             Route::Renew(_) => Function::RenewMembership,
             Route::NewDependent(_) | Route::ConfirmDependent(_) => Function::AddDependent,
@@ -269,6 +279,8 @@ impl Route {
             | Route::PayInvoice(_)
             | Route::PayDue
             | Route::MemberContact(_)
+            | Route::EmailPreferences(_)
+            | Route::Unsubscribe(_)
             | Route::Renew(_)
             | Route::NewDependent(_)
             | Route::Leave(_)
@@ -331,7 +343,14 @@ impl Route {
                 | Route::Script
                 | Route::Robots
                 | Route::StripeWebhook
+                | Route::Unsubscribe(_)
         )
+    }
+
+    /// A POST that a signed token in the path authorizes instead of a form token: a mail
+    /// provider's one-click unsubscribe comes without the portal's cookies or pages (RFC 8058).
+    pub fn is_token_authorized(&self) -> bool {
+        matches!(self, Route::Unsubscribe(_))
     }
 
     /// A name for logs and metrics that never contains an id or a token.
@@ -357,6 +376,8 @@ impl Route {
             Route::Members => "members",
             Route::MemberContact(_) => "member-contact",
             Route::MemberBilling(_) => "member-billing",
+            Route::EmailPreferences(_) => "email-preferences",
+            Route::Unsubscribe(_) => "unsubscribe",
             Route::Memberships => "memberships",
             Route::Renew(_) => "renew",
             Route::NewDependent(_) => "new-dependent",
@@ -408,6 +429,8 @@ impl Route {
             Route::Members,
             Route::MemberContact(MemberId::parse("x1").expect("valid")),
             Route::MemberBilling(MemberId::parse("x1").expect("valid")),
+            Route::EmailPreferences(MemberId::parse("x1").expect("valid")),
+            Route::Unsubscribe("lopez.x1.0000".into()),
             Route::Memberships,
             Route::Renew(ms.clone()),
             Route::NewDependent(ms.clone()),

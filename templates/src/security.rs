@@ -40,6 +40,10 @@ pub fn action_label(action: &str) -> &'static str {
         "membership.cancellation_requested" => "Cancellation requested",
         "membership.cancelled" => "Membership cancelled",
         "membership.cancellation_withdrawn" => "Cancellation request withdrawn",
+        "reminder.sent" => "Reminder emailed",
+        "reminders.on" => "Reminders turned on",
+        "reminders.off" => "Reminders turned off",
+        "reminders.unsubscribed" => "Reminders stopped from an email's link",
         _ => "Account change",
     }
 }

@@ -296,6 +296,27 @@ const journeys = {
     assert.doesNotMatch(await text(s), /Removal requested/);
   },
 
+  async "stop reminders from an email's one-click link, and only that preference changes"(s) {
+    const run = await s.page.request.post(`${s.base}/_dev/reminders`);
+    assert.ok(run.ok(), 'the reminders run');
+    const response = await s.page.request.get(`${s.base}/_dev/outbox`, { headers: { Accept: 'application/json' } });
+    const reminders = (await response.json()).filter((m) => m.to === 'maria@example.com' && /Stop these reminders/.test(m.text));
+    assert.ok(reminders.length > 0, 'a reminder to Maria');
+    const link = reminders[reminders.length - 1].text.match(/Stop these reminders[^:]*: (\S+)/)[1];
+    await s.page.goto(link);
+    await checkA11y(s.page);
+    await checkFits(s.page);
+    await s.page.getByRole('button', { name: 'Stop reminders' }).click();
+    await s.page.getByRole('heading', { name: 'Reminders are off' }).waitFor();
+    await checkA11y(s.page);
+    await signIn(s, 'maria@example.com');
+    await visit(s, '/members/maria/email');
+    assert.equal(await s.page.getByLabel('No reminders').isChecked(), true, "Maria's reminders are off");
+    await shot(s, 'email-preferences');
+    await visit(s, '/members/daniel/email');
+    assert.equal(await s.page.getByLabel('Email me reminders').isChecked(), true, "Daniel's are not");
+  },
+
   async 'a partial payment with a saved source'(s) {
     await signIn(s, 'maria@example.com');
     await visit(s, '/invoices/inv-1008/pay');
@@ -688,6 +709,7 @@ const PAGES = [
   '/members',
   '/members/maria/contact',
   '/members/daniel/contact',
+  '/members/maria/email',
   '/memberships',
   '/memberships/ms-lopez-2/renew',
   '/memberships/ms-lopez-2/dependents/new',

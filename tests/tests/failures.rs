@@ -78,8 +78,13 @@ async fn a_store_outage_shows_a_friendly_503() {
 async fn ses_sends_from_a_verified_identity_and_refuses_others() {
     let sdk = portal_adapters::aws_config(Some(&dynamodb_endpoint())).await;
     let client = portal_adapters::SesClient::new(&sdk);
-    let message =
-        || Message { to: "maria@example.com".into(), subject: "Code".into(), html: "<p>123456</p>".into(), text: "123456".into() };
+    let message = || Message {
+        to: "maria@example.com".into(),
+        subject: "Code".into(),
+        html: "<p>123456</p>".into(),
+        text: "123456".into(),
+        headers: Vec::new(),
+    };
     let unverified = SesMailer::new(client.clone(), "nobody-verified-this@cedarvalley.example");
     let refused = unverified.send(message()).await.expect_err("SES refuses an unverified sender");
     // Logged as a kind and a code: SES's own message quotes the addresses involved.
@@ -111,6 +116,7 @@ async fn a_functions_clients_from_its_environment_reach_dynamodb_and_ses() {
     let ses = portal_adapters::SesClient::new(&sdk);
     ses.create_email_identity().email_identity("functions@cedarvalley.example").send().await.unwrap();
     let mailer = DeferredMailer::new(clients, "functions@cedarvalley.example");
-    let message = Message { to: "maria@example.com".into(), subject: "Code".into(), html: "<p>1</p>".into(), text: "1".into() };
+    let message =
+        Message { to: "maria@example.com".into(), subject: "Code".into(), html: "<p>1</p>".into(), text: "1".into(), headers: Vec::new() };
     mailer.send(message).await.expect("sent through the function's SES client");
 }

@@ -186,3 +186,51 @@ async fn migrate_indexes_the_households_of_an_older_table_once() {
     let again = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
     assert_eq!((again.households, again.indexed), (2, 0), "idempotent");
 }
+
+#[tokio::test]
+async fn a_member_who_turned_reminders_off_gets_none_and_others_still_get_theirs() {
+    let mut app = demo().await;
+    app.sign_in("maria@example.com").await;
+    let page = app.get("/members/maria/email").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"value="on" checked"#), "on unless turned off: {}", page.body);
+    let csrf = page.csrf_token();
+    let saved = app.post("/members/maria/email", &[("csrf_token", &csrf), ("reminders", "off")]).await;
+    assert!(saved.body.contains("Saved: no reminders"), "{}", saved.body);
+    assert!(saved.body.contains(r#"value="off" checked"#));
+    assert_eq!(app.post("/members/maria/email", &[("csrf_token", &csrf), ("reminders", "maybe")]).await.status, StatusCode::BAD_REQUEST);
+    let sent = run_on(&app, app.app.today()).await;
+    assert!(sent.iter().all(|s| !s.ends_with("maria@example.com")), "{sent:?}");
+    assert!(sent.iter().any(|s| s.ends_with("sam@example.com")), "others still get theirs: {sent:?}");
+    assert!(app.get("/activity").await.body.contains("Reminders turned off"));
+    // Another household's member is not found; a member of one's own household is the owner's to set.
+    assert_eq!(app.get("/members/sam/email").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/members/daniel/email").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_click_unsubscribe_works_without_signing_in_and_changes_only_that_preference() {
+    let mut app = demo().await;
+    run_on(&app, app.app.today()).await;
+    let message = app.outbox.last_to("maria@example.com").unwrap();
+    let header = |name: &str| message.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    assert_eq!(header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+    let url = header("List-Unsubscribe").trim_start_matches('<').trim_end_matches('>').to_owned();
+    let path = &url[url.find("/unsubscribe/").unwrap()..];
+    assert!(message.text.contains(&url), "the text carries the same link");
+
+    // As a mail program sends it (RFC 8058): a POST with no cookie and no form token.
+    let done = app.post(path, &[("List-Unsubscribe", "One-Click")]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("Reminders are off"));
+    let records = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
+    assert!(!records.wants_reminders(&"maria".to_owned().try_into().unwrap()));
+    assert!(records.wants_reminders(&"daniel".to_owned().try_into().unwrap()), "only that member's");
+    let tomorrow = app.app.today() + Days::new(6);
+    assert!(run_on(&app, tomorrow).await.iter().all(|s| !s.ends_with("maria@example.com")));
+
+    // A token for someone else made by hand is not the portal's: nothing changes.
+    let forged = path.replace("maria", "daniel");
+    assert_eq!(app.post(&forged, &[("List-Unsubscribe", "One-Click")]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(path).await.status, StatusCode::OK, "the page opens for anyone with the link");
+}

@@ -33,8 +33,12 @@ fn every_route_is_in_the_watch_router_with_its_function() {
         assert_eq!(hits[0].1, route.function().name(), "{path}");
     }
     for (pattern, _) in &router {
-        let example =
-            pattern.replace("{token}", &"a".repeat(43)).replace("{file}", "portal.css").replace("{id}", "x1").replace("{year}", "2026");
+        let example = pattern
+            .replace("/unsubscribe/{token}", "/unsubscribe/lopez.x1.0000")
+            .replace("{token}", &"a".repeat(43))
+            .replace("{file}", "portal.css")
+            .replace("{id}", "x1")
+            .replace("{year}", "2026");
         assert!(Route::parse(&example).is_some(), "the router's {pattern} is a route");
     }
 }

@@ -1,5 +1,6 @@
-//! The contact-info function: `/members` and `/members/{id}/contact`. The owner sees and edits
-//! everyone; another member only themselves. Edits never overwrite a concurrent edit, and a new
+//! The contact-info function: `/members`, `/members/{id}/contact` and `/members/{id}/email` (email
+//! preferences), and the one-click unsubscribe of reminders. The owner sees and edits everyone;
+//! another member only themselves. Edits never overwrite a concurrent edit, and a new
 //! email takes effect only once a code sent to it is entered.
 
 use lambda_http::http::{Method, Response, StatusCode};
@@ -13,7 +14,7 @@ use portal_domain::{Member, MemberId};
 use portal_templates::done::Done;
 use portal_templates::emails;
 use portal_templates::layout::Section;
-use portal_templates::members::{contact_page, list_page, BillingSharing, ContactPage, ContactValues};
+use portal_templates::members::{contact_page, list_page, preferences_page, unsubscribe_page, BillingSharing, ContactPage, ContactValues};
 use portal_templates::routes::{Function, Route};
 use portal_web::{html, App, Ctx, PageError, PageResult};
 
@@ -29,6 +30,10 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
         (Route::MemberContact(id), Method::POST) if ctx.form.get("code").is_some() => confirm_email(app, ctx, &id).await,
         (Route::MemberContact(id), Method::POST) => save(app, ctx, &id).await,
         (Route::MemberBilling(id), Method::POST) => share_billing(app, ctx, &id).await,
+        (Route::EmailPreferences(id), Method::GET) => preferences(app, ctx, &id, None).await,
+        (Route::EmailPreferences(id), Method::POST) => save_preferences(app, ctx, &id).await,
+        (Route::Unsubscribe(token), Method::GET) => Ok(html(StatusCode::OK, unsubscribe_page(&ctx.chrome(app, None), &token, false))),
+        (Route::Unsubscribe(token), Method::POST) => unsubscribe(app, ctx, &token).await,
         _ => Err(PageError::NotFound),
     }
 }
@@ -276,4 +281,43 @@ async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
         }
         EmailChangeOutcome::Stale => render(app, ctx, None, &member, view(STALE.into()), StatusCode::CONFLICT).await,
     }
+}
+
+/// A member's email preferences, for whoever may see the member (`access`).
+async fn preferences(app: &App, ctx: &mut Ctx, id: &MemberId, info: Option<&str>) -> PageResult {
+    let (session, records, member) = load(app, ctx, id).await?;
+    let page = preferences_page(&ctx.chrome(app, Some(Section::Members)), &session.csrf_token, &member, records.wants_reminders(id), info);
+    Ok(html(StatusCode::OK, page))
+}
+
+async fn save_preferences(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
+    let (session, _, member) = load(app, ctx, id).await?;
+    let on = match ctx.form.text("reminders") {
+        "on" => true,
+        "off" => false,
+        _ => return Err(PageError::BadRequest("Choose whether to get reminders.")),
+    };
+    app.table.write(portal_domain::preferences::set_reminders(&session.account, &member.id, on)?).await?;
+    let action = if on { "reminders.on" } else { "reminders.off" };
+    let event = ctx.event(app, action)?.subject(member.id.to_string()).detail(member.full_name());
+    ctx.record(app, event).await;
+    let info =
+        if on { "Saved: reminders are on." } else { "Saved: no reminders. Receipts, security notices and sign-in codes still come." };
+    preferences(app, ctx, id, Some(info)).await
+}
+
+/// The one-click unsubscribe (RFC 8058): the signed token says whose reminders stop; nothing
+/// else changes. A token the portal did not sign is not found.
+async fn unsubscribe(app: &App, ctx: &mut Ctx, token: &str) -> PageResult {
+    let (account, member) = portal_domain::preferences::read_unsubscribe_token(&app.config.secret, token).ok_or(PageError::NotFound)?;
+    let stored = app.table.get(&store::member_key(&account, &member)).await?;
+    if stored.is_none() {
+        return Err(PageError::NotFound);
+    }
+    app.table.write(portal_domain::preferences::set_reminders(&account, &member, false)?).await?;
+    let event =
+        portal_domain::audit::AuditEvent::new(app.random.as_ref(), &account, None, "reminders.unsubscribed", app.now(), &ctx.client_ip)
+            .subject(member.to_string());
+    ctx.record(app, event).await;
+    Ok(html(StatusCode::OK, unsubscribe_page(&ctx.chrome(app, None), token, true)))
 }

@@ -69,8 +69,12 @@ pub async fn run(app: &App, today: NaiveDate, dry_run: bool) -> anyhow::Result<R
                     continue;
                 }
                 let message = compose(app, &records, &due, member).await.context("composing a reminder")?;
+                let subject_line = message.subject.clone();
                 match app.mailer.send(message).await {
-                    Ok(()) => report.sent.push(sent),
+                    Ok(()) => {
+                        record_sent(app, &account, member, &due.reminder, &subject_line).await;
+                        report.sent.push(sent);
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, kind = %sent.kind, "a reminder could not be sent; the next run tries again");
                         reminders::release(app.table.as_ref(), &account, &due.reminder, &member.id).await?;
@@ -81,6 +85,25 @@ pub async fn run(app: &App, today: NaiveDate, dry_run: bool) -> anyhow::Result<R
         }
     }
     Ok(report)
+}
+
+/// The activity log and the practice's change feed are told of a reminder sent; a failure to
+/// record it is logged (the email went, and its claim keeps it from going again).
+async fn record_sent(app: &App, account: &portal_domain::AccountId, member: &Member, reminder: &Reminder, subject_line: &str) {
+    let (kind, about) = (reminder.kind(), reminder.subject());
+    let audit = portal_domain::audit::AuditEvent::new(app.random.as_ref(), account, None, "reminder.sent", app.now(), "")
+        .subject(member.id.to_string())
+        .detail(format!("{subject_line} (to {})", member.full_name()));
+    let change = portal_domain::feed::Change::ReminderSent { account, member: &member.id, kind: &kind, about: &about };
+    let writes =
+        audit.write().and_then(|a| Ok(std::iter::once(a).chain(portal_domain::feed::writes(&[change], app.now())?).collect::<Vec<_>>()));
+    let written = match writes {
+        Ok(writes) => app.table.transact(writes).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
+        tracing::warn!(error = %e, kind = %kind, "a reminder sent could not be recorded");
+    }
 }
 
 /// The page a reminder's link lands on.
@@ -146,7 +169,9 @@ async fn compose(app: &App, records: &HouseholdRecords, due: &Due, member: &Memb
             )
         }
     };
-    Ok(emails::reminder(email.as_str(), &app.config.practice_name, &subject, &lines, &link))
+    let token = portal_domain::preferences::unsubscribe_token(&app.config.secret, &member.account, &member.id);
+    let unsubscribe = format!("{}{}", app.config.public_url, Route::Unsubscribe(token).path());
+    Ok(emails::reminder(email.as_str(), &app.config.practice_name, &subject, &lines, &link, &unsubscribe))
 }
 
 fn month_name(year: i32, month: u32) -> String {

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage, MessageHeader};
 use portal_domain::ports::{MailError, Mailer, Message};
 
 /// Sends through Amazon SES v2 from the practice's verified address.
@@ -45,7 +45,11 @@ impl Mailer for SesMailer {
     #[tracing::instrument(skip_all)]
     async fn send(&self, message: Message) -> Result<(), MailError> {
         let body = Body::builder().html(content(&message.html)?).text(content(&message.text)?).build();
-        let email = SesMessage::builder().subject(content(&message.subject)?).body(body).build();
+        let mut email = SesMessage::builder().subject(content(&message.subject)?).body(body);
+        for (name, value) in &message.headers {
+            email = email.headers(MessageHeader::builder().name(name).value(value).build().map_err(|e| MailError(anyhow::Error::new(e)))?);
+        }
+        let email = email.build();
         self.client
             .send_email()
             .from_email_address(&self.from)

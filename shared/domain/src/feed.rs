@@ -92,6 +92,13 @@ pub enum Change<'a> {
         previous: &'a Membership,
     },
     AgreementSigned(&'a Agreement),
+    /// A reminder was emailed to a member (its kind, and the record it is about).
+    ReminderSent {
+        account: &'a AccountId,
+        member: &'a crate::MemberId,
+        kind: &'a str,
+        about: &'a str,
+    },
     /// The owner asked to cancel the membership or remove a member (`leaving` says which and how
     /// it stands: requested, or scheduled with the end set), or withdrew that request.
     Leaving {
@@ -116,6 +123,7 @@ impl Change<'_> {
             Change::DependentEnrolled { .. } => "member.enrolled",
             Change::MembershipRenewed { .. } => "membership.renewed",
             Change::AgreementSigned(_) => "agreement.signed",
+            Change::ReminderSent { .. } => "reminder.sent",
             Change::Leaving { membership, withdrawn } => {
                 match (withdrawn, membership.leaving.as_ref().map(|l| (l.member.is_some(), l.status))) {
                     (true, _) => "membership.leaving_withdrawn",
@@ -137,6 +145,7 @@ impl Change<'_> {
             }
             Change::MembershipRenewed { next, .. } | Change::Leaving { membership: next, .. } => &next.account,
             Change::AgreementSigned(a) => &a.account,
+            Change::ReminderSent { account, .. } => account,
         }
     }
 
@@ -152,6 +161,7 @@ impl Change<'_> {
             Change::MembershipRenewed { next, .. } => next.id.to_string(),
             Change::AgreementSigned(a) => a.id.to_string(),
             Change::Leaving { membership, .. } => format!("{}:{}", membership.id, membership.version),
+            Change::ReminderSent { member, kind, about, .. } => format!("{kind}:{about}:{member}"),
         }
     }
 
@@ -194,6 +204,7 @@ impl Change<'_> {
                     "rate": rate.plain(),
                 })
             }
+            Change::ReminderSent { member, kind, about, .. } => json!({ "member": member, "reminder": kind, "about": about }),
             Change::Leaving { membership, .. } => {
                 let leaving = membership.leaving.as_ref();
                 json!({

@@ -13,6 +13,7 @@
 //! |                               | `SOURCE#{id}`                           | a saved card or bank account           |
 //! |                               | `AGREEMENT#{id}`                        | an agreement and its signature         |
 //! |                               | `EMAILCHANGE#{member}`                  | a pending email change and its code    |
+//! |                               | `PREFS#{member}`                        | a member's email preferences           |
 //! | `AUDIT#{household}`           | `EVENT#{time}#{id}`                     | the activity log                       |
 //! | `AUDIT#unknown-address`       | `EVENT#{time}#{id}`                     | attempts at addresses no one holds     |
 //! | `FEED#{household}`            | `EVENT#{cursor}`                        | the practice's change feed (by day)    |
@@ -44,6 +45,7 @@ pub const PAYMENT: &str = "PAYMENT#";
 pub const SOURCE: &str = "SOURCE#";
 pub const AGREEMENT: &str = "AGREEMENT#";
 pub const EMAIL_CHANGE: &str = "EMAILCHANGE#";
+pub const PREFERENCES: &str = "PREFS#";
 /// The sort-key prefix of an activity event (`AUDIT#…`) and of a change-feed event (`FEED#…`).
 pub const EVENT: &str = "EVENT#";
 const HOUSEHOLD_SK: &str = "ACCOUNT";
@@ -60,6 +62,7 @@ pub enum AccountItem {
     Source,
     Agreement,
     EmailChange,
+    Preferences,
     Other,
 }
 
@@ -82,6 +85,8 @@ impl AccountItem {
             AccountItem::Agreement
         } else if starts(EMAIL_CHANGE) {
             AccountItem::EmailChange
+        } else if starts(PREFERENCES) {
+            AccountItem::Preferences
         } else {
             AccountItem::Other
         }
@@ -117,6 +122,10 @@ pub fn is_household_sk(sk: &str) -> bool {
 /// A reminder recorded as sent (or, for an agreement, the day it was first seen waiting).
 pub fn reminder_key(account: &AccountId, kind: &str, subject: &str) -> Key {
     Key::new(format!("REMINDER#{account}"), format!("{kind}#{subject}"))
+}
+
+pub fn preferences_key(account: &AccountId, member: &MemberId) -> Key {
+    Key::new(account_pk(account), format!("{PREFERENCES}{member}"))
 }
 
 pub fn household_key(account: &AccountId) -> Key {

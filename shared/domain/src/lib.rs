@@ -26,6 +26,7 @@ pub mod phone;
 pub mod plan;
 pub mod ports;
 pub mod practice;
+pub mod preferences;
 pub mod processor_events;
 pub mod receipts;
 pub mod reminders;

@@ -203,6 +203,8 @@ pub struct Message {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// Extra headers (a reminder's `List-Unsubscribe` and `List-Unsubscribe-Post`).
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -146,7 +146,8 @@ pub fn due(
     seen: &BTreeMap<AgreementId, NaiveDate>,
 ) -> Result<Vec<Due>, StoreError> {
     let Some(household) = &records.household else { return Ok(Vec::new()) };
-    let with_address = |id: &MemberId| records.member(id).is_some_and(|m| m.email.is_some());
+    // A member with an address who has not turned reminders off.
+    let with_address = |id: &MemberId| records.member(id).is_some_and(|m| m.email.is_some()) && records.wants_reminders(id);
     let mut billing: Vec<MemberId> = std::iter::once(&household.owner).chain(&household.billing_shared_with).cloned().collect();
     billing.retain(|m| with_address(m));
     billing.dedup();
@@ -194,7 +195,9 @@ pub fn due(
     for agreement in records.agreements.iter().filter(|a| a.required && a.signature.is_none()) {
         let Some(first_seen) = seen.get(&agreement.id) else { continue };
         if in_window(today, *first_seen + Days::new(AGREEMENT_WAIT_DAYS as u64)) {
-            let signer = if with_address(&agreement.member) { agreement.member.clone() } else { household.owner.clone() };
+            // The member who signs it, or the owner for someone without an address (a child).
+            let has_address = records.member(&agreement.member).is_some_and(|m| m.email.is_some());
+            let signer = if has_address { agreement.member.clone() } else { household.owner.clone() };
             let reminder =
                 Reminder::AgreementWaiting { agreement: agreement.id.clone(), title: agreement.title.clone(), signer: signer.clone() };
             dues.push(Due { reminder, to: vec![signer].into_iter().filter(|m| with_address(m)).collect() });

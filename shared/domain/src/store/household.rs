@@ -39,11 +39,18 @@ pub struct HouseholdRecords {
     pub agreements: Vec<Agreement>,
     /// Email changes waiting for their code (`EMAILCHANGE#{member}`), as stored.
     pub email_changes: Vec<Arc<Item>>,
+    /// Members' email preferences (a member without one gets reminders).
+    pub preferences: Vec<crate::preferences::Preferences>,
 }
 
 impl HouseholdRecords {
     pub fn member(&self, id: &MemberId) -> Option<&Member> {
         self.members.iter().find(|m| &m.id == id)
+    }
+
+    /// Whether `member` gets reminders (on unless they turned them off).
+    pub fn wants_reminders(&self, member: &MemberId) -> bool {
+        self.preferences.iter().find(|p| &p.member == member).is_none_or(|p| p.reminders)
     }
 }
 
@@ -84,6 +91,7 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
                 records.agreements.push(a);
             }
             AccountItem::EmailChange => records.email_changes.push(item),
+            AccountItem::Preferences => records.preferences.push(record_of(&item)?),
             AccountItem::Other => {}
         }
     }
