@@ -291,9 +291,9 @@ pub struct RemindersArgs {
     /// List what would be sent, claiming and sending nothing.
     #[arg(long)]
     dry_run: bool,
-    /// The portal's public URL the links start with.
-    #[arg(long, env = "PORTAL_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
-    base_url: String,
+    /// The portal's public URL the links start with (needed to send: a link must reach the portal).
+    #[arg(long, env = "PORTAL_PUBLIC_URL")]
+    base_url: Option<String>,
     /// The verified address the emails are sent from (not needed for --dry-run).
     #[arg(long, env = "MAIL_FROM")]
     from: Option<String>,
@@ -316,8 +316,18 @@ pub async fn reminders(args: RemindersArgs) -> anyhow::Result<()> {
         let sdk = portal_adapters::aws_config(endpoint.as_deref()).await;
         Arc::new(SesMailer::new(SesClient::new(&sdk), from))
     };
-    let mut config = portal_web::config::Config::local(0, Vec::new());
-    config.public_url = args.base_url.trim_end_matches('/').to_owned();
+    // The portal's secret, as its functions have it (from the environment only): it signs each
+    // email's unsubscribe link, which the portal must be able to check.
+    let secret = std::env::var("PORTAL_SECRET").ok();
+    let (base_url, secret) = match (args.base_url, secret) {
+        (Some(url), Some(secret)) if secret.len() >= 32 => (url, secret),
+        (url, _) if args.dry_run => (url.unwrap_or_else(|| "http://127.0.0.1:3000".into()), "dry run: nothing is signed".repeat(2)),
+        _ => anyhow::bail!(
+            "sending reminders needs PORTAL_PUBLIC_URL (or --base-url) and PORTAL_SECRET (32 characters or more) as the portal has them"
+        ),
+    };
+    let mut config = portal_web::config::Config::local(0, secret.into_bytes());
+    config.public_url = base_url.trim_end_matches('/').to_owned();
     config.time_zone = zone;
     config.practice_name = store::practice(table.as_ref()).await?.map(|p| p.name).unwrap_or(config.practice_name);
     let gateway = crate::payments::processor(crate::payments::Processor::Sandbox, &table)?.gateway;

@@ -204,6 +204,7 @@ fn reconcile_settles_a_payment_whose_answer_was_lost_once_it_is_old_enough() {
             existing_sources: 1,
             customer: None,
             ach_consent: None,
+            standing: None,
             payer: None,
             now: now - chrono::Duration::minutes(minutes_ago),
         };
@@ -301,6 +302,7 @@ fn the_practice_feed_is_exported_after_a_cursor_and_posted_signed_by_the_local_p
         existing_sources: 1,
         customer: None,
         ach_consent: None,
+        standing: None,
         payer: None,
         now: now - chrono::Duration::minutes(1),
     };

@@ -27,10 +27,12 @@ pub enum Done {
     /// Leaving was scheduled at once.
     LeavingScheduled,
     LeavingWithdrawn,
+    AutopayOn,
+    AutopayOff,
 }
 
 impl Done {
-    const ALL: [Done; 15] = [
+    const ALL: [Done; 17] = [
         Done::Saved,
         Done::Verify,
         Done::EmailChanged,
@@ -46,6 +48,8 @@ impl Done {
         Done::LeavingRequested,
         Done::LeavingScheduled,
         Done::LeavingWithdrawn,
+        Done::AutopayOn,
+        Done::AutopayOff,
     ];
 
     /// As the query carries it.
@@ -66,6 +70,8 @@ impl Done {
             Done::LeavingRequested => "leaving-requested",
             Done::LeavingScheduled => "leaving-scheduled",
             Done::LeavingWithdrawn => "leaving-withdrawn",
+            Done::AutopayOn => "autopay-on",
+            Done::AutopayOff => "autopay-off",
         }
     }
 
@@ -82,7 +88,9 @@ impl Done {
                 *route == Route::Memberships
             }
             Done::BillingShared | Done::BillingStopped => *route == Route::Members,
-            Done::MethodAdded | Done::MethodExists | Done::MethodRemoved | Done::MethodDefault => *route == Route::PaymentMethods,
+            Done::MethodAdded | Done::MethodExists | Done::MethodRemoved | Done::MethodDefault | Done::AutopayOn | Done::AutopayOff => {
+                *route == Route::PaymentMethods
+            }
         }
     }
 
@@ -106,6 +114,8 @@ impl Done {
             Done::LeavingRequested => "Your request was sent to the practice. It shows below until the practice confirms it; you can withdraw it until then.",
             Done::LeavingScheduled => "Done: the end date is set below, and nothing after it will be billed.",
             Done::LeavingWithdrawn => "Your request was withdrawn. Nothing changes.",
+            Done::AutopayOn => "Automatic payment is on. A copy of the authorization was emailed to you.",
+            Done::AutopayOff => "Automatic payment is off. Nothing more will be charged automatically.",
         }
     }
 

@@ -62,9 +62,11 @@ fn billing_row(b: &BillingSharing<'_>, m: &Member) -> Markup {
 }
 
 /// `/members`.
+/// `viewer` is the signed-in member: their own card links their email preferences.
 pub fn list_page(
     chrome: &Chrome<'_>,
     members: &[Member],
+    viewer: &portal_domain::MemberId,
     info: Option<&str>,
     message: Option<&str>,
     billing: Option<&BillingSharing<'_>>,
@@ -87,7 +89,7 @@ pub fn list_page(
                     dt { "Home" } dd { @if let Some(p) = &m.phones.home { (p) } @else { span.muted.none { "Not given" } } }
                     dt { "Work" } dd { @if let Some(p) = &m.phones.work { (p) } @else { span.muted.none { "Not given" } } }
                     dt { "Address" } dd { @if let Some(a) = &m.address { (address_lines(a)) } @else { span.muted.none { "Not given" } } }
-                    @if m.email.is_some() {
+                    @if m.email.is_some() && &m.id == viewer {
                         dt { "Emails" } dd { a href=(Route::EmailPreferences(m.id.clone()).path()) aria-label=(format!("Email preferences of {}", m.full_name())) { "Email preferences" } }
                     }
                     @if let Some(b) = billing { (billing_row(b, m)) }

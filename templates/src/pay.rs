@@ -477,6 +477,12 @@ pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, parts: &[(Payment, I
 }
 
 /// `/payment-methods`.
+/// Automatic payment as the methods page shows it: `owner` may turn it on or off.
+pub struct AutopayView<'a> {
+    pub on: Option<&'a portal_domain::autopay::Autopay>,
+    pub owner: bool,
+}
+
 pub fn methods_page(
     chrome: &Chrome<'_>,
     csrf_token: &str,
@@ -484,8 +490,10 @@ pub fn methods_page(
     today: NaiveDate,
     message: Option<&str>,
     info: Option<&str>,
+    autopay: &AutopayView<'_>,
 ) -> Markup {
     let only_one = sources.len() == 1;
+    let autopay_method = autopay.on.and_then(|a| sources.iter().find(|s| s.id == a.source)).map(|s| s.details.describe());
     let body = html! {
         h1 { "Payment methods" }
         @if let Some(m) = message { (alert("error", m)) }
@@ -505,6 +513,8 @@ pub fn methods_page(
                         }
                         @if only_one {
                             p.small.muted { "This is your only payment method, so it cannot be removed. Add another first." }
+                        } @else if portal_domain::autopay::blocks_removal(autopay.on, &s.id) {
+                            p.small.muted { "Automatic payment uses this method. Turn it off to remove this method." }
                         } @else {
                             // Removing asks first (the next page), so one tap never removes a method.
                             a.button.secondary href=(Route::RemovePaymentMethod(s.id.clone()).path()) aria-label=(format!("Remove {}", s.details.describe())) { "Remove" }
@@ -513,8 +523,51 @@ pub fn methods_page(
                 }
             }
         }
+        section.autopay aria-labelledby="autopay-heading" {
+            h2 #autopay-heading { "Automatic payment" }
+            @match (&autopay_method, autopay.owner) {
+                (Some(method), true) => {
+                    p #autopay-status { "On: each invoice is paid on its due date with " strong { (method) } "." }
+                    form method="post" action=(Route::AutopayOff.path()) {
+                        (csrf(csrf_token))
+                        button.secondary type="submit" { "Turn off automatic payment" }
+                    }
+                }
+                (Some(method), false) => p #autopay-status { "On: each invoice is paid on its due date with " strong { (method) } ". The account owner can turn it off." },
+                (None, true) => {
+                    p { "Have each invoice paid on its due date with your default method, without signing in." }
+                    a.button.secondary href=(Route::Autopay.path()) { "Set up automatic payment" }
+                }
+                (None, false) => p { "Off. The account owner can turn it on." },
+            }
+        }
     };
     page(chrome, "Payment methods", body)
+}
+
+/// `/payment-methods/autopay`: the authorization the owner reads and accepts before autopay is on.
+pub fn autopay_page(chrome: &Chrome<'_>, csrf_token: &str, default: Option<&PaymentSource>, text: &str, error: Option<&str>) -> Markup {
+    let body = html! {
+        p.back { a href=(Route::PaymentMethods.path()) { "← Payment methods" } }
+        h1 { "Automatic payment" }
+        @if let Some(e) = error { (alert("error", e)) }
+        @match default {
+            None => p { "Add a payment method and make it the default first." },
+            Some(source) => {
+                p { "Each invoice will be paid on its due date with " strong { (source.details.describe()) } ", your default method. You can turn it off at any time on Payment methods." }
+                h2 #authorization-heading { "Authorization" }
+                p #autopay-authorization { (text) }
+                form method="post" action=(Route::Autopay.path()) {
+                    (csrf(csrf_token))
+                    div.field.invalid[error.is_some()] {
+                        label.choice { input type="checkbox" name="authorize" value="1" aria-invalid=[error.map(|_| "true")]; " I have read this authorization and agree to it" }
+                    }
+                    button.primary type="submit" { "Turn on automatic payment" }
+                }
+            }
+        }
+    };
+    page(chrome, "Automatic payment", body)
 }
 
 /// `/payment-methods/{id}/remove`: which method, and what removing it means, before it is removed.

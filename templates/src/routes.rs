@@ -93,6 +93,10 @@ pub enum Route {
     NewPaymentMethod,
     RemovePaymentMethod(SourceId),
     DefaultPaymentMethod(SourceId),
+    /// The owner turns on automatic payment after reading its authorization.
+    Autopay,
+    /// One click turns automatic payment off.
+    AutopayOff,
     Agreements,
     Agreement(AgreementId),
     SignAgreement(AgreementId),
@@ -162,6 +166,8 @@ impl Route {
             Route::NewPaymentMethod => "/payment-methods/new".into(),
             Route::RemovePaymentMethod(id) => format!("/payment-methods/{id}/remove"),
             Route::DefaultPaymentMethod(id) => format!("/payment-methods/{id}/default"),
+            Route::Autopay => "/payment-methods/autopay".into(),
+            Route::AutopayOff => "/payment-methods/autopay/off".into(),
             Route::Agreements => "/agreements".into(),
             Route::Agreement(id) => format!("/agreements/{id}"),
             Route::SignAgreement(id) => format!("/agreements/{id}/sign"),
@@ -211,6 +217,8 @@ impl Route {
             ["memberships", id, "leave", "withdraw"] => Route::WithdrawLeaving(MembershipId::parse(id).ok()?),
             ["payment-methods"] => Route::PaymentMethods,
             ["payment-methods", "new"] => Route::NewPaymentMethod,
+            ["payment-methods", "autopay"] => Route::Autopay,
+            ["payment-methods", "autopay", "off"] => Route::AutopayOff,
             ["payment-methods", id, "remove"] => Route::RemovePaymentMethod(SourceId::parse(id).ok()?),
             ["payment-methods", id, "default"] => Route::DefaultPaymentMethod(SourceId::parse(id).ok()?),
             ["agreements"] => Route::Agreements,
@@ -259,9 +267,12 @@ impl Route {
             Route::Memberships | Route::Leave(_) | Route::WithdrawLeaving(_) => Function::Memberships,
             Route::Renew(_) => Function::RenewMembership,
             Route::NewDependent(_) | Route::ConfirmDependent(_) => Function::AddDependent,
-            Route::PaymentMethods | Route::NewPaymentMethod | Route::RemovePaymentMethod(_) | Route::DefaultPaymentMethod(_) => {
-                Function::PaymentOptions
-            }
+            Route::PaymentMethods
+            | Route::NewPaymentMethod
+            | Route::RemovePaymentMethod(_)
+            | Route::DefaultPaymentMethod(_)
+            | Route::Autopay
+            | Route::AutopayOff => Function::PaymentOptions,
             Route::Agreements | Route::Agreement(_) | Route::SignAgreement(_) | Route::AgreementPdf(_) => Function::Agreements,
             Route::StripeWebhook => Function::PaymentEvents,
         }
@@ -285,6 +296,7 @@ impl Route {
             | Route::NewDependent(_)
             | Route::Leave(_)
             | Route::NewPaymentMethod
+            | Route::Autopay
             | Route::RemovePaymentMethod(_) => BOTH,
             Route::SignOut
             | Route::SignOutOthers
@@ -292,6 +304,7 @@ impl Route {
             | Route::ConfirmDependent(_)
             | Route::WithdrawLeaving(_)
             | Route::DefaultPaymentMethod(_)
+            | Route::AutopayOff
             | Route::SignAgreement(_)
             | Route::StripeWebhook => POST,
             Route::Home
@@ -388,6 +401,8 @@ impl Route {
             Route::NewPaymentMethod => "new-payment-method",
             Route::RemovePaymentMethod(_) => "remove-payment-method",
             Route::DefaultPaymentMethod(_) => "default-payment-method",
+            Route::Autopay => "autopay",
+            Route::AutopayOff => "autopay-off",
             Route::Agreements => "agreements",
             Route::Agreement(_) => "agreement",
             Route::SignAgreement(_) => "sign-agreement",
@@ -441,6 +456,8 @@ impl Route {
             Route::NewPaymentMethod,
             Route::RemovePaymentMethod(src.clone()),
             Route::DefaultPaymentMethod(src),
+            Route::Autopay,
+            Route::AutopayOff,
             Route::Agreements,
             Route::Agreement(agr.clone()),
             Route::SignAgreement(agr.clone()),

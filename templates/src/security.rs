@@ -41,6 +41,8 @@ pub fn action_label(action: &str) -> &'static str {
         "membership.cancelled" => "Membership cancelled",
         "membership.cancellation_withdrawn" => "Cancellation request withdrawn",
         "reminder.sent" => "Reminder emailed",
+        "autopay.on" => "Automatic payment turned on",
+        "autopay.off" => "Automatic payment turned off",
         "reminders.on" => "Reminders turned on",
         "reminders.off" => "Reminders turned off",
         "reminders.unsubscribed" => "Reminders stopped from an email's link",

@@ -313,6 +313,9 @@ const journeys = {
     await visit(s, '/members/maria/email');
     assert.equal(await s.page.getByLabel('No reminders').isChecked(), true, "Maria's reminders are off");
     await shot(s, 'email-preferences');
+    // Only hers: Daniel, signed in, still gets his.
+    await s.page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(s, 'daniel@example.com');
     await visit(s, '/members/daniel/email');
     assert.equal(await s.page.getByLabel('Email me reminders').isChecked(), true, "Daniel's are not");
   },
@@ -717,6 +720,7 @@ const PAGES = [
   '/payment-methods',
   '/payment-methods/new',
   '/payment-methods/src-checking/remove',
+  '/payment-methods/autopay',
   '/agreements',
   '/agreements/agr-financial',
   '/agreements/agr-membership',

@@ -193,7 +193,9 @@ fn member_refusal(route: &Route) -> Option<u16> {
         | Route::PaymentMethods
         | Route::NewPaymentMethod
         | Route::RemovePaymentMethod(_)
-        | Route::DefaultPaymentMethod(_) => Some(404),
+        | Route::DefaultPaymentMethod(_)
+        | Route::Autopay
+        | Route::AutopayOff => Some(404),
         _ => None,
     }
 }

@@ -203,9 +203,9 @@ async fn a_member_who_turned_reminders_off_gets_none_and_others_still_get_theirs
     assert!(sent.iter().all(|s| !s.ends_with("maria@example.com")), "{sent:?}");
     assert!(sent.iter().any(|s| s.ends_with("sam@example.com")), "others still get theirs: {sent:?}");
     assert!(app.get("/activity").await.body.contains("Reminders turned off"));
-    // Another household's member is not found; a member of one's own household is the owner's to set.
+    // Each member's inbox is theirs: another member's preferences (even in the household) are not found.
     assert_eq!(app.get("/members/sam/email").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/members/daniel/email").await.status, StatusCode::OK);
+    assert_eq!(app.get("/members/daniel/email").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

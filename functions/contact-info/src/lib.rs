@@ -77,7 +77,7 @@ fn members_page(
         csrf_token: access::Viewer::of(session).manages_household().then_some(session.csrf_token.as_str()),
         today: app.today(),
     });
-    html(status, list_page(&ctx.chrome(app, Some(Section::Members)), &members, info, message, billing.as_ref()))
+    html(status, list_page(&ctx.chrome(app, Some(Section::Members)), &members, &session.member, info, message, billing.as_ref()))
 }
 
 /// The owner shares the household's billing with another adult member (`share=1`), or stops
@@ -283,15 +283,24 @@ async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     }
 }
 
-/// A member's email preferences, for whoever may see the member (`access`).
-async fn preferences(app: &App, ctx: &mut Ctx, id: &MemberId, info: Option<&str>) -> PageResult {
+/// A member's email preferences: their own inbox, so only they set them (as only they change
+/// their sign-in address); for anyone else the page does not exist.
+async fn own_preferences(app: &App, ctx: &Ctx, id: &MemberId) -> Result<(Session, HouseholdRecords, Member), PageError> {
     let (session, records, member) = load(app, ctx, id).await?;
+    if &session.member != id {
+        return Err(PageError::NotFound);
+    }
+    Ok((session, records, member))
+}
+
+async fn preferences(app: &App, ctx: &mut Ctx, id: &MemberId, info: Option<&str>) -> PageResult {
+    let (session, records, member) = own_preferences(app, ctx, id).await?;
     let page = preferences_page(&ctx.chrome(app, Some(Section::Members)), &session.csrf_token, &member, records.wants_reminders(id), info);
     Ok(html(StatusCode::OK, page))
 }
 
 async fn save_preferences(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
-    let (session, _, member) = load(app, ctx, id).await?;
+    let (session, _, member) = own_preferences(app, ctx, id).await?;
     let on = match ctx.form.text("reminders") {
         "on" => true,
         "off" => false,

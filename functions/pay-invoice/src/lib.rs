@@ -269,6 +269,7 @@ async fn pay_submit(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
             ip: &ctx.client_ip,
             user_agent: &ctx.user_agent,
         }),
+        standing: None,
         payer: Some(&session.member),
         now: app.now(),
     };

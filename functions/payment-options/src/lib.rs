@@ -1,4 +1,6 @@
-//! The payment-options function: `/payment-methods` (list, add, remove, make default).
+//! The payment-options function: `/payment-methods` (list, add, remove, make default) and
+//! automatic payment (`/payment-methods/autopay`: the owner turns it on after reading its
+//! authorization; one click turns it off).
 //! Only whoever handles the household's billing (`access`) manages sources; for anyone else these pages do not exist (404).
 
 use lambda_http::http::{Method, Response, StatusCode};
@@ -10,7 +12,9 @@ use portal_domain::store::HouseholdRecords;
 use portal_domain::{PaymentSource, SourceId};
 use portal_templates::done::Done;
 use portal_templates::layout::Section;
-use portal_templates::pay::{methods_page, new_method_page, remove_method_page, CardEntry, NewSourceValues, StripeEntry};
+use portal_templates::pay::{
+    autopay_page, methods_page, new_method_page, remove_method_page, AutopayView, CardEntry, NewSourceValues, StripeEntry,
+};
 use portal_templates::routes::{Function, Route};
 use portal_web::{html, payment_form, stripe_html, App, Ctx, PageError, PageResult, Payments};
 
@@ -27,6 +31,9 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
         (Route::RemovePaymentMethod(id), Method::GET) => confirm_remove(app, ctx, &id).await,
         (Route::RemovePaymentMethod(id), Method::POST) => remove(app, ctx, &id).await,
         (Route::DefaultPaymentMethod(id), Method::POST) => make_default(app, ctx, &id).await,
+        (Route::Autopay, Method::GET) => autopay_form(app, ctx, None, StatusCode::OK).await,
+        (Route::Autopay, Method::POST) => autopay_on(app, ctx).await,
+        (Route::AutopayOff, Method::POST) => autopay_off(app, ctx).await,
         _ => Err(PageError::NotFound),
     }
 }
@@ -40,8 +47,10 @@ async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCod
         Some(Done::MethodRemoved) => Some(removed.as_deref().unwrap_or(Done::MethodRemoved.message())),
         done => done.map(Done::message),
     };
-    let csrf = ctx.session()?.csrf_token.clone();
-    let page = methods_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, &records.sources, app.today(), message, info);
+    let session = ctx.session()?.clone();
+    let autopay = AutopayView { on: records.autopay_on(), owner: session.is_owner };
+    let chrome = ctx.chrome(app, Some(Section::PaymentMethods));
+    let page = methods_page(&chrome, &session.csrf_token, &records.sources, app.today(), message, info, &autopay);
     Ok(html(status, page))
 }
 
@@ -197,6 +206,11 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
 async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     let records = ctx.billing_household_or_404(app).await?;
     let session = ctx.session()?.clone();
+    if portal_domain::autopay::blocks_removal(records.autopay_on(), id) {
+        let message =
+            "Automatic payment uses this method. Turn automatic payment off first (you can turn it on again with another default).";
+        return list(app, ctx, Some(message), StatusCode::CONFLICT).await;
+    }
     match sources::remove(app.table.as_ref(), &session.account, &records.sources, id, app.now()).await? {
         RemoveOutcome::Removed => {
             // The processor forgets it too; the portal no longer lists it whatever the answer.
@@ -234,4 +248,78 @@ async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     } else {
         Err(PageError::NotFound)
     }
+}
+
+/// The owner's household (autopay is the owner's choice; for anyone else these pages do not exist).
+async fn owner_household(app: &App, ctx: &Ctx) -> Result<portal_domain::store::HouseholdRecords, PageError> {
+    let session = ctx.owner_session()?;
+    Ok(portal_domain::store::household(app.table.as_ref(), &session.account).await?)
+}
+
+async fn autopay_form(app: &App, ctx: &mut Ctx, error: Option<&str>, status: StatusCode) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    let default = records.sources.iter().find(|s| s.is_default);
+    let text = default.map(|s| portal_domain::autopay::authorization_text(&app.config.practice_name, s)).unwrap_or_default();
+    let csrf = ctx.session()?.csrf_token.clone();
+    Ok(html(status, autopay_page(&ctx.chrome(app, Some(Section::PaymentMethods)), &csrf, default, &text, error)))
+}
+
+/// Records the authorization (its words, time, address and browser), tells the practice, and
+/// emails the owner a copy.
+async fn autopay_on(app: &App, ctx: &mut Ctx) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    let Some(default) = records.sources.iter().find(|s| s.is_default).cloned() else {
+        return autopay_form(app, ctx, Some("Add a payment method and make it the default first."), StatusCode::CONFLICT).await;
+    };
+    if ctx.form.text("authorize") != "1" {
+        return autopay_form(
+            app,
+            ctx,
+            Some("Check the box to agree to the authorization, or go back to leave automatic payment off."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let session = ctx.session()?.clone();
+    let text = portal_domain::autopay::authorization_text(&app.config.practice_name, &default);
+    let autopay = portal_domain::autopay::Autopay {
+        on: true,
+        source: default.id.clone(),
+        authorization: portal_domain::AchAuthorization {
+            text: text.clone(),
+            at: app.now(),
+            ip: ctx.client_ip.clone(),
+            user_agent: ctx.user_agent.clone(),
+        },
+        by: session.member.clone(),
+        turned_off_at: None,
+    };
+    portal_domain::autopay::set(app.table.as_ref(), &session.account, &autopay, app.now()).await?;
+    let event = ctx.event(app, "autopay.on")?.detail(default.details.describe());
+    ctx.record(app, event).await;
+    if let Some(to) = records.member(&session.member).and_then(|m| m.email.clone()) {
+        let lines = vec![
+            format!("Automatic payment is on: each invoice is paid on its due date with {}.", default.details.describe()),
+            format!("The authorization you gave on {}:", app.today().format("%b %-d, %Y")),
+            text,
+        ];
+        let link = format!("{}{}", ctx.public_url, Route::PaymentMethods.path());
+        let message = portal_templates::emails::notice(to.as_str(), &app.config.practice_name, "Automatic payment is on", &lines, &link);
+        if let Err(e) = app.mailer.send(message).await {
+            tracing::warn!(error = %e, "the autopay authorization copy was not sent");
+        }
+    }
+    Ok(done(Done::AutopayOn))
+}
+
+/// One click: off at once, recorded, and the practice told.
+async fn autopay_off(app: &App, ctx: &mut Ctx) -> PageResult {
+    let records = owner_household(app, ctx).await?;
+    let Some(current) = records.autopay_on().cloned() else { return Ok(done(Done::AutopayOff)) };
+    let session = ctx.session()?.clone();
+    let off = portal_domain::autopay::Autopay { on: false, turned_off_at: Some(app.now()), ..current };
+    portal_domain::autopay::set(app.table.as_ref(), &session.account, &off, app.now()).await?;
+    let event = ctx.event(app, "autopay.off")?;
+    ctx.record(app, event).await;
+    Ok(done(Done::AutopayOff))
 }

@@ -92,6 +92,11 @@ pub enum Change<'a> {
         previous: &'a Membership,
     },
     AgreementSigned(&'a Agreement),
+    /// The owner turned automatic payment on (with the authorization they gave) or off.
+    Autopay {
+        account: &'a AccountId,
+        autopay: &'a crate::autopay::Autopay,
+    },
     /// A reminder was emailed to a member (its kind, and the record it is about).
     ReminderSent {
         account: &'a AccountId,
@@ -124,6 +129,10 @@ impl Change<'_> {
             Change::MembershipRenewed { .. } => "membership.renewed",
             Change::AgreementSigned(_) => "agreement.signed",
             Change::ReminderSent { .. } => "reminder.sent",
+            Change::Autopay { autopay, .. } => match autopay.on {
+                true => "autopay.on",
+                false => "autopay.off",
+            },
             Change::Leaving { membership, withdrawn } => {
                 match (withdrawn, membership.leaving.as_ref().map(|l| (l.member.is_some(), l.status))) {
                     (true, _) => "membership.leaving_withdrawn",
@@ -145,7 +154,7 @@ impl Change<'_> {
             }
             Change::MembershipRenewed { next, .. } | Change::Leaving { membership: next, .. } => &next.account,
             Change::AgreementSigned(a) => &a.account,
-            Change::ReminderSent { account, .. } => account,
+            Change::ReminderSent { account, .. } | Change::Autopay { account, .. } => account,
         }
     }
 
@@ -162,6 +171,7 @@ impl Change<'_> {
             Change::AgreementSigned(a) => a.id.to_string(),
             Change::Leaving { membership, .. } => format!("{}:{}", membership.id, membership.version),
             Change::ReminderSent { member, kind, about, .. } => format!("{kind}:{about}:{member}"),
+            Change::Autopay { autopay, .. } => format!("{}:{}", autopay.source, autopay.turned_off_at.unwrap_or(autopay.authorization.at)),
         }
     }
 
@@ -205,6 +215,12 @@ impl Change<'_> {
                 })
             }
             Change::ReminderSent { member, kind, about, .. } => json!({ "member": member, "reminder": kind, "about": about }),
+            Change::Autopay { autopay, .. } => json!({
+                "payment_method": autopay.source,
+                "by": autopay.by,
+                "authorization": { "text": autopay.authorization.text, "at": exchange::instant(autopay.authorization.at) },
+                "turned_off_at": autopay.turned_off_at.map(exchange::instant),
+            }),
             Change::Leaving { membership, .. } => {
                 let leaving = membership.leaving.as_ref();
                 json!({

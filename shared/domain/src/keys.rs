@@ -14,6 +14,7 @@
 //! |                               | `AGREEMENT#{id}`                        | an agreement and its signature         |
 //! |                               | `EMAILCHANGE#{member}`                  | a pending email change and its code    |
 //! |                               | `PREFS#{member}`                        | a member's email preferences           |
+//! |                               | `AUTOPAY`                               | automatic payment and its authorization|
 //! | `AUDIT#{household}`           | `EVENT#{time}#{id}`                     | the activity log                       |
 //! | `AUDIT#unknown-address`       | `EVENT#{time}#{id}`                     | attempts at addresses no one holds     |
 //! | `FEED#{household}`            | `EVENT#{cursor}`                        | the practice's change feed (by day)    |
@@ -46,6 +47,7 @@ pub const SOURCE: &str = "SOURCE#";
 pub const AGREEMENT: &str = "AGREEMENT#";
 pub const EMAIL_CHANGE: &str = "EMAILCHANGE#";
 pub const PREFERENCES: &str = "PREFS#";
+const AUTOPAY_SK: &str = "AUTOPAY";
 /// The sort-key prefix of an activity event (`AUDIT#…`) and of a change-feed event (`FEED#…`).
 pub const EVENT: &str = "EVENT#";
 const HOUSEHOLD_SK: &str = "ACCOUNT";
@@ -63,6 +65,7 @@ pub enum AccountItem {
     Agreement,
     EmailChange,
     Preferences,
+    Autopay,
     Other,
 }
 
@@ -87,6 +90,8 @@ impl AccountItem {
             AccountItem::EmailChange
         } else if starts(PREFERENCES) {
             AccountItem::Preferences
+        } else if sk == AUTOPAY_SK {
+            AccountItem::Autopay
         } else {
             AccountItem::Other
         }
@@ -122,6 +127,10 @@ pub fn is_household_sk(sk: &str) -> bool {
 /// A reminder recorded as sent (or, for an agreement, the day it was first seen waiting).
 pub fn reminder_key(account: &AccountId, kind: &str, subject: &str) -> Key {
     Key::new(format!("REMINDER#{account}"), format!("{kind}#{subject}"))
+}
+
+pub fn autopay_key(account: &AccountId) -> Key {
+    Key::new(account_pk(account), AUTOPAY_SK)
 }
 
 pub fn preferences_key(account: &AccountId, member: &MemberId) -> Key {

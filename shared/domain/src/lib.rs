@@ -5,6 +5,7 @@ pub mod access;
 pub mod address;
 pub mod agreement;
 pub mod audit;
+pub mod autopay;
 pub mod card;
 pub mod contact;
 pub mod dob;

@@ -162,6 +162,8 @@ pub struct PayRequest<'a> {
     pub customer: Option<&'a str>,
     /// The patient's authorization of a bank debit (the box they checked), when they gave it.
     pub ach_consent: Option<AchConsent<'a>>,
+    /// For automatic payment: the recurring authorization the owner gave, which covers this debit.
+    pub standing: Option<&'a AchAuthorization>,
     /// The member paying (signed in), recorded on the payment for its receipt.
     pub payer: Option<&'a crate::MemberId>,
     pub now: DateTime<Utc>,
@@ -337,7 +339,7 @@ pub async fn pay(
         return Ok(PayOutcome::OverBalance { payable: payable_on(invoices) });
     };
     let numbers: Vec<&str> = parts.iter().map(|(i, _)| i.number()).collect();
-    if needs_ach_authorization(&req.source, req.ach_consent.is_some()) {
+    if needs_ach_authorization(&req.source, req.ach_consent.is_some() || req.standing.is_some()) {
         return Ok(PayOutcome::NeedsAchAuthorization);
     }
     // `forget`: a source saved with the processor only for this payment, detached after it.
@@ -350,6 +352,7 @@ pub async fn pay(
         PaySource::SetUp { source, save } => (source.token, source.details, save, !save),
     };
     let ach_authorization = match (&details, &req.ach_consent) {
+        (SourceDetails::BankAccount { .. }, None) if req.standing.is_some() => req.standing.cloned(),
         (SourceDetails::BankAccount { .. }, None) => return Ok(PayOutcome::NeedsAchAuthorization),
         (SourceDetails::BankAccount { .. }, Some(consent)) => Some(AchAuthorization {
             text: ach_authorization_text(consent.practice, Some(req.amount), Some(&details), &numbers, consent.today),

@@ -28,6 +28,8 @@ pub const PAST_DUE_DAYS: [i64; 2] = [1, 10];
 pub const AGREEMENT_WAIT_DAYS: i64 = 7;
 /// How many days after its day a reminder is still sent.
 pub const CATCH_UP_DAYS: i64 = 6;
+/// A bank returns a debit days after it was made: its reminder is sent for this long after the debit.
+pub const BANK_RETURN_DAYS: i64 = 14;
 
 /// One reminder, with what its email says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,19 +152,23 @@ pub fn due(
     let with_address = |id: &MemberId| records.member(id).is_some_and(|m| m.email.is_some()) && records.wants_reminders(id);
     let mut billing: Vec<MemberId> = std::iter::once(&household.owner).chain(&household.billing_shared_with).cloned().collect();
     billing.retain(|m| with_address(m));
+    billing.sort();
     billing.dedup();
     let mut found = Vec::new();
     for invoice in records.ledger.invoices()? {
         let figures = invoice.figures();
-        let balance = figures.balance();
+        // What can still be paid: a payment in flight (a bank debit settling) is not asked for again.
+        let balance = figures.payable();
         if figures.void || balance.is_zero() {
             continue;
         }
         let (id, number, due) = (invoice.id().clone(), invoice.number().to_owned(), invoice.due());
-        if in_window(today, invoice.issued()) {
+        let new = in_window(today, invoice.issued());
+        if new {
             found.push(Reminder::NewInvoice { invoice: id.clone(), number: number.clone(), amount: balance, due });
         }
-        if today < due && (due - today).num_days() <= DUE_SOON_DAYS && in_window(today, due - Days::new(DUE_SOON_DAYS as u64)) {
+        // A new invoice's email already gives its due date: no second email about it that day.
+        if !new && today < due && (due - today).num_days() <= DUE_SOON_DAYS && in_window(today, due - Days::new(DUE_SOON_DAYS as u64)) {
             found.push(Reminder::DueSoon { invoice: id.clone(), number: number.clone(), amount: balance, due });
         }
         for days in PAST_DUE_DAYS {
@@ -174,7 +180,10 @@ pub fn due(
     for payment in records.ledger.payments()? {
         let day = date_of(payment.at);
         let bank = matches!(payment.source, SourceDetails::BankAccount { .. });
-        if bank && matches!(payment.status, PaymentStatus::Failed(_)) && in_window(today, day) {
+        // A bank return is recorded as declined (the processor's answer), a debit that never
+        // reached it as failed; either way the amount is due again.
+        let failed = matches!(payment.status, PaymentStatus::Declined(_) | PaymentStatus::Failed(_));
+        if bank && failed && day <= today && (today - day).num_days() <= BANK_RETURN_DAYS {
             let number = records.ledger.invoice(&payment.invoice)?.map_or_else(|| payment.invoice.to_string(), |i| i.number().to_owned());
             found.push(Reminder::BankPaymentFailed { invoice: payment.invoice.clone(), number, amount: payment.amount, day });
         }
@@ -257,6 +266,10 @@ pub async fn note_waiting(
                 item.insert(attr::PK.into(), Value::S(key.pk.clone()));
                 item.insert(attr::SK.into(), Value::S(key.sk.clone()));
                 item.insert("day".into(), Value::S(today.to_string()));
+                let kept = today.and_hms_opt(0, 0, 0).map(|t| t.and_utc() + chrono::Duration::days(400));
+                if let Some(kept) = kept {
+                    item.insert(attr::EXPIRES_AT.into(), Value::from(kept.timestamp()));
+                }
                 match table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await {
                     Ok(()) | Err(StoreError::ConditionFailed) => {}
                     Err(e) => return Err(e),

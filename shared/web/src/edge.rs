@@ -249,7 +249,9 @@ impl Ctx {
             }
         }
         self.pre = pre_value.and_then(|v| PreSession::decode(v, &app.config.secret, app.now().timestamp()));
-        if self.method == Method::POST {
+        // A token-authorized POST (one-click unsubscribe) reads no body: mail programs send it as
+        // `multipart/form-data` or as a form, and the token in the path is all it needs.
+        if self.method == Method::POST && !self.route.is_token_authorized() {
             let body = body_bytes(req.body());
             if body.len() > MAX_BODY_BYTES {
                 return Err(PageError::TooLarge);
@@ -259,9 +261,7 @@ impl Ctx {
                 return Err(PageError::BadRequest("Send the form as the page does."));
             }
             self.form = Form::parse(body).ok_or(PageError::BadRequest("The form could not be read."))?;
-            if !self.route.is_token_authorized() {
-                self.check_csrf(app, req)?;
-            }
+            self.check_csrf(app, req)?;
             self.refuse_card_numbers(app)?;
         }
         Ok(())

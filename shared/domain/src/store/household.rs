@@ -41,11 +41,18 @@ pub struct HouseholdRecords {
     pub email_changes: Vec<Arc<Item>>,
     /// Members' email preferences (a member without one gets reminders).
     pub preferences: Vec<crate::preferences::Preferences>,
+    /// Automatic payment, once the owner turned it on (and after, turned off).
+    pub autopay: Option<crate::autopay::Autopay>,
 }
 
 impl HouseholdRecords {
     pub fn member(&self, id: &MemberId) -> Option<&Member> {
         self.members.iter().find(|m| &m.id == id)
+    }
+
+    /// Autopay, when it is on.
+    pub fn autopay_on(&self) -> Option<&crate::autopay::Autopay> {
+        self.autopay.as_ref().filter(|a| a.on)
     }
 
     /// Whether `member` gets reminders (on unless they turned them off).
@@ -92,6 +99,7 @@ pub async fn household(table: &dyn Table, account: &AccountId) -> Result<Househo
             }
             AccountItem::EmailChange => records.email_changes.push(item),
             AccountItem::Preferences => records.preferences.push(record_of(&item)?),
+            AccountItem::Autopay => records.autopay = Some(record_of(&item)?),
             AccountItem::Other => {}
         }
     }
