@@ -300,6 +300,10 @@ pub struct RemindersArgs {
     /// The SES endpoint (an emulator such as moto); defaults to --dynamodb-endpoint, else AWS.
     #[arg(long)]
     ses_endpoint: Option<String>,
+    /// The processor automatic payments are charged through: with the sandbox (the default) they
+    /// are not charged at all, only the reminders go; Stripe with the STRIPE_* variables.
+    #[arg(long, value_enum, default_value = "sandbox")]
+    payments: crate::payments::Processor,
 }
 
 /// The daily reminders run, as the deployed function does it each morning (`reminders::run`).
@@ -330,9 +334,13 @@ pub async fn reminders(args: RemindersArgs) -> anyhow::Result<()> {
     config.public_url = base_url.trim_end_matches('/').to_owned();
     config.time_zone = zone;
     config.practice_name = store::practice(table.as_ref()).await?.map(|p| p.name).unwrap_or(config.practice_name);
-    let gateway = crate::payments::processor(crate::payments::Processor::Sandbox, &table)?.gateway;
+    let charge = args.payments == crate::payments::Processor::Stripe;
+    let gateway = crate::payments::processor(args.payments, &table)?.gateway;
     let app = portal_web::App::new(table, mailer, clock, Arc::new(OsRandom), gateway, config);
-    let report = reminders::run(&app, today, args.dry_run).await?;
+    if !charge {
+        eprintln!("Automatic payments are not charged without --payments stripe; only reminders go.");
+    }
+    let report = reminders::run_with(&app, today, args.dry_run, charge).await?;
     for sent in &report.sent {
         println!("{}\t{}\t{}\t{}", sent.household, sent.kind, sent.subject, sent.to);
     }

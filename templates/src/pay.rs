@@ -559,6 +559,8 @@ pub fn autopay_page(chrome: &Chrome<'_>, csrf_token: &str, default: Option<&Paym
                 p #autopay-authorization { (text) }
                 form method="post" action=(Route::Autopay.path()) {
                     (csrf(csrf_token))
+                    // The method this authorization names: if the default changes meanwhile, nothing is turned on.
+                    input type="hidden" name="source" value=(source.id);
                     div.field.invalid[error.is_some()] {
                         label.choice { input type="checkbox" name="authorize" value="1" aria-invalid=[error.map(|_| "true")]; " I have read this authorization and agree to it" }
                     }

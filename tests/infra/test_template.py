@@ -33,7 +33,8 @@ ALLOWED_TABLE_ACTIONS = {
     "practice-feed": {"GetItem", "PutItem", "DeleteItem", "Query", "DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
     # Reads the households index and each household, claims each reminder (put, or delete when a
     # send fails) and mints each link.
-    "reminders": {"GetItem", "PutItem", "DeleteItem", "Query"},
+    # and charges automatic payments (reserve, settle: updates).
+    "reminders": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
 }
 MAILERS = {"sign-in", "pay-invoice", "contact-info", "memberships", "renew-membership", "add-dependent", "payment-events", "practice-feed",
            "reminders"}
@@ -42,7 +43,7 @@ EVENT_FUNCTIONS = {"practice-feed", "reminders"}
 # Functions that hand failures to a queue.
 QUEUE_SENDERS = {"practice-feed"}
 # Only these functions take payments, and only they are given the Stripe keys.
-PAYMENT_FUNCTIONS = {"pay-invoice", "payment-options", "payment-events"}
+PAYMENT_FUNCTIONS = {"pay-invoice", "payment-options", "payment-events", "reminders"}
 
 
 def load_template():
@@ -146,11 +147,10 @@ class TemplateTest(unittest.TestCase):
         for crate, (name, resource) in self.functions.items():
             variables = resource["Properties"].get("Environment", {}).get("Variables", {})
             if crate in PAYMENT_FUNCTIONS:
-                self.assertEqual(set(variables), {"STRIPE_PUBLISHABLE_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}, crate)
+                extra = {"PORTAL_PUBLIC_URL"} if crate == "reminders" else set()
+                self.assertEqual(set(variables), {"STRIPE_PUBLISHABLE_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} | extra, crate)
             elif crate == "practice-feed":
                 self.assertEqual(set(variables), {"PRACTICE_WEBHOOK_URL", "PRACTICE_WEBHOOK_SECRET", "PRACTICE_STAFF_EMAIL"})
-            elif crate == "reminders":
-                self.assertEqual(set(variables), {"PORTAL_PUBLIC_URL"}, "its links need the portal's address even without a custom domain")
             else:
                 self.assertFalse(any(v.startswith("STRIPE_") for v in variables), crate)
         params = self.template["Parameters"]

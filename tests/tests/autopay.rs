@@ -56,11 +56,14 @@ async fn the_owner_turns_it_on_after_reading_the_authorization_and_off_with_one_
     let form = app.get("/payment-methods/autopay").await;
     assert!(form.body.contains(r#"id="autopay-authorization">I authorize"#), "{}", form.body);
     let csrf = form.csrf_token();
-    let refused = app.post("/payment-methods/autopay", &[("csrf_token", &csrf)]).await;
+    let source = TestApp::hidden(&form, "source");
+    let refused = app.post("/payment-methods/autopay", &[("csrf_token", &csrf), ("source", &source)]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "the authorization must be accepted");
+    let stale = app.post("/payment-methods/autopay", &[("csrf_token", &csrf), ("source", "src-checking"), ("authorize", "1")]).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "an authorization read for another method turns nothing on");
     assert!(records(&app).await.autopay.is_none());
 
-    let on = app.post("/payment-methods/autopay", &[("csrf_token", &csrf), ("authorize", "1")]).await;
+    let on = app.post("/payment-methods/autopay", &[("csrf_token", &csrf), ("source", &source), ("authorize", "1")]).await;
     assert_eq!(on.location(), Some("/payment-methods?done=autopay-on"));
     let stored = records(&app).await.autopay.unwrap();
     assert!(stored.on && stored.authorization.text.starts_with("I authorize Cedar Valley"), "{stored:?}");
@@ -141,11 +144,12 @@ async fn a_declined_card_is_told_and_retried_after_1_3_and_7_days() {
     }
     assert_eq!(tried, [0, 1, 3, 7]);
     assert_eq!(app.gateway.charges().len(), 4, "one attempt on each of those days");
-    let declined: Vec<_> = app.outbox.messages().into_iter().filter(|m| m.subject == "Your automatic payment was declined").collect();
+    let declined: Vec<_> = app.outbox.messages().into_iter().filter(|m| m.subject == "Your automatic payment did not go through").collect();
     assert_eq!(declined.len(), 4);
-    assert!(declined[0].text.contains("It will be tried again on"), "{}", declined[0].text);
+    assert!(declined[0].text.contains("was declined") && declined[0].text.contains("It will be tried again on"), "{}", declined[0].text);
+    assert!(declined[0].text.contains("?to=/payment-methods"), "a link to change the card: {}", declined[0].text);
     assert!(declined[3].text.contains("It will not be tried again automatically"));
-    assert!(declined[0].text.contains("?to=/payment-methods"), "a link to update the card: {}", declined[0].text);
+    assert!(declined[3].text.contains("?to=/invoices/inv-1009/pay"), "the last one links the invoice: {}", declined[3].text);
 }
 
 #[tokio::test]
@@ -176,7 +180,9 @@ async fn a_bank_account_is_debited_under_the_recurring_authorization_and_not_ret
         form.body
     );
     let csrf = form.csrf_token();
-    app.post("/payment-methods/autopay", &[("csrf_token", &csrf), ("authorize", "1")]).await;
+    let source = TestApp::hidden(&form, "source");
+    assert_eq!(source, "src-checking");
+    app.post("/payment-methods/autopay", &[("csrf_token", &csrf), ("source", &source), ("authorize", "1")]).await;
     let due = invoice(&app, "inv-1009").await.due();
     let report = run(&app, due).await;
     assert_eq!(report.charged, ["INV-1009 $190.00"], "{report:?}");
@@ -186,4 +192,17 @@ async fn a_bank_account_is_debited_under_the_recurring_authorization_and_not_ret
     for n in [1, 3, 7] {
         assert!(run(&app, due + Days::new(n)).await.charged.is_empty(), "a bank debit is tried on its due date only");
     }
+}
+
+#[tokio::test]
+async fn an_invoice_already_due_when_autopay_came_on_is_left_to_the_owner() {
+    let app = TestApp::memory().await;
+    let due = invoice(&app, "inv-1009").await.due();
+    // Turned on the day after the due date: that invoice is not charged, then or on a retry day.
+    app.clock.set((due + Days::new(1)).and_hms_opt(18, 0, 0).unwrap().and_utc());
+    turn_on(&app).await;
+    for n in [1, 3, 7] {
+        assert!(run(&app, due + Days::new(n)).await.charged.is_empty());
+    }
+    assert!(app.gateway.charges().is_empty());
 }

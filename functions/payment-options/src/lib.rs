@@ -271,6 +271,10 @@ async fn autopay_on(app: &App, ctx: &mut Ctx) -> PageResult {
     let Some(default) = records.sources.iter().find(|s| s.is_default).cloned() else {
         return autopay_form(app, ctx, Some("Add a payment method and make it the default first."), StatusCode::CONFLICT).await;
     };
+    if ctx.form.text("source") != default.id.as_str() {
+        let message = "Your default payment method changed since this page was opened. Read the authorization for it below.";
+        return autopay_form(app, ctx, Some(message), StatusCode::CONFLICT).await;
+    }
     if ctx.form.text("authorize") != "1" {
         return autopay_form(
             app,

@@ -73,12 +73,18 @@ pub async fn handle(app: &App, event: Value) -> anyhow::Result<Value> {
 /// The run for `today`: every household, every reminder due, each recipient once. A dry run
 /// claims and sends nothing, and lists what a run would send.
 pub async fn run(app: &App, today: NaiveDate, dry_run: bool) -> anyhow::Result<Report> {
+    run_with(app, today, dry_run, true).await
+}
+
+/// As [`run`]; with `charge` false, automatic payments are left for a run that can take them
+/// (the command line against a real table without the real processor).
+pub async fn run_with(app: &App, today: NaiveDate, dry_run: bool, charge: bool) -> anyhow::Result<Report> {
     anyhow::ensure!(!app.config.public_url.is_empty(), "PORTAL_PUBLIC_URL is needed for the links in reminders");
     let mut report = Report::default();
     for account in store::household_ids(app.table.as_ref()).await? {
         report.households += 1;
         // One household's trouble (a record that cannot be read, the table busy) does not stop the others.
-        if let Err(e) = household(app, &account, today, dry_run, &mut report).await {
+        if let Err(e) = household(app, &account, today, dry_run, charge, &mut report).await {
             tracing::error!(error = %e, "a household's reminders could not be finished");
             report.households_failed += 1;
         }
@@ -92,10 +98,11 @@ async fn household(
     account: &portal_domain::AccountId,
     today: NaiveDate,
     dry_run: bool,
+    charge: bool,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let mut records = store::household(app.table.as_ref(), account).await?;
-    if !dry_run && autopay(app, &records, today, report).await? {
+    if !dry_run && charge && autopay(app, &records, today, report).await? {
         // What autopay paid is no longer due: the reminders read the household as it now is.
         records = store::household(app.table.as_ref(), account).await?;
     }
@@ -161,8 +168,10 @@ async fn autopay(app: &App, records: &HouseholdRecords, today: NaiveDate, report
         return Ok(false);
     };
     let invoices = records.ledger.invoices()?;
+    let payments = records.ledger.payments()?;
+    let since = app.date_of(auto.authorization.at);
     let mut charged = false;
-    for (invoice, attempt) in autopay::due_today(&invoices, source, today) {
+    for (invoice, attempt) in autopay::due_today(&invoices, &payments, source, since, today) {
         let key = autopay::attempt_key(invoice, attempt);
         let bank = matches!(source.details, portal_domain::SourceDetails::BankAccount { .. });
         let request = PayRequest {
@@ -200,12 +209,16 @@ async fn autopay(app: &App, records: &HouseholdRecords, today: NaiveDate, report
             }
             Ok(PayOutcome::Declined(payment)) => {
                 report.declined.push(line);
-                declined_email(app, records, invoice, &payment, attempt).await;
+                declined_email(app, records, invoice, &payment, attempt, false).await;
             }
             Ok(PayOutcome::NeedsAction { payment, .. }) => {
-                // The card's bank wants the patient present: they finish it from the link.
+                // The card's bank wants the patient present, and no one is: the charge is cancelled
+                // and its amount released, and the owner asked to pay it in the portal.
+                if let Err(e) = pay::abandon(app.table.as_ref(), app.gateway.as_ref(), &payment, app.now()).await {
+                    anyhow::bail!("an autopay charge waiting for 3-D Secure could not be cancelled: {e}");
+                }
                 report.declined.push(line);
-                declined_email(app, records, invoice, &payment, attempt).await;
+                declined_email(app, records, invoice, &payment, attempt, true).await;
             }
             // Already attempted today (a re-run, or an overlapping run): charged once.
             Ok(PayOutcome::Replayed(_)) => {}
@@ -213,39 +226,60 @@ async fn autopay(app: &App, records: &HouseholdRecords, today: NaiveDate, report
             Ok(PayOutcome::OverBalance { .. } | PayOutcome::NeedsAchAuthorization) => {
                 tracing::warn!("an autopay charge was refused before charging")
             }
-            Err(e) => tracing::warn!(error = %e, "an autopay charge could not be made; tomorrow's run does not retry it"),
+            // The processor or the table failed: the household counts as not finished (the alarm fires).
+            Err(e) => anyhow::bail!("an autopay charge could not be made: {e}"),
         }
     }
     Ok(charged)
 }
 
-/// Tells the owner an automatic payment was declined, when it is tried again, and links to
-/// Payment methods to update the card (a single-purpose link).
+/// Tells the owner an automatic payment did not go through and what happens next: a declined
+/// card is tried again (the link goes to Payment methods, to change the card autopay uses); a
+/// bank debit, or a charge the card's bank wanted confirmed (`confirm`), is not, and the link goes
+/// to the invoice's pay page. Each link is single-purpose.
 async fn declined_email(
     app: &App,
     records: &HouseholdRecords,
     invoice: &portal_domain::Invoice,
     payment: &portal_domain::Payment,
     attempt: i64,
+    confirm: bool,
 ) {
     let Some(owner) = records.household.as_ref().and_then(|h| records.member(&h.owner)) else { return };
     let Some(email) = owner.email.clone() else { return };
-    let next = autopay::CARD_RETRY_DAYS.iter().find(|d| **d > attempt).map(|d| invoice.due() + chrono::Days::new(*d as u64));
-    let mut lines = vec![format!("The automatic payment of {} on invoice {} was declined.", payment.amount, invoice.number())];
-    lines.push(match next {
-        Some(day) => {
-            format!("It will be tried again on {}. To avoid that, update your card or pay the invoice now.", day.format("%b %-d, %Y"))
-        }
-        None => "It will not be tried again automatically. Please update your card and pay the invoice.".to_owned(),
-    });
-    let link = match landing_link(app, owner, &email, &Route::PaymentMethods).await {
+    let card = matches!(payment.source, portal_domain::SourceDetails::Card { .. });
+    let next = (card && !confirm)
+        .then(|| autopay::CARD_RETRY_DAYS.iter().find(|d| **d > attempt).map(|d| invoice.due() + chrono::Days::new(*d as u64)))
+        .flatten();
+    let (what, then, route) = match (confirm, next) {
+        (true, _) => (
+            "needs your bank's confirmation, which only you can give",
+            "It was not taken and will not be tried again automatically. Please pay the invoice in the portal.".to_owned(),
+            Route::PayInvoice(invoice.id().clone()),
+        ),
+        (false, Some(day)) => (
+            "was declined",
+            format!(
+                "It will be tried again on {}. To use another card, add it, then turn automatic payment off and on again with it as your default.",
+                day.format("%b %-d, %Y")
+            ),
+            Route::PaymentMethods,
+        ),
+        (false, None) => (
+            "was declined",
+            "It will not be tried again automatically. Please pay the invoice in the portal.".to_owned(),
+            Route::PayInvoice(invoice.id().clone()),
+        ),
+    };
+    let lines = vec![format!("The automatic payment of {} on invoice {} {what}.", payment.amount, invoice.number()), then];
+    let link = match landing_link(app, owner, &email, &route).await {
         Ok(link) => link,
         Err(e) => {
             tracing::warn!(error = %e, "the declined autopay email's link could not be made");
             return;
         }
     };
-    let message = emails::notice(email.as_str(), &app.config.practice_name, "Your automatic payment was declined", &lines, &link);
+    let message = emails::notice(email.as_str(), &app.config.practice_name, "Your automatic payment did not go through", &lines, &link);
     if let Err(e) = app.mailer.send(message).await {
         tracing::warn!(error = %e, "the declined autopay email was not sent");
     }

@@ -68,13 +68,31 @@ pub fn attempt_key(invoice: &Invoice, attempt: i64) -> String {
     format!("autopay-{}-{}-{attempt}", invoice.id(), invoice.due())
 }
 
-/// Invoices autopay pays today: not void, with something payable and nothing in flight, due today
-/// or on a retry day.
-pub fn due_today<'a>(invoices: &'a [Invoice], source: &PaymentSource, today: NaiveDate) -> Vec<(&'a Invoice, i64)> {
+/// Invoices autopay pays today: not void, with something payable and nothing in flight, due on
+/// or after the day autopay was turned on (`since`: an invoice already due then is the owner's to
+/// pay), and today its due date, or a retry day after an autopay attempt on it was declined. An
+/// expired card is not charged (the reminders tell the owner to add a new one).
+pub fn due_today<'a>(
+    invoices: &'a [Invoice],
+    payments: &[crate::Payment],
+    source: &PaymentSource,
+    since: NaiveDate,
+    today: NaiveDate,
+) -> Vec<(&'a Invoice, i64)> {
+    if source.is_expired(today) {
+        return Vec::new();
+    }
+    let declined_before = |invoice: &Invoice| {
+        let prefix = format!("autopay-{}-{}-", invoice.id(), invoice.due());
+        payments.iter().any(|p| {
+            &p.invoice == invoice.id() && p.idempotency_key.starts_with(&prefix) && matches!(p.status, crate::PaymentStatus::Declined(_))
+        })
+    };
     invoices
         .iter()
-        .filter(|i| !i.is_void() && !i.payable().is_zero() && i.pending().is_zero())
+        .filter(|i| !i.is_void() && !i.payable().is_zero() && i.pending().is_zero() && i.due() >= since)
         .filter_map(|i| attempt_today(i, source, today).map(|attempt| (i, attempt)))
+        .filter(|(i, attempt)| *attempt == 0 || declined_before(i))
         .collect()
 }
 
@@ -159,7 +177,12 @@ mod tests {
         let mut pending: InvoiceData = due.clone().into();
         pending.pending = Money::from_cents(1000);
         let invoices = [due, Invoice::new(paid).unwrap(), Invoice::new(pending).unwrap()];
-        assert_eq!(due_today(&invoices, &source(true), d("2026-12-05")).len(), 1);
+        assert_eq!(due_today(&invoices, &[], &source(true), d("2026-12-01"), d("2026-12-05")).len(), 1);
+        assert!(due_today(&invoices, &[], &source(true), d("2026-12-06"), d("2026-12-05")).is_empty(), "due before autopay was on");
+        assert!(
+            due_today(&invoices, &[], &source(true), d("2026-12-01"), d("2026-12-06")).is_empty(),
+            "no retry without a declined attempt"
+        );
     }
 
     #[test]

@@ -724,6 +724,24 @@ pub async fn reconcile(
 }
 
 /// The sort key of a payment's invoice (its issue date is part of it).
+/// Gives up a charge that waits for the patient (3-D Secure) when no patient is there to answer
+/// (automatic payment): cancelled at the processor first, so it can never take money, then its
+/// amount released on the invoice. `true` once released (or settled, if it went through meanwhile).
+pub async fn abandon(table: &dyn Table, gateway: &dyn PaymentGateway, payment: &Payment, now: DateTime<Utc>) -> Result<bool, PayError> {
+    let Some(item) = table.get(&crate::keys::payment_key(payment)).await? else { return Ok(false) };
+    let mut stored: Payment = record_of(&item)?;
+    stored.version = store::version_of(&item);
+    if stored.status != PaymentStatus::Pending {
+        return Ok(false);
+    }
+    let outcome = match stored.gateway_reference.as_deref() {
+        None => ChargeOutcome::NotCharged,
+        Some(reference) => gateway.cancel(reference).await?,
+    };
+    let invoice_key = Key::new(store::account_pk(&stored.account), invoice_sk(table, &stored).await?);
+    Ok(apply(table, &mut stored, invoice_key, &outcome, now).await?)
+}
+
 async fn invoice_sk(table: &dyn Table, payment: &Payment) -> Result<String, StoreError> {
     let suffix = format!("#{}", payment.invoice);
     let items = table.query(&store::account_pk(&payment.account), crate::keys::INVOICE).await?;
