@@ -229,6 +229,24 @@ async fn one_click_unsubscribe_works_without_signing_in_and_changes_only_that_pr
     let tomorrow = app.app.today() + Days::new(6);
     assert!(run_on(&app, tomorrow).await.iter().all(|s| !s.ends_with("maria@example.com")));
 
+    // As a mail program may send it instead (RFC 8058 recommends multipart): the body is not read.
+    app.app
+        .table
+        .write(
+            portal_domain::preferences::set_reminders(&AccountId::parse("lopez").unwrap(), &"maria".to_owned().try_into().unwrap(), true)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut request = app.build_request(lambda_http::http::Method::POST, path, None);
+    request.headers_mut().insert("content-type", "multipart/form-data; boundary=b".parse().unwrap());
+    *request.body_mut() =
+        lambda_http::Body::Text("--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--\r\n".into());
+    let multipart = portal_cli::dispatch(&app.app, request).await;
+    assert_eq!(multipart.status(), StatusCode::OK);
+    let records = store::household(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await.unwrap();
+    assert!(!records.wants_reminders(&"maria".to_owned().try_into().unwrap()), "multipart one-click turns them off too");
+
     // A token for someone else made by hand is not the portal's: nothing changes.
     let forged = path.replace("maria", "daniel");
     assert_eq!(app.post(&forged, &[("List-Unsubscribe", "One-Click")]).await.status, StatusCode::NOT_FOUND);

@@ -287,7 +287,7 @@ async fn confirm_email(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
 /// their sign-in address); for anyone else the page does not exist.
 async fn own_preferences(app: &App, ctx: &Ctx, id: &MemberId) -> Result<(Session, HouseholdRecords, Member), PageError> {
     let (session, records, member) = load(app, ctx, id).await?;
-    if &session.member != id {
+    if !access::Viewer::of(&session).sets_preferences_of(id) {
         return Err(PageError::NotFound);
     }
     Ok((session, records, member))

@@ -4,7 +4,7 @@
 //! withdrawing such a request. The rules are `domain::leaving`'s.
 
 use lambda_http::http::{Method, StatusCode};
-use portal_domain::leaving::{self, Leaving, LeavingStatus, Outcome, Reason, Refusal};
+use portal_domain::leaving::{self, Leaving, LeavingStatus, Outcome, Reason};
 use portal_domain::store::{self, HouseholdRecords};
 use portal_domain::{MemberId, Membership, MembershipId};
 use portal_templates::done::Done;
@@ -47,11 +47,6 @@ async fn load(app: &App, ctx: &Ctx, id: &MembershipId) -> Result<(HouseholdRecor
     let records = store::household(app.table.as_ref(), &session.account).await?;
     let ms = records.memberships.iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
     Ok((records, ms))
-}
-
-/// Refusals about the whole membership end the form; those about one member are the form's error.
-fn about_a_member(refusal: Refusal) -> bool {
-    matches!(refusal, Refusal::NotEnrolled | Refusal::AlreadyEnding | Refusal::LastMember)
 }
 
 async fn form(app: &App, ctx: &mut Ctx, id: &MembershipId, v: &LeaveValues, errors: &LeaveErrors, status: StatusCode) -> PageResult {
@@ -105,7 +100,8 @@ async fn leave(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     }
     let quote = match leaving::quote(&ms, who.as_ref(), today) {
         Ok(q) => q,
-        Err(refusal) if about_a_member(refusal) => {
+        // Refusals about the whole membership end the form; those about one member are the form's error.
+        Err(refusal) if refusal.is_about_member() => {
             let errors = LeaveErrors { who: Some(refusal.to_string()), ..LeaveErrors::default() };
             return form(app, ctx, id, &v, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
         }

@@ -46,6 +46,11 @@ impl<'a> Viewer<'a> {
         self.is_owner || member == self.member
     }
 
+    /// A member's email preferences: their own inbox, so theirs alone to set (as their sign-in address is).
+    pub fn sets_preferences_of(&self, member: &MemberId) -> bool {
+        member == self.member
+    }
+
     pub fn sees_agreement(&self, agreement: &Agreement) -> bool {
         self.sees_member(&agreement.member)
     }

@@ -120,10 +120,6 @@ pub const HOUSEHOLDS: &str = "HOUSEHOLDS";
 /// The sort key of a household's own record (the index's `gsi1sk` is its id).
 pub const HOUSEHOLD_RECORD_SK: &str = HOUSEHOLD_SK;
 
-pub fn is_household_sk(sk: &str) -> bool {
-    sk == HOUSEHOLD_SK
-}
-
 /// A reminder recorded as sent (or, for an agreement, the day it was first seen waiting).
 pub fn reminder_key(account: &AccountId, kind: &str, subject: &str) -> Key {
     Key::new(format!("REMINDER#{account}"), format!("{kind}#{subject}"))

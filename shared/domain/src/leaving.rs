@@ -196,6 +196,13 @@ pub enum Refusal {
     LastMember,
 }
 
+impl Refusal {
+    /// Whether it is about the one member chosen (the form asks again) rather than the membership.
+    pub fn is_about_member(self) -> bool {
+        matches!(self, Refusal::NotEnrolled | Refusal::AlreadyEnding | Refusal::LastMember)
+    }
+}
+
 fn period_months(ms: &Membership) -> u32 {
     match ms.plan.period() {
         BillingPeriod::Monthly => 1,

@@ -104,7 +104,7 @@ pub fn index_household(item: &Item) -> Result<Option<Write>, StoreError> {
     let (Some(pk), Some(sk)) = (item.get(attr::PK).and_then(Value::as_str), item.get(attr::SK).and_then(Value::as_str)) else {
         return Ok(None);
     };
-    if !crate::keys::is_household_sk(sk) || item.contains_key(attr::GSI1PK) {
+    if sk != crate::keys::HOUSEHOLD_RECORD_SK || item.contains_key(attr::GSI1PK) {
         return Ok(None);
     }
     let household: Household = record_of(item)?;
