@@ -5,12 +5,25 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use lambda_http::http::Method;
-use portal_bench::{grow_household, signed_in, LONG_STATEMENT, MARIA, PAGES, PUBLIC_PAGES};
+use portal_bench::{grow_household, grow_household_by, history_of, signed_in, GROWN_BY, LONG_STATEMENT, MARIA, PAGES, PUBLIC_PAGES};
 use portal_tests::TestApp;
 use tokio::runtime::Runtime;
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime")
+}
+
+/// 5013 as "5,013".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn pages(c: &mut Criterion) {
@@ -22,9 +35,23 @@ fn pages(c: &mut Criterion) {
         app
     });
     let anonymous = rt.block_on(TestApp::memory());
+    // The households of growing history, named by their invoices ("5,013 invoices").
+    let grown: Vec<(String, TestApp)> = GROWN_BY
+        .iter()
+        .map(|by| {
+            rt.block_on(async {
+                let app = signed_in().await;
+                grow_household_by(app.app.table.as_ref(), *by).await;
+                let (invoices, _) = history_of(app.app.table.as_ref()).await;
+                (format!("{} invoices, grown", thousands(invoices)), app)
+            })
+        })
+        .collect();
+    let mut households: Vec<(&str, &TestApp)> = vec![("demo", &demo), ("500 invoices", &big)];
+    households.extend(grown.iter().map(|(name, app)| (name.as_str(), app)));
     let mut group = c.benchmark_group("page");
     for (name, path) in PAGES {
-        for (household, app) in [("demo", &demo), ("500 invoices", &big)] {
+        for &(household, app) in &households {
             let (status, _) = rt.block_on(portal_bench::open(app, path));
             assert!(status == 200, "{path} answered {status}");
             group.bench_function(format!("{name} ({household})"), |b| {

@@ -2,8 +2,8 @@
 //! and a household grown to 500 invoices and 200 payments.
 
 use lambda_http::http::Method;
-pub use portal_tests::grow_household;
 use portal_tests::TestApp;
+pub use portal_tests::{grow_household, grow_household_by};
 
 pub const MARIA: &str = "maria@example.com";
 
@@ -27,10 +27,26 @@ pub const PAGES: &[(&str, &str)] = &[
     ("agreements", "/agreements"),
     ("agreement", "/agreements/agr-financial"),
     ("signed agreement PDF", "/agreements/agr-membership/pdf"),
+    ("receipts", "/receipts"),
+    ("email preferences", "/members/maria/email"),
+    ("leave", "/memberships/ms-lopez-2/leave"),
+    ("automatic payment", "/payment-methods/autopay"),
+    ("activity", "/activity"),
 ];
 
 /// The statement of every year of the grown household's history (2010–2019: 500 invoices, 200 payments).
 pub const LONG_STATEMENT: &str = "/statement?from=2010-01-01&to=2019-12-31";
+
+/// The households every page is measured for besides the demo: the demo grown by this many
+/// invoices, two in five of them paid (the issue of flat page cost: 10 to 5,000 invoices).
+pub const GROWN_BY: &[u32] = &[10, 100, 1_000, 5_000];
+
+/// How many invoices and payments the demo household has once grown.
+pub async fn history_of(table: &dyn portal_domain::Table) -> (usize, usize) {
+    let lopez = portal_domain::AccountId::parse("lopez").expect("valid");
+    let records = portal_domain::store::household(table, &lopez).await.expect("the household");
+    (records.ledger.invoices().expect("invoices").len(), records.ledger.payments().expect("payments").len())
+}
 
 /// Pages before sign-in.
 pub const PUBLIC_PAGES: &[(&str, &str)] = &[("sign-in", "/sign-in"), ("home", "/")];

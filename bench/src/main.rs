@@ -1,8 +1,9 @@
-//! `portal-bench`: per route, the table requests a warm page makes against DynamoDB (the emulator at
-//! `PORTAL_TEST_DYNAMODB_ENDPOINT`) and the page's weight; printed as JSON for `scripts/bench`.
+//! `portal-bench`: per route, the table requests and read units a warm page uses against DynamoDB
+//! (the emulator at `PORTAL_TEST_DYNAMODB_ENDPOINT`) and the page's weight, for the demo and for
+//! households of growing history; printed as JSON for `scripts/bench`.
 
 use lambda_http::http::Method;
-use portal_bench::{grow_household, open, MARIA, PAGES, PUBLIC_PAGES};
+use portal_bench::{grow_household_by, history_of, open, GROWN_BY, MARIA, PAGES, PUBLIC_PAGES};
 use portal_tests::TestApp;
 use serde_json::{json, Value};
 
@@ -27,6 +28,7 @@ async fn measure(app: &TestApp, pages: &[(&str, &str)], css_bytes: usize) -> Vec
             "status": page.status.as_u16(),
             "content_type": content_type,
             "reads": reads,
+            "read_units": app.counter.units(),
             "writes": writes,
             "bytes": page.bytes.len(),
             "html_css_bytes": if html { page.bytes.len() + css_bytes } else { 0 },
@@ -43,9 +45,16 @@ async fn main() -> anyhow::Result<()> {
     let public = measure(&app, PUBLIC_PAGES, css.len()).await;
     app.sign_in(MARIA).await;
     let demo = measure(&app, PAGES, css.len()).await;
-    grow_household(app.app.table.as_ref()).await;
-    let big = measure(&app, PAGES, css.len()).await;
-    let report = json!({ "css_bytes": css.len(), "public": public, "demo": demo, "big": big });
+    let mut grown = Vec::new();
+    for by in GROWN_BY {
+        let mut app = TestApp::dynamo().await;
+        app.sign_in(MARIA).await;
+        grow_household_by(app.app.table.as_ref(), *by).await;
+        let (invoices, payments) = history_of(app.app.table.as_ref()).await;
+        let pages = measure(&app, PAGES, css.len()).await;
+        grown.push(json!({ "grown_by": by, "invoices": invoices, "payments": payments, "pages": pages }));
+    }
+    let report = json!({ "css_bytes": css.len(), "public": public, "demo": demo, "grown": grown });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

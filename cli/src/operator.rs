@@ -232,11 +232,17 @@ pub struct MigrateArgs {
 pub struct Migrated {
     pub households: usize,
     pub indexed: usize,
+    /// Invoices and payments moved below the household's profile.
+    pub moved: usize,
+    /// Those that changed while being moved (or whose new key was taken): the next run moves them.
+    pub left: usize,
 }
 
-/// Brings a table written by an earlier version up to date, page by page: today, every household
-/// joins the `HOUSEHOLDS` index (which the daily reminders run reads). Idempotent (a household
-/// already indexed is left alone) and resumable (`progress` is told each page's last key).
+/// Brings a table written by an earlier version up to date, page by page. Every household joins
+/// the `HOUSEHOLDS` index (which the daily reminders run reads), and its invoices and payments
+/// move below its profile (`keys::profile_range`), so the pages about the household read it
+/// without its history. Idempotent (what is already done is left alone) and resumable
+/// (`progress` is told each page's last key).
 pub async fn migrate_table(
     table: &dyn Table,
     mut after: Option<portal_domain::ports::Key>,
@@ -253,6 +259,17 @@ pub async fn migrate_table(
                     // Deleted since the scan read it: nothing to index.
                     Err(portal_domain::StoreError::ConditionFailed) => {}
                     Err(e) => return Err(e.into()),
+                }
+            }
+            let Some(pk) = item.get(portal_domain::ports::attr::PK).and_then(portal_domain::ports::Value::as_str) else { continue };
+            for prefix in store::EARLIER_LEDGER_PREFIXES {
+                for old in table.query(pk, prefix).await? {
+                    let Some(writes) = store::move_ledger_item(&old) else { continue };
+                    match table.transact(writes).await {
+                        Ok(()) => done.moved += 1,
+                        Err(portal_domain::StoreError::ConditionFailed) => done.left += 1,
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
         }
@@ -277,7 +294,13 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
         None => None,
     };
     let done = migrate_table(&table, after, &mut |key| eprintln!("  through {}|{}", key.pk, key.sk)).await?;
-    println!("Migrated: {} households read, {} added to the households index.", done.households, done.indexed);
+    println!(
+        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile.",
+        done.households, done.indexed, done.moved
+    );
+    if done.left > 0 {
+        println!("{} changed while being moved: run portal migrate again to move them.", done.left);
+    }
     Ok(())
 }
 

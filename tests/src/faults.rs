@@ -77,6 +77,9 @@ impl Table for FaultyTable {
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.run(self.inner.query(pk, sk_prefix)).await
     }
+    async fn query_range(&self, pk: &str, from: &str, to: &str) -> Result<Vec<Arc<Item>>, StoreError> {
+        self.run(self.inner.query_range(pk, from, to)).await
+    }
     async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {
         self.run(self.inner.query_newest(pk, sk_prefix, before, limit)).await
     }

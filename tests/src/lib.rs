@@ -50,11 +50,19 @@ pub struct CountingTable {
     inner: Arc<dyn Table>,
     pub reads: AtomicUsize,
     pub writes: AtomicUsize,
+    /// Read capacity units, as DynamoDB counts strongly consistent reads (the portal's): a
+    /// GetItem is its item's size in 4 KB units (at least one), a Query the sum of its items'
+    /// sizes in 4 KB units, per response of at most 1 MB.
+    pub read_units: AtomicUsize,
 }
+
+/// DynamoDB's unit of read capacity, and the most one Query response holds.
+const READ_UNIT_BYTES: usize = 4096;
+const RESPONSE_BYTES: usize = 1 << 20;
 
 impl CountingTable {
     pub fn new(inner: Arc<dyn Table>) -> CountingTable {
-        CountingTable { inner, reads: AtomicUsize::new(0), writes: AtomicUsize::new(0) }
+        CountingTable { inner, reads: AtomicUsize::new(0), writes: AtomicUsize::new(0), read_units: AtomicUsize::new(0) }
     }
 
     /// (reads, writes) so far.
@@ -62,9 +70,23 @@ impl CountingTable {
         (self.reads.load(Ordering::SeqCst), self.writes.load(Ordering::SeqCst))
     }
 
+    /// Read units so far.
+    pub fn units(&self) -> usize {
+        self.read_units.load(Ordering::SeqCst)
+    }
+
     pub fn reset(&self) {
         self.reads.store(0, Ordering::SeqCst);
         self.writes.store(0, Ordering::SeqCst);
+        self.read_units.store(0, Ordering::SeqCst);
+    }
+
+    /// Counts a Query (or Scan page) that read `items`: one request per megabyte read, and its units.
+    fn counted(&self, items: Result<Vec<Arc<Item>>, StoreError>) -> Result<Vec<Arc<Item>>, StoreError> {
+        let bytes: usize = items.as_ref().map(|found| found.iter().map(|i| portal_domain::ports::item_size(i)).sum()).unwrap_or(0);
+        self.reads.fetch_add(bytes.div_ceil(RESPONSE_BYTES).max(1), Ordering::SeqCst);
+        self.read_units.fetch_add(bytes.div_ceil(READ_UNIT_BYTES).max(1), Ordering::SeqCst);
+        items
     }
 }
 
@@ -72,19 +94,22 @@ impl CountingTable {
 impl Table for CountingTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(key).await
+        let item = self.inner.get(key).await;
+        let bytes = item.as_ref().ok().and_then(Option::as_ref).map_or(0, portal_domain::ports::item_size);
+        self.read_units.fetch_add(bytes.div_ceil(READ_UNIT_BYTES).max(1), Ordering::SeqCst);
+        item
     }
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.query(pk, sk_prefix).await
+        self.counted(self.inner.query(pk, sk_prefix).await)
+    }
+    async fn query_range(&self, pk: &str, from: &str, to: &str) -> Result<Vec<Arc<Item>>, StoreError> {
+        self.counted(self.inner.query_range(pk, from, to).await)
     }
     async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.query_newest(pk, sk_prefix, before, limit).await
+        self.counted(self.inner.query_newest(pk, sk_prefix, before, limit).await)
     }
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.query_index(gsi1pk).await
+        self.counted(self.inner.query_index(gsi1pk).await)
     }
     async fn scan_sort_key(&self, sk: &str, after: Option<Key>) -> Result<(Vec<Arc<Item>>, Option<Key>), StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
@@ -104,13 +129,21 @@ impl Table for CountingTable {
     }
 }
 
-/// The demo household grown to 500 invoices and 200 payments (the statement and lists show them all).
+/// The demo household grown by 500 invoices and 200 payments (the statement and lists show them all).
 pub async fn grow_household(table: &dyn Table) {
+    grow_household_by(table, 500).await
+}
+
+/// The demo household grown by `count` invoices of $80 from 2010 on (a week apart, or closer when
+/// that would reach past 2025), the oldest two in five of them paid by card.
+pub async fn grow_household_by(table: &dyn Table, count: u32) {
     let account = portal_domain::AccountId::parse("lopez").expect("valid");
     let start = chrono::NaiveDate::from_ymd_opt(2010, 1, 1).expect("valid");
-    for n in 0..500u32 {
-        let issued = start + chrono::Days::new(u64::from(n) * 7);
-        let paid = if n < 200 { portal_domain::Money::parse("80").expect("valid") } else { portal_domain::Money::ZERO };
+    let spacing = if count * 7 <= 5_800 { 7 } else { (5_800 / count).max(1) };
+    let paid_count = count * 2 / 5;
+    for n in 0..count {
+        let issued = start + chrono::Days::new(u64::from(n * spacing));
+        let paid = if n < paid_count { portal_domain::Money::parse("80").expect("valid") } else { portal_domain::Money::ZERO };
         let invoice = portal_domain::Invoice::new(portal_domain::InvoiceData {
             id: format!("old-{n}").try_into().expect("valid"),
             account: account.clone(),
@@ -130,7 +163,7 @@ pub async fn grow_household(table: &dyn Table) {
         })
         .expect("a valid invoice");
         table.write(portal_domain::store::put_invoice(&invoice).expect("an item")).await.expect("stored");
-        if n < 200 {
+        if n < paid_count {
             let payment = portal_domain::Payment {
                 id: format!("old-pay-{n}").try_into().expect("valid"),
                 account: account.clone(),

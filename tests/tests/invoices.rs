@@ -253,7 +253,7 @@ async fn records_stored_before_the_figures_attributes_read_the_same() {
     }
     let table = app.app.table.clone();
     let mut stripped = Vec::new();
-    for prefix in ["INVOICE#", "PAYMENT#"] {
+    for prefix in [portal_domain::keys::INVOICE, portal_domain::keys::PAYMENT] {
         for item in table.query("ACCOUNT#lopez", prefix).await.unwrap() {
             let mut item = (*item).clone();
             for name in ["due", "void", "invoice", "amount", "succeeded"] {

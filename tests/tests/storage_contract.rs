@@ -56,6 +56,24 @@ async fn queries_a_partition_by_prefix_in_order((table, _): Fixture) {
     assert!(table.query("ACCOUNT#3", "").await.unwrap().is_empty());
 }
 
+async fn queries_a_range_of_sort_keys((table, clock): Fixture) {
+    for sk in ["!PAYMENT#2026-01-02", "#INVOICE#2026-01-01#a", "ACCOUNT", "MEMBER#m1", "SOURCE#s1", "~"] {
+        table.write(put(item("ACCOUNT#1", sk, &[]), None)).await.unwrap();
+    }
+    table.write(put(item("ACCOUNT#0", "MEMBER#m0", &[]), None)).await.unwrap();
+    table.write(put(item("ACCOUNT#2", "ACCOUNT", &[]), None)).await.unwrap();
+    let expiring = clock.now().timestamp() + 60;
+    table.write(put(item("ACCOUNT#1", "PREFS#p", &[(attr::EXPIRES_AT, Value::from(expiring))]), None)).await.unwrap();
+    let sks = |items: Vec<Arc<Item>>| items.iter().map(|i| i[attr::SK].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(sks(table.query_range("ACCOUNT#1", "ACCOUNT", "~").await.unwrap()), ["ACCOUNT", "MEMBER#m1", "PREFS#p", "SOURCE#s1", "~"]);
+    assert_eq!(sks(table.query_range("ACCOUNT#1", "", "#~").await.unwrap()), ["!PAYMENT#2026-01-02", "#INVOICE#2026-01-01#a"]);
+    assert_eq!(sks(table.query_range("ACCOUNT#1", "MEMBER#m1", "MEMBER#m1").await.unwrap()), ["MEMBER#m1"], "both ends included");
+    assert!(table.query_range("ACCOUNT#1", "Z", "A").await.unwrap().is_empty(), "reversed bounds");
+    assert!(table.query_range("ACCOUNT#3", "", "~").await.unwrap().is_empty());
+    clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(sks(table.query_range("ACCOUNT#1", "N", "Z").await.unwrap()), ["SOURCE#s1"], "expired items are not read");
+}
+
 async fn not_exists_refuses_a_second_put((table, _): Fixture) {
     table.write(put(item("P", "S", &[("v", Value::from(1i64))]), Some(Condition::NotExists))).await.unwrap();
     let second = table.write(put(item("P", "S", &[("v", Value::from(2i64))]), Some(Condition::NotExists))).await;
@@ -281,6 +299,7 @@ macro_rules! contract {
 contract!(
     round_trips_every_value_kind,
     queries_a_partition_by_prefix_in_order,
+    queries_a_range_of_sort_keys,
     not_exists_refuses_a_second_put,
     exists_needs_the_item,
     equals_guards_versions,

@@ -34,7 +34,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 /// The owner's household and an active membership with a next bill date; only the owner adds members.
 async fn load(app: &App, ctx: &Ctx, id: &MembershipId) -> Result<(HouseholdRecords, Membership), PageError> {
     let session = ctx.owner_session()?;
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = store::profile(app.table.as_ref(), &session.account).await?;
     let ms = records.memberships.iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
     if !ms.accepts_new_members(app.today()) {
         return Err(PageError::Forbidden(Some("New members can be added only to an active membership.")));

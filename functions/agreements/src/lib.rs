@@ -35,7 +35,7 @@ fn visible<'a>(session: &Session, records: &'a HouseholdRecords) -> Vec<&'a Agre
 
 async fn load(app: &App, ctx: &Ctx) -> Result<(Session, HouseholdRecords), PageError> {
     let session = ctx.session()?.clone();
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = store::profile(app.table.as_ref(), &session.account).await?;
     Ok((session, records))
 }
 

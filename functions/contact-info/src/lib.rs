@@ -46,14 +46,14 @@ fn visible<'a>(session: &Session, records: &'a HouseholdRecords) -> Vec<&'a Memb
 
 async fn load(app: &App, ctx: &Ctx, id: &MemberId) -> Result<(Session, HouseholdRecords, Member), PageError> {
     let session = ctx.session()?.clone();
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = store::profile(app.table.as_ref(), &session.account).await?;
     let member = visible(&session, &records).into_iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
     Ok((session, records, member))
 }
 
 async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = store::profile(app.table.as_ref(), &session.account).await?;
     let info = Done::on(&ctx.route, ctx.query("done")).map(Done::message);
     Ok(members_page(app, ctx, &session, &records, info, None, StatusCode::OK))
 }
@@ -84,7 +84,7 @@ fn members_page(
 /// (`share=0`); recorded in the activity log. For anyone else the route does not exist.
 async fn share_billing(app: &App, ctx: &mut Ctx, id: &MemberId) -> PageResult {
     let session = ctx.owner_session()?.clone();
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = store::profile(app.table.as_ref(), &session.account).await?;
     let household = records.household.as_ref().ok_or(PageError::NotFound)?;
     let member = records.member(id).ok_or(PageError::NotFound)?;
     let share = match ctx.form.text("share") {

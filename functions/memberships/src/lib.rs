@@ -31,7 +31,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 
 async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
     let session = ctx.session()?.clone();
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = store::profile(app.table.as_ref(), &session.account).await?;
     let info = Done::on(&ctx.route, ctx.query("done")).map(|d| d.message());
     // A member who is not the owner sees their own enrolment, not the household's.
     let viewer = portal_domain::access::Viewer::of(&session);
@@ -44,7 +44,7 @@ async fn list(app: &App, ctx: &mut Ctx) -> PageResult {
 /// The owner's household and the membership; only the owner cancels or removes anyone.
 async fn load(app: &App, ctx: &Ctx, id: &MembershipId) -> Result<(HouseholdRecords, Membership), PageError> {
     let session = ctx.owner_session()?;
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = store::profile(app.table.as_ref(), &session.account).await?;
     let ms = records.memberships.iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
     Ok((records, ms))
 }

@@ -40,7 +40,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 
 /// The list, with a notice from the action that led here (`?done=`).
 async fn list(app: &App, ctx: &mut Ctx, message: Option<&str>, status: StatusCode) -> PageResult {
-    let records = ctx.billing_household_or_404(app).await?;
+    let records = ctx.billing_profile_or_404(app).await?;
     let removed = removed_method(app, ctx);
     let info = match Done::on(&ctx.route, ctx.query("done")) {
         // The removed method is named when the link's check says the portal named it.
@@ -74,7 +74,7 @@ fn removed_method(app: &App, ctx: &Ctx) -> Option<String> {
 }
 
 async fn confirm_remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = ctx.billing_household_or_404(app).await?;
+    let records = ctx.billing_profile_or_404(app).await?;
     let source = records.sources.iter().find(|s| &s.id == id).ok_or(PageError::NotFound)?;
     if records.sources.len() < 2 {
         let message = "This is your only payment method, so it cannot be removed. Add another first.";
@@ -89,7 +89,7 @@ fn done(what: Done) -> Response<Body> {
 }
 
 async fn new_form(app: &App, ctx: &mut Ctx) -> PageResult {
-    let records = ctx.billing_household_or_404(app).await?;
+    let records = ctx.billing_profile_or_404(app).await?;
     let typed = Typed { values: NewSourceValues::default(), errors: SourceErrors::default() };
     new_page(app, ctx, &records, Page { typed: &typed, message: None, card_error: None, make_default: false }, StatusCode::OK).await
 }
@@ -140,7 +140,7 @@ async fn new_page(app: &App, ctx: &mut Ctx, records: &HouseholdRecords, page: Pa
 }
 
 async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
-    let records = ctx.billing_household_or_404(app).await?;
+    let records = ctx.billing_profile_or_404(app).await?;
     let form = ctx.form.clone();
     let make_default = form.get("make_default").is_some();
     let no_typed = Typed { values: NewSourceValues::default(), errors: SourceErrors::default() };
@@ -204,7 +204,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
 }
 
 async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = ctx.billing_household_or_404(app).await?;
+    let records = ctx.billing_profile_or_404(app).await?;
     let session = ctx.session()?.clone();
     if portal_domain::autopay::blocks_removal(records.autopay_on(), id) {
         let message =
@@ -239,7 +239,7 @@ fn described(records: &portal_domain::store::HouseholdRecords, id: &SourceId) ->
 }
 
 async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
-    let records = ctx.billing_household_or_404(app).await?;
+    let records = ctx.billing_profile_or_404(app).await?;
     if sources::set_default(app.table.as_ref(), &records.sources, id, app.now()).await? {
         let described = described(&records, id);
         let event = ctx.event(app, "source.default")?.detail(described);
@@ -253,7 +253,7 @@ async fn make_default(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
 /// The owner's household (autopay is the owner's choice; for anyone else these pages do not exist).
 async fn owner_household(app: &App, ctx: &Ctx) -> Result<portal_domain::store::HouseholdRecords, PageError> {
     let session = ctx.owner_session()?;
-    Ok(portal_domain::store::household(app.table.as_ref(), &session.account).await?)
+    Ok(portal_domain::store::profile(app.table.as_ref(), &session.account).await?)
 }
 
 async fn autopay_form(app: &App, ctx: &mut Ctx, error: Option<&str>, status: StatusCode) -> PageResult {

@@ -28,7 +28,7 @@ async fn route(app: &App, ctx: &mut Ctx) -> PageResult {
 /// The owner's household and the membership; only the owner renews.
 async fn load(app: &App, ctx: &Ctx, id: &MembershipId) -> Result<(HouseholdRecords, Membership), PageError> {
     let session = ctx.owner_session()?;
-    let records = store::household(app.table.as_ref(), &session.account).await?;
+    let records = store::profile(app.table.as_ref(), &session.account).await?;
     let ms = records.memberships.iter().find(|m| &m.id == id).cloned().ok_or(PageError::NotFound)?;
     Ok((records, ms))
 }

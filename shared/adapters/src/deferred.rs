@@ -72,6 +72,9 @@ impl Table for DeferredTable {
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.table().await.query(pk, sk_prefix).await
     }
+    async fn query_range(&self, pk: &str, from: &str, to: &str) -> Result<Vec<Arc<Item>>, StoreError> {
+        self.table().await.query_range(pk, from, to).await
+    }
     async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {
         self.table().await.query_newest(pk, sk_prefix, before, limit).await
     }

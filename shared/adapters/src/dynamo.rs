@@ -354,6 +354,37 @@ impl Table for DynamoTable {
         Ok(found)
     }
 
+    async fn query_range(&self, pk: &str, from: &str, to: &str) -> Result<Vec<Arc<Item>>, StoreError> {
+        let now = Decimal::from(self.now());
+        // DynamoDB refuses a BETWEEN whose bounds are reversed, and takes no empty string in a key condition.
+        if to < from || to.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let request = self.partition_query(pk, start.take()).expression_attribute_names("#sk", attr::SK);
+            let request = if from.is_empty() {
+                request.key_condition_expression("#pk = :pk AND #sk <= :to")
+            } else {
+                request
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                    .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+            };
+            let out = request
+                .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
+                .send()
+                .await
+                .map_err(|e| unavailable(e, "Query range"))?;
+            found.extend(out.items().iter().map(from_map).filter(|i| is_live(i, now)).map(Arc::new));
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
     async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {
         let now = Decimal::from(self.now());
         if limit == 0 || (!before.is_empty() && before <= sk_prefix) {

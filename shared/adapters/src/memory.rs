@@ -126,6 +126,15 @@ impl Table for MemoryTable {
             .collect())
     }
 
+    async fn query_range(&self, pk: &str, from: &str, to: &str) -> Result<Vec<Arc<Item>>, StoreError> {
+        let now = self.now_secs();
+        let items = self.lock();
+        if to < from {
+            return Ok(Vec::new());
+        }
+        Ok(items.range(Key::new(pk, from)..=Key::new(pk, to)).filter(|(_, i)| is_live(i, now)).map(|(_, i)| Arc::clone(i)).collect())
+    }
+
     async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {
         let now = self.now_secs();
         let items = self.lock();

@@ -5,11 +5,11 @@
 //! | partition (`pk`)              | sort key (`sk`)                         | item                                   |
 //! |-------------------------------|-----------------------------------------|----------------------------------------|
 //! | `PRACTICE`                    | `PROFILE`, `PLAN#{plan}`                | the practice and its plans             |
-//! | `ACCOUNT#{household}`         | `ACCOUNT`                               | the household (indexed: `HOUSEHOLDS`)  |
+//! | `ACCOUNT#{household}`         | `!PAYMENT#{time}#{id}`                  | a payment, by time (pending: indexed)  |
+//! |                               | `#INVOICE#{issued}#{id}`                | an invoice, by issue date              |
+//! |                               | `ACCOUNT`                               | the household (indexed: `HOUSEHOLDS`)  |
 //! |                               | `MEMBER#{member}`                       | a member (indexed by email)            |
 //! |                               | `MEMBERSHIP#{id}`                       | a membership term                      |
-//! |                               | `INVOICE#{issued}#{id}`                 | an invoice, by issue date              |
-//! |                               | `PAYMENT#{time}#{id}`                   | a payment, by time (pending: indexed)  |
 //! |                               | `SOURCE#{id}`                           | a saved card or bank account           |
 //! |                               | `AGREEMENT#{id}`                        | an agreement and its signature         |
 //! |                               | `EMAILCHANGE#{member}`                  | a pending email change and its code    |
@@ -30,6 +30,12 @@
 //! | `SANDBOX#{reference}`         | `CHARGE`                                | the sandbox processor's own charges    |
 //! | `REMINDER#{household}`        | `{kind}#{subject}`                      | a reminder already sent (or seen)      |
 //!
+//! The billing history sorts before the household's own records (`!` and `#` sort before every
+//! letter, payments before invoices), so a page about the household reads its profile, the range
+//! from `ACCOUNT` on ([`profile_range`]), without the years of invoices and payments below it.
+//! Tables written before this layout had `INVOICE#…` and `PAYMENT#…`: readers still know those
+//! keys, and `portal migrate` moves them ([`ledger_sk`]).
+//!
 //! Index partitions (`gsi1pk`): `EMAIL#{address}` (members), `PAYMENTS#pending`, `SESSIONS#…`,
 //! `FEED#{date}`, and `HOUSEHOLDS` (every household, by id: what the daily reminders run reads).
 
@@ -41,8 +47,11 @@ use crate::{AccountId, Agreement, Email, Invoice, MemberId, Membership, Payment,
 /// The sort-key prefixes of a household's items (`ACCOUNT#{household}`).
 pub const MEMBER: &str = "MEMBER#";
 pub const MEMBERSHIP: &str = "MEMBERSHIP#";
-pub const INVOICE: &str = "INVOICE#";
-pub const PAYMENT: &str = "PAYMENT#";
+pub const INVOICE: &str = "#INVOICE#";
+pub const PAYMENT: &str = "!PAYMENT#";
+/// The ledger's sort-key prefixes in tables written before the history moved below the profile.
+const OLD_INVOICE: &str = "INVOICE#";
+const OLD_PAYMENT: &str = "PAYMENT#";
 pub const SOURCE: &str = "SOURCE#";
 pub const AGREEMENT: &str = "AGREEMENT#";
 pub const EMAIL_CHANGE: &str = "EMAILCHANGE#";
@@ -78,9 +87,9 @@ impl AccountItem {
             AccountItem::Membership
         } else if starts(MEMBER) {
             AccountItem::Member
-        } else if starts(INVOICE) {
+        } else if starts(INVOICE) || starts(OLD_INVOICE) {
             AccountItem::Invoice
-        } else if starts(PAYMENT) {
+        } else if starts(PAYMENT) || starts(OLD_PAYMENT) {
             AccountItem::Payment
         } else if starts(SOURCE) {
             AccountItem::Source
@@ -100,6 +109,30 @@ impl AccountItem {
 
 pub fn account_pk(account: &AccountId) -> String {
     format!("ACCOUNT#{account}")
+}
+
+/// The sort keys of a household's profile (its record, members, memberships, sources, agreements,
+/// email changes, preferences and automatic payment): every key from `ACCOUNT` on, none of the
+/// billing history. Its size is the household's, not its history's.
+pub fn profile_range() -> (&'static str, &'static str) {
+    (HOUSEHOLD_SK, "~")
+}
+
+/// The sort key an invoice or payment has now, for one written under the earlier layout (`None`
+/// when `sk` is not such a key): what `portal migrate` moves it to, and where a charge's record
+/// written back then finds it.
+pub fn ledger_sk(sk: &str) -> Option<String> {
+    if let Some(rest) = sk.strip_prefix(OLD_INVOICE) {
+        Some(format!("{INVOICE}{rest}"))
+    } else {
+        sk.strip_prefix(OLD_PAYMENT).map(|rest| format!("{PAYMENT}{rest}"))
+    }
+}
+
+/// An invoice's or payment's sort key after its prefix (the earlier layout's too): `{date}#{id}`.
+pub fn after_ledger_prefix<'a>(sk: &'a str, prefix: &str) -> Option<&'a str> {
+    let old = if prefix == INVOICE { OLD_INVOICE } else { OLD_PAYMENT };
+    sk.strip_prefix(prefix).or_else(|| sk.strip_prefix(old))
 }
 
 /// The practice's partition: its profile and its plans (`PLAN#{plan}`).
@@ -282,11 +315,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_earlier_layout_moves_below_the_profile() {
+        assert_eq!(ledger_sk("INVOICE#2026-11-01#inv-1").as_deref(), Some("#INVOICE#2026-11-01#inv-1"));
+        assert_eq!(ledger_sk("PAYMENT#2026-11-02T10:00:00.000000Z#p1").as_deref(), Some("!PAYMENT#2026-11-02T10:00:00.000000Z#p1"));
+        for current in ["#INVOICE#2026-11-01#inv-1", "!PAYMENT#t#p1", "MEMBER#maria", "ACCOUNT"] {
+            assert_eq!(ledger_sk(current), None, "{current}");
+        }
+        assert_eq!(after_ledger_prefix("#INVOICE#2026-11-01#i", INVOICE), Some("2026-11-01#i"));
+        assert_eq!(after_ledger_prefix("INVOICE#2026-11-01#i", INVOICE), Some("2026-11-01#i"));
+        assert_eq!(after_ledger_prefix("!PAYMENT#t#p", PAYMENT), Some("t#p"));
+        assert_eq!(after_ledger_prefix("MEMBER#m", PAYMENT), None);
+        // Payments, then invoices, then the household's record: newest invoices lie just below it.
+        assert!(PAYMENT < INVOICE && INVOICE < profile_range().0);
+    }
+
+    #[test]
     fn every_household_item_is_told_by_its_sort_key() {
         let cases = [
             ("ACCOUNT", AccountItem::Household),
             ("MEMBER#maria", AccountItem::Member),
             ("MEMBERSHIP#ms-1", AccountItem::Membership),
+            ("#INVOICE#2026-11-01#inv-1", AccountItem::Invoice),
+            ("!PAYMENT#2026-11-02T10:00:00.000000Z#p1", AccountItem::Payment),
             ("INVOICE#2026-11-01#inv-1", AccountItem::Invoice),
             ("PAYMENT#2026-11-02T10:00:00.000000Z#p1", AccountItem::Payment),
             ("SOURCE#src-1", AccountItem::Source),
@@ -296,6 +346,12 @@ mod tests {
         ];
         for (sk, kind) in cases {
             assert_eq!(AccountItem::of_sk(sk), kind, "{sk}");
+        }
+        let (from, to) = profile_range();
+        for (sk, kind) in cases {
+            let in_profile = from <= sk && sk <= to;
+            let ledger = matches!(kind, AccountItem::Invoice | AccountItem::Payment);
+            assert!(in_profile != ledger || ledger_sk(sk).is_some(), "{sk}: in the profile range {in_profile}");
         }
         assert!(is_feed_event(&feed_pk(&AccountId::parse("lopez").unwrap()), &feed_event_sk("c1")));
         assert!(!is_feed_event(&audit_pk(&AccountId::parse("lopez").unwrap()), &feed_event_sk("c1")));

@@ -169,6 +169,24 @@ pub enum StoreError {
     Malformed(String),
 }
 
+/// An item's size as DynamoDB counts it for read and write units: each attribute's name and
+/// value in bytes; a number takes one byte per two significant digits, plus one.
+pub fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    Value::S(s) => s.len(),
+                    Value::Bool(_) => 1,
+                    Value::N(n) => {
+                        let digits = n.normalize().abs().to_string().chars().filter(char::is_ascii_digit).count();
+                        digits.div_ceil(2) + 1
+                    }
+                }
+        })
+        .sum()
+}
+
 /// The single table as the domain needs it. Reads never return items whose
 /// `expires_at` (epoch seconds) has passed.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -183,6 +201,9 @@ pub trait Table: Send + Sync {
     /// with `sk_prefix` and sorts before `before` (from the newest when `before` is empty). A page
     /// of a history costs one request however long the history is.
     async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError>;
+    /// Every item of the partition whose sort key lies in `from..=to`, in sort-key order: a part
+    /// of a partition whose keys share no prefix (a household's profile, `keys::profile_range`).
+    async fn query_range(&self, pk: &str, from: &str, to: &str) -> Result<Vec<Arc<Item>>, StoreError>;
     /// Every item whose `gsi1pk` is the value, in `gsi1sk` order.
     async fn query_index(&self, gsi1pk: &str) -> Result<Vec<Arc<Item>>, StoreError>;
     /// One page of a whole-table scan for the items whose sort key is `sk` (maintenance only:

@@ -80,7 +80,7 @@ pub async fn remove(
     match table.transact(writes).await {
         Ok(()) => Ok(RemoveOutcome::Removed),
         Err(StoreError::ConditionFailed) => {
-            let now = store::household(table, account).await?.sources;
+            let now = store::profile(table, account).await?.sources;
             if now.len() < 2 {
                 Ok(RemoveOutcome::LastSource)
             } else if !now.iter().any(|s| &s.id == id) {

@@ -131,7 +131,7 @@ impl StripeGateway {
         anyhow::ensure!(self.is_test_mode(), "seeding Stripe takes a test-mode key (sk_test_…): a live key is refused");
         let mut seeded = 0;
         for account in accounts {
-            let records = store::household(table, account).await?;
+            let records = store::profile(table, account).await?;
             let Some(household) = records.household.as_ref() else { continue };
             let customer = portal_domain::sources::customer(table, self, household).await?;
             let mut kept = Vec::new();

@@ -386,6 +386,21 @@ impl Ctx {
     pub async fn billing_household_or_404(&self, app: &App) -> Result<portal_domain::store::HouseholdRecords, PageError> {
         let session = self.billing_session()?;
         let records = portal_domain::store::household(app.table.as_ref(), &session.account).await?;
+        Self::handles_billing(records, session)
+    }
+
+    /// As [`Ctx::billing_household_or_404`], for a page that shows none of the billing history:
+    /// the household's profile alone (`store::profile`), whatever the years of invoices behind it.
+    pub async fn billing_profile_or_404(&self, app: &App) -> Result<portal_domain::store::HouseholdRecords, PageError> {
+        let session = self.billing_session()?;
+        let records = portal_domain::store::profile(app.table.as_ref(), &session.account).await?;
+        Self::handles_billing(records, session)
+    }
+
+    fn handles_billing(
+        records: portal_domain::store::HouseholdRecords,
+        session: &Session,
+    ) -> Result<portal_domain::store::HouseholdRecords, PageError> {
         match &records.household {
             Some(household) if portal_domain::access::handles_billing_of(household, &session.member) => Ok(records),
             _ => Err(PageError::NotFound),

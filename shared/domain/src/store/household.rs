@@ -61,9 +61,22 @@ impl HouseholdRecords {
     }
 }
 
-/// Loads a household's records in one query (its invoices and payments as stored, in `ledger`).
+/// Loads a household's records in one query, its whole history too (its invoices and payments
+/// as stored, in `ledger`): for the work that needs all of it (the pages of its billing, the
+/// daily reminders run, the import). Pages about the household itself read [`profile`].
 pub async fn household(table: &dyn Table, account: &AccountId) -> Result<HouseholdRecords, StoreError> {
-    let items = table.query(&account_pk(account), "").await?;
+    records_of(table.query(&account_pk(account), "").await?)
+}
+
+/// Loads a household's profile in one query: its record, members, memberships, sources,
+/// agreements, email changes, preferences and automatic payment, and none of its billing history
+/// (`ledger` is empty). What it reads grows with the household, not with the years it has paid.
+pub async fn profile(table: &dyn Table, account: &AccountId) -> Result<HouseholdRecords, StoreError> {
+    let (from, to) = crate::keys::profile_range();
+    records_of(table.query_range(&account_pk(account), from, to).await?)
+}
+
+fn records_of(items: Vec<Arc<Item>>) -> Result<HouseholdRecords, StoreError> {
     let mut records = HouseholdRecords::default();
     for item in items {
         let sk = item.get(attr::SK).and_then(Value::as_str).unwrap_or("");

@@ -180,7 +180,7 @@ fn find_by_id<'a>(items: &'a [Arc<Item>], id: &str) -> Option<&'a Item> {
 
 /// The issue date in an invoice's sort key (`INVOICE#{issued}#{id}`).
 fn issued_in_key(item: &Item) -> Option<NaiveDate> {
-    item.get(attr::SK).and_then(Value::as_str).and_then(|sk| sk.strip_prefix(crate::keys::INVOICE)).and_then(date_at)
+    item.get(attr::SK).and_then(Value::as_str).and_then(|sk| crate::keys::after_ledger_prefix(sk, crate::keys::INVOICE)).and_then(date_at)
 }
 
 /// A money attribute, if it is present and a valid amount.
@@ -235,7 +235,7 @@ fn charge_of(item: &Item) -> Result<Option<Money>, StoreError> {
 
 /// The instant in a payment's sort key (`PAYMENT#{time}#{id}`).
 fn paid_at_in_key(item: &Item) -> Option<DateTime<Utc>> {
-    time_at(item.get(attr::SK).and_then(Value::as_str)?.strip_prefix(crate::keys::PAYMENT)?)
+    time_at(crate::keys::after_ledger_prefix(item.get(attr::SK).and_then(Value::as_str)?, crate::keys::PAYMENT)?)
 }
 
 fn payment_figures(item: &Item) -> Result<PaymentFigures, StoreError> {

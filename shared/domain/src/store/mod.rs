@@ -115,6 +115,31 @@ pub fn index_household(item: &Item) -> Result<Option<Write>, StoreError> {
     }))
 }
 
+/// The sort-key prefixes the billing history had before it moved below the household's profile
+/// (`keys::ledger_sk`): where `portal migrate` looks for what to move.
+pub const EARLIER_LEDGER_PREFIXES: [&str; 2] = ["INVOICE#", "PAYMENT#"];
+
+/// For a table written before the billing history moved below the profile (`portal migrate`):
+/// the transaction that moves an invoice or payment `item` to its key now, or `None` when it is
+/// not such an item. The item is put at its new key on condition nothing is there, and deleted
+/// from the old on condition it is still the version read, so a payment that changed it meanwhile
+/// is never lost: the transaction fails and the next run moves it.
+pub fn move_ledger_item(item: &Item) -> Option<Vec<Write>> {
+    let old = Key::of(item)?;
+    let sk = crate::keys::ledger_sk(&old.sk)?;
+    let mut moved = item.clone();
+    moved.insert(attr::SK.into(), Value::S(sk.clone()));
+    // A pending payment is listed for `portal reconcile` under its sort key.
+    if moved.get(attr::GSI1PK).and_then(Value::as_str) == Some(PENDING_PAYMENTS) {
+        moved.insert(attr::GSI1SK.into(), Value::S(sk));
+    }
+    let unchanged = match item.get(attr::VERSION) {
+        Some(version) => Condition::Equals(attr::VERSION.into(), version.clone()),
+        None => Condition::Exists,
+    };
+    Some(vec![Write::Put { item: moved, condition: Some(Condition::NotExists) }, Write::Delete { key: old, condition: Some(unchanged) }])
+}
+
 /// Records the household's customer at the payment processor.
 pub fn set_processor_customer(account: &AccountId, customer: &str) -> Write {
     Write::Update {
@@ -192,12 +217,14 @@ pub struct ChargePart {
 }
 
 impl ChargeRecord {
-    /// Every part's (payment, invoice) keys, the first part first.
+    /// Every part's (payment, invoice) keys, the first part first. A record written before the
+    /// billing history moved below the profile names the keys it had then; they are read as now.
     pub fn parts(&self) -> Vec<(Key, Key)> {
         let pk = &self.payment_pk;
-        std::iter::once((self.payment_sk.clone(), self.invoice_sk.clone()))
-            .chain(self.more.iter().map(|p| (p.payment_sk.clone(), p.invoice_sk.clone())))
-            .map(|(payment, invoice)| (Key::new(pk.clone(), payment), Key::new(pk.clone(), invoice)))
+        let now = |sk: &String| crate::keys::ledger_sk(sk).unwrap_or_else(|| sk.clone());
+        std::iter::once((&self.payment_sk, &self.invoice_sk))
+            .chain(self.more.iter().map(|p| (&p.payment_sk, &p.invoice_sk)))
+            .map(|(payment, invoice)| (Key::new(pk.clone(), now(payment)), Key::new(pk.clone(), now(invoice))))
             .collect()
     }
 }

@@ -1,0 +1,141 @@
+//! What a page reads. The pages about a household (its members, memberships, payment methods and
+//! agreements) read its profile alone: the same requests and read units for a household in its
+//! first month and in its twentieth year. And `portal migrate` moving the billing history of a
+//! table written before it lay below the profile, once, with every page showing what it showed.
+
+use lambda_http::http::StatusCode;
+use portal_domain::ports::{attr, Item, Key, Table, Value, Write};
+use portal_domain::{keys, store, AccountId};
+use portal_tests::{grow_household, TestApp};
+
+/// Every page about the household rather than its billing history, with the demo's ids.
+const PROFILE_PAGES: &[&str] = &[
+    "/members",
+    "/members/maria/contact",
+    "/members/maria/email",
+    "/memberships",
+    "/memberships/ms-lopez-2/renew",
+    "/memberships/ms-lopez-2/dependents/new",
+    "/memberships/ms-lopez-2/leave",
+    "/payment-methods",
+    "/payment-methods/new",
+    "/payment-methods/autopay",
+    "/agreements",
+    "/agreements/agr-financial",
+];
+
+/// (table requests, read units) of a GET, the page warm (the practice's profile is cached).
+async fn cost(app: &mut TestApp, path: &str) -> (usize, usize) {
+    app.get(path).await;
+    app.counter.reset();
+    let page = app.get(path).await;
+    assert_eq!(page.status, StatusCode::OK, "{path}");
+    (app.counter.counts().0, app.counter.units())
+}
+
+#[tokio::test]
+async fn pages_about_the_household_read_the_same_whatever_its_history() {
+    let mut app = TestApp::memory().await;
+    app.sign_in("maria@example.com").await;
+    let mut first_month = Vec::new();
+    for path in PROFILE_PAGES {
+        first_month.push(cost(&mut app, path).await);
+    }
+    grow_household(app.app.table.as_ref()).await;
+    for (path, then) in PROFILE_PAGES.iter().zip(first_month) {
+        let now = cost(&mut app, path).await;
+        assert_eq!(now, then, "{path}: (requests, read units) grew with the history");
+        assert!(now.0 <= 2 && now.1 <= 4, "{path}: {now:?} is over the budget of 2 requests and 4 read units");
+    }
+}
+
+/// The household's invoices and payments back at the keys the earlier layout gave them.
+async fn as_written_before(table: &dyn Table, account: &AccountId) -> usize {
+    let pk = keys::account_pk(account);
+    let mut moved = 0;
+    for item in table.query(&pk, "").await.unwrap() {
+        let sk = item[attr::SK].as_str().unwrap().to_owned();
+        let old = if let Some(rest) = sk.strip_prefix(keys::INVOICE) {
+            format!("INVOICE#{rest}")
+        } else if let Some(rest) = sk.strip_prefix(keys::PAYMENT) {
+            format!("PAYMENT#{rest}")
+        } else {
+            continue;
+        };
+        let mut earlier = Item::clone(&item);
+        earlier.insert(attr::SK.into(), Value::S(old.clone()));
+        if earlier.get(attr::GSI1PK).and_then(Value::as_str) == Some(keys::PENDING_PAYMENTS) {
+            earlier.insert(attr::GSI1SK.into(), Value::S(old));
+        }
+        let writes = vec![Write::Put { item: earlier, condition: None }, Write::Delete { key: Key::new(pk.clone(), sk), condition: None }];
+        table.transact(writes).await.unwrap();
+        moved += 1;
+    }
+    moved
+}
+
+#[tokio::test]
+async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() {
+    let mut app = TestApp::memory().await;
+    app.sign_in("maria@example.com").await;
+    let table = app.app.table.clone();
+    let pages = ["/invoices", "/invoices/inv-1008", "/statement", "/payments/pay-1008", "/receipts", "/memberships"];
+    let mut shown = Vec::new();
+    for path in pages {
+        let page = app.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        shown.push(page.body);
+    }
+    let lopez = AccountId::parse("lopez").unwrap();
+    let mut written_before = 0;
+    for account in store::household_ids(table.as_ref()).await.unwrap() {
+        written_before += as_written_before(table.as_ref(), &account).await;
+    }
+    assert!(written_before > 10, "the demo has a history to move: {written_before}");
+    assert!(
+        !store::profile(table.as_ref(), &lopez).await.unwrap().ledger.invoices().unwrap().is_empty(),
+        "the history lies among the profile"
+    );
+    let pending_before = table.query_index(keys::PENDING_PAYMENTS).await.unwrap().len();
+
+    let done = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
+    assert_eq!((done.moved, done.left), (written_before, 0));
+    assert!(store::profile(table.as_ref(), &lopez).await.unwrap().ledger.invoices().unwrap().is_empty(), "the profile reads no history");
+    let whole = store::household(table.as_ref(), &lopez).await.unwrap();
+    assert!(!whole.ledger.invoices().unwrap().is_empty() && !whole.ledger.payments().unwrap().is_empty());
+    // Payments waiting for the processor are still listed for `portal reconcile`, under their new keys.
+    let pending = table.query_index(keys::PENDING_PAYMENTS).await.unwrap();
+    assert_eq!(pending.len(), pending_before);
+    for item in &pending {
+        assert_eq!(item[attr::GSI1SK], item[attr::SK]);
+        assert!(item[attr::SK].as_str().unwrap().starts_with(keys::PAYMENT));
+    }
+    for (path, before) in pages.iter().zip(&shown) {
+        let page = app.get(path).await;
+        assert_eq!(&page.body, before, "{path} shows what it showed before the move");
+    }
+
+    let again = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
+    assert_eq!((again.moved, again.left), (0, 0), "idempotent");
+}
+
+#[tokio::test]
+async fn a_payment_changed_while_it_is_moved_is_left_for_the_next_run() {
+    let app = TestApp::memory().await;
+    let table = app.app.table.clone();
+    let lopez = AccountId::parse("lopez").unwrap();
+    as_written_before(table.as_ref(), &lopez).await;
+    let items = table.query(&keys::account_pk(&lopez), "INVOICE#").await.unwrap();
+    let read = Item::clone(&items[0]);
+    // A payment reserves part of the invoice after the migration read it.
+    let key = Key::of(&read).unwrap();
+    table
+        .write(Write::Update { key, update: portal_domain::ports::Update::default().set(attr::VERSION, 99u64), condition: None })
+        .await
+        .unwrap();
+    let writes = store::move_ledger_item(&read).unwrap();
+    assert!(matches!(table.transact(writes).await, Err(portal_domain::StoreError::ConditionFailed)));
+    let done = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
+    assert_eq!(done.left, 0, "the next run moves it as it is now");
+    assert!(table.query(&keys::account_pk(&lopez), "INVOICE#").await.unwrap().is_empty());
+}
