@@ -41,7 +41,7 @@ fn pages(c: &mut Criterion) {
         .map(|by| {
             rt.block_on(async {
                 let app = signed_in().await;
-                grow_household_by(app.app.table.as_ref(), *by).await;
+                grow_household_by(app.app.table.as_ref(), *by, *by).await;
                 let (invoices, _) = history_of(app.app.table.as_ref()).await;
                 (format!("{} invoices, grown", thousands(invoices)), app)
             })

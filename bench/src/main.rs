@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     for by in GROWN_BY {
         let mut app = TestApp::dynamo().await;
         app.sign_in(MARIA).await;
-        grow_household_by(app.app.table.as_ref(), *by).await;
+        grow_household_by(app.app.table.as_ref(), *by, *by).await;
         let (invoices, payments) = history_of(app.app.table.as_ref()).await;
         let pages = measure(&app, PAGES, css.len()).await;
         grown.push(json!({ "grown_by": by, "invoices": invoices, "payments": payments, "pages": pages }));

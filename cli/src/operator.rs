@@ -234,7 +234,10 @@ pub struct Migrated {
     pub indexed: usize,
     /// Invoices and payments moved below the household's profile.
     pub moved: usize,
-    /// Those that changed while being moved (or whose new key was taken): the next run moves them.
+    /// Open invoices entered in their household's summary.
+    pub summarized: usize,
+    /// Those that changed while being moved or summarized (or whose new key was taken): the next
+    /// run does them.
     pub left: usize,
 }
 
@@ -262,6 +265,7 @@ pub async fn migrate_table(
                 }
             }
             let Some(pk) = item.get(portal_domain::ports::attr::PK).and_then(portal_domain::ports::Value::as_str) else { continue };
+            let account = store::record_of::<portal_domain::Household>(item)?.id;
             for prefix in store::EARLIER_LEDGER_PREFIXES {
                 for old in table.query(pk, prefix).await? {
                     let Some(writes) = store::move_ledger_item(&old) else { continue };
@@ -270,6 +274,22 @@ pub async fn migrate_table(
                         Err(portal_domain::StoreError::ConditionFailed) => done.left += 1,
                         Err(e) => return Err(e.into()),
                     }
+                }
+            }
+            // The summary of open invoices the invoice list reads (written by every payment and
+            // import since; here for what came before).
+            let invoices = store::household(table, &account).await?.ledger.invoices()?;
+            let existing = table.get(&portal_domain::keys::summary_key(&account)).await?;
+            for group in store::summary::backfill(&account, &invoices, existing.as_ref()) {
+                let entries = group.iter().filter(|w| matches!(w, portal_domain::ports::Write::Check { .. })).count();
+                let result = match <[_; 1]>::try_from(group) {
+                    Ok([write]) => table.write(write).await,
+                    Err(group) => table.transact(group).await,
+                };
+                match result {
+                    Ok(()) => done.summarized += entries,
+                    Err(portal_domain::StoreError::ConditionFailed) => done.left += 1,
+                    Err(e) => return Err(e.into()),
                 }
             }
         }
@@ -295,11 +315,11 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     };
     let done = migrate_table(&table, after, &mut |key| eprintln!("  through {}|{}", key.pk, key.sk)).await?;
     println!(
-        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile.",
-        done.households, done.indexed, done.moved
+        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile, {} open invoices summarized.",
+        done.households, done.indexed, done.moved, done.summarized
     );
     if done.left > 0 {
-        println!("{} changed while being moved: run portal migrate again to move them.", done.left);
+        println!("{} changed while being migrated: run portal migrate again to finish them.", done.left);
     }
     Ok(())
 }

@@ -35,11 +35,11 @@ fn invoice(number: &str, cents: i64, paid: i64, issued: &str, due: &str) -> Invo
 
 /// The overview's first page of all invoices, as the invoices function renders it.
 fn overview(chrome: &crate::layout::Chrome<'_>, today: NaiveDate, name: &str, invoices: &[Invoice]) -> String {
-    use crate::invoices::{listing, Filter};
-    let figures: Vec<_> = invoices.iter().map(Invoice::figures).collect();
-    let listing = listing(&figures, today, Filter::All, 1);
-    let shown: Vec<Invoice> = listing.shown.iter().map(|&i| invoices[i].clone()).collect();
-    crate::invoices::overview(chrome, today, name, &listing, &shown, Filter::All).into_string()
+    use crate::invoices::{listing_of, Filter};
+    use portal_domain::store::{invoice_list::ListRead, summary::Summary};
+    let read = ListRead { household: None, summary: Some(Summary::of_invoices(invoices)), invoices: invoices.to_vec(), more: false };
+    let listing = listing_of(&read, Filter::All, today, 1, None);
+    crate::invoices::overview(chrome, today, Some(name), &listing, Filter::All).into_string()
 }
 
 #[test]

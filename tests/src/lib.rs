@@ -129,18 +129,18 @@ impl Table for CountingTable {
     }
 }
 
-/// The demo household grown by 500 invoices and 200 payments (the statement and lists show them all).
+/// The demo household grown by 500 invoices and 200 payments (the statement and lists show them
+/// all), 300 of them left unpaid.
 pub async fn grow_household(table: &dyn Table) {
-    grow_household_by(table, 500).await
+    grow_household_by(table, 500, 200).await
 }
 
 /// The demo household grown by `count` invoices of $80 from 2010 on (a week apart, or closer when
-/// that would reach past 2025), the oldest two in five of them paid by card.
-pub async fn grow_household_by(table: &dyn Table, count: u32) {
+/// that would reach past 2025), the oldest `paid_count` of them paid by card.
+pub async fn grow_household_by(table: &dyn Table, count: u32, paid_count: u32) {
     let account = portal_domain::AccountId::parse("lopez").expect("valid");
     let start = chrono::NaiveDate::from_ymd_opt(2010, 1, 1).expect("valid");
     let spacing = if count * 7 <= 5_800 { 7 } else { (5_800 / count).max(1) };
-    let paid_count = count * 2 / 5;
     for n in 0..count {
         let issued = start + chrono::Days::new(u64::from(n * spacing));
         let paid = if n < paid_count { portal_domain::Money::parse("80").expect("valid") } else { portal_domain::Money::ZERO };
@@ -163,6 +163,7 @@ pub async fn grow_household_by(table: &dyn Table, count: u32) {
         })
         .expect("a valid invoice");
         table.write(portal_domain::store::put_invoice(&invoice).expect("an item")).await.expect("stored");
+        table.write(portal_domain::store::summary::entry(&invoice)).await.expect("stored");
         if n < paid_count {
             let payment = portal_domain::Payment {
                 id: format!("old-pay-{n}").try_into().expect("valid"),

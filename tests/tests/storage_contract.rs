@@ -74,6 +74,32 @@ async fn queries_a_range_of_sort_keys((table, clock): Fixture) {
     assert_eq!(sks(table.query_range("ACCOUNT#1", "N", "Z").await.unwrap()), ["SOURCE#s1"], "expired items are not read");
 }
 
+async fn upsert_creates_or_updates((table, _): Fixture) {
+    let key = Key::new("ACCOUNT#1", "#SUMMARY");
+    let first = Update::default().set("o#a", "open").add("p#a", Decimal::from(5));
+    table.write(Write::Upsert { key: key.clone(), update: first }).await.unwrap();
+    let item = table.get(&key).await.unwrap().expect("created");
+    assert_eq!((item[attr::PK].as_str(), item[attr::SK].as_str()), (Some("ACCOUNT#1"), Some("#SUMMARY")));
+    assert_eq!((item["o#a"].as_str(), item["p#a"].as_number()), (Some("open"), Some(Decimal::from(5))));
+    table.write(Write::Upsert { key: key.clone(), update: Update::default().add("p#a", Decimal::from(7)).remove("o#a") }).await.unwrap();
+    let item = table.get(&key).await.unwrap().unwrap();
+    assert_eq!((item.get("o#a"), item["p#a"].as_number()), (None, Some(Decimal::from(12))));
+    // In a transaction that fails elsewhere, nothing is written.
+    let failing = vec![
+        Write::Upsert { key: key.clone(), update: Update::default().add("p#a", Decimal::ONE) },
+        Write::Check { key: Key::new("NOPE", "1"), condition: Condition::Exists },
+    ];
+    assert!(matches!(table.transact(failing).await, Err(StoreError::ConditionFailed)));
+    assert_eq!(table.get(&key).await.unwrap().unwrap()["p#a"].as_number(), Some(Decimal::from(12)));
+    let together = vec![
+        Write::Upsert { key: Key::new("ACCOUNT#2", "#SUMMARY"), update: Update::default().set("type", "summary") },
+        Write::Upsert { key: key.clone(), update: Update::default().add("p#a", Decimal::ONE) },
+    ];
+    table.transact(together).await.unwrap();
+    assert_eq!(table.get(&key).await.unwrap().unwrap()["p#a"].as_number(), Some(Decimal::from(13)));
+    assert!(table.get(&Key::new("ACCOUNT#2", "#SUMMARY")).await.unwrap().is_some());
+}
+
 async fn not_exists_refuses_a_second_put((table, _): Fixture) {
     table.write(put(item("P", "S", &[("v", Value::from(1i64))]), Some(Condition::NotExists))).await.unwrap();
     let second = table.write(put(item("P", "S", &[("v", Value::from(2i64))]), Some(Condition::NotExists))).await;
@@ -300,6 +326,7 @@ contract!(
     round_trips_every_value_kind,
     queries_a_partition_by_prefix_in_order,
     queries_a_range_of_sort_keys,
+    upsert_creates_or_updates,
     not_exists_refuses_a_second_put,
     exists_needs_the_item,
     equals_guards_versions,

@@ -27,7 +27,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use portal_domain::contact::replace_member;
 use portal_domain::enrol::{claim_email, email_claim_key};
-use portal_domain::ports::{attr, Condition, Key, Table, Update, Value, Write};
+use portal_domain::ports::{attr, Condition, Item, Key, Table, Update, Value, Write};
 use portal_domain::store::{self, record_item, record_of, version_of, PAID, PENDING};
 use portal_domain::*;
 use serde::Serialize;
@@ -195,15 +195,24 @@ async fn import_household(table: &dyn Table, h: &HouseholdData, final_pass: bool
 async fn execute(table: &dyn Table, plan: &HouseholdPlan) -> Result<(), StoreError> {
     if plan.fresh {
         let mut items = Vec::new();
+        let mut gathered: BTreeMap<Key, Item> = BTreeMap::new();
         for write in plan.groups.iter().flatten() {
             match write {
                 Write::Put { item, .. } if item.get(store::TYPE).and_then(Value::as_str) == Some("email-claim") => {
                     with_retries(|| table.write(write.clone())).await?;
                 }
                 Write::Put { item, .. } => items.push(item.clone()),
+                // Items gathered from many writes (the summary of open invoices) are put whole.
+                Write::Upsert { key, update } => {
+                    let item = gathered.entry(key.clone()).or_insert_with(|| {
+                        Item::from([(attr::PK.to_owned(), Value::S(key.pk.clone())), (attr::SK.to_owned(), Value::S(key.sk.clone()))])
+                    });
+                    update.apply_to(item);
+                }
                 other => return Err(StoreError::Malformed(format!("a new household's plan holds {other:?}"))),
             }
         }
+        items.extend(gathered.into_values());
         return with_retries(|| table.put_batch(items.clone())).await;
     }
     for group in &plan.groups {
@@ -574,9 +583,12 @@ impl Planner<'_> {
                 group.push(store::put_payment(p)?);
                 report.created += 1;
             }
+            // The household's summary of open invoices follows the invoice as put.
+            let summary = store::summary::entry(&new);
             match old {
                 None => {
                     group.insert(0, store::put_invoice(&new)?);
+                    group.push(summary);
                     report.created += 1;
                 }
                 Some((old, _)) if *old == new => report.unchanged += 1,
@@ -594,6 +606,7 @@ impl Planner<'_> {
                         group.insert(0, Write::Delete { key: key.clone(), condition: Some(same_amounts) });
                         group.insert(1, put);
                     }
+                    group.push(summary);
                     report.updated += 1;
                 }
             }

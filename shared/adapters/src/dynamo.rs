@@ -240,16 +240,16 @@ impl DynamoTable {
                     )
                     .build()
             }
-            Write::Update { key, update, condition } => {
+            Write::Update { key, update, .. } | Write::Upsert { key, update } => {
                 let update_expr = expr.update(update);
-                let cond = self.update_condition(&mut expr, condition.as_ref(), now);
+                let cond = self.update_condition_of(&mut expr, write, now);
                 TransactWriteItem::builder()
                     .update(
                         DynamoUpdate::builder()
                             .table_name(&self.table)
                             .set_key(Some(key_map(key)))
                             .update_expression(update_expr)
-                            .condition_expression(cond)
+                            .set_condition_expression(cond)
                             .set_expression_attribute_names(expr.names())
                             .set_expression_attribute_values(expr.values())
                             .build()
@@ -292,6 +292,15 @@ impl DynamoTable {
     }
 
     /// An update never creates an item: it always requires a live one, plus its own condition.
+    /// An update's condition: the item is live (an update never creates one) and the write's
+    /// own condition holds; an upsert has none.
+    fn update_condition_of(&self, expr: &mut Expr, write: &Write, now: i64) -> Option<String> {
+        match write {
+            Write::Update { condition, .. } => Some(self.update_condition(expr, condition.as_ref(), now)),
+            _ => None,
+        }
+    }
+
     fn update_condition(&self, expr: &mut Expr, condition: Option<&Condition>, now: i64) -> String {
         let live = expr.live(now);
         match condition {
@@ -498,15 +507,15 @@ impl Table for DynamoTable {
                     .await
                     .map_err(|e| write_error(e, "PutItem", |s| s.is_conditional_check_failed_exception()))?;
             }
-            Write::Update { key, update, condition } => {
+            Write::Update { key, update, .. } | Write::Upsert { key, update } => {
                 let update_expr = expr.update(update);
-                let cond = self.update_condition(&mut expr, condition.as_ref(), now);
+                let cond = self.update_condition_of(&mut expr, &write, now);
                 self.client
                     .update_item()
                     .table_name(&self.table)
                     .set_key(Some(key_map(key)))
                     .update_expression(update_expr)
-                    .condition_expression(cond)
+                    .set_condition_expression(cond)
                     .set_expression_attribute_names(expr.names())
                     .set_expression_attribute_values(expr.values())
                     .send()

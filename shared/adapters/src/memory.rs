@@ -63,22 +63,13 @@ fn holds(condition: &Condition, item: Option<&Item>) -> bool {
 }
 
 fn apply(item: &mut Item, update: &Update) {
-    for (name, value) in &update.set {
-        item.insert(name.clone(), value.clone());
-    }
-    for (name, amount) in &update.add {
-        let current = item.get(name).and_then(Value::as_number).unwrap_or(Decimal::ZERO);
-        item.insert(name.clone(), Value::N(current + amount));
-    }
-    for name in &update.remove {
-        item.remove(name);
-    }
+    update.apply_to(item);
 }
 
 fn key_of_write(write: &Write) -> Result<Key, StoreError> {
     match write {
         Write::Put { item, .. } => Key::of(item).ok_or_else(|| StoreError::Malformed("put without pk/sk".into())),
-        Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => Ok(key.clone()),
+        Write::Update { key, .. } | Write::Upsert { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => Ok(key.clone()),
     }
 }
 
@@ -96,6 +87,14 @@ impl MemoryTable {
                 let mut next = Item::clone(existing);
                 apply(&mut next, update);
                 (condition.as_ref(), Some(Some(next)))
+            }
+            Write::Upsert { key, update } => {
+                let mut next = match current {
+                    Some(existing) => Item::clone(existing),
+                    None => Item::from([(attr::PK.to_owned(), Value::S(key.pk.clone())), (attr::SK.to_owned(), Value::S(key.sk.clone()))]),
+                };
+                apply(&mut next, update);
+                (None, Some(Some(next)))
             }
             Write::Delete { condition, .. } => (condition.as_ref(), Some(None)),
             Write::Check { condition, .. } => (Some(condition), None),

@@ -7,6 +7,7 @@
 //! | `PRACTICE`                    | `PROFILE`, `PLAN#{plan}`                | the practice and its plans             |
 //! | `ACCOUNT#{household}`         | `!PAYMENT#{time}#{id}`                  | a payment, by time (pending: indexed)  |
 //! |                               | `#INVOICE#{issued}#{id}`                | an invoice, by issue date              |
+//! |                               | `#SUMMARY`                              | its open invoices and their figures    |
 //! |                               | `ACCOUNT`                               | the household (indexed: `HOUSEHOLDS`)  |
 //! |                               | `MEMBER#{member}`                       | a member (indexed by email)            |
 //! |                               | `MEMBERSHIP#{id}`                       | a membership term                      |
@@ -33,6 +34,9 @@
 //! The billing history sorts before the household's own records (`!` and `#` sort before every
 //! letter, payments before invoices), so a page about the household reads its profile, the range
 //! from `ACCOUNT` on ([`profile_range`]), without the years of invoices and payments below it.
+//! Between the newest invoice and the household's record lies the summary of its open invoices:
+//! reading down from the record ([`LEDGER_HEAD_BEFORE`]), the invoice list gets the household,
+//! what is due and the newest invoices in one Query of a fixed number of items.
 //! Tables written before this layout had `INVOICE#…` and `PAYMENT#…`: readers still know those
 //! keys, and `portal migrate` moves them ([`ledger_sk`]).
 //!
@@ -105,6 +109,17 @@ impl AccountItem {
             AccountItem::Other
         }
     }
+}
+
+/// The household's summary of its open invoices (`store::summary`), just below its record.
+pub const SUMMARY_SK: &str = "#SUMMARY";
+
+/// A sort key just above the household's record and below every other profile key: reading
+/// newest first from below it gives the record, the summary, then the invoices, newest first.
+pub const LEDGER_HEAD_BEFORE: &str = "ACCOUNT$";
+
+pub fn summary_key(account: &AccountId) -> Key {
+    Key::new(account_pk(account), SUMMARY_SK)
 }
 
 pub fn account_pk(account: &AccountId) -> String {
@@ -325,8 +340,11 @@ mod tests {
         assert_eq!(after_ledger_prefix("INVOICE#2026-11-01#i", INVOICE), Some("2026-11-01#i"));
         assert_eq!(after_ledger_prefix("!PAYMENT#t#p", PAYMENT), Some("t#p"));
         assert_eq!(after_ledger_prefix("MEMBER#m", PAYMENT), None);
-        // Payments, then invoices, then the household's record: newest invoices lie just below it.
-        assert!(PAYMENT < INVOICE && INVOICE < profile_range().0);
+        // Payments, then invoices, the summary, and the household's record: the newest invoices lie
+        // just below the summary, and nothing of the profile lies between the record and the bound.
+        assert!(PAYMENT < INVOICE && INVOICE < SUMMARY_SK && SUMMARY_SK < profile_range().0);
+        assert!(format!("{INVOICE}9999-12-31#~").as_str() < SUMMARY_SK);
+        assert!(HOUSEHOLD_SK < LEDGER_HEAD_BEFORE && LEDGER_HEAD_BEFORE < AGREEMENT && LEDGER_HEAD_BEFORE < AUTOPAY_SK);
     }
 
     #[test]

@@ -524,7 +524,13 @@ async fn finish(
         writes.push(invoice);
         writes.push(payment);
     }
+    let paid_now = decided.then(|| store::summary::paid(&payments)).flatten();
+    let counted = paid_now.is_some();
+    writes.extend(paid_now);
     let result = if writes.is_empty() { Ok(()) } else { table.transact(writes).await };
+    if counted && result.is_ok() {
+        store::summary::prune_after_paying(table, &payments[0].account).await;
+    }
     if let Some(token) = batch.forget {
         if let Err(e) = gateway.detach(token).await {
             tracing::warn!(error = %e, "a source used once could not be detached");
@@ -590,8 +596,14 @@ pub async fn apply(
         store::replace_payment(&settled, payment.version)?,
     ];
     writes.extend(feed::writes(&Vec::from_iter(feed::payment_decided(&settled)), at)?);
+    let paid_now = store::summary::paid([&settled]);
+    let counted = paid_now.is_some();
+    writes.extend(paid_now);
     match table.transact(writes).await {
         Ok(()) => {
+            if counted {
+                store::summary::prune_after_paying(table, &settled.account).await;
+            }
             settled.version = payment.version + 1;
             *payment = settled;
             Ok(true)
@@ -639,8 +651,15 @@ pub async fn refresh(
     }
     let changes: Vec<Change<'_>> = settled.iter().filter_map(|(_, p)| feed::payment_decided(p)).collect();
     writes.extend(feed::writes(&changes, now)?);
+    let paid_now = store::summary::paid(settled.iter().map(|(_, p)| p));
+    let counted = paid_now.as_ref().map(|_| settled[0].1.account.clone());
+    writes.extend(paid_now);
     match table.transact(writes).await {
-        Ok(()) => {}
+        Ok(()) => {
+            if let Some(account) = counted {
+                store::summary::prune_after_paying(table, &account).await;
+            }
+        }
         // Recorded by someone else meanwhile (Stripe's event, another page): nothing more to do.
         Err(StoreError::ConditionFailed) => return Ok(false),
         Err(e) => return Err(e.into()),
@@ -926,7 +945,14 @@ mod refresh_tests {
         let mut gateway = MockPaymentGateway::new();
         gateway.expect_charge_status().times(1).returning(|_| Ok(ChargeOutcome::Succeeded { reference: "pi_1".into() }));
         let mut table = MockTable::new();
-        table.expect_transact().times(1).withf(|w| w.len() == 6).returning(|_| Ok(()));
+        // For each part its invoice, its payment and the practice's event, and the household's summary once.
+        table
+            .expect_transact()
+            .times(1)
+            .withf(|w| w.len() == 7 && w.iter().filter(|w| matches!(w, Write::Upsert { .. })).count() == 1)
+            .returning(|_| Ok(()));
+        // Then what was paid in full leaves the summary (here there is none to read).
+        table.expect_get().times(1).returning(|_| Ok(None));
         let mut parts = [part("p1", "inv-1", 14000), part("p2", "inv-2", 6000)];
         let now = DateTime::from_timestamp(1_790_100_000, 0).unwrap();
         assert!(refresh(&table, &gateway, &mut parts, now).await.unwrap());

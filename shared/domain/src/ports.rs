@@ -130,6 +130,21 @@ impl Update {
         self.remove.push(name.to_owned());
         self
     }
+
+    /// Applies the update to an item as the table does: sets, then adds (to zero when absent),
+    /// then removes.
+    pub fn apply_to(&self, item: &mut Item) {
+        for (name, value) in &self.set {
+            item.insert(name.clone(), value.clone());
+        }
+        for (name, amount) in &self.add {
+            let current = item.get(name).and_then(Value::as_number).unwrap_or(Decimal::ZERO);
+            item.insert(name.clone(), Value::N(current + amount));
+        }
+        for name in &self.remove {
+            item.remove(name);
+        }
+    }
 }
 
 /// One write, alone or in a transaction.
@@ -144,6 +159,12 @@ pub enum Write {
         key: Key,
         update: Update,
         condition: Option<Condition>,
+    },
+    /// Updates an item, creating it (with its key alone) when there is none: for an item that
+    /// gathers figures of many others (a household's open invoices), which no writer may fail on.
+    Upsert {
+        key: Key,
+        update: Update,
     },
     Delete {
         key: Key,

@@ -127,7 +127,14 @@ pub async fn apply(table: &dyn Table, event_id: &str, event: &ProcessorEvent, no
         })
         .collect();
     writes.extend(feed::writes(&changes, now)?);
+    // What went through now (not a refund of what went through before) counts in the summary.
+    let paid_now = store::summary::paid(changed_parts.iter().filter(|(was, _)| *was == PaymentStatus::Pending).map(|(_, p)| p));
+    let counted = paid_now.as_ref().map(|_| changed_parts[0].1.account.clone());
+    writes.extend(paid_now);
     table.transact(writes).await?;
+    if let Some(account) = counted {
+        store::summary::prune_after_paying(table, &account).await;
+    }
     // The first part changed names the payment (the first part of a batch, whose receipt lists all).
     let (before, mut payment) = changed_parts.swap_remove(0);
     payment.version += 1;
@@ -211,7 +218,14 @@ mod tests {
         let Applied::Recorded { payment: paid, .. } = apply(&table, "evt_1", &event, now()).await.unwrap() else { panic!("recorded") };
         assert_eq!((paid.status, paid.version), (PaymentStatus::Succeeded, 4));
         let writes = written.lock().unwrap();
-        assert_eq!(writes.len(), 4, "the payment, the event's marker, the invoice and the practice's event, in one transaction");
+        assert_eq!(
+            writes.len(),
+            5,
+            "the payment, the event's marker, the invoice, the practice's event and the household's summary, in one transaction"
+        );
+        assert!(writes.iter().any(
+            |w| matches!(w, Write::Upsert { key, update } if *key == crate::keys::summary_key(&paid.account) && update.add == [("p#inv-1".to_owned(), Money::from_cents(5000).amount())])
+        ));
         assert_eq!(crate::feed::kinds_in(&writes), ["payment.succeeded"]);
         assert!(writes.iter().any(|w| matches!(w, Write::Put { item, .. } if Key::of(item) == Some(store::processor_event_key("evt_1")))));
     }
@@ -314,7 +328,13 @@ mod tests {
         let Applied::Recorded { payment, .. } = apply(&table, "evt_1", &settled, now()).await.unwrap() else { panic!("recorded") };
         assert_eq!((payment.id.as_str(), payment.status), ("p1", PaymentStatus::Succeeded), "told of as its first part");
         let writes = written.lock().unwrap().clone();
-        assert_eq!(writes.len(), 7, "the marker, and for each part its payment, its invoice and the practice's event: one transaction");
+        assert_eq!(
+            writes.len(),
+            8,
+            "the marker, for each part its payment, its invoice and the practice's event, and the summary once: one transaction"
+        );
+        let summary: Vec<&Write> = writes.iter().filter(|w| matches!(w, Write::Upsert { .. })).collect();
+        assert!(matches!(summary[..], [Write::Upsert { update, .. }] if update.add.len() == 2), "{summary:?}");
         assert_eq!(crate::feed::kinds_in(&writes), ["payment.succeeded", "payment.succeeded"]);
 
         // A refund of $60.00 of the $80.00: the first part gives back all it paid, the second the rest.

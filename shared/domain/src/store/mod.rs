@@ -37,7 +37,9 @@ pub use crate::keys::{
 
 mod codec;
 mod household;
+pub mod invoice_list;
 mod ledger;
+pub mod summary;
 
 pub use codec::*;
 pub use household::*;
