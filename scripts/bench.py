@@ -439,8 +439,12 @@ def report(results: str, out: str) -> None:
             lines.append(f"| {group}: {name} | {ms * 1000:.0f} µs |")
     lines += ["", "The pages about the household (members, contact details, email preferences, memberships, renewal, a new",
               "dependent, leaving, payment methods, automatic payment, agreements) read its profile alone: the sort keys from",
-              "`ACCOUNT` on, below which the billing history lies (`keys::profile_range`). The pages of its billing still read",
-              "the whole partition in one Query, decoding only what they show (`store::Ledger`); their cost grows with the history."]
+              "`ACCOUNT` on, below which the billing history lies (`keys::profile_range`). The invoice list reads down from the",
+              "household's record: the record, the summary of its open invoices and the newest invoices (`store::invoice_list`);",
+              "an older page, the invoices below its cursor; the unpaid invoices, the summary. Its cost follows the open invoices,",
+              "not the history: the 500-invoice household leaves 300 unpaid, the grown households only the demo's few. The other",
+              "pages of the billing (an invoice, the pay form, receipts, the statement) still read the whole partition in one",
+              "Query, decoding only what they show (`store::Ledger`); their cost grows with the history."]
     reports = sorted((name, ms) for (group, name), ms in medians.items() if group == "report")
     if reports:
         lines += ["", "A statement's cost follows its period: the pages above show the default 12 months. The same household's",
