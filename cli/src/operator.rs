@@ -266,7 +266,7 @@ pub async fn migrate_table(
             }
             let Some(pk) = item.get(portal_domain::ports::attr::PK).and_then(portal_domain::ports::Value::as_str) else { continue };
             let account = store::record_of::<portal_domain::Household>(item)?.id;
-            for prefix in store::EARLIER_LEDGER_PREFIXES {
+            for prefix in portal_domain::keys::EARLIER_LEDGER_PREFIXES {
                 for old in table.query(pk, prefix).await? {
                     let Some(writes) = store::move_ledger_item(&old) else { continue };
                     match table.transact(writes).await {

@@ -75,9 +75,12 @@ impl Filter {
 /// of at most 12 KB, three read units, for invoices of a few lines.
 pub const INVOICES_PER_PAGE: usize = 15;
 
+/// The highest page number a link may show (only a label: a damaged link cannot overflow it).
+const MAX_PAGE_NUMBER: usize = 1_000_000;
+
 /// From the `page` query parameter (the number an older page shows): 1 when absent or not a number.
 pub fn parse_page(value: Option<&str>) -> usize {
-    value.and_then(|v| v.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1)
+    value.and_then(|v| v.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1).min(MAX_PAGE_NUMBER)
 }
 
 /// One row of the list: an invoice's number, issue date and figures (from the invoice, or from

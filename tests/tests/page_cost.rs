@@ -211,16 +211,22 @@ async fn a_payment_changed_while_it_is_moved_is_left_for_the_next_run() {
     let lopez = AccountId::parse("lopez").unwrap();
     as_written_before(table.as_ref(), &lopez).await;
     let items = table.query(&keys::account_pk(&lopez), "INVOICE#").await.unwrap();
-    let read = Item::clone(&items[0]);
-    // A payment reserves part of the invoice after the migration read it.
+    let open = items.iter().find(|i| i[store::AVAILABLE].as_number().unwrap() >= rust_decimal::Decimal::TEN).expect("an open invoice");
+    let read = Item::clone(open);
+    // A payment reserves part of the invoice after the migration read it (as a reservation does:
+    // the money figures move, the version does not).
     let key = Key::of(&read).unwrap();
-    table
-        .write(Write::Update { key, update: portal_domain::ports::Update::default().set(attr::VERSION, 99u64), condition: None })
-        .await
-        .unwrap();
+    let reserve = portal_domain::ports::Update::default()
+        .add(store::PENDING, rust_decimal::Decimal::TEN)
+        .add(store::AVAILABLE, -rust_decimal::Decimal::TEN);
+    table.write(Write::Update { key, update: reserve, condition: None }).await.unwrap();
     let writes = store::move_ledger_item(&read).unwrap();
     assert!(matches!(table.transact(writes).await, Err(portal_domain::StoreError::ConditionFailed)));
     let done = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
     assert_eq!(done.left, 0, "the next run moves it as it is now");
     assert!(table.query(&keys::account_pk(&lopez), "INVOICE#").await.unwrap().is_empty());
+    let moved_key = Key::new(keys::account_pk(&lopez), keys::ledger_sk(read[attr::SK].as_str().unwrap()).unwrap());
+    let moved = table.get(&moved_key).await.unwrap().unwrap();
+    let pending = |item: &Item| item[store::PENDING].as_number().unwrap();
+    assert_eq!(pending(&moved), pending(&read) + rust_decimal::Decimal::TEN, "the reservation made meanwhile is kept");
 }

@@ -587,8 +587,9 @@ impl Planner<'_> {
             let summary = store::summary::entry(&new);
             match old {
                 None => {
+                    // Right after the invoice, so both are in the same transaction however many payments follow.
                     group.insert(0, store::put_invoice(&new)?);
-                    group.push(summary);
+                    group.insert(1, summary);
                     report.created += 1;
                 }
                 Some((old, _)) if *old == new => report.unchanged += 1,
@@ -601,12 +602,13 @@ impl Planner<'_> {
                     let put = store::put_invoice(&new)?;
                     if store::invoice_key(&new) == *key {
                         group.insert(0, conditioned(put, same_amounts));
+                        group.insert(1, summary);
                     } else {
                         // The issue date is part of the key: move the invoice.
                         group.insert(0, Write::Delete { key: key.clone(), condition: Some(same_amounts) });
                         group.insert(1, put);
+                        group.insert(2, summary);
                     }
-                    group.push(summary);
                     report.updated += 1;
                 }
             }

@@ -291,7 +291,6 @@ impl DynamoTable {
         Ok(item)
     }
 
-    /// An update never creates an item: it always requires a live one, plus its own condition.
     /// An update's condition: the item is live (an update never creates one) and the write's
     /// own condition holds; an upsert has none.
     fn update_condition_of(&self, expr: &mut Expr, write: &Write, now: i64) -> Option<String> {
@@ -301,6 +300,7 @@ impl DynamoTable {
         }
     }
 
+    /// An update never creates an item: it always requires a live one, plus its own condition.
     fn update_condition(&self, expr: &mut Expr, condition: Option<&Condition>, now: i64) -> String {
         let live = expr.live(now);
         match condition {
@@ -405,7 +405,11 @@ impl Table for DynamoTable {
             let mut request = self
                 .partition_query(pk, start.take())
                 .scan_index_forward(false)
-                .limit(i32::try_from((limit - found.len()).saturating_add(usize::from(!before.is_empty()))).unwrap_or(i32::MAX));
+                // The BETWEEN form includes `before` itself, which is left out below: one more to read.
+                .limit(
+                    i32::try_from((limit - found.len()).saturating_add(usize::from(!before.is_empty() && !sk_prefix.is_empty())))
+                        .unwrap_or(i32::MAX),
+                );
             // DynamoDB takes no empty string in a key condition: no prefix is no condition on it.
             request = if sk_prefix.is_empty() && before.is_empty() {
                 request.key_condition_expression("#pk = :pk")

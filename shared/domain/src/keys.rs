@@ -56,6 +56,8 @@ pub const PAYMENT: &str = "!PAYMENT#";
 /// The ledger's sort-key prefixes in tables written before the history moved below the profile.
 const OLD_INVOICE: &str = "INVOICE#";
 const OLD_PAYMENT: &str = "PAYMENT#";
+/// Where `portal migrate` looks for what to move ([`ledger_sk`]).
+pub const EARLIER_LEDGER_PREFIXES: [&str; 2] = [OLD_INVOICE, OLD_PAYMENT];
 pub const SOURCE: &str = "SOURCE#";
 pub const AGREEMENT: &str = "AGREEMENT#";
 pub const EMAIL_CHANGE: &str = "EMAILCHANGE#";

@@ -298,7 +298,15 @@ use crate::keys::idempotency_key;
 pub async fn replayed(table: &dyn Table, account: &AccountId, key: &str) -> Result<Option<Payment>, StoreError> {
     let Some(item) = table.get(&idempotency_key(account, key)).await? else { return Ok(None) };
     let record: IdempotencyRecord = record_of(&item)?;
-    let Some(stored) = table.get(&Key::new(record.payment_pk, record.payment_sk)).await? else { return Ok(None) };
+    // A record from before the history moved below the profile names the payment's key then.
+    let now = crate::keys::ledger_sk(&record.payment_sk).unwrap_or_else(|| record.payment_sk.clone());
+    let stored = match table.get(&Key::new(record.payment_pk.clone(), now)).await? {
+        Some(stored) => stored,
+        None => match table.get(&Key::new(record.payment_pk, record.payment_sk)).await? {
+            Some(stored) => stored,
+            None => return Ok(None),
+        },
+    };
     let mut payment: Payment = record_of(&stored)?;
     payment.version = store::version_of(&stored);
     Ok(Some(payment))
@@ -431,7 +439,8 @@ pub async fn pay(
         account: req.account.to_string(),
         description: numbers.join(", "),
     };
-    let batch = Batch { keys: invoice_keys, forget: forget.then_some(token.as_str()), at: req.now };
+    let closes = parts.iter().any(|(invoice, part)| invoice.balance() == *part);
+    let batch = Batch { keys: invoice_keys, forget: forget.then_some(token.as_str()), at: req.now, closes };
     let reference = match gateway.prepare(&request).await {
         Ok(reference) => reference,
         Err(e) => {
@@ -488,6 +497,9 @@ struct Batch<'a> {
     keys: Vec<Key>,
     forget: Option<&'a str>,
     at: DateTime<Utc>,
+    /// Whether a part pays the rest of its invoice: once it goes through, the household's
+    /// summary of open invoices has an entry to prune.
+    closes: bool,
 }
 
 /// Records what the processor answered for every part of a payment, in one transaction:
@@ -528,7 +540,7 @@ async fn finish(
     let counted = paid_now.is_some();
     writes.extend(paid_now);
     let result = if writes.is_empty() { Ok(()) } else { table.transact(writes).await };
-    if counted && result.is_ok() {
+    if counted && batch.closes && result.is_ok() {
         store::summary::prune_after_paying(table, &payments[0].account).await;
     }
     if let Some(token) = batch.forget {

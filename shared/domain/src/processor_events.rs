@@ -72,8 +72,15 @@ pub async fn apply(table: &dyn Table, event_id: &str, event: &ProcessorEvent, no
     let charge: ChargeRecord = record_of(&charge)?;
     // A charge that paid several invoices has one payment for each: the event is about them all.
     let mut parts = Vec::new();
-    for (payment_key, invoice_key) in charge.parts() {
-        let Some(item) = table.get(&payment_key).await? else { return Ok(Applied::NotOurs) };
+    for ((payment_key, invoice_key), (written_payment, _)) in charge.parts().into_iter().zip(charge.parts_as_written()) {
+        let Some(item) = table.get(&payment_key).await? else {
+            // A household `portal migrate` has not reached yet keeps its payments at the keys the
+            // record names: the event waits for it (an error, so the processor sends it again).
+            if written_payment != payment_key && table.get(&written_payment).await?.is_some() {
+                return Err(StoreError::Unavailable(anyhow::anyhow!("the payment's household is not migrated yet (portal migrate)")));
+            }
+            return Ok(Applied::NotOurs);
+        };
         let mut payment: Payment = record_of(&item)?;
         payment.version = store::version_of(&item);
         parts.push((payment, invoice_key));
@@ -228,6 +235,40 @@ mod tests {
         ));
         assert_eq!(crate::feed::kinds_in(&writes), ["payment.succeeded"]);
         assert!(writes.iter().any(|w| matches!(w, Write::Put { item, .. } if Key::of(item) == Some(store::processor_event_key("evt_1")))));
+    }
+
+    #[tokio::test]
+    async fn an_event_for_a_household_not_yet_migrated_waits_for_it() {
+        let stored = payment(PaymentStatus::Pending, Reversals::default());
+        let now_key = store::payment_key(&stored);
+        let old_sk = now_key.sk.replacen(crate::keys::PAYMENT, "PAYMENT#", 1);
+        let mut table = MockTable::new();
+        table.expect_get().returning(move |k| {
+            Ok(if k.pk.starts_with("PROCESSOR_EVENT#") || k.sk == crate::keys::SUMMARY_SK || *k == now_key {
+                None
+            } else if k.pk.starts_with("CHARGE#") {
+                let record = ChargeRecord {
+                    payment_pk: "ACCOUNT#lopez".into(),
+                    payment_sk: old_sk.clone(),
+                    invoice_sk: "INVOICE#2026-11-01#inv-1".into(),
+                    more: vec![],
+                };
+                Some(record_item(&store::charge_key("pi_1"), "charge", &record, 1).unwrap())
+            } else {
+                assert_eq!(k.sk, old_sk, "read where the household keeps it");
+                Some(record_item(k, "payment", &stored, stored.version).unwrap())
+            })
+        });
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let sink = written.clone();
+        table.expect_transact().returning(move |writes| {
+            sink.lock().unwrap().extend(writes);
+            Ok(())
+        });
+        let event = ProcessorEvent::Succeeded { reference: "pi_1".into() };
+        // Not dropped as someone else's: an error, so the processor sends it again after `portal migrate`.
+        assert!(matches!(apply(&table, "evt_1", &event, now()).await, Err(StoreError::Unavailable(_))));
+        assert!(written.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -178,7 +178,7 @@ fn find_by_id<'a>(items: &'a [Arc<Item>], id: &str) -> Option<&'a Item> {
         .map(|i| &**i)
 }
 
-/// The issue date in an invoice's sort key (`INVOICE#{issued}#{id}`).
+/// The issue date in an invoice's sort key (`#INVOICE#{issued}#{id}`, or the earlier `INVOICE#…`).
 fn issued_in_key(item: &Item) -> Option<NaiveDate> {
     item.get(attr::SK).and_then(Value::as_str).and_then(|sk| crate::keys::after_ledger_prefix(sk, crate::keys::INVOICE)).and_then(date_at)
 }
@@ -233,7 +233,7 @@ fn charge_of(item: &Item) -> Result<Option<Money>, StoreError> {
     }
 }
 
-/// The instant in a payment's sort key (`PAYMENT#{time}#{id}`).
+/// The instant in a payment's sort key (`!PAYMENT#{time}#{id}`, or the earlier `PAYMENT#…`).
 fn paid_at_in_key(item: &Item) -> Option<DateTime<Utc>> {
     time_at(crate::keys::after_ledger_prefix(item.get(attr::SK).and_then(Value::as_str)?, crate::keys::PAYMENT)?)
 }

@@ -117,15 +117,12 @@ pub fn index_household(item: &Item) -> Result<Option<Write>, StoreError> {
     }))
 }
 
-/// The sort-key prefixes the billing history had before it moved below the household's profile
-/// (`keys::ledger_sk`): where `portal migrate` looks for what to move.
-pub const EARLIER_LEDGER_PREFIXES: [&str; 2] = ["INVOICE#", "PAYMENT#"];
-
 /// For a table written before the billing history moved below the profile (`portal migrate`):
 /// the transaction that moves an invoice or payment `item` to its key now, or `None` when it is
 /// not such an item. The item is put at its new key on condition nothing is there, and deleted
-/// from the old on condition it is still the version read, so a payment that changed it meanwhile
-/// is never lost: the transaction fails and the next run moves it.
+/// from the old on condition it is still as read (its version, and an invoice's money figures,
+/// which payments change without a version), so a payment that changed it meanwhile is never
+/// lost: the transaction fails and the next run moves it.
 pub fn move_ledger_item(item: &Item) -> Option<Vec<Write>> {
     let old = Key::of(item)?;
     let sk = crate::keys::ledger_sk(&old.sk)?;
@@ -135,10 +132,11 @@ pub fn move_ledger_item(item: &Item) -> Option<Vec<Write>> {
     if moved.get(attr::GSI1PK).and_then(Value::as_str) == Some(PENDING_PAYMENTS) {
         moved.insert(attr::GSI1SK.into(), Value::S(sk));
     }
-    let unchanged = match item.get(attr::VERSION) {
-        Some(version) => Condition::Equals(attr::VERSION.into(), version.clone()),
-        None => Condition::Exists,
-    };
+    let unchanged: Vec<Condition> = [attr::VERSION, PAID, PENDING, AVAILABLE]
+        .iter()
+        .filter_map(|name| item.get(*name).map(|value| Condition::Equals((*name).into(), value.clone())))
+        .collect();
+    let unchanged = if unchanged.is_empty() { Condition::Exists } else { Condition::All(unchanged) };
     Some(vec![Write::Put { item: moved, condition: Some(Condition::NotExists) }, Write::Delete { key: old, condition: Some(unchanged) }])
 }
 
@@ -222,11 +220,20 @@ impl ChargeRecord {
     /// Every part's (payment, invoice) keys, the first part first. A record written before the
     /// billing history moved below the profile names the keys it had then; they are read as now.
     pub fn parts(&self) -> Vec<(Key, Key)> {
-        let pk = &self.payment_pk;
         let now = |sk: &String| crate::keys::ledger_sk(sk).unwrap_or_else(|| sk.clone());
+        self.keys(now)
+    }
+
+    /// The keys as the record names them: where a household not yet migrated still keeps them.
+    pub fn parts_as_written(&self) -> Vec<(Key, Key)> {
+        self.keys(String::clone)
+    }
+
+    fn keys(&self, sk: impl Fn(&String) -> String) -> Vec<(Key, Key)> {
+        let pk = &self.payment_pk;
         std::iter::once((&self.payment_sk, &self.invoice_sk))
             .chain(self.more.iter().map(|p| (&p.payment_sk, &p.invoice_sk)))
-            .map(|(payment, invoice)| (Key::new(pk.clone(), now(payment)), Key::new(pk.clone(), now(invoice))))
+            .map(|(payment, invoice)| (Key::new(pk.clone(), sk(payment)), Key::new(pk.clone(), sk(invoice))))
             .collect()
     }
 }

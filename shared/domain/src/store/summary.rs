@@ -174,10 +174,12 @@ pub async fn prune(table: &dyn Table, account: &AccountId) -> Result<usize, Stor
     let mut pruned = 0;
     for id in closed {
         let (open_name, paid_name) = (format!("{OPEN}{id}"), format!("{PAID_ON}{id}"));
-        let condition = match item.get(&paid_name) {
-            Some(value) => Condition::Equals(paid_name.clone(), value.clone()),
-            None => Condition::Exists,
-        };
+        // Both as read: an import that reopened the invoice meanwhile keeps its entry.
+        let as_read: Vec<Condition> = [&open_name, &paid_name]
+            .iter()
+            .filter_map(|name| item.get(*name).map(|v| Condition::Equals((*name).clone(), v.clone())))
+            .collect();
+        let condition = if as_read.is_empty() { Condition::Exists } else { Condition::All(as_read) };
         let update = Update::default().remove(&open_name).remove(&paid_name);
         match table.write(Write::Update { key: key.clone(), update, condition: Some(condition) }).await {
             Ok(()) => pruned += 1,
