@@ -2,41 +2,22 @@
 
 use chrono::NaiveDate;
 use maud::{html, Markup};
-use portal_domain::store::invoice_list::{Cursor, ListRead};
-use portal_domain::store::summary::OpenInvoice;
-use portal_domain::{Invoice, InvoiceFigures, InvoiceId, InvoiceStatus, Money};
+pub use portal_domain::store::invoice_list::{listing_of, parse_page, Filter, Listing, Row, INVOICES_PER_PAGE};
+use portal_domain::InvoiceStatus;
 
 use crate::layout::{page, Chrome};
 use crate::routes::Route;
 use crate::{date, status_badge};
 
-/// Which invoices the overview lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Filter {
-    All,
-    Unpaid,
-    Paid,
+/// How the overview links and names each filter.
+trait FilterLinks {
+    fn href(self) -> String;
+    fn older_href(self, cursor: &str, page: usize) -> String;
+    fn caption(self) -> &'static str;
+    fn label(self) -> &'static str;
 }
 
-impl Filter {
-    /// From the `show` query parameter; anything unknown shows all.
-    pub fn parse(value: Option<&str>) -> Filter {
-        match value {
-            Some("unpaid") => Filter::Unpaid,
-            Some("paid") => Filter::Paid,
-            _ => Filter::All,
-        }
-    }
-
-    /// Whether a page of this filter shows an invoice with these figures.
-    pub fn keeps(self, invoice: &InvoiceFigures) -> bool {
-        match self {
-            Filter::All => true,
-            Filter::Unpaid => !invoice.balance().is_zero(),
-            Filter::Paid => invoice.balance().is_zero() && !invoice.void,
-        }
-    }
-
+impl FilterLinks for Filter {
     fn href(self) -> String {
         match self {
             Filter::All => Route::Invoices.path(),
@@ -68,73 +49,6 @@ impl Filter {
             Filter::Paid => "Paid",
         }
     }
-}
-
-/// How many invoices a page of the list shows: a year of monthly invoices, and few enough that
-/// the first page (the household, its summary and one invoice more than it shows) is one Query
-/// of at most 12 KB, three read units, for invoices of a few lines.
-pub const INVOICES_PER_PAGE: usize = 15;
-
-/// The highest page number a link may show (only a label: a damaged link cannot overflow it).
-const MAX_PAGE_NUMBER: usize = 1_000_000;
-
-/// From the `page` query parameter (the number an older page shows): 1 when absent or not a number.
-pub fn parse_page(value: Option<&str>) -> usize {
-    value.and_then(|v| v.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1).min(MAX_PAGE_NUMBER)
-}
-
-/// One row of the list: an invoice's number, issue date and figures (from the invoice, or from
-/// the household's summary of its open invoices).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    pub id: InvoiceId,
-    pub number: String,
-    pub issued: NaiveDate,
-    pub figures: InvoiceFigures,
-}
-
-impl Row {
-    pub fn of_invoice(invoice: &Invoice) -> Row {
-        Row { id: invoice.id().clone(), number: invoice.number().to_owned(), issued: invoice.issued(), figures: invoice.figures() }
-    }
-
-    pub fn of_open(open: &OpenInvoice) -> Row {
-        Row { id: open.id.clone(), number: open.number.clone(), issued: open.issued, figures: open.figures() }
-    }
-}
-
-/// What a page of the list shows. Each page is one read of a fixed size: the first has the
-/// household's totals from its summary of open invoices; an older page is the invoices below a
-/// cursor, and has no totals (they are the first page's).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listing {
-    /// Total due and past due, on the first page and the unpaid invoices.
-    pub totals: Option<(Money, Money)>,
-    /// Whether the household has any invoice at all (as far as this page can tell).
-    pub any: bool,
-    pub rows: Vec<Row>,
-    /// The number this page shows ("Page 3"), and where the next older page starts, if any.
-    pub page_number: usize,
-    pub older: Option<String>,
-}
-
-/// The listing one read makes for `filter`. The unpaid invoices come from the summary (newest
-/// first, a page below `cursor`); all and paid invoices from the invoices read, paid ones being
-/// those of the page's stretch of the history that are paid (a page of them may show fewer).
-pub fn listing_of(read: &ListRead, filter: Filter, today: NaiveDate, page_number: usize, cursor: Option<&Cursor>) -> Listing {
-    let totals = read.summary.as_ref().map(|s| (s.total_due(), s.past_due(today)));
-    if filter == Filter::Unpaid {
-        let open = read.summary.as_ref().map(|s| s.open.as_slice()).unwrap_or_default();
-        let below = |o: &&OpenInvoice| cursor.is_none_or(|c| (o.issued, o.id.as_str()) < (c.issued, c.id.as_str()));
-        let stretch: Vec<&OpenInvoice> = open.iter().filter(below).take(INVOICES_PER_PAGE + 1).collect();
-        let older = (stretch.len() > INVOICES_PER_PAGE)
-            .then(|| Cursor { issued: stretch[INVOICES_PER_PAGE - 1].issued, id: stretch[INVOICES_PER_PAGE - 1].id.clone() }.text());
-        let rows = stretch.iter().take(INVOICES_PER_PAGE).map(|o| Row::of_open(o)).collect();
-        return Listing { totals, any: true, rows, page_number, older };
-    }
-    let rows = read.invoices.iter().filter(|i| filter.keeps(&i.figures())).map(Row::of_invoice).collect();
-    let older = read.invoices.last().filter(|_| read.more).map(|last| Cursor::of(last).text());
-    Listing { totals, any: !read.invoices.is_empty() || cursor.is_some(), rows, page_number, older }
 }
 
 /// The household's invoices, newest first, a page at a time, with the total due, a filter and a

@@ -42,14 +42,9 @@ async fn review(app: &mut TestApp, ms: &str, who: &str, reason: &str) -> portal_
 }
 
 /// The value of the review's "Confirm" button: the figures it showed.
-fn confirm_value(review: &portal_tests::Page) -> String {
-    let at = review.body.find(r#"name="confirm" value=""#).expect("a confirm button") + r#"name="confirm" value=""#.len();
-    review.body[at..].split('"').next().unwrap().to_owned()
-}
-
 async fn confirm(app: &mut TestApp, ms: &str, who: &str, reason: &str, review: &portal_tests::Page) -> portal_tests::Page {
     let csrf = review.csrf_token();
-    let seen = confirm_value(review);
+    let seen = TestApp::hidden(review, "confirm");
     let note = "We are moving to Ohio.";
     app.post(
         &format!("/memberships/{ms}/leave"),

@@ -206,12 +206,7 @@ async fn add(app: &App, ctx: &mut Ctx) -> PageResult {
 async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
     let records = ctx.billing_profile_or_404(app).await?;
     let session = ctx.session()?.clone();
-    if portal_domain::autopay::blocks_removal(records.autopay_on(), id) {
-        let message =
-            "Automatic payment uses this method. Turn automatic payment off first (you can turn it on again with another default).";
-        return list(app, ctx, Some(message), StatusCode::CONFLICT).await;
-    }
-    match sources::remove(app.table.as_ref(), &session.account, &records.sources, id, app.now()).await? {
+    match sources::remove(app.table.as_ref(), &session.account, &records.sources, records.autopay_on(), id, app.now()).await? {
         RemoveOutcome::Removed => {
             // The processor forgets it too; the portal no longer lists it whatever the answer.
             if let Some(source) = records.sources.iter().find(|s| &s.id == id) {
@@ -228,6 +223,11 @@ async fn remove(app: &App, ctx: &mut Ctx, id: &SourceId) -> PageResult {
         RemoveOutcome::NotFound => Err(PageError::NotFound),
         RemoveOutcome::LastSource => {
             let message = "This is your only payment method, so it cannot be removed. Add another first.";
+            list(app, ctx, Some(message), StatusCode::CONFLICT).await
+        }
+        RemoveOutcome::UsedByAutopay => {
+            let message =
+                "Automatic payment uses this method. Turn automatic payment off first (you can turn it on again with another default).";
             list(app, ctx, Some(message), StatusCode::CONFLICT).await
         }
     }

@@ -311,6 +311,28 @@ impl DynamoTable {
 }
 
 impl DynamoTable {
+    /// Every live item a consistent Query of partition `pk` finds, page after page; `condition`
+    /// adds the sort-key condition (`what` names the request in errors).
+    async fn query_all(
+        &self,
+        pk: &str,
+        what: &'static str,
+        condition: impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<Vec<Arc<Item>>, StoreError> {
+        let now = Decimal::from(self.now());
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = condition(self.partition_query(pk, start.take())).send().await.map_err(|e| unavailable(e, what))?;
+            found.extend(out.items().iter().map(from_map).filter(|i| is_live(i, now)).map(Arc::new));
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
     /// A consistent Query of partition `pk` (`#pk = :pk`), from `start` when continuing.
     fn partition_query(&self, pk: &str, start: Option<HashMap<String, AttributeValue>>) -> QueryFluentBuilder {
         self.client
@@ -340,58 +362,36 @@ impl Table for DynamoTable {
     }
 
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
-        let now = Decimal::from(self.now());
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let mut request = self.partition_query(pk, start.take());
-            request = if sk_prefix.is_empty() {
+        self.query_all(pk, "Query", |request| {
+            if sk_prefix.is_empty() {
                 request.key_condition_expression("#pk = :pk")
             } else {
                 request
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                     .expression_attribute_names("#sk", attr::SK)
                     .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
-            };
-            let out = request.send().await.map_err(|e| unavailable(e, "Query"))?;
-            found.extend(out.items().iter().map(from_map).filter(|i| is_live(i, now)).map(Arc::new));
-            match out.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
             }
-        }
-        Ok(found)
+        })
+        .await
     }
 
     async fn query_range(&self, pk: &str, from: &str, to: &str) -> Result<Vec<Arc<Item>>, StoreError> {
-        let now = Decimal::from(self.now());
         // DynamoDB refuses a BETWEEN whose bounds are reversed, and takes no empty string in a key condition.
         if to < from || to.is_empty() {
             return Ok(Vec::new());
         }
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let request = self.partition_query(pk, start.take()).expression_attribute_names("#sk", attr::SK);
-            let request = if from.is_empty() {
+        self.query_all(pk, "Query range", |request| {
+            let request =
+                request.expression_attribute_names("#sk", attr::SK).expression_attribute_values(":to", AttributeValue::S(to.to_owned()));
+            if from.is_empty() {
                 request.key_condition_expression("#pk = :pk AND #sk <= :to")
             } else {
                 request
                     .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
                     .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
-            };
-            let out = request
-                .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
-                .send()
-                .await
-                .map_err(|e| unavailable(e, "Query range"))?;
-            found.extend(out.items().iter().map(from_map).filter(|i| is_live(i, now)).map(Arc::new));
-            match out.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
             }
-        }
-        Ok(found)
+        })
+        .await
     }
 
     async fn query_newest(&self, pk: &str, sk_prefix: &str, before: &str, limit: usize) -> Result<Vec<Arc<Item>>, StoreError> {

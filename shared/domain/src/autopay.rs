@@ -65,7 +65,12 @@ pub fn attempt_today(invoice: &Invoice, source: &PaymentSource, today: NaiveDate
 
 /// The idempotency key of one attempt: the same on every run of the day, another on the next attempt's day.
 pub fn attempt_key(invoice: &Invoice, attempt: i64) -> String {
-    format!("autopay-{}-{}-{attempt}", invoice.id(), invoice.due())
+    format!("{}{attempt}", attempt_prefix(invoice))
+}
+
+/// What every attempt's key on `invoice` (for its due date) starts with.
+fn attempt_prefix(invoice: &Invoice) -> String {
+    format!("autopay-{}-{}-", invoice.id(), invoice.due())
 }
 
 /// Invoices autopay pays today: not void, with something payable and nothing in flight, due on
@@ -83,7 +88,7 @@ pub fn due_today<'a>(
         return Vec::new();
     }
     let declined_before = |invoice: &Invoice| {
-        let prefix = format!("autopay-{}-{}-", invoice.id(), invoice.due());
+        let prefix = attempt_prefix(invoice);
         payments.iter().any(|p| {
             &p.invoice == invoice.id() && p.idempotency_key.starts_with(&prefix) && matches!(p.status, crate::PaymentStatus::Declined(_))
         })

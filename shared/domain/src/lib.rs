@@ -36,6 +36,8 @@ pub mod signin;
 pub mod sources;
 pub mod statement;
 pub mod store;
+#[cfg(test)]
+mod testing;
 
 pub use address::{AddressErrors, AddressInput, UsAddress};
 pub use agreement::{Agreement, Signature};

@@ -754,7 +754,6 @@ pub async fn reconcile(
     Ok(report)
 }
 
-/// The sort key of a payment's invoice (its issue date is part of it).
 /// Gives up a charge that waits for the patient (3-D Secure) when no patient is there to answer
 /// (automatic payment): cancelled at the processor first, so it can never take money, then its
 /// amount released on the invoice. `true` once released (or settled, if it went through meanwhile).
@@ -773,6 +772,7 @@ pub async fn abandon(table: &dyn Table, gateway: &dyn PaymentGateway, payment: &
     Ok(apply(table, &mut stored, invoice_key, &outcome, now).await?)
 }
 
+/// The sort key of a payment's invoice (its issue date is part of it).
 async fn invoice_sk(table: &dyn Table, payment: &Payment) -> Result<String, StoreError> {
     let suffix = format!("#{}", payment.invoice);
     let items = table.query(&store::account_pk(&payment.account), crate::keys::INVOICE).await?;

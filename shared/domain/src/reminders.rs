@@ -221,6 +221,10 @@ fn claim_key(account: &AccountId, reminder: &Reminder, to: &MemberId) -> crate::
     crate::keys::reminder_key(account, &reminder.kind(), &format!("{}#{to}", reminder.subject()))
 }
 
+/// How long a claim and a first-seen day are kept: a year and more, well past any window in which
+/// the same reminder could be due again.
+const KEPT_DAYS: i64 = 400;
+
 /// Claims the right to send `reminder` to `to`: `true` once, `false` if it was claimed already.
 pub async fn claim(
     table: &dyn Table,
@@ -234,8 +238,7 @@ pub async fn claim(
     item.insert(attr::PK.into(), Value::S(key.pk.clone()));
     item.insert(attr::SK.into(), Value::S(key.sk.clone()));
     item.insert("sent_at".into(), Value::S(at.to_rfc3339()));
-    // Kept for a year, well past any window in which the same reminder could be due again.
-    item.insert(attr::EXPIRES_AT.into(), Value::from((at + chrono::Duration::days(400)).timestamp()));
+    item.insert(attr::EXPIRES_AT.into(), Value::from((at + chrono::Duration::days(KEPT_DAYS)).timestamp()));
     match table.write(Write::Put { item, condition: Some(Condition::NotExists) }).await {
         Ok(()) => Ok(true),
         Err(StoreError::ConditionFailed) => Ok(false),
@@ -266,7 +269,7 @@ pub async fn note_waiting(
                 item.insert(attr::PK.into(), Value::S(key.pk.clone()));
                 item.insert(attr::SK.into(), Value::S(key.sk.clone()));
                 item.insert("day".into(), Value::S(today.to_string()));
-                let kept = today.and_hms_opt(0, 0, 0).map(|t| t.and_utc() + chrono::Duration::days(400));
+                let kept = today.and_hms_opt(0, 0, 0).map(|t| t.and_utc() + chrono::Duration::days(KEPT_DAYS));
                 if let Some(kept) = kept {
                     item.insert(attr::EXPIRES_AT.into(), Value::from(kept.timestamp()));
                 }

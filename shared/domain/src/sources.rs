@@ -43,22 +43,29 @@ pub enum RemoveOutcome {
     Removed,
     /// It is the only source on file.
     LastSource,
+    /// Automatic payment pays with it (turn autopay off, or on again with another default, first).
+    UsedByAutopay,
     NotFound,
 }
 
-/// Removes a source unless it is the last one. The household's count of sources is decremented
-/// on condition it stays at least one, so two removals at once can never leave none. Removing
-/// the default makes another source the default.
+/// Removes a source unless it is the last one or automatic payment (`autopay`, the household's
+/// as read) pays with it. The household's count of sources is decremented on condition it stays
+/// at least one, so two removals at once can never leave none. Removing the default makes another
+/// source the default.
 pub async fn remove(
     table: &dyn Table,
     account: &AccountId,
     current: &[PaymentSource],
+    autopay: Option<&crate::autopay::Autopay>,
     id: &SourceId,
     at: DateTime<Utc>,
 ) -> Result<RemoveOutcome, StoreError> {
     let Some(source) = current.iter().find(|s| &s.id == id) else { return Ok(RemoveOutcome::NotFound) };
     if current.len() < 2 {
         return Ok(RemoveOutcome::LastSource);
+    }
+    if crate::autopay::blocks_removal(autopay, id) {
+        return Ok(RemoveOutcome::UsedByAutopay);
     }
     let mut writes = vec![
         Write::Delete {

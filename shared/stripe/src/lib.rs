@@ -150,7 +150,7 @@ impl StripeGateway {
                 for source in records.sources.iter().filter(|s| matches!(s.details, SourceDetails::BankAccount { .. })) {
                     let mut current = kept.clone();
                     current.push(source.clone());
-                    portal_domain::sources::remove(table, account, &current, &source.id, at).await?;
+                    portal_domain::sources::remove(table, account, &current, records.autopay_on(), &source.id, at).await?;
                 }
             }
         }

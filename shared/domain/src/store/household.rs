@@ -76,18 +76,21 @@ pub async fn profile(table: &dyn Table, account: &AccountId) -> Result<Household
     records_of(table.query_range(&account_pk(account), from, to).await?)
 }
 
+/// The household's record, with its version and its customer at the payment processor.
+pub(super) fn household_of(item: &Item) -> Result<Household, StoreError> {
+    let mut household: Household = record_of(item)?;
+    household.version = version_of(item);
+    household.processor_customer = item.get(PROCESSOR_CUSTOMER).and_then(Value::as_str).map(str::to_owned);
+    Ok(household)
+}
+
 fn records_of(items: Vec<Arc<Item>>) -> Result<HouseholdRecords, StoreError> {
     let mut records = HouseholdRecords::default();
     for item in items {
         let sk = item.get(attr::SK).and_then(Value::as_str).unwrap_or("");
         let version = version_of(&item);
         match AccountItem::of_sk(sk) {
-            AccountItem::Household => {
-                let mut h: Household = record_of(&item)?;
-                h.version = version;
-                h.processor_customer = item.get(PROCESSOR_CUSTOMER).and_then(Value::as_str).map(str::to_owned);
-                records.household = Some(h);
-            }
+            AccountItem::Household => records.household = Some(household_of(&item)?),
             AccountItem::Member => {
                 let mut m: Member = record_of(&item)?;
                 m.version = version;

@@ -254,7 +254,6 @@ mod tests {
     use crate::ports::{MockTable, Write};
     use crate::statement::{statement, Activity, ActivityKind};
     use crate::InvoiceData;
-    use crate::{LineItem, SourceDetails};
     use proptest::prelude::*;
 
     fn day(n: u64) -> NaiveDate {
@@ -271,43 +270,11 @@ mod tests {
 
     /// An invoice issued on day `n`, of `cents`, with `paid` and `pending` cents.
     fn invoice(n: u64, cents: i64, paid: i64, pending: i64, void: bool) -> Invoice {
-        Invoice::new(InvoiceData {
-            id: InvoiceId::parse(&format!("inv-{n}")).unwrap(),
-            account: AccountId::parse("a1").unwrap(),
-            number: format!("INV-{n}"),
-            issued: day(n),
-            due: day(n + 14),
-            lines: vec![LineItem {
-                member: None,
-                description: "Membership".into(),
-                period_start: None,
-                period_end: None,
-                amount: Money::from_cents(cents),
-            }],
-            paid: Money::from_cents(paid),
-            pending: Money::from_cents(pending),
-            void,
-        })
-        .unwrap()
+        crate::testing::invoice(&format!("inv-{n}"), "a1", &format!("INV-{n}"), day(n), day(n + 14), cents, paid, pending, void)
     }
 
     fn payment(id: &str, on: &Invoice, cents: i64, at: DateTime<Utc>, status: PaymentStatus) -> Payment {
-        Payment {
-            id: PaymentId::parse(id).unwrap(),
-            account: on.account().clone(),
-            invoice: on.id().clone(),
-            amount: Money::from_cents(cents),
-            source: SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: 8, exp_year: 2030 },
-            status,
-            gateway_reference: None,
-            idempotency_key: format!("k-{id}"),
-            at,
-            reversals: Default::default(),
-            ach_authorization: None,
-            batch: None,
-            paid_by: None,
-            version: 1,
-        }
+        crate::testing::card_payment(id, on, cents, at, status)
     }
 
     /// How an invoice is stored once payments have moved its amounts: `paid` and `pending` are

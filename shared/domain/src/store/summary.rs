@@ -198,7 +198,6 @@ pub fn is_summary(item: &Item) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{InvoiceData, LineItem, PaymentId, SourceDetails};
     use chrono::DateTime;
 
     fn day(d: u32) -> NaiveDate {
@@ -206,43 +205,12 @@ mod tests {
     }
 
     fn invoice(id: &str, issued: u32, due: u32, cents: i64, paid: i64, void: bool) -> Invoice {
-        Invoice::new(InvoiceData {
-            id: InvoiceId::parse(id).unwrap(),
-            account: AccountId::parse("lopez").unwrap(),
-            number: format!("INV|{id}"),
-            issued: day(issued),
-            due: day(due),
-            lines: vec![LineItem {
-                member: None,
-                description: "Membership".into(),
-                period_start: None,
-                period_end: None,
-                amount: Money::from_cents(cents),
-            }],
-            paid: Money::from_cents(paid),
-            pending: Money::ZERO,
-            void,
-        })
-        .unwrap()
+        crate::testing::invoice(id, "lopez", &format!("INV|{id}"), day(issued), day(due), cents, paid, 0, void)
     }
 
-    fn payment(invoice: &str, cents: i64, status: PaymentStatus) -> Payment {
-        Payment {
-            id: PaymentId::parse(&format!("pay-{invoice}")).unwrap(),
-            account: AccountId::parse("lopez").unwrap(),
-            invoice: InvoiceId::parse(invoice).unwrap(),
-            amount: Money::from_cents(cents),
-            source: SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: 8, exp_year: 2030 },
-            status,
-            gateway_reference: None,
-            idempotency_key: "k".into(),
-            at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
-            reversals: Default::default(),
-            ach_authorization: None,
-            batch: None,
-            paid_by: None,
-            version: 1,
-        }
+    fn payment(invoice_id: &str, cents: i64, status: PaymentStatus) -> Payment {
+        let on = invoice(invoice_id, 1, 10, 10_000, 0, false);
+        crate::testing::card_payment(&format!("pay-{invoice_id}"), &on, cents, DateTime::from_timestamp(1_790_000_000, 0).unwrap(), status)
     }
 
     /// The summary item the writes make, applied in order to nothing.
