@@ -236,6 +236,10 @@ pub struct Migrated {
     pub moved: usize,
     /// Open invoices entered in their household's summary.
     pub summarized: usize,
+    /// Payments given their invoice's number.
+    pub named: usize,
+    /// Households whose charges and payments by month were counted (`store::balances`).
+    pub balanced: usize,
     /// Those that changed while being moved or summarized (or whose new key was taken): the next
     /// run does them.
     pub left: usize,
@@ -292,6 +296,20 @@ pub async fn migrate_table(
                     Err(e) => return Err(e.into()),
                 }
             }
+            // Payments name their invoice's number, so a statement need not read the invoice.
+            for write in store::household(table, &account).await?.ledger.name_payments()? {
+                match table.write(write).await {
+                    Ok(()) => done.named += 1,
+                    Err(portal_domain::StoreError::ConditionFailed) => done.left += 1,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // The figures by month statements read (counted by every import and payment since).
+            match store::balances::backfill(table, &account).await? {
+                store::balances::Backfill::AlreadyKept => {}
+                store::balances::Backfill::Counted => done.balanced += 1,
+                store::balances::Backfill::StillChanging => done.left += 1,
+            }
         }
         match next {
             Some(key) => {
@@ -315,8 +333,8 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     };
     let done = migrate_table(&table, after, &mut |key| eprintln!("  through {}|{}", key.pk, key.sk)).await?;
     println!(
-        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile, {} open invoices summarized.",
-        done.households, done.indexed, done.moved, done.summarized
+        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile, {} open invoices summarized, {} payments named by their invoice's number, {} households' statements counted by month.",
+        done.households, done.indexed, done.moved, done.summarized, done.named, done.balanced
     );
     if done.left > 0 {
         println!("{} changed while being migrated: run portal migrate again to finish them.", done.left);

@@ -163,7 +163,7 @@ pub async fn grow_household_by(table: &dyn Table, count: u32, paid_count: u32) {
         })
         .expect("a valid invoice");
         table.write(portal_domain::store::put_invoice(&invoice).expect("an item")).await.expect("stored");
-        table.write(portal_domain::store::summary::entry(&invoice)).await.expect("stored");
+        let mut payments = Vec::new();
         if n < paid_count {
             let payment = portal_domain::Payment {
                 id: format!("old-pay-{n}").try_into().expect("valid"),
@@ -179,9 +179,15 @@ pub async fn grow_household_by(table: &dyn Table, count: u32, paid_count: u32) {
                 ach_authorization: None,
                 batch: None,
                 paid_by: None,
+                invoice_number: Some(invoice.number().to_owned()),
                 version: 1,
             };
             table.write(portal_domain::store::put_payment(&payment).expect("an item")).await.expect("stored");
+            payments.push(payment);
+        }
+        // What the import writes with them: the summary of open invoices and the figures by month.
+        for write in portal_domain::store::count_invoice(None, &invoice, &payments) {
+            table.write(write).await.expect("stored");
         }
     }
 }

@@ -3,6 +3,7 @@
 //! first month and in its twentieth year. And `portal migrate` moving the billing history of a
 //! table written before it lay below the profile, once, with every page showing what it showed.
 
+use chrono::Datelike;
 use lambda_http::http::StatusCode;
 use portal_domain::ports::{attr, Item, Key, Table, Value, Write};
 use portal_domain::{keys, store, AccountId};
@@ -98,6 +99,7 @@ async fn summary_agrees_after_payments(mut app: TestApp) {
             // Nothing paid in full is left in it.
             let open = Summary::of_item(&item).open.len();
             assert_eq!(item.keys().filter(|k| k.starts_with("o#")).count(), open, "{item:?}");
+            figures_agree(table.as_ref(), &lopez).await;
             open
         }
     };
@@ -126,6 +128,15 @@ async fn summary_agrees_after_payments(mut app: TestApp) {
     assert!(app.get("/invoices").await.body.contains(r#"id="total-due">$0.00"#));
 }
 
+/// The household's figures by month are kept, and are what its whole history makes.
+async fn figures_agree(table: &dyn Table, account: &AccountId) {
+    use portal_domain::store::balances::{self, Balances};
+    let (stored, kept) = balances::stored(table, account).await.unwrap();
+    assert!(kept, "the figures count the whole history");
+    let ledger = store::household(table, account).await.unwrap().ledger;
+    assert_eq!(stored, Balances::of_ledger(&ledger.invoices().unwrap(), &ledger.payments().unwrap()));
+}
+
 /// The household's invoices and payments back at the keys the earlier layout gave them.
 async fn as_written_before(table: &dyn Table, account: &AccountId) -> usize {
     let pk = keys::account_pk(account);
@@ -148,8 +159,19 @@ async fn as_written_before(table: &dyn Table, account: &AccountId) -> usize {
         table.transact(writes).await.unwrap();
         moved += 1;
     }
-    // Nor did households keep a summary of their open invoices then.
+    // Nor did households keep a summary of their open invoices then, figures by month, or
+    // payments that named their invoice's number.
     table.write(Write::Delete { key: keys::summary_key(account), condition: None }).await.unwrap();
+    for item in table.query(&pk, "#BALANCE#").await.unwrap() {
+        table.write(Write::Delete { key: Key::of(&item).unwrap(), condition: None }).await.unwrap();
+    }
+    for item in table.query(&pk, "PAYMENT#").await.unwrap() {
+        let mut earlier = Item::clone(&item);
+        let mut data: serde_json::Value = serde_json::from_str(earlier[store::DATA].as_str().unwrap()).unwrap();
+        data.as_object_mut().unwrap().remove("invoice_number");
+        earlier.insert(store::DATA.into(), Value::S(data.to_string()));
+        table.write(Write::Put { item: earlier, condition: None }).await.unwrap();
+    }
     moved
 }
 
@@ -182,6 +204,10 @@ async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() 
     let done = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
     assert_eq!((done.moved, done.left), (written_before, 0));
     assert!(done.summarized >= 2, "the demo's open invoices: {}", done.summarized);
+    assert!(done.named >= 10, "the demo's payments are named by their invoices' numbers: {}", done.named);
+    assert_eq!(done.balanced, store::household_ids(table.as_ref()).await.unwrap().len(), "every household's figures are counted");
+    figures_agree(table.as_ref(), &lopez).await;
+    assert!(store::household(table.as_ref(), &lopez).await.unwrap().ledger.payments().unwrap().iter().all(|p| p.invoice_number.is_some()));
     let item = table.get(&keys::summary_key(&lopez)).await.unwrap().expect("a summary");
     let invoices = store::household(table.as_ref(), &lopez).await.unwrap().ledger.invoices().unwrap();
     assert_eq!(store::summary::Summary::of_item(&item), store::summary::Summary::of_invoices(&invoices));
@@ -201,7 +227,7 @@ async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() 
     }
 
     let again = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
-    assert_eq!((again.moved, again.summarized, again.left), (0, 0, 0), "idempotent");
+    assert_eq!((again.moved, again.summarized, again.named, again.balanced, again.left), (0, 0, 0, 0, 0), "idempotent");
 }
 
 #[tokio::test]
@@ -229,4 +255,126 @@ async fn a_payment_changed_while_it_is_moved_is_left_for_the_next_run() {
     let moved = table.get(&moved_key).await.unwrap().unwrap();
     let pending = |item: &Item| item[store::PENDING].as_number().unwrap();
     assert_eq!(pending(&moved), pending(&read) + rust_decimal::Decimal::TEN, "the reservation made meanwhile is kept");
+}
+
+/// A statement reads its period and the figures by month: the same requests and read units for a
+/// month whatever the years before it, and what it shows is what the whole history
+/// makes, for periods anywhere in the history and at month and year ends.
+#[tokio::test]
+async fn a_statement_reads_its_period_whatever_the_history() {
+    let mut app = TestApp::memory().await;
+    app.sign_in("maria@example.com").await;
+    let today = app.app.today();
+    let month_start = today.with_day(1).unwrap();
+    let this_month = format!("/statement?from={month_start}&to={today}");
+    let pdf = format!("/statement/pdf?from={month_start}&to={today}");
+    let before = (cost(&mut app, &this_month).await, cost(&mut app, &pdf).await);
+    portal_tests::grow_household_by(app.app.table.as_ref(), 2_000, 2_000).await;
+    assert_eq!((cost(&mut app, &this_month).await, cost(&mut app, &pdf).await), before, "the statement grew with the history");
+
+    let table = app.app.table.clone();
+    let lopez = AccountId::parse("lopez").unwrap();
+    figures_agree(table.as_ref(), &lopez).await;
+    let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let date_of = |at| app.app.date_of(at);
+    let whole = store::household(table.as_ref(), &lopez).await.unwrap().ledger;
+    let periods = [
+        (day("2009-01-01"), day("2009-12-31")),
+        (day("2010-01-01"), day("2010-01-31")),
+        (day("2012-02-15"), day("2012-03-14")),
+        (day("2015-12-31"), day("2016-01-01")),
+        (day("2020-06-01"), day("2021-05-31")),
+        (day("2010-01-01"), today),
+        (month_start, today),
+    ];
+    for (from, to) in periods {
+        let read = store::statement(table.as_ref(), &lopez, from, to, date_of).await.unwrap().expect("the figures are kept");
+        assert_eq!(read, whole.statement(from, to, date_of).unwrap(), "{from} to {to}");
+    }
+    // A longer period reads more; an earlier one of the same length, no more than a recent one.
+    let units = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
+        let (table, counter, lopez) = (table.clone(), app.counter.clone(), lopez.clone());
+        async move {
+            counter.reset();
+            store::statement(table.as_ref(), &lopez, from, to, date_of).await.unwrap();
+            counter.units()
+        }
+    };
+    let early = units(day("2011-03-01"), day("2011-03-31")).await;
+    // (The grown history runs from 2010 to 2020, an invoice and a payment every other day.)
+    let late = units(day("2019-03-01"), day("2019-03-31")).await;
+    assert_eq!(early, late, "a month of 2011 and one of 2019 read the same");
+    assert!(units(day("2011-01-01"), day("2012-12-31")).await > early, "two years read more than a month");
+}
+
+/// Payments at the edges of months in UTC (the practice's day of them is the day before) fall in
+/// the practice's statement period, both in the opening balance and in the period.
+#[tokio::test]
+async fn payments_at_a_month_edge_fall_on_the_practices_day() {
+    let mut app = TestApp::memory().await;
+    app.sign_in("maria@example.com").await;
+    let table = app.app.table.clone();
+    let lopez = AccountId::parse("lopez").unwrap();
+    portal_tests::grow_household_by(table.as_ref(), 300, 0).await;
+    let whole_invoices = store::household(table.as_ref(), &lopez).await.unwrap().ledger.invoices().unwrap();
+    let first = whole_invoices.last().unwrap().clone();
+    let edges = ["2011-03-01T02:00:00Z", "2011-04-01T00:30:00Z", "2012-01-01T03:00:00Z", "2011-12-31T23:30:00Z"];
+    for (n, at) in edges.iter().enumerate() {
+        let payment = portal_domain::Payment {
+            id: format!("edge-{n}").try_into().unwrap(),
+            account: lopez.clone(),
+            invoice: first.id().clone(),
+            amount: portal_domain::Money::parse("5").unwrap(),
+            source: portal_domain::SourceDetails::Card { brand: "Visa".into(), last4: "4242".into(), exp_month: 8, exp_year: 2030 },
+            status: portal_domain::PaymentStatus::Succeeded,
+            gateway_reference: Some(format!("edge_{n}")),
+            idempotency_key: format!("edge-{n}"),
+            at: at.parse().unwrap(),
+            reversals: Default::default(),
+            ach_authorization: None,
+            batch: None,
+            paid_by: None,
+            invoice_number: Some(first.number().to_owned()),
+            version: 1,
+        };
+        let mut writes = vec![store::put_payment(&payment).unwrap()];
+        writes.extend(store::balances::writes(&lopez, &store::balances::paid([&payment])));
+        table.transact(writes).await.unwrap();
+    }
+    let date_of = |at| app.app.date_of(at);
+    assert_ne!(date_of("2011-03-01T02:00:00Z".parse().unwrap()).to_string(), "2011-03-01", "the practice is behind UTC");
+    let whole = store::household(table.as_ref(), &lopez).await.unwrap().ledger;
+    let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    for (from, to) in [
+        (day("2011-02-01"), day("2011-02-28")),
+        (day("2011-03-01"), day("2011-03-31")),
+        (day("2011-04-01"), day("2011-04-30")),
+        (day("2011-12-31"), day("2011-12-31")),
+        (day("2012-01-01"), day("2012-01-31")),
+        (day("2011-02-28"), day("2012-01-01")),
+    ] {
+        let read = store::statement(table.as_ref(), &lopez, from, to, date_of).await.unwrap().unwrap();
+        let want = whole.statement(from, to, date_of).unwrap();
+        assert_eq!(read, want, "{from} to {to}");
+    }
+    // A payment on an invoice issued before the period is named by its invoice's number, which it keeps.
+    let february = store::statement(table.as_ref(), &lopez, day("2011-02-01"), day("2011-02-28"), date_of).await.unwrap().unwrap();
+    assert!(february.lines.iter().any(|l| l.activity.description.contains(first.number())), "{:?}", february.lines);
+}
+
+/// A household whose figures by month do not yet count its history (written before the figures
+/// existed) has its statement read whole, and the same.
+#[tokio::test]
+async fn a_statement_before_the_migration_reads_the_history_whole() {
+    let mut app = TestApp::memory().await;
+    app.sign_in("maria@example.com").await;
+    let shown = app.get("/statement?from=2020-01-01").await;
+    assert_eq!(shown.status, StatusCode::OK);
+    let lopez = AccountId::parse("lopez").unwrap();
+    let table = app.app.table.clone();
+    table.write(Write::Delete { key: keys::balances_kept_key(&lopez), condition: None }).await.unwrap();
+    assert!(store::statement(table.as_ref(), &lopez, app.app.today(), app.app.today(), |at| app.app.date_of(at)).await.unwrap().is_none());
+    assert_eq!(app.get("/statement?from=2020-01-01").await.body, shown.body);
+    assert_eq!(store::balances::backfill(table.as_ref(), &lopez).await.unwrap(), store::balances::Backfill::Counted);
+    assert_eq!(app.get("/statement?from=2020-01-01").await.body, shown.body);
 }

@@ -39,6 +39,9 @@ pub use format::{parse, to_json, Dataset, HouseholdData, FORMAT};
 const CONCURRENCY: usize = 8;
 /// DynamoDB's limit on the writes of one transaction (a group is larger only when members swap addresses).
 const MAX_TRANSACTION: usize = 100;
+/// New payments of one invoice written in one transaction, with the invoice, its summary entry
+/// and its figures by month (a year each) filling the rest.
+const PAYMENTS_PER_GROUP: usize = 80;
 
 /// What an import did, record by record.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -452,7 +455,14 @@ impl Planner<'_> {
         let account = &h.household.id;
         // The household's own record, and its count of sources (one write to the account item).
         match &stored.account {
-            None => groups.insert(0, vec![store::put_household(&h.household, added_sources)?]),
+            None => {
+                let mut group = vec![store::put_household(&h.household, added_sources)?];
+                if stored.is_empty() {
+                    // A new household's figures by month count its history from its first invoice on.
+                    group.push(store::balances::kept(account));
+                }
+                groups.insert(0, group);
+            }
             Some(old) => {
                 let version = old.version;
                 // The household's customer at the processor stands unless the file names one.
@@ -578,21 +588,35 @@ impl Planner<'_> {
                     continue;
                 }
             };
+            // Named by its invoice's number, as a statement or receipt shows it.
+            let payments: Vec<Payment> = new_payments
+                .remove(invoice.id())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| Payment { invoice_number: Some(new.number().to_owned()), ..p.clone() })
+                .collect();
+            report.created += payments.len();
+            // Payments beyond what one transaction takes go in groups of their own, each counting its own.
+            let mut chunks = payments.chunks(PAYMENTS_PER_GROUP);
+            let first = chunks.next().unwrap_or_default();
             let mut group = Vec::new();
-            for p in new_payments.remove(invoice.id()).unwrap_or_default() {
+            for p in first {
                 group.push(store::put_payment(p)?);
-                report.created += 1;
             }
-            // The household's summary of open invoices follows the invoice as put.
-            let summary = store::summary::entry(&new);
+            // The household's summary of open invoices and its figures by month follow the invoice
+            // and its payments as put.
+            let counted = store::count_invoice(old.map(|(i, _)| i), &new, first);
             match old {
                 None => {
                     // Right after the invoice, so both are in the same transaction however many payments follow.
                     group.insert(0, store::put_invoice(&new)?);
-                    group.insert(1, summary);
+                    group.splice(1..1, counted);
                     report.created += 1;
                 }
-                Some((old, _)) if *old == new => report.unchanged += 1,
+                Some((old, _)) if *old == new => {
+                    // Nothing went through on it (its paid figure is the same): nothing to count.
+                    report.unchanged += 1
+                }
                 Some((old, key)) => {
                     // Conditioned on the amounts read, so a payment made meanwhile makes us plan again.
                     let same_amounts = Condition::All(vec![
@@ -602,17 +626,22 @@ impl Planner<'_> {
                     let put = store::put_invoice(&new)?;
                     if store::invoice_key(&new) == *key {
                         group.insert(0, conditioned(put, same_amounts));
-                        group.insert(1, summary);
+                        group.splice(1..1, counted);
                     } else {
                         // The issue date is part of the key: move the invoice.
                         group.insert(0, Write::Delete { key: key.clone(), condition: Some(same_amounts) });
                         group.insert(1, put);
-                        group.insert(2, summary);
+                        group.splice(2..2, counted);
                     }
                     report.updated += 1;
                 }
             }
             if !group.is_empty() {
+                groups.push(group);
+            }
+            for chunk in chunks {
+                let mut group = chunk.iter().map(store::put_payment).collect::<Result<Vec<_>, _>>()?;
+                group.extend(store::count_paid(chunk));
                 groups.push(group);
             }
         }

@@ -184,6 +184,7 @@ fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_
         ach_authorization: None,
         batch: None,
         paid_by: None,
+        invoice_number: None,
         version: 1,
     }
 }

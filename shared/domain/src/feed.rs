@@ -389,6 +389,7 @@ mod tests {
             ach_authorization: None,
             batch: None,
             paid_by: None,
+            invoice_number: None,
             version: 2,
         }
     }

@@ -6,6 +6,7 @@
 //! |-------------------------------|-----------------------------------------|----------------------------------------|
 //! | `PRACTICE`                    | `PROFILE`, `PLAN#{plan}`                | the practice and its plans             |
 //! | `ACCOUNT#{household}`         | `!PAYMENT#{time}#{id}`                  | a payment, by time (pending: indexed)  |
+//! |                               | `#BALANCE#`, `#BALANCE#{year}`          | charges and payments by month          |
 //! |                               | `#INVOICE#{issued}#{id}`                | an invoice, by issue date              |
 //! |                               | `#SUMMARY`                              | its open invoices and their figures    |
 //! |                               | `ACCOUNT`                               | the household (indexed: `HOUSEHOLDS`)  |
@@ -115,6 +116,39 @@ impl AccountItem {
 
 /// The household's summary of its open invoices (`store::summary`), just below its record.
 pub const SUMMARY_SK: &str = "#SUMMARY";
+
+/// The sort-key prefix of a household's charges and payments by month (`store::balances`): one
+/// item a year, `#BALANCE#{year}`, after the marker `#BALANCE#` that says they count its whole
+/// history. Between the payments and the invoices, so neither a list nor the profile reads them.
+const BALANCE: &str = "#BALANCE#";
+
+pub fn balance_key(account: &AccountId, year: i32) -> Key {
+    Key::new(account_pk(account), format!("{BALANCE}{year:04}"))
+}
+
+pub fn balances_kept_key(account: &AccountId) -> Key {
+    Key::new(account_pk(account), BALANCE)
+}
+
+/// The sort keys from the marker through `year`'s item.
+pub fn balances_through(year: i32) -> (String, String) {
+    (BALANCE.to_owned(), format!("{BALANCE}{year:04}"))
+}
+
+/// The year of a balance item's sort key.
+pub fn balance_year(sk: &str) -> Option<i32> {
+    sk.strip_prefix(BALANCE).filter(|y| y.len() == 4).and_then(|y| y.parse().ok())
+}
+
+/// The sort keys of the invoices issued from `from` through `to`.
+pub fn invoices_issued(from: NaiveDate, to: NaiveDate) -> (String, String) {
+    (format!("{INVOICE}{from}"), format!("{INVOICE}{to}#~"))
+}
+
+/// The sort keys of the payments made from `from` through `to`.
+pub fn payments_made(from: DateTime<Utc>, to: DateTime<Utc>) -> (String, String) {
+    (format!("{PAYMENT}{}", key_time(from)), format!("{PAYMENT}{}#~", key_time(to)))
+}
 
 /// A sort key just above the household's record and below every other profile key: reading
 /// newest first from below it gives the record, the summary, then the invoices, newest first.
@@ -345,6 +379,10 @@ mod tests {
         // Payments, then invoices, the summary, and the household's record: the newest invoices lie
         // just below the summary, and nothing of the profile lies between the record and the bound.
         assert!(PAYMENT < INVOICE && INVOICE < SUMMARY_SK && SUMMARY_SK < profile_range().0);
+        // The figures by month lie between the payments and the invoices.
+        assert!(format!("{PAYMENT}~").as_str() < BALANCE && format!("{BALANCE}9999").as_str() < INVOICE);
+        assert_eq!(balance_year("#BALANCE#2026"), Some(2026));
+        assert_eq!(balance_year("#BALANCE#"), None);
         assert!(format!("{INVOICE}9999-12-31#~").as_str() < SUMMARY_SK);
         assert!(HOUSEHOLD_SK < LEDGER_HEAD_BEFORE && LEDGER_HEAD_BEFORE < AGREEMENT && LEDGER_HEAD_BEFORE < AUTOPAY_SK);
     }

@@ -285,6 +285,13 @@ pub struct Balance(Decimal);
 impl Balance {
     pub const ZERO: Balance = Balance(Decimal::from_parts(0, 0, 0, false, 2));
 
+    /// A balance of `amount` (a credit when negative), in cents.
+    pub fn of(amount: Decimal) -> Balance {
+        let mut amount = amount;
+        amount.rescale(2);
+        Balance(amount)
+    }
+
     pub fn plus(self, amount: Money) -> Balance {
         let mut sum = self.0 + amount.amount();
         sum.rescale(2);

@@ -386,6 +386,7 @@ pub async fn pay(
             ach_authorization: ach_authorization.clone(),
             batch: None,
             paid_by: req.payer.cloned(),
+            invoice_number: Some(invoice.number().to_owned()),
             version: 1,
         });
     }
@@ -536,8 +537,8 @@ async fn finish(
         writes.push(invoice);
         writes.push(payment);
     }
-    let paid_now = decided.then(|| store::summary::paid(&payments)).flatten();
-    let counted = paid_now.is_some();
+    let paid_now = if decided { store::count_paid(&payments) } else { Vec::new() };
+    let counted = !paid_now.is_empty();
     writes.extend(paid_now);
     let result = if writes.is_empty() { Ok(()) } else { table.transact(writes).await };
     if counted && batch.closes && result.is_ok() {
@@ -608,8 +609,8 @@ pub async fn apply(
         store::replace_payment(&settled, payment.version)?,
     ];
     writes.extend(feed::writes(&Vec::from_iter(feed::payment_decided(&settled)), at)?);
-    let paid_now = store::summary::paid([&settled]);
-    let counted = paid_now.is_some();
+    let paid_now = store::count_paid([&settled]);
+    let counted = !paid_now.is_empty();
     writes.extend(paid_now);
     match table.transact(writes).await {
         Ok(()) => {
@@ -663,8 +664,8 @@ pub async fn refresh(
     }
     let changes: Vec<Change<'_>> = settled.iter().filter_map(|(_, p)| feed::payment_decided(p)).collect();
     writes.extend(feed::writes(&changes, now)?);
-    let paid_now = store::summary::paid(settled.iter().map(|(_, p)| p));
-    let counted = paid_now.as_ref().map(|_| settled[0].1.account.clone());
+    let paid_now = store::count_paid(settled.iter().map(|(_, p)| p));
+    let counted = (!paid_now.is_empty()).then(|| settled[0].1.account.clone());
     writes.extend(paid_now);
     match table.transact(writes).await {
         Ok(()) => {
@@ -947,6 +948,7 @@ mod refresh_tests {
             ach_authorization: None,
             batch: Some(PaymentId::parse("p1").unwrap()),
             paid_by: None,
+            invoice_number: None,
             version: 2,
         };
         (payment, Key::new("ACCOUNT#lopez", format!("INVOICE#2026-10-01#{invoice}")))
@@ -957,11 +959,12 @@ mod refresh_tests {
         let mut gateway = MockPaymentGateway::new();
         gateway.expect_charge_status().times(1).returning(|_| Ok(ChargeOutcome::Succeeded { reference: "pi_1".into() }));
         let mut table = MockTable::new();
-        // For each part its invoice, its payment and the practice's event, and the household's summary once.
+        // For each part its invoice, its payment and the practice's event, and the household's
+        // summary and its figures for the year once each.
         table
             .expect_transact()
             .times(1)
-            .withf(|w| w.len() == 7 && w.iter().filter(|w| matches!(w, Write::Upsert { .. })).count() == 1)
+            .withf(|w| w.len() == 8 && w.iter().filter(|w| matches!(w, Write::Upsert { .. })).count() == 2)
             .returning(|_| Ok(()));
         // Then what was paid in full leaves the summary (here there is none to read).
         table.expect_get().times(1).returning(|_| Ok(None));

@@ -93,6 +93,10 @@ pub struct Payment {
     /// the receipt reaches them whoever later looks at it; none for the practice's records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_by: Option<crate::MemberId>,
+    /// Its invoice's number as issued, so a statement or receipt names the invoice without
+    /// reading it (none on payments recorded before payments kept it: `portal migrate` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_number: Option<String>,
     #[serde(default)]
     pub version: u64,
 }

@@ -134,9 +134,9 @@ pub async fn apply(table: &dyn Table, event_id: &str, event: &ProcessorEvent, no
         })
         .collect();
     writes.extend(feed::writes(&changes, now)?);
-    // What went through now (not a refund of what went through before) counts in the summary.
-    let paid_now = store::summary::paid(changed_parts.iter().filter(|(was, _)| *was == PaymentStatus::Pending).map(|(_, p)| p));
-    let counted = paid_now.as_ref().map(|_| changed_parts[0].1.account.clone());
+    // What went through now (not a refund of what went through before) counts in the summary and the figures by month.
+    let paid_now = store::count_paid(changed_parts.iter().filter(|(was, _)| *was == PaymentStatus::Pending).map(|(_, p)| p));
+    let counted = (!paid_now.is_empty()).then(|| changed_parts[0].1.account.clone());
     writes.extend(paid_now);
     table.transact(writes).await?;
     if let Some(account) = counted {
@@ -180,6 +180,7 @@ mod tests {
             ach_authorization: None,
             batch: None,
             paid_by: None,
+            invoice_number: None,
             version: 3,
         }
     }
@@ -227,8 +228,8 @@ mod tests {
         let writes = written.lock().unwrap();
         assert_eq!(
             writes.len(),
-            5,
-            "the payment, the event's marker, the invoice, the practice's event and the household's summary, in one transaction"
+            6,
+            "the payment, the event's marker, the invoice, the practice's event, the household's summary and its figures for the year, in one transaction"
         );
         assert!(writes.iter().any(
             |w| matches!(w, Write::Upsert { key, update } if *key == crate::keys::summary_key(&paid.account) && update.add == [("p#inv-1".to_owned(), Money::from_cents(5000).amount())])
@@ -371,10 +372,11 @@ mod tests {
         let writes = written.lock().unwrap().clone();
         assert_eq!(
             writes.len(),
-            8,
-            "the marker, for each part its payment, its invoice and the practice's event, and the summary once: one transaction"
+            9,
+            "the marker, for each part its payment, its invoice and the practice's event, and the summary and the year's figures once: one transaction"
         );
-        let summary: Vec<&Write> = writes.iter().filter(|w| matches!(w, Write::Upsert { .. })).collect();
+        let summary: Vec<&Write> =
+            writes.iter().filter(|w| matches!(w, Write::Upsert { key, .. } if key.sk == crate::keys::SUMMARY_SK)).collect();
         assert!(matches!(summary[..], [Write::Upsert { update, .. }] if update.add.len() == 2), "{summary:?}");
         assert_eq!(crate::feed::kinds_in(&writes), ["payment.succeeded", "payment.succeeded"]);
 

@@ -53,6 +53,7 @@ pub(crate) fn card_payment(id: &str, on: &Invoice, cents: i64, at: DateTime<Utc>
         ach_authorization: None,
         batch: None,
         paid_by: None,
+        invoice_number: Some(on.number().to_owned()),
         version: 1,
     }
 }

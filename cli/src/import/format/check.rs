@@ -619,6 +619,7 @@ fn payment(c: &mut Check, path: &str, item: Field<file::Payment>, account: &Acco
         ach_authorization: None,
         batch: None,
         paid_by: None,
+        invoice_number: None,
         version: 1,
     })
 }

@@ -101,8 +101,20 @@ impl Ledger {
         to: NaiveDate,
         date_of: impl Fn(DateTime<Utc>) -> NaiveDate,
     ) -> Result<crate::statement::Statement, StoreError> {
+        self.statement_after(crate::Balance::ZERO, from, to, date_of)
+    }
+
+    /// As [`Ledger::statement`], for a ledger that holds only the items from some point on:
+    /// `before` is the balance of everything before them (`store::statement`).
+    pub fn statement_after(
+        &self,
+        before: crate::Balance,
+        from: NaiveDate,
+        to: NaiveDate,
+        date_of: impl Fn(DateTime<Utc>) -> NaiveDate,
+    ) -> Result<crate::statement::Statement, StoreError> {
         use crate::statement::{Activity, ActivityKind};
-        let mut opening = crate::Balance::ZERO;
+        let mut opening = before;
         let mut within = Vec::new();
         // Invoice numbers for the period's payments: those of the period's invoices, then any
         // other looked up once by id (a long period has hundreds of payments).
@@ -148,6 +160,9 @@ impl Ledger {
             }
             let payment = payment_of(item)?;
             let id = payment.invoice.as_str();
+            if let (false, Some(number)) = (numbers.contains_key(id), &payment.invoice_number) {
+                numbers.insert(id.to_owned(), number.clone());
+            }
             if !numbers.contains_key(id) {
                 let index = by_id.get_or_insert_with(|| self.invoices.iter().filter_map(|i| Some((id_in_key(i)?, &**i))).collect());
                 let number = index.get(id).map(|i| invoice_of(i)).transpose()?.map_or_else(|| id.to_owned(), |i| i.number().to_owned());
@@ -163,6 +178,49 @@ impl Ledger {
         }
         Ok(crate::statement::statement_from(opening, within, from, to))
     }
+}
+
+impl Ledger {
+    /// For payments recorded before payments kept their invoice's number (`portal migrate`): each
+    /// such payment rewritten with it, on condition it is still the version read.
+    pub fn name_payments(&self) -> Result<Vec<Write>, StoreError> {
+        let mut writes = Vec::new();
+        for item in &self.payments {
+            let payment = payment_of(item)?;
+            if payment.invoice_number.is_some() {
+                continue;
+            }
+            let Some(invoice) = self.invoice(&payment.invoice)? else { continue };
+            let version = payment.version;
+            let named = Payment { invoice_number: Some(invoice.number().to_owned()), ..payment };
+            writes.push(replace_payment(&named, version)?);
+        }
+        Ok(writes)
+    }
+}
+
+/// The account statement for `from..=to`, reading its period alone: the household's figures by
+/// month through `from`'s year (`balances`), the invoices issued from the first of `from`'s month
+/// through `to`, and the payments made from the first of the month before through two days after
+/// `to` (a payment's key is its UTC instant, its statement date the practice's day). `None` when
+/// the figures do not yet count the household's whole history: the caller reads it whole.
+pub async fn statement(
+    table: &dyn crate::Table,
+    account: &crate::AccountId,
+    from: NaiveDate,
+    to: NaiveDate,
+    date_of: impl Fn(DateTime<Utc>) -> NaiveDate,
+) -> Result<Option<crate::statement::Statement>, StoreError> {
+    use chrono::Datelike;
+    let Some(figures) = super::balances::through(table, account, from.year()).await? else { return Ok(None) };
+    let (charges_before, payments_before) = super::balances::reads_from(from);
+    let before = figures.opening(charges_before, payments_before);
+    let pk = account_pk(account);
+    let (first, last) = crate::keys::invoices_issued(super::balances::first_day(charges_before), to);
+    let invoices = table.query_range(&pk, &first, &last).await?;
+    let (first, last) = crate::keys::payments_made(super::balances::payments_read_from(from), super::balances::payments_read_to(to));
+    let payments = table.query_range(&pk, &first, &last).await?;
+    Ledger { invoices, payments }.statement_after(before, from, to, date_of).map(Some)
 }
 
 /// The id that ends an item's sort key (ids never contain `#`).

@@ -35,6 +35,7 @@ pub use crate::keys::{
     plan_key, practice_key, processor_event_key, source_key, PENDING_PAYMENTS,
 };
 
+pub mod balances;
 mod codec;
 mod household;
 pub mod invoice_list;
@@ -44,6 +45,28 @@ pub mod summary;
 pub use codec::*;
 pub use household::*;
 pub use ledger::*;
+
+/// The writes that count payments that went through now, in the transaction that settles them:
+/// what is paid on each open invoice (`summary`) and the payments of their month (`balances`).
+/// Empty when none of them went through.
+pub fn count_paid<'a>(settled: impl IntoIterator<Item = &'a Payment>) -> Vec<Write> {
+    let settled: Vec<&Payment> = settled.into_iter().filter(|p| p.status == PaymentStatus::Succeeded).collect();
+    let Some(first) = settled.first() else { return Vec::new() };
+    let mut writes: Vec<Write> = summary::paid(settled.iter().copied()).into_iter().collect();
+    writes.extend(balances::writes(&first.account, &balances::paid(settled.iter().copied())));
+    writes
+}
+
+/// The writes that follow an invoice put where `old` was (none for a new one), with `payments`
+/// recorded in the same transaction: its entry in the summary of open invoices (which takes its
+/// paid figure from the invoice), and its charge and those payments in the figures by month.
+pub fn count_invoice(old: Option<&Invoice>, new: &Invoice, payments: &[Payment]) -> Vec<Write> {
+    let mut deltas = balances::invoice_put(old, new);
+    deltas.extend(balances::paid(payments));
+    let mut writes = vec![summary::entry(new)];
+    writes.extend(balances::writes(new.account(), &deltas));
+    writes
+}
 
 // ---- writes used to create records (seeding, importing, enrolling) ----
 

@@ -8,7 +8,9 @@
 //! Its writers: whatever puts an invoice (the import, the demo) sets or removes the invoice's
 //! entry ([`entry`]), in the same transaction; a payment that goes through adds its amount in the
 //! transaction that settles it ([`paid`]); and an entry paid in full is removed after
-//! ([`prune`]). Reserving and releasing move `pending`, which the balance does not count.
+//! ([`prune`]). Reserving and releasing move `pending`, which the balance does not count. The
+//! writers call [`entry`] and [`paid`] through `store::count_invoice` and `store::count_paid`,
+//! which add the same changes to the household's figures by month (`store::balances`).
 
 use std::collections::BTreeSet;
 
