@@ -52,6 +52,7 @@ fn pages(c: &mut Criterion) {
     let mut group = c.benchmark_group("page");
     for (name, path) in PAGES {
         for &(household, app) in &households {
+            let path = &rt.block_on(portal_bench::as_linked(app, path));
             let (status, _) = rt.block_on(portal_bench::open(app, path));
             assert!(status == 200, "{path} answered {status}");
             group.bench_function(format!("{name} ({household})"), |b| {

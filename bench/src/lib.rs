@@ -63,6 +63,18 @@ pub async fn signed_in() -> TestApp {
     app
 }
 
+/// The path as a patient reaches the page: a pay form through the Pay link of its invoice's page,
+/// which names the invoice's issue date (`Route::pay_link`); any other path as it is.
+pub async fn as_linked(app: &TestApp, path: &str) -> String {
+    let Some(invoice) = path.strip_suffix("/pay") else { return path.to_owned() };
+    let (page, _) = app.send(Method::GET, invoice, None).await;
+    let marker = format!(r#"href="{path}?"#);
+    match page.body.split_once(&marker).and_then(|(_, rest)| rest.split_once('"')) {
+        Some((query, _)) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    }
+}
+
 /// GETs a page and returns its status code and body bytes.
 pub async fn open(app: &TestApp, path: &str) -> (u16, Vec<u8>) {
     let (page, _) = app.send(Method::GET, path, None).await;

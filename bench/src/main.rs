@@ -15,6 +15,7 @@ fn third_party(html: &str) -> usize {
 async fn measure(app: &TestApp, pages: &[(&str, &str)], css_bytes: usize) -> Vec<Value> {
     let mut rows = Vec::new();
     for (name, path) in pages {
+        let path = &portal_bench::as_linked(app, path).await;
         // Warm the container first (the practice profile is cached for five minutes), as a page seen by a patient.
         open(app, path).await;
         app.counter.reset();

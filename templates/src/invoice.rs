@@ -150,7 +150,7 @@ pub fn detail(chrome: &Chrome<'_>, v: &InvoiceView<'_>) -> Markup {
         h1 { "Invoice " (invoice.number()) }
         div.actions {
             @if !invoice.payable().is_zero() && invoice.status(v.today) != InvoiceStatus::Void {
-                a.button href=(Route::PayInvoice(invoice.id().clone()).path()) { "Pay " (invoice.payable()) }
+                a.button href=(Route::PayInvoice(invoice.id().clone()).pay_link(invoice.issued())) { "Pay " (invoice.payable()) }
             }
             a.button.secondary #print href={ (Route::Invoice(invoice.id().clone()).path()) "?print=1" } { "Print" }
             a.button.secondary href=(Route::InvoicePdf(invoice.id().clone()).path()) download { "Download PDF" }

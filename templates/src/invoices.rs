@@ -77,7 +77,8 @@ pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: Option<&s
             }
             @if !total_due.is_zero() {
                 // One payment for every invoice with a balance, oldest first (a review comes before any charge).
-                p { a.button #pay-total href=(Route::PayDue.path()) { "Pay total due" } }
+                @let link = listing.oldest_open.map_or_else(|| Route::PayDue.path(), |since| Route::PayDue.pay_link(since));
+                p { a.button #pay-total href=(link) { "Pay total due" } }
             }
         }
         nav.filters aria-label="Show invoices" {

@@ -131,7 +131,22 @@ fn access_token_ok(token: &str) -> bool {
     (32..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The query parameter of a pay link that names the oldest invoice it pays ([`Route::pay_link`]).
+pub const SINCE: &str = "since";
+
+/// The date a pay link names ([`Route::pay_link`]), if it names a valid one.
+pub fn since_of(value: Option<&str>) -> Option<chrono::NaiveDate> {
+    value.and_then(|d| d.parse().ok())
+}
+
 impl Route {
+    /// A pay route's link, with the issue date of the oldest invoice it pays (`?since=`): the pay
+    /// form reads the invoices from that date up, not the household's whole history
+    /// (`store::open_since`). A link without it still works, reading the household whole.
+    pub fn pay_link(&self, since: chrono::NaiveDate) -> String {
+        format!("{}?{}={since}", self.path(), SINCE)
+    }
+
     pub fn path(&self) -> String {
         match self {
             Route::Home => "/".into(),

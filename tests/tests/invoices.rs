@@ -34,7 +34,8 @@ async fn every_demo_invoice_shows_its_numbers() {
         for line in invoice.lines() {
             assert!(page.body.contains(&line.description), "{}", line.description);
         }
-        assert_eq!(page.body.contains("/pay\""), !invoice.balance().is_zero(), "a Pay action only when a balance is due");
+        let pay_link = format!(r#"/invoices/{}/pay?since={}""#, invoice.id(), invoice.issued());
+        assert_eq!(page.body.contains(&pay_link), !invoice.balance().is_zero(), "a Pay action only when a balance is due");
         assert!(page.body.contains("Cedar Valley Direct Primary Care") && page.body.contains("(512) 555-0100"), "the practice's contact");
     }
 }

@@ -378,3 +378,52 @@ async fn a_statement_before_the_migration_reads_the_history_whole() {
     assert_eq!(store::balances::backfill(table.as_ref(), &lopez).await.unwrap(), store::balances::Backfill::Counted);
     assert_eq!(app.get("/statement?from=2020-01-01").await.body, shown.body);
 }
+
+/// The href of the link `marker` begins (`id="pay-total" href="`, …) on `page`.
+fn link_after<'a>(page: &'a str, marker: &str) -> &'a str {
+    page.split(marker).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_else(|| panic!("{marker} in the page"))
+}
+
+/// The page with its fresh idempotency key left out (each rendered form has its own).
+fn without_key(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(at) = rest.find(r#"name="idempotency_key" value=""#) {
+        let (head, tail) = rest.split_at(at + r#"name="idempotency_key" value=""#.len());
+        out.push_str(head);
+        rest = &tail[tail.find('"').unwrap()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The pay form, reached by the links the portal shows (which name the oldest invoice paid),
+/// reads the profile and the invoices from that one up: the same requests and read units
+/// whatever the years of paid history, and the same form as a read of the whole household.
+#[tokio::test]
+async fn the_pay_form_reads_the_open_invoices_whatever_the_history() {
+    let mut app = TestApp::memory().await;
+    app.sign_in("maria@example.com").await;
+    let one = link_after(&app.get("/invoices/inv-1009").await.body, r#"<a class="button" href=""#).to_owned();
+    let due = link_after(&app.get("/invoices").await.body, r#"id="pay-total" href=""#).to_owned();
+    assert!(one.starts_with("/invoices/inv-1009/pay?since=") && due.starts_with("/pay-due?since="), "{one} {due}");
+    let before = (cost(&mut app, &one).await, cost(&mut app, &due).await);
+    portal_tests::grow_household_by(app.app.table.as_ref(), 2_000, 2_000).await;
+    let after = (cost(&mut app, &one).await, cost(&mut app, &due).await);
+    assert_eq!(after, before, "the pay form grew with the history");
+    for (requests, units) in [after.0, after.1] {
+        assert!(requests <= 2 && units <= 4, "({requests}, {units}) is over the budget of 2 requests and 4 read units");
+    }
+    for (link, whole) in [(&one, "/invoices/inv-1009/pay"), (&due, "/pay-due")] {
+        assert_eq!(without_key(&app.get(link).await.body), without_key(&app.get(whole).await.body), "{link}");
+    }
+    // A date past an invoice it pays (a link kept from before an older invoice was issued) reads
+    // the household whole and shows the same form.
+    let today = app.app.today();
+    let late = format!("/pay-due?since={today}");
+    assert_eq!(without_key(&app.get(&late).await.body), without_key(&app.get("/pay-due").await.body));
+    let late_one = format!("/invoices/inv-1008/pay?since={today}");
+    assert_eq!(without_key(&app.get(&late_one).await.body), without_key(&app.get("/invoices/inv-1008/pay").await.body));
+    // Nor does a date reach another household's invoice.
+    assert_eq!(app.get("/invoices/inv-2001/pay?since=2000-01-01").await.status, StatusCode::NOT_FOUND);
+}

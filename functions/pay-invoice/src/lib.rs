@@ -140,9 +140,28 @@ async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, target: &Targe
     }
 }
 
+/// The pay form. A link that names the oldest invoice it pays (`Route::pay_link`) has it read
+/// the invoices from that date up with the profile; any other, or one whose date misses an
+/// invoice it pays, reads the household whole.
 async fn pay_form(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
-    let records = ctx.billing_household_or_404(app).await?;
-    let target = Target::of(&records, route)?;
+    let since = portal_templates::routes::since_of(ctx.query(portal_templates::routes::SINCE));
+    let bounded = match since {
+        Some(since) => ctx.billing_open_since_or_404(app, since).await?,
+        None => None,
+    };
+    // "Pay total due" needs every open invoice; one invoice, itself.
+    let found = bounded
+        .filter(|read| read.every_open_invoice || matches!(route, Route::PayInvoice(_)))
+        .and_then(|read| Target::of(&read.records, route).ok().map(|target| (read.records, target)));
+    let (records, target) = match found {
+        Some(found) => found,
+        // Not all among the invoices read (one issued before `since`, or none of this household's).
+        None => {
+            let records = ctx.billing_household_or_404(app).await?;
+            let target = Target::of(&records, route)?;
+            (records, target)
+        }
+    };
     // A paid invoice's page says so itself (the template shows no form then).
     let amount = pay::payable_on(target.invoices()).plain();
     let selected = preselected(app, &records);

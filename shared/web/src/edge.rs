@@ -397,6 +397,25 @@ impl Ctx {
         Self::handles_billing(records, session)
     }
 
+    /// As [`Ctx::billing_household_or_404`], for the pay form reached by a link that names the
+    /// oldest invoice it pays (`Route::pay_link`): the profile and the invoices from that date up
+    /// (`store::open_since`), or `None` when the household keeps no summary of them.
+    pub async fn billing_open_since_or_404(
+        &self,
+        app: &App,
+        since: chrono::NaiveDate,
+    ) -> Result<Option<portal_domain::store::OpenSince>, PageError> {
+        let session = self.billing_session()?;
+        match portal_domain::store::open_since(app.table.as_ref(), &session.account, since).await? {
+            Some(read) => {
+                let every_open_invoice = read.every_open_invoice;
+                let records = Self::handles_billing(read.records, session)?;
+                Ok(Some(portal_domain::store::OpenSince { records, every_open_invoice }))
+            }
+            None => Ok(None),
+        }
+    }
+
     fn handles_billing(
         records: portal_domain::store::HouseholdRecords,
         session: &Session,

@@ -86,8 +86,9 @@ pub async fn payment_failed(
         reason.to_owned(),
         "Nothing was taken, and the amount is due again. You can pay it with another method in the portal.".to_owned(),
     ];
-    let pay_again = if numbers.len() > 1 { Route::PayDue } else { Route::PayInvoice(invoice.id().clone()) };
-    let link = format!("{public_url}{}", pay_again.path());
+    let pay_again =
+        if numbers.len() > 1 { Route::PayDue.path() } else { Route::PayInvoice(invoice.id().clone()).pay_link(invoice.issued()) };
+    let link = format!("{public_url}{pay_again}");
     let message = emails::notice(&to, &app.config.practice_name, &subject, &lines, &link);
     if let Err(e) = app.mailer.send(message).await {
         tracing::warn!(error = %e, "payment failure email not sent");

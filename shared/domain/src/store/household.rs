@@ -76,6 +76,28 @@ pub async fn profile(table: &dyn Table, account: &AccountId) -> Result<Household
     records_of(table.query_range(&account_pk(account), from, to).await?)
 }
 
+/// The household's profile with the invoices issued from `since` on, for the pay form: one
+/// Query from those invoices up through the profile (the invoices since then, the summary of
+/// open invoices, the profile). The pay links carry the issue date of the oldest invoice they
+/// pay. `None` when the household keeps no summary (the caller reads it whole).
+pub async fn open_since(table: &dyn Table, account: &AccountId, since: chrono::NaiveDate) -> Result<Option<OpenSince>, StoreError> {
+    let (from, _) = crate::keys::invoices_issued(since, since);
+    let items = table.query_range(&account_pk(account), &from, crate::keys::profile_range().1).await?;
+    let is_summary = |i: &&Arc<Item>| i.get(attr::SK).and_then(Value::as_str) == Some(crate::keys::SUMMARY_SK);
+    let Some(summary) = items.iter().find(is_summary).map(|i| super::summary::Summary::of_item(i)) else { return Ok(None) };
+    let every_open_invoice = summary.open.iter().all(|o| o.issued >= since);
+    Ok(Some(OpenSince { records: records_of(items)?, every_open_invoice }))
+}
+
+/// What [`open_since`] read.
+#[derive(Debug, Clone)]
+pub struct OpenSince {
+    /// The profile, with the invoices from the date on in `ledger` (no payments).
+    pub records: HouseholdRecords,
+    /// Whether they include every invoice with a balance (none was issued before the date).
+    pub every_open_invoice: bool,
+}
+
 /// The household's record, with its version and its customer at the payment processor.
 pub(super) fn household_of(item: &Item) -> Result<Household, StoreError> {
     let mut household: Household = record_of(item)?;

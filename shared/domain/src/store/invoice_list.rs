@@ -156,6 +156,9 @@ impl Row {
 pub struct Listing {
     /// Total due and past due, on the first page and the unpaid invoices.
     pub totals: Option<(Money, Money)>,
+    /// The issue date of the oldest invoice with a balance, when the summary was read (what the
+    /// "Pay total due" link carries).
+    pub oldest_open: Option<NaiveDate>,
     /// Whether the household has any invoice at all (as far as this page can tell).
     pub any: bool,
     pub rows: Vec<Row>,
@@ -169,6 +172,7 @@ pub struct Listing {
 /// those of the page's stretch of the history that are paid (a page of them may show fewer).
 pub fn listing_of(read: &ListRead, filter: Filter, today: NaiveDate, page_number: usize, cursor: Option<&Cursor>) -> Listing {
     let totals = read.summary.as_ref().map(|s| (s.total_due(), s.past_due(today)));
+    let oldest_open = read.summary.as_ref().and_then(|s| s.open.iter().map(|o| o.issued).min());
     if filter == Filter::Unpaid {
         let open = read.summary.as_ref().map(|s| s.open.as_slice()).unwrap_or_default();
         let below = |o: &&OpenInvoice| cursor.is_none_or(|c| (o.issued, o.id.as_str()) < (c.issued, c.id.as_str()));
@@ -176,11 +180,11 @@ pub fn listing_of(read: &ListRead, filter: Filter, today: NaiveDate, page_number
         let older = (stretch.len() > INVOICES_PER_PAGE)
             .then(|| Cursor { issued: stretch[INVOICES_PER_PAGE - 1].issued, id: stretch[INVOICES_PER_PAGE - 1].id.clone() }.text());
         let rows = stretch.iter().take(INVOICES_PER_PAGE).map(|o| Row::of_open(o)).collect();
-        return Listing { totals, any: true, rows, page_number, older };
+        return Listing { totals, oldest_open, any: true, rows, page_number, older };
     }
     let rows = read.invoices.iter().filter(|i| filter.keeps(&i.figures())).map(Row::of_invoice).collect();
     let older = read.invoices.last().filter(|_| read.more).map(|last| Cursor::of(last).text());
-    Listing { totals, any: !read.invoices.is_empty() || cursor.is_some(), rows, page_number, older }
+    Listing { totals, oldest_open, any: !read.invoices.is_empty() || cursor.is_some(), rows, page_number, older }
 }
 
 #[cfg(test)]
