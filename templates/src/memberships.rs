@@ -316,7 +316,8 @@ impl LeaveErrors {
     }
 }
 
-/// `/memberships/{id}/leave`: who leaves, and why. `refusal` says why leaving is not offered.
+/// `/memberships/{id}/leave`: who leaves, and why. `offer` is the members who may be removed
+/// (`leaving::removable`), or why leaving is not offered.
 pub fn leave_form(
     chrome: &Chrome<'_>,
     csrf_token: &str,
@@ -324,21 +325,20 @@ pub fn leave_form(
     members: &[Member],
     v: &LeaveValues,
     errors: &LeaveErrors,
-    refusal: Option<&str>,
+    offer: Result<&[&MemberId], &str>,
 ) -> Markup {
     let name = |id: &MemberId| members.iter().find(|m| &m.id == id).map(Member::full_name).unwrap_or_default();
-    // Those whose end is not set yet: a member already leaving is not offered again.
-    let staying: Vec<&MemberId> =
-        ms.enrollments.iter().filter(|e| e.end.is_none() && !ms.is_leaving(&e.member)).map(|e| &e.member).collect();
     let terms = ms.plan.leaving();
     let body = html! {
         p.back { a href=(Route::Memberships.path()) { "← Memberships" } }
         h1 { "Cancel or remove a member" }
         p.lede { (ms.plan.name()) ", " (date(ms.contract_start)) " – " (date(ms.contract_end)) }
-        @if let Some(r) = refusal {
+        @match offer {
+        Err(r) => {
             (alert("error", r))
             p { a href=(Route::Memberships.path()) { "Back to memberships" } }
-        } @else {
+        }
+        Ok(removable) => {
             @if !errors.is_empty() { (alert("error", "Please correct the fields marked below.")) }
             p { "Nothing changes until you confirm on the next page, which shows the date it takes effect, what will no longer be billed, and any fee or refund." }
             p.small.muted {
@@ -352,10 +352,8 @@ pub fn leave_form(
                     legend { "What would you like to do?" }
                     @if let Some(e) = &errors.who { p.error #who-error { (e) } }
                     label.choice { input type="radio" name="who" value="membership" checked[v.who == "membership"]; " Cancel the membership for everyone" }
-                    @if staying.len() > 1 {
-                        @for id in &staying {
-                            label.choice { input type="radio" name="who" value=(id) checked[v.who == id.as_str()]; " Remove " (name(id)) " from the membership" }
-                        }
+                    @for id in removable {
+                        label.choice { input type="radio" name="who" value=(id) checked[v.who == id.as_str()]; " Remove " (name(id)) " from the membership" }
                     }
                 }
                 (reason_select(&v.reason, errors.reason.as_deref()))
@@ -368,6 +366,7 @@ pub fn leave_form(
                 }
                 button.primary type="submit" { "Review" }
             }
+        }
         }
     };
     page(chrome, "Cancel or remove a member", body)

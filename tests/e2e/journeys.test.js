@@ -338,7 +338,7 @@ const journeys = {
   async 'pay total due after reviewing it'(s) {
     await signIn(s, 'maria@example.com');
     await s.page.getByRole('link', { name: 'Pay total due' }).click();
-    await s.page.waitForURL('**/pay-due');
+    await s.page.waitForURL(/\/pay-due\?since=\d{4}-\d{2}-\d{2}$/);
     await checkA11y(s.page);
     await checkFits(s.page);
     assert.equal(await s.page.getByLabel('Amount (USD)').inputValue(), '330.00');

@@ -55,7 +55,9 @@ async fn form(app: &App, ctx: &mut Ctx, id: &MembershipId, v: &LeaveValues, erro
     let status = if refusal.is_some() && status == StatusCode::OK { StatusCode::CONFLICT } else { status };
     let csrf = ctx.session()?.csrf_token.clone();
     let chrome = ctx.chrome(app, Some(Section::Memberships));
-    Ok(html(status, leave_form(&chrome, &csrf, &ms, &records.members, v, errors, refusal.as_deref())))
+    let removable = leaving::removable(&ms, app.today());
+    let offer = refusal.as_deref().map_or(Ok(removable.as_slice()), Err);
+    Ok(html(status, leave_form(&chrome, &csrf, &ms, &records.members, v, errors, offer)))
 }
 
 async fn leave_page(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {

@@ -247,10 +247,7 @@ async fn declined_email(
 ) {
     let Some(owner) = records.household.as_ref().and_then(|h| records.member(&h.owner)) else { return };
     let Some(email) = owner.email.clone() else { return };
-    let card = matches!(payment.source, portal_domain::SourceDetails::Card { .. });
-    let next = (card && !confirm)
-        .then(|| autopay::CARD_RETRY_DAYS.iter().find(|d| **d > attempt).map(|d| invoice.due() + chrono::Days::new(*d as u64)))
-        .flatten();
+    let next = autopay::next_attempt(invoice, &payment.source, attempt, confirm);
     let (what, then, route) = match (confirm, next) {
         (true, _) => (
             "needs your bank's confirmation, which only you can give",

@@ -63,6 +63,17 @@ pub fn attempt_today(invoice: &Invoice, source: &PaymentSource, today: NaiveDate
     (days == 0 || retries.contains(&days)).then_some(days)
 }
 
+/// The day automatic payment next tries `invoice` after attempt `attempt` did not go through:
+/// a declined card on the next retry day, if one is left. Nothing more is tried for a bank
+/// debit, nor for a charge the card's bank wanted the patient to confirm (`needs_patient`).
+pub fn next_attempt(invoice: &Invoice, source: &SourceDetails, attempt: i64, needs_patient: bool) -> Option<NaiveDate> {
+    let retries: &[i64] = match source {
+        SourceDetails::Card { .. } if !needs_patient => &CARD_RETRY_DAYS,
+        _ => &[],
+    };
+    retries.iter().find(|d| **d > attempt).and_then(|d| invoice.due().checked_add_days(chrono::Days::new(d.unsigned_abs())))
+}
+
 /// The idempotency key of one attempt: the same on every run of the day, another on the next attempt's day.
 pub fn attempt_key(invoice: &Invoice, attempt: i64) -> String {
     format!("{}{attempt}", attempt_prefix(invoice))
@@ -172,6 +183,21 @@ mod tests {
         assert_eq!(days(false), [0]);
         assert_eq!(attempt_today(&inv, &source(true), d("2026-12-04")), None, "never before it is due");
         assert_eq!(attempt_key(&inv, 3), "autopay-inv-1-2026-12-05-3");
+    }
+
+    #[test]
+    fn after_a_declined_attempt_a_card_is_tried_on_the_next_retry_day_and_nothing_else_is() {
+        let inv = invoice("2026-12-05");
+        let card = source(true).details;
+        let next = |attempt| next_attempt(&inv, &card, attempt, false);
+        assert_eq!([next(0), next(1), next(3), next(7)], [Some(d("2026-12-06")), Some(d("2026-12-08")), Some(d("2026-12-12")), None]);
+        assert_eq!(next_attempt(&inv, &card, 0, true), None, "a charge the patient must confirm is not tried again");
+        assert_eq!(next_attempt(&inv, &source(false).details, 0, false), None, "a bank debit is tried once");
+        // Each retry day is one `attempt_today` finds.
+        for attempt in [0, 1, 3] {
+            let day = next(attempt).unwrap();
+            assert!(attempt_today(&inv, &source(true), day).is_some_and(|a| a > attempt));
+        }
     }
 
     #[test]

@@ -210,6 +210,18 @@ fn period_months(ms: &Membership) -> u32 {
     }
 }
 
+/// The members the owner may remove from `ms` on `today`: each one [`quote`] accepts (none when
+/// removing them would leave no one covered: that is cancelling).
+pub fn removable(ms: &Membership, today: NaiveDate) -> Vec<&MemberId> {
+    let mut members: Vec<&MemberId> = Vec::new();
+    for e in &ms.enrollments {
+        if !members.contains(&&e.member) && quote(ms, Some(&e.member), today).is_ok() {
+            members.push(&e.member);
+        }
+    }
+    members
+}
+
 /// What cancelling `ms` (`who: None`) or removing `who` from it would mean, asked on `today`.
 pub fn quote(ms: &Membership, who: Option<&MemberId>, today: NaiveDate) -> Result<Quote, Refusal> {
     if ms.status != MembershipStatus::Active || ms.contract_end < today {
@@ -525,6 +537,20 @@ mod tests {
         let carried: Vec<_> =
             requested.enrollments.iter().filter(|e| !requested.is_leaving(&e.member)).map(|e| e.member.as_str()).collect();
         assert_eq!(carried, ["maria"], "a member being removed is not carried into a renewal");
+    }
+
+    #[test]
+    fn whoever_quote_accepts_may_be_removed_and_the_last_one_covered_may_not() {
+        let ms = membership(terms(30, None, true));
+        let today = d("2026-06-01");
+        assert_eq!(removable(&ms, today), [&id("maria"), &id("sofia")]);
+        // Sofia's coverage ends within the notice: Maria would be left alone, so only cancelling is offered.
+        let mut ending = ms.clone();
+        ending.enrollments[1].end = Some(d("2026-06-10"));
+        assert!(removable(&ending, today).is_empty(), "{:?}", removable(&ending, today));
+        let mut renewed = ms.clone();
+        renewed.renewed_by = Some(MembershipId::parse("ms2").unwrap());
+        assert!(removable(&renewed, today).is_empty());
     }
 
     #[test]
