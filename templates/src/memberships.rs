@@ -359,9 +359,9 @@ pub fn leave_form(
                 (reason_select(&v.reason, errors.reason.as_deref()))
                 div.field.invalid[errors.note.is_some()] {
                     label for="f-note" { "Anything you would like the practice to know" }
-                    p.hint #f-note-hint { "Optional, up to 500 characters." }
+                    p.hint #f-note-hint { "Optional, up to " (portal_domain::leaving::NOTE_LIMIT) " characters." }
                     @if let Some(e) = &errors.note { p.error #f-note-error { (e) } }
-                    textarea #f-note name="note" rows="3" maxlength="500" aria-invalid=[errors.note.as_ref().map(|_| "true")]
+                    textarea #f-note name="note" rows="3" maxlength=(portal_domain::leaving::NOTE_LIMIT) aria-invalid=[errors.note.as_ref().map(|_| "true")]
                         aria-describedby=(if errors.note.is_some() { "f-note-hint f-note-error" } else { "f-note-hint" }) { (v.note) }
                 }
                 button.primary type="submit" { "Review" }

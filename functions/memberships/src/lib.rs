@@ -51,25 +51,29 @@ async fn load(app: &App, ctx: &Ctx, id: &MembershipId) -> Result<(HouseholdRecor
 
 async fn form(app: &App, ctx: &mut Ctx, id: &MembershipId, v: &LeaveValues, errors: &LeaveErrors, status: StatusCode) -> PageResult {
     let (records, ms) = load(app, ctx, id).await?;
-    let refusal = leaving::quote(&ms, None, app.today()).err().map(|r| r.to_string());
+    form_of(app, ctx, (&records, &ms), v, errors, status)
+}
+
+/// The leave form for the household and membership already read.
+fn form_of(
+    app: &App,
+    ctx: &mut Ctx,
+    (records, ms): (&HouseholdRecords, &Membership),
+    v: &LeaveValues,
+    errors: &LeaveErrors,
+    status: StatusCode,
+) -> PageResult {
+    let refusal = leaving::quote(ms, None, app.today()).err().map(|r| r.to_string());
     let status = if refusal.is_some() && status == StatusCode::OK { StatusCode::CONFLICT } else { status };
     let csrf = ctx.session()?.csrf_token.clone();
     let chrome = ctx.chrome(app, Some(Section::Memberships));
-    let removable = leaving::removable(&ms, app.today());
+    let removable = leaving::removable(ms, app.today());
     let offer = refusal.as_deref().map_or(Ok(removable.as_slice()), Err);
-    Ok(html(status, leave_form(&chrome, &csrf, &ms, &records.members, v, errors, offer)))
+    Ok(html(status, leave_form(&chrome, &csrf, ms, &records.members, v, errors, offer)))
 }
 
 async fn leave_page(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     form(app, ctx, id, &LeaveValues::default(), &LeaveErrors::default(), StatusCode::OK).await
-}
-
-/// What the review showed, carried by "Confirm": the same figures, person and mode must still
-/// hold, or nothing is done.
-fn seen(q: &leaving::Quote, mode: leaving::LeavingMode) -> String {
-    let who = q.member.as_ref().map_or("membership", |m| m.as_str());
-    let mode = if mode == leaving::LeavingMode::Immediate { "immediate" } else { "request" };
-    format!("{who}|{mode}|{}|{}|{}|{}|{}", q.effective, q.stops.plain(), q.remains.plain(), q.fee.plain(), q.refund.plain())
 }
 
 async fn leave(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
@@ -94,26 +98,24 @@ async fn leave(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     if reason.is_none() {
         errors.reason = Some("Choose a reason.".into());
     }
-    if v.note.chars().count() > 500 {
-        errors.note = Some("Keep the note to 500 characters.".into());
-    }
+    errors.note = leaving::note_error(&v.note);
     if !errors.is_empty() {
-        return form(app, ctx, id, &v, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return form_of(app, ctx, (&records, &ms), &v, &errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let quote = match leaving::quote(&ms, who.as_ref(), today) {
         Ok(q) => q,
         // Refusals about the whole membership end the form; those about one member are the form's error.
         Err(refusal) if refusal.is_about_member() => {
             let errors = LeaveErrors { who: Some(refusal.to_string()), ..LeaveErrors::default() };
-            return form(app, ctx, id, &v, &errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return form_of(app, ctx, (&records, &ms), &v, &errors, StatusCode::UNPROCESSABLE_ENTITY);
         }
-        Err(_) => return form(app, ctx, id, &v, &LeaveErrors::default(), StatusCode::CONFLICT).await,
+        Err(_) => return form_of(app, ctx, (&records, &ms), &v, &LeaveErrors::default(), StatusCode::CONFLICT),
     };
     let practice = app.practice().await?;
     let csrf = ctx.session()?.csrf_token.clone();
     let review = |ctx: &Ctx, message: Option<&str>| {
         let mut carried = v.clone();
-        carried.confirm = seen(&quote, practice.leaving);
+        carried.confirm = quote.seen(practice.leaving);
         leave_review(
             &ctx.chrome(app, Some(Section::Memberships)),
             &csrf,
@@ -128,7 +130,7 @@ async fn leave(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     if v.confirm.is_empty() {
         return Ok(html(StatusCode::OK, review(ctx, None)));
     }
-    if v.confirm != seen(&quote, practice.leaving) {
+    if v.confirm != quote.seen(practice.leaving) {
         let message = "The figures changed since you reviewed them, so nothing was changed. Please check them again.";
         return Ok(html(StatusCode::CONFLICT, review(ctx, Some(message))));
     }
@@ -137,7 +139,7 @@ async fn leave(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     match leaving::leave(app.table.as_ref(), &ms, &quote, reason, &v.note, practice.leaving, &by, app.now()).await? {
         Outcome::Done(next) => {
             let Some(l) = next.leaving.clone() else { return Err(PageError::NotFound) };
-            let event = ctx.event(app, action(&l, false))?.subject(ms.id.to_string()).detail(describe(&l, &records));
+            let event = ctx.event(app, l.action(false))?.subject(ms.id.to_string()).detail(describe(&l, &records));
             ctx.record(app, event).await;
             notify_owner(app, &ctx.public_url, &records, &l, false).await;
             let done = if l.status == LeavingStatus::Requested { Done::LeavingRequested } else { Done::LeavingScheduled };
@@ -156,25 +158,13 @@ async fn withdraw(app: &App, ctx: &mut Ctx, id: &MembershipId) -> PageResult {
     let Some(l) = ms.leaving.clone() else { return Ok(portal_web::redirect(&Route::Memberships)) };
     match leaving::withdraw(app.table.as_ref(), &ms, app.now()).await? {
         Outcome::Done(_) => {
-            let event = ctx.event(app, action(&l, true))?.subject(ms.id.to_string()).detail(describe(&l, &records));
+            let event = ctx.event(app, l.action(true))?.subject(ms.id.to_string()).detail(describe(&l, &records));
             ctx.record(app, event).await;
             notify_owner(app, &ctx.public_url, &records, &l, true).await;
             Ok(portal_web::redirect_done(&Route::Memberships, Done::LeavingWithdrawn))
         }
         // Already confirmed by the practice (or withdrawn in another tab): the page shows where it stands.
         Outcome::Changed => Err(PageError::Conflict),
-    }
-}
-
-/// The activity log's name for the step.
-fn action(l: &Leaving, withdrawn: bool) -> &'static str {
-    match (withdrawn, l.member.is_some(), l.status) {
-        (true, true, _) => "member.removal_withdrawn",
-        (true, false, _) => "membership.cancellation_withdrawn",
-        (false, true, LeavingStatus::Requested) => "member.removal_requested",
-        (false, true, LeavingStatus::Scheduled) => "member.removed",
-        (false, false, LeavingStatus::Requested) => "membership.cancellation_requested",
-        (false, false, LeavingStatus::Scheduled) => "membership.cancelled",
     }
 }
 

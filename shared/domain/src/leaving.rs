@@ -124,14 +124,22 @@ pub struct Leaving {
     pub end_before: Option<NaiveDate>,
 }
 
+/// The longest note an owner may leave with a request, in characters.
+pub const NOTE_LIMIT: usize = 500;
+
+/// Why a note cannot be sent as it is, if it cannot.
+pub fn note_error(note: &str) -> Option<String> {
+    (note.chars().count() > NOTE_LIMIT).then(|| format!("Keep the note to {NOTE_LIMIT} characters."))
+}
+
 impl Leaving {
-    /// The request as confirmed from `quote` (the note trimmed to 500 characters).
+    /// The request as confirmed from `quote` (the note trimmed to [`NOTE_LIMIT`] characters).
     pub fn from_quote(quote: &Quote, reason: Reason, note: &str, status: LeavingStatus, by: &MemberId, at: DateTime<Utc>) -> Leaving {
         Leaving {
             end_before: quote.end_before,
             member: quote.member.clone(),
             reason,
-            note: note.trim().chars().take(500).collect(),
+            note: note.trim().chars().take(NOTE_LIMIT).collect(),
             effective: quote.effective,
             stops: quote.stops,
             fee: quote.fee,
@@ -149,6 +157,18 @@ impl Leaving {
         match &self.member {
             None => ms.status == MembershipStatus::Ended || Some(ms.contract_end) != self.end_before,
             Some(id) => ms.enrollments.iter().find(|e| &e.member == id).is_none_or(|e| e.end != self.end_before),
+        }
+    }
+
+    /// The activity log's name for this step, or for its withdrawal.
+    pub fn action(&self, withdrawn: bool) -> &'static str {
+        match (withdrawn, self.member.is_some(), self.status) {
+            (true, true, _) => "member.removal_withdrawn",
+            (true, false, _) => "membership.cancellation_withdrawn",
+            (false, true, LeavingStatus::Requested) => "member.removal_requested",
+            (false, true, LeavingStatus::Scheduled) => "member.removed",
+            (false, false, LeavingStatus::Requested) => "membership.cancellation_requested",
+            (false, false, LeavingStatus::Scheduled) => "membership.cancelled",
         }
     }
 
@@ -175,6 +195,23 @@ pub struct Quote {
     pub terms: LeavingTerms,
     /// The end the membership or the member's enrolment has now.
     pub end_before: Option<NaiveDate>,
+}
+
+impl Quote {
+    /// What the review showed, as its "Confirm" carries it: the same person, mode and figures
+    /// must still hold when it is sent, or nothing is done.
+    pub fn seen(&self, mode: LeavingMode) -> String {
+        let who = self.member.as_ref().map_or("membership", |m| m.as_str());
+        let mode = if mode == LeavingMode::Immediate { "immediate" } else { "request" };
+        format!(
+            "{who}|{mode}|{}|{}|{}|{}|{}",
+            self.effective,
+            self.stops.plain(),
+            self.remains.plain(),
+            self.fee.plain(),
+            self.refund.plain()
+        )
+    }
 }
 
 /// Why leaving is not offered.
@@ -551,6 +588,26 @@ mod tests {
         let mut renewed = ms.clone();
         renewed.renewed_by = Some(MembershipId::parse("ms2").unwrap());
         assert!(removable(&renewed, today).is_empty());
+    }
+
+    #[test]
+    fn what_the_review_showed_names_the_person_the_mode_and_every_figure() {
+        let ms = membership(terms(30, Some("100"), true));
+        let today = d("2026-06-01");
+        let everyone = quote(&ms, None, today).unwrap();
+        let sofia = quote(&ms, Some(&id("sofia")), today).unwrap();
+        assert_ne!(everyone.seen(LeavingMode::Request), sofia.seen(LeavingMode::Request));
+        assert_ne!(sofia.seen(LeavingMode::Request), sofia.seen(LeavingMode::Immediate));
+        let mut later = sofia.clone();
+        later.refund = later.refund + m("1");
+        assert_ne!(later.seen(LeavingMode::Request), sofia.seen(LeavingMode::Request), "a changed figure is seen");
+        assert_eq!(note_error(&"a".repeat(NOTE_LIMIT)), None);
+        assert!(note_error(&"a".repeat(NOTE_LIMIT + 1)).is_some());
+        let l = Leaving::from_quote(&sofia, Reason::Other, &"b".repeat(NOTE_LIMIT + 9), LeavingStatus::Requested, &id("maria"), Utc::now());
+        assert_eq!(
+            (l.note.chars().count(), l.action(false), l.action(true)),
+            (NOTE_LIMIT, "member.removal_requested", "member.removal_withdrawn")
+        );
     }
 
     #[test]
