@@ -43,6 +43,15 @@ async fn turn_on(app: &TestApp) {
     autopay::set(app.app.table.as_ref(), &lopez(), &on, app.app.now()).await.unwrap();
 }
 
+/// The default card on file now answers as the sandbox's `token` does (declines, asks for 3-D Secure).
+async fn card_answers(app: &TestApp, token: &str) {
+    let r = records(app).await;
+    let mut source = r.sources.iter().find(|s| s.is_default).unwrap().clone();
+    source.token = token.into();
+    let write = store::replace_record(&portal_domain::keys::source_key(&source), "source", &source, source.version).unwrap();
+    app.app.table.write(write).await.unwrap();
+}
+
 async fn run(app: &TestApp, day: NaiveDate) -> reminders::Report {
     reminders::run(&app.app, day, false).await.unwrap()
 }
@@ -126,14 +135,7 @@ async fn a_declined_card_is_told_and_retried_after_1_3_and_7_days() {
     let app = TestApp::memory().await;
     turn_on(&app).await;
     // The card on file now declines.
-    let r = records(&app).await;
-    let mut source = r.sources.iter().find(|s| s.is_default).unwrap().clone();
-    source.token = "sbx_tok_declined_000000000000".into();
-    app.app
-        .table
-        .write(store::replace_record(&portal_domain::keys::source_key(&source), "source", &source, source.version).unwrap())
-        .await
-        .unwrap();
+    card_answers(&app, "sbx_tok_declined_000000000000").await;
     let due = invoice(&app, "inv-1009").await.due();
     let mut tried = Vec::new();
     for n in 0..10 {
@@ -150,6 +152,33 @@ async fn a_declined_card_is_told_and_retried_after_1_3_and_7_days() {
     assert!(declined[0].text.contains("?to=/payment-methods"), "a link to change the card: {}", declined[0].text);
     assert!(declined[3].text.contains("It will not be tried again automatically"));
     assert!(declined[3].text.contains("?to=/invoices/inv-1009/pay"), "the last one links the invoice: {}", declined[3].text);
+}
+
+/// A card whose bank asks the patient to confirm the charge (3-D Secure) cannot be charged with
+/// no one there: the charge is cancelled and nothing taken, the owner is asked to pay in the
+/// portal, and it is not tried again on the card's retry days.
+#[tokio::test]
+async fn a_card_that_asks_for_3d_secure_is_cancelled_told_and_not_retried() {
+    let app = TestApp::memory().await;
+    turn_on(&app).await;
+    card_answers(&app, "sbx_tok_3ds_000000000000").await;
+    let before = invoice(&app, "inv-1009").await;
+    let due = before.due();
+    let first = run(&app, due).await;
+    assert_eq!(first.declined.len(), 1, "{first:?}");
+    assert!(first.charged.is_empty());
+    let after = invoice(&app, "inv-1009").await;
+    assert_eq!((after.balance(), after.pending()), (before.balance(), portal_domain::Money::ZERO), "nothing taken, nothing held");
+    assert!(app.gateway.charges().is_empty(), "no money moved at the processor");
+    let told: Vec<_> = app.outbox.messages().into_iter().filter(|m| m.subject == "Your automatic payment did not go through").collect();
+    assert_eq!(told.len(), 1);
+    assert!(told[0].text.contains("needs your bank's confirmation"), "{}", told[0].text);
+    assert!(told[0].text.contains("will not be tried again automatically"), "{}", told[0].text);
+    assert!(told[0].text.contains("?to=/invoices/inv-1009/pay"), "a link to pay it: {}", told[0].text);
+    for n in [1, 3, 7] {
+        let later = run(&app, due + Days::new(n)).await;
+        assert!(later.declined.is_empty() && later.charged.is_empty(), "day {n}: {later:?}");
+    }
 }
 
 #[tokio::test]

@@ -274,6 +274,12 @@ impl PaymentGateway for SandboxGateway {
             State::Prepared => {}
         }
         let behaviour = entry.token.strip_prefix("sbx_tok_").and_then(|rest| rest.split('_').next()).unwrap_or("ok");
+        if behaviour == "3ds" {
+            // The card's bank wants the patient to confirm (as Stripe answers `requires_action`):
+            // nothing is taken, and the charge waits, cancellable. No card number the sandbox
+            // tokenizes asks for it (its pages have no 3-D Secure step); a stored token can.
+            return Ok(ChargeOutcome::RequiresAction { client_secret: format!("{reference}_secret") });
+        }
         let answered = match behaviour {
             "declined" => ChargeOutcome::Declined { reason: "Your card was declined. Use another card or call your bank.".into() },
             "insufficient" => ChargeOutcome::Declined { reason: "The payment was declined for insufficient funds.".into() },
@@ -381,6 +387,21 @@ mod tests {
         assert_eq!(gateway.confirm(&reference, "key").await.unwrap(), ChargeOutcome::NotCharged);
         assert!(gateway.charges().is_empty());
         assert_eq!(gateway.charge_status("sbx_ch_never").await.unwrap(), ChargeOutcome::NotCharged);
+    }
+
+    #[tokio::test]
+    async fn a_token_that_asks_for_3d_secure_takes_nothing_and_can_be_cancelled() {
+        let gateway = SandboxGateway::new(Box::new(OsRandom));
+        let reference = gateway.prepare(&request("sbx_tok_3ds_000000000000", 900)).await.unwrap();
+        assert!(matches!(gateway.confirm(&reference, "key").await.unwrap(), ChargeOutcome::RequiresAction { .. }));
+        assert_eq!(gateway.charge_status(&reference).await.unwrap(), ChargeOutcome::NotCharged);
+        assert_eq!(gateway.cancel(&reference).await.unwrap(), ChargeOutcome::NotCharged);
+        assert_eq!(gateway.confirm(&reference, "key").await.unwrap(), ChargeOutcome::NotCharged, "cancelled for good");
+        assert!(gateway.charges().is_empty());
+        // No card number the sandbox tokenizes asks for it.
+        for number in ["4000002500003155", "4000002760003184"] {
+            assert!(!gateway.tokenize(&card(number)).await.unwrap().token.starts_with("sbx_tok_3ds_"));
+        }
     }
 
     #[tokio::test]
