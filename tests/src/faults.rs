@@ -74,6 +74,9 @@ impl Table for FaultyTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.run(self.inner.get(key)).await
     }
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.run(self.inner.get_many(keys)).await
+    }
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.run(self.inner.query(pk, sk_prefix)).await
     }

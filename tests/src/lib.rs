@@ -99,6 +99,17 @@ impl Table for CountingTable {
         self.read_units.fetch_add(bytes.div_ceil(READ_UNIT_BYTES).max(1), Ordering::SeqCst);
         item
     }
+    /// One request; each item's units counted on their own, as BatchGetItem consumes them.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let items = self.inner.get_many(keys).await;
+        if let Ok(found) = &items {
+            let units: usize =
+                found.iter().map(|i| i.as_ref().map_or(0, portal_domain::ports::item_size).div_ceil(READ_UNIT_BYTES).max(1)).sum();
+            self.read_units.fetch_add(units, Ordering::SeqCst);
+        }
+        items
+    }
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.counted(self.inner.query(pk, sk_prefix).await)
     }

@@ -74,6 +74,40 @@ async fn queries_a_range_of_sort_keys((table, clock): Fixture) {
     assert_eq!(sks(table.query_range("ACCOUNT#1", "N", "Z").await.unwrap()), ["SOURCE#s1"], "expired items are not read");
 }
 
+async fn gets_several_items_by_key_in_one_request((table, clock): Fixture) {
+    table.write(put(item("ACCOUNT#1", "ACCOUNT", &[("n", Value::from(1u64))]), None)).await.unwrap();
+    table.write(put(item("ACCOUNT#1", "#INVOICE#2026-01-01#a", &[]), None)).await.unwrap();
+    table.write(put(item("ACCOUNT#2", "ACCOUNT", &[]), None)).await.unwrap();
+    let expiring = clock.now().timestamp() + 60;
+    table.write(put(item("ACCOUNT#1", "PREFS#p", &[(attr::EXPIRES_AT, Value::from(expiring))]), None)).await.unwrap();
+    let keys = [
+        Key::new("ACCOUNT#1", "#INVOICE#2026-01-01#a"),
+        Key::new("ACCOUNT#1", "MISSING"),
+        Key::new("ACCOUNT#1", "ACCOUNT"),
+        Key::new("ACCOUNT#1", "ACCOUNT"),
+        Key::new("ACCOUNT#1", "PREFS#p"),
+    ];
+    let sk = |i: &Option<Item>| i.as_ref().map(|i| i[attr::SK].as_str().unwrap().to_owned());
+    let found = table.get_many(&keys).await.unwrap();
+    assert_eq!(
+        found.iter().map(sk).collect::<Vec<_>>(),
+        [Some("#INVOICE#2026-01-01#a".into()), None, Some("ACCOUNT".into()), Some("ACCOUNT".into()), Some("PREFS#p".into())],
+        "in the order asked, a key asked twice answered twice"
+    );
+    assert_eq!(found[2].as_ref().unwrap()["n"].as_number(), Some(Decimal::ONE));
+    assert!(table.get_many(&[]).await.unwrap().is_empty());
+    clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(table.get_many(&keys[4..]).await.unwrap(), [None], "expired items are not read");
+    // More keys than one request takes.
+    let many: Vec<Key> = (0..150).map(|n| Key::new("ACCOUNT#9", format!("K#{n:03}"))).collect();
+    for key in many.iter().step_by(7) {
+        table.write(put(item(&key.pk, &key.sk, &[]), None)).await.unwrap();
+    }
+    let found = table.get_many(&many).await.unwrap();
+    assert_eq!(found.iter().filter(|i| i.is_some()).count(), many.iter().step_by(7).count());
+    assert!(found.iter().zip(&many).all(|(i, k)| i.as_ref().is_none_or(|i| i[attr::SK].as_str() == Some(k.sk.as_str()))));
+}
+
 async fn upsert_creates_or_updates((table, _): Fixture) {
     let key = Key::new("ACCOUNT#1", "#SUMMARY");
     let first = Update::default().set("o#a", "open").add("p#a", Decimal::from(5));
@@ -326,6 +360,7 @@ contract!(
     round_trips_every_value_kind,
     queries_a_partition_by_prefix_in_order,
     queries_a_range_of_sort_keys,
+    gets_several_items_by_key_in_one_request,
     upsert_creates_or_updates,
     not_exists_refuses_a_second_put,
     exists_needs_the_item,

@@ -69,6 +69,9 @@ impl Table for DeferredTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.table().await.get(key).await
     }
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.table().await.get_many(keys).await
+    }
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         self.table().await.query(pk, sk_prefix).await
     }

@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    Update as DynamoUpdate, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use portal_domain::ports::{attr, Condition, Item, Key, Table, Update, Value, Write};
@@ -359,6 +360,47 @@ impl Table for DynamoTable {
             .map_err(|e| unavailable(e, "GetItem"))?;
         let now = Decimal::from(self.now());
         Ok(out.item().map(from_map).filter(|i| is_live(i, now)))
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        // BatchGetItem takes 100 keys a request and may leave some unprocessed (answered again).
+        const BATCH: usize = 100;
+        let now = Decimal::from(self.now());
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        // A request may not name a key twice.
+        let unique: Vec<&Key> = keys.iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        for chunk in unique.chunks(BATCH) {
+            let mut wanted: Vec<HashMap<String, AttributeValue>> = chunk.iter().map(|k| key_map(k)).collect();
+            let mut rounds = 0;
+            while !wanted.is_empty() {
+                rounds += 1;
+                if rounds > 8 {
+                    return Err(StoreError::Unavailable(anyhow::anyhow!("BatchGetItem left keys unprocessed")));
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut wanted)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Malformed(format!("BatchGetItem: {e}")))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(e, "BatchGetItem"))?;
+                for map in out.responses().and_then(|r| r.get(&self.table)).map(Vec::as_slice).unwrap_or_default() {
+                    let item = from_map(map);
+                    if let Some(key) = Key::of(&item).filter(|_| is_live(&item, now)) {
+                        found.insert(key, item);
+                    }
+                }
+                if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                    wanted = left.keys().to_vec();
+                }
+            }
+        }
+        Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
     }
 
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {

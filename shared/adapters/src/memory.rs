@@ -113,6 +113,12 @@ impl Table for MemoryTable {
         Ok(self.lock().get(key).filter(|i| is_live(i, now)).map(|i| Item::clone(i)))
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let now = self.now_secs();
+        let items = self.lock();
+        Ok(keys.iter().map(|key| items.get(key).filter(|i| is_live(i, now)).map(|i| Item::clone(i))).collect())
+    }
+
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Arc<Item>>, StoreError> {
         let now = self.now_secs();
         let items = self.lock();

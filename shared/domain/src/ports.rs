@@ -214,6 +214,9 @@ pub fn item_size(item: &Item) -> usize {
 #[async_trait]
 pub trait Table: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+    /// Several items by key in one request (DynamoDB's BatchGetItem, strongly consistent), each
+    /// in the order asked, `None` for one that is not there.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
     /// Every item of the partition whose sort key starts with `sk_prefix` (all when empty), in sort-key order.
     /// Items come shared: a household's partition holds years of invoices that most pages pass over
     /// without copying or decoding them.
