@@ -456,8 +456,10 @@ def report(results: str, out: str) -> None:
               "form, reached by its link (which names the oldest invoice it pays), reads from that invoice up through the profile",
               "(`store::open_since`). The statement reads its period: the household's charges and payments by month through its",
               "first year (one small item a year), the invoices from the first of its first month and the payments from the month",
-              "before (`store::statement`). The other pages of the billing (an invoice, receipts) still read the whole partition",
-              "in one Query, decoding only what they show (`store::Ledger`); their cost grows with the history."]
+              "before (`store::statement`). An invoice (page, print view, PDF), reached by its link (which names its issue date),",
+              "reads three items by key in one request: the household's record, the invoice and the copies of its payments",
+              "(`store::invoice_page`). The receipts pages still read the whole partition in one Query, decoding only what they",
+              "show (`store::Ledger`); their cost grows with the history."]
     reports = sorted((name, ms) for (group, name), ms in medians.items() if group == "report")
     if reports:
         lines += ["", "A statement's cost follows its period: the pages above show the default 12 months. The same household's",

@@ -66,12 +66,29 @@ pub async fn signed_in() -> TestApp {
 /// The path as a patient reaches the page: a pay form through the Pay link of its invoice's page,
 /// which names the invoice's issue date (`Route::pay_link`); any other path as it is.
 pub async fn as_linked(app: &TestApp, path: &str) -> String {
-    let Some(invoice) = path.strip_suffix("/pay") else { return path.to_owned() };
+    let Some(invoice) = path.strip_suffix("/pay") else { return invoice_as_linked(app, path).await };
     let (page, _) = app.send(Method::GET, invoice, None).await;
     let marker = format!(r#"href="{path}?"#);
     match page.body.split_once(&marker).and_then(|(_, rest)| rest.split_once('"')) {
         Some((query, _)) => format!("{path}?{query}"),
         None => path.to_owned(),
+    }
+}
+
+/// An invoice's page, print view or PDF as the invoice list links it, with its issue date
+/// (`Route::invoice_link`); any other path as it is.
+async fn invoice_as_linked(app: &TestApp, path: &str) -> String {
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let Some(id) = route.strip_prefix("/invoices/").map(|rest| rest.trim_end_matches("/pdf")).filter(|id| !id.contains('/')) else {
+        return path.to_owned();
+    };
+    let (list, _) = app.send(Method::GET, "/invoices", None).await;
+    let marker = format!(r#"href="/invoices/{id}?"#);
+    let Some((issued, _)) = list.body.split_once(&marker).and_then(|(_, rest)| rest.split_once('"')) else { return path.to_owned() };
+    if query.is_empty() {
+        format!("{route}?{issued}")
+    } else {
+        format!("{route}?{issued}&{query}")
     }
 }
 

@@ -238,6 +238,8 @@ pub struct Migrated {
     pub summarized: usize,
     /// Payments given their invoice's number.
     pub named: usize,
+    /// Invoices whose payments were copied beside them, for their page (`store::applied`).
+    pub copied: usize,
     /// Households whose charges and payments by month were counted (`store::balances`).
     pub balanced: usize,
     /// Those that changed while being moved or summarized (or whose new key was taken): the next
@@ -304,6 +306,23 @@ pub async fn migrate_table(
                     Err(e) => return Err(e.into()),
                 }
             }
+            // What an invoice's page reads by key: the members named on the household's record,
+            // and each invoice's payments copied beside it.
+            let records = store::household(table, &account).await?;
+            if records.members.iter().any(|m| records.names.get(&m.id) != Some(&m.full_name())) {
+                let update = store::applied::name_members(portal_domain::ports::Update::default(), &records.members);
+                let key = store::household_key(&account);
+                table
+                    .write(portal_domain::ports::Write::Update { key, update, condition: Some(portal_domain::ports::Condition::Exists) })
+                    .await?;
+            }
+            for group in store::applied::backfill(&records.ledger)? {
+                match table.transact(group).await {
+                    Ok(()) => done.copied += 1,
+                    Err(portal_domain::StoreError::ConditionFailed) => done.left += 1,
+                    Err(e) => return Err(e.into()),
+                }
+            }
             // The figures by month statements read (counted by every import and payment since).
             match store::balances::backfill(table, &account).await? {
                 store::balances::Backfill::AlreadyKept => {}
@@ -333,8 +352,8 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     };
     let done = migrate_table(&table, after, &mut |key| eprintln!("  through {}|{}", key.pk, key.sk)).await?;
     println!(
-        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile, {} open invoices summarized, {} payments named by their invoice's number, {} households' statements counted by month.",
-        done.households, done.indexed, done.moved, done.summarized, done.named, done.balanced
+        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile, {} open invoices summarized, {} payments named by their invoice's number, {} invoices given copies of their payments, {} households' statements counted by month.",
+        done.households, done.indexed, done.moved, done.summarized, done.named, done.copied, done.balanced
     );
     if done.left > 0 {
         println!("{} changed while being migrated: run portal migrate again to finish them.", done.left);

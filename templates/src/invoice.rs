@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use maud::{html, Markup};
-use portal_domain::{Household, Invoice, InvoiceStatus, Member, Payment, PaymentStatus, Practice};
+use portal_domain::{Household, Invoice, InvoiceStatus, Payment, PaymentStatus, Practice};
 
 use crate::layout::{page, Chrome};
 use crate::pdf::{Doc, MARGIN, RIGHT};
@@ -13,7 +13,8 @@ use crate::{date, status_badge};
 pub struct InvoiceView<'a> {
     pub practice: &'a Practice,
     pub household: &'a Household,
-    pub members: &'a [Member],
+    /// The household's members' full names, by id.
+    pub names: &'a std::collections::BTreeMap<portal_domain::MemberId, String>,
     pub invoice: &'a Invoice,
     /// The payments applied to it, each with the practice's date it was made.
     pub payments: Vec<(&'a Payment, NaiveDate)>,
@@ -22,7 +23,7 @@ pub struct InvoiceView<'a> {
 
 impl InvoiceView<'_> {
     fn member_name(&self, id: Option<&portal_domain::MemberId>) -> String {
-        id.and_then(|id| self.members.iter().find(|m| &m.id == id)).map(Member::full_name).unwrap_or_default()
+        id.and_then(|id| self.names.get(id)).cloned().unwrap_or_default()
     }
 
     fn owner_name(&self) -> String {
@@ -152,8 +153,8 @@ pub fn detail(chrome: &Chrome<'_>, v: &InvoiceView<'_>) -> Markup {
             @if !invoice.payable().is_zero() && invoice.status(v.today) != InvoiceStatus::Void {
                 a.button href=(Route::PayInvoice(invoice.id().clone()).pay_link(invoice.issued())) { "Pay " (invoice.payable()) }
             }
-            a.button.secondary #print href={ (Route::Invoice(invoice.id().clone()).path()) "?print=1" } { "Print" }
-            a.button.secondary href=(Route::InvoicePdf(invoice.id().clone()).path()) download { "Download PDF" }
+            a.button.secondary #print href={ (Route::Invoice(invoice.id().clone()).invoice_link(invoice.issued())) "&print=1" } { "Print" }
+            a.button.secondary href=(Route::InvoicePdf(invoice.id().clone()).invoice_link(invoice.issued())) download { "Download PDF" }
         }
         (document(v))
     };
@@ -163,7 +164,7 @@ pub fn detail(chrome: &Chrome<'_>, v: &InvoiceView<'_>) -> Markup {
 /// The print view: the document alone, which prints on one page.
 pub fn print_view(chrome: &Chrome<'_>, v: &InvoiceView<'_>) -> Markup {
     let body = html! {
-        p.print-hint { "Use your browser's Print command to print this invoice. " a href=(Route::Invoice(v.invoice.id().clone()).path()) { "Back to the invoice" } }
+        p.print-hint { "Use your browser's Print command to print this invoice. " a href=(Route::Invoice(v.invoice.id().clone()).invoice_link(v.invoice.issued())) { "Back to the invoice" } }
         (document(v))
     };
     crate::layout::print_page(chrome, &format!("Invoice {}", v.invoice.number()), body)

@@ -115,7 +115,7 @@ pub fn overview(chrome: &Chrome<'_>, today: NaiveDate, household_name: Option<&s
                         @for row in &listing.rows {
                             @let status = row.figures.status(today);
                             tr.past-due[status == InvoiceStatus::PastDue] data-invoice=(row.number) {
-                                th scope="row" data-label="Invoice" { a href=(Route::Invoice(row.id.clone()).path()) { (row.number) } }
+                                th scope="row" data-label="Invoice" { a href=(Route::Invoice(row.id.clone()).invoice_link(row.issued)) { (row.number) } }
                                 td data-label="Issued" { (date(row.issued)) }
                                 td data-label="Due" { (date(row.figures.due)) }
                                 td.num data-label="Total" { (row.figures.total) }

@@ -113,7 +113,7 @@ impl<'a> PayTarget<'a> {
     fn back(&self) -> Markup {
         match self {
             PayTarget::Invoice(invoice) => {
-                html! { a href=(Route::Invoice(invoice.id().clone()).path()) { "← Invoice " (invoice.number()) } }
+                html! { a href=(Route::Invoice(invoice.id().clone()).invoice_link(invoice.issued())) { "← Invoice " (invoice.number()) } }
             }
             PayTarget::Due(_) => html! { a href=(Route::Invoices.path()) { "← Invoices" } },
         }
@@ -217,7 +217,7 @@ fn due_summary(invoices: &[Invoice]) -> Markup {
                 tbody {
                     @for i in invoices {
                         tr {
-                            td data-label="Invoice" { a href=(Route::Invoice(i.id().clone()).path()) { (i.number()) } }
+                            td data-label="Invoice" { a href=(Route::Invoice(i.id().clone()).invoice_link(i.issued())) { (i.number()) } }
                             td data-label="Due" { (date(i.due())) }
                             td.num data-label="Can be paid now" { (i.payable()) }
                         }
@@ -427,7 +427,7 @@ pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, parts: &[(Payment, I
         @if matches!(payment.status, PaymentStatus::Succeeded) { (notice(text)) } @else { (alert("error", text)) }
         dl.summary-list.receipt {
             @if let [(_, invoice)] = parts {
-                dt { "Invoice" } dd { a href=(Route::Invoice(invoice.id().clone()).path()) { (invoice.number()) } }
+                dt { "Invoice" } dd { a href=(Route::Invoice(invoice.id().clone()).invoice_link(invoice.issued())) { (invoice.number()) } }
             }
             dt { "Amount" } dd #receipt-amount { (total) }
             dt { "Paid with" } dd { (payment.source.describe()) }
@@ -450,7 +450,7 @@ pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, parts: &[(Payment, I
                     tbody {
                         @for (part, invoice) in parts {
                             tr {
-                                td data-label="Invoice" { a href=(Route::Invoice(invoice.id().clone()).path()) { (invoice.number()) } }
+                                td data-label="Invoice" { a href=(Route::Invoice(invoice.id().clone()).invoice_link(invoice.issued())) { (invoice.number()) } }
                                 td.num data-label="Paid" { (part.amount) }
                                 td.num data-label="New balance" { (invoice.balance()) }
                             }

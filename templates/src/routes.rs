@@ -134,6 +134,9 @@ fn access_token_ok(token: &str) -> bool {
 /// The query parameter of a pay link that names the oldest invoice it pays ([`Route::pay_link`]).
 pub const SINCE: &str = "since";
 
+/// The query parameter of an invoice's links that names its issue date ([`Route::invoice_link`]).
+pub const ISSUED: &str = "issued";
+
 /// The date a pay link names ([`Route::pay_link`]), if it names a valid one.
 pub fn since_of(value: Option<&str>) -> Option<chrono::NaiveDate> {
     value.and_then(|d| d.parse().ok())
@@ -145,6 +148,13 @@ impl Route {
     /// (`store::open_since`). A link without it still works, reading the household whole.
     pub fn pay_link(&self, since: chrono::NaiveDate) -> String {
         format!("{}?{}={since}", self.path(), SINCE)
+    }
+
+    /// An invoice's link (its page, print view or PDF), with its issue date (`?issued=`): the page
+    /// reads the invoice by key with the household's record and its payments' copies
+    /// (`store::invoice_page`). A link without it still works, reading the household whole.
+    pub fn invoice_link(&self, issued: chrono::NaiveDate) -> String {
+        format!("{}?{}={issued}", self.path(), ISSUED)
     }
 
     pub fn path(&self) -> String {

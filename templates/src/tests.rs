@@ -128,7 +128,7 @@ fn invoice_detail_and_statement_escape_hostile_text() {
     let view = crate::invoice::InvoiceView {
         practice: &practice,
         household: &household,
-        members: &[],
+        names: &Default::default(),
         invoice: &inv,
         payments: vec![],
         today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
@@ -157,10 +157,11 @@ fn invoice_detail_offers_pay_only_with_a_balance() {
     let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
     let open = invoice("INV-1", 19000, 5000, "2026-11-01", "2026-11-15");
     let paid = invoice("INV-2", 19000, 19000, "2026-10-01", "2026-10-15");
+    let names = std::collections::BTreeMap::new();
     let view = |inv| crate::invoice::InvoiceView {
         practice: &practice,
         household: &household,
-        members: &[],
+        names: &names,
         invoice: inv,
         payments: vec![],
         today,

@@ -173,7 +173,6 @@ pub async fn grow_household_by(table: &dyn Table, count: u32, paid_count: u32) {
             void: false,
         })
         .expect("a valid invoice");
-        table.write(portal_domain::store::put_invoice(&invoice).expect("an item")).await.expect("stored");
         let mut payments = Vec::new();
         if n < paid_count {
             let payment = portal_domain::Payment {
@@ -196,10 +195,30 @@ pub async fn grow_household_by(table: &dyn Table, count: u32, paid_count: u32) {
             table.write(portal_domain::store::put_payment(&payment).expect("an item")).await.expect("stored");
             payments.push(payment);
         }
-        // What the import writes with them: the summary of open invoices and the figures by month.
-        for write in portal_domain::store::count_invoice(None, &invoice, &payments) {
+        // What the import writes with them: the invoice with copies of its payments, the summary
+        // of open invoices and the figures by month.
+        let copied: Vec<&portal_domain::Payment> = payments.iter().collect();
+        let put = portal_domain::store::put_invoice_with(&invoice, &copied).expect("an item");
+        for write in put.into_iter().chain(portal_domain::store::count_invoice(None, &invoice, &payments)) {
             table.write(write).await.expect("stored");
         }
+    }
+}
+
+/// Every invoice that says its payments are copied beside it (`store::applied`) has a copy of
+/// each payment as stored, and its page by key shows them.
+pub async fn copies_agree(table: &dyn Table, account: &portal_domain::AccountId) {
+    let records = portal_domain::store::household(table, account).await.expect("the household");
+    for invoice in records.ledger.invoices().expect("invoices") {
+        let page = portal_domain::store::invoice_page(table, account, invoice.id(), invoice.issued()).await.expect("read");
+        let Some(page) = page else { continue };
+        let unversioned = |mut p: portal_domain::Payment| {
+            p.version = 0;
+            p
+        };
+        let stored: Vec<_> = records.ledger.payments_for(invoice.id()).expect("payments").into_iter().map(unversioned).collect();
+        let copies: Vec<_> = page.payments.into_iter().map(unversioned).collect();
+        assert_eq!(copies, stored, "the copies of {}'s payments", invoice.id());
     }
 }
 

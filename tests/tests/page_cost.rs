@@ -100,6 +100,7 @@ async fn summary_agrees_after_payments(mut app: TestApp) {
             let open = Summary::of_item(&item).open.len();
             assert_eq!(item.keys().filter(|k| k.starts_with("o#")).count(), open, "{item:?}");
             figures_agree(table.as_ref(), &lopez).await;
+            portal_tests::copies_agree(table.as_ref(), &lopez).await;
             open
         }
     };
@@ -162,9 +163,21 @@ async fn as_written_before(table: &dyn Table, account: &AccountId) -> usize {
     // Nor did households keep a summary of their open invoices then, figures by month, or
     // payments that named their invoice's number.
     table.write(Write::Delete { key: keys::summary_key(account), condition: None }).await.unwrap();
-    for item in table.query(&pk, "#BALANCE#").await.unwrap() {
-        table.write(Write::Delete { key: Key::of(&item).unwrap(), condition: None }).await.unwrap();
+    for prefix in ["#BALANCE#", "#APPLIED#"] {
+        for item in table.query(&pk, prefix).await.unwrap() {
+            table.write(Write::Delete { key: Key::of(&item).unwrap(), condition: None }).await.unwrap();
+        }
     }
+    // Nor did invoices keep copies of their payments, or households their members' names.
+    for item in table.query(&pk, "INVOICE#").await.unwrap() {
+        let mut earlier = Item::clone(&item);
+        earlier.remove(store::applied::APPLIED);
+        table.write(Write::Put { item: earlier, condition: None }).await.unwrap();
+    }
+    let household = table.get(&keys::household_key(account)).await.unwrap().unwrap();
+    let mut earlier = household.clone();
+    earlier.retain(|name, _| !name.starts_with("n#"));
+    table.write(Write::Put { item: earlier, condition: None }).await.unwrap();
     for item in table.query(&pk, "PAYMENT#").await.unwrap() {
         let mut earlier = Item::clone(&item);
         let mut data: serde_json::Value = serde_json::from_str(earlier[store::DATA].as_str().unwrap()).unwrap();
@@ -180,7 +193,9 @@ async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() 
     let mut app = TestApp::memory().await;
     app.sign_in("maria@example.com").await;
     let table = app.app.table.clone();
-    let pages = ["/invoices", "/invoices/inv-1008", "/statement", "/payments/pay-1008", "/receipts", "/memberships"];
+    let linked = link_after(&app.get("/invoices").await.body, r#"href="/invoices/inv-1008?"#).to_owned();
+    let linked = format!("/invoices/inv-1008?{linked}");
+    let pages = ["/invoices", "/invoices/inv-1008", linked.as_str(), "/statement", "/payments/pay-1008", "/receipts", "/memberships"];
     let mut shown = Vec::new();
     for path in pages {
         let page = app.get(path).await;
@@ -208,6 +223,10 @@ async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() 
     assert_eq!(done.balanced, store::household_ids(table.as_ref()).await.unwrap().len(), "every household's figures are counted");
     figures_agree(table.as_ref(), &lopez).await;
     assert!(store::household(table.as_ref(), &lopez).await.unwrap().ledger.payments().unwrap().iter().all(|p| p.invoice_number.is_some()));
+    assert!(done.copied >= 10, "every invoice's payments are copied beside it: {}", done.copied);
+    let issued = chrono::NaiveDate::parse_from_str(linked.rsplit('=').next().unwrap(), "%Y-%m-%d").unwrap();
+    let inv_1008 = portal_domain::InvoiceId::parse("inv-1008").unwrap();
+    assert!(store::invoice_page(table.as_ref(), &lopez, &inv_1008, issued).await.unwrap().is_some(), "the page reads it by key");
     let item = table.get(&keys::summary_key(&lopez)).await.unwrap().expect("a summary");
     let invoices = store::household(table.as_ref(), &lopez).await.unwrap().ledger.invoices().unwrap();
     assert_eq!(store::summary::Summary::of_item(&item), store::summary::Summary::of_invoices(&invoices));
@@ -227,7 +246,7 @@ async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() 
     }
 
     let again = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
-    assert_eq!((again.moved, again.summarized, again.named, again.balanced, again.left), (0, 0, 0, 0, 0), "idempotent");
+    assert_eq!((again.moved, again.summarized, again.named, again.copied, again.balanced, again.left), (0, 0, 0, 0, 0, 0), "idempotent");
 }
 
 #[tokio::test]
@@ -426,4 +445,50 @@ async fn the_pay_form_reads_the_open_invoices_whatever_the_history() {
     assert_eq!(without_key(&app.get(&late_one).await.body), without_key(&app.get("/invoices/inv-1008/pay").await.body));
     // Nor does a date reach another household's invoice.
     assert_eq!(app.get("/invoices/inv-2001/pay?since=2000-01-01").await.status, StatusCode::NOT_FOUND);
+}
+
+/// An invoice's page, reached by its link (which names its issue date), reads the invoice, the
+/// household's record and the copies of its payments by key in one request: the same whatever
+/// the history, and the same page as a read of the whole household, before and after payments.
+#[tokio::test]
+async fn an_invoice_page_reads_by_key_whatever_the_history() {
+    invoice_page_by_key(TestApp::memory().await, 2_000).await;
+}
+
+/// BatchGetItem on DynamoDB (a shorter history: the memory test shows the cost stays flat).
+#[tokio::test]
+async fn an_invoice_page_reads_by_key_on_dynamodb() {
+    invoice_page_by_key(TestApp::dynamo().await, 30).await;
+}
+
+async fn invoice_page_by_key(mut app: TestApp, grow_by: u32) {
+    app.sign_in("maria@example.com").await;
+    let list = app.get("/invoices").await.body;
+    let page = format!("/invoices/inv-1009?{}", link_after(&list, r#"href="/invoices/inv-1009?"#));
+    assert!(page.contains("?issued="), "{page}");
+    let detail = app.get(&page).await.body;
+    let print = link_after(&detail, r#"id="print" href=""#).replace("&amp;", "&");
+    let pdf = link_after(&detail, r#"href="/invoices/inv-1009/pdf"#);
+    let pdf = format!("/invoices/inv-1009/pdf{pdf}");
+    let before = (cost(&mut app, &page).await, cost(&mut app, &print).await, cost(&mut app, &pdf).await);
+    portal_tests::grow_household_by(app.app.table.as_ref(), grow_by, grow_by).await;
+    let after = (cost(&mut app, &page).await, cost(&mut app, &print).await, cost(&mut app, &pdf).await);
+    assert_eq!(after, before, "the invoice grew with the history");
+    for (requests, units) in [after.0, after.1] {
+        assert!(requests <= 2 && units <= 4, "({requests}, {units}) is over the budget of 2 requests and 4 read units");
+    }
+    let whole = |path: &str| path.replace(&format!("?{}", page.split('?').nth(1).unwrap()), "");
+    assert_eq!(app.get(&page).await.body, app.get(&whole(&page)).await.body);
+    // After part of it is paid, and the rest: the payments the page lists are those stored.
+    for amount in ["20.00", "15.00"] {
+        let paid = app.pay("inv-1009", &[("amount", amount), ("source", "src-visa")]).await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+        let by_key = app.get(&page).await.body;
+        assert!(by_key.contains(&format!("${amount}")), "the payment is listed");
+        assert_eq!(by_key, app.get("/invoices/inv-1009").await.body);
+        portal_tests::copies_agree(app.app.table.as_ref(), &AccountId::parse("lopez").unwrap()).await;
+    }
+    // A date that is not the invoice's, or another household's invoice: read whole, and the same answer.
+    assert_eq!(app.get("/invoices/inv-1009?issued=2001-01-01").await.body, app.get("/invoices/inv-1009").await.body);
+    assert_eq!(app.get("/invoices/inv-2001?issued=2001-01-01").await.status, StatusCode::NOT_FOUND);
 }

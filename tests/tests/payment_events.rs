@@ -189,6 +189,11 @@ async fn refunds_and_disputes_are_recorded_and_shown() {
     assert!(receipt.body.contains("opened a dispute"));
     let invoice = app.get("/invoices/inv-1008").await;
     assert!(invoice.body.contains("$25.00 refunded") && invoice.body.contains("disputed"), "{}", invoice.body);
+    // The invoice's page read by key shows the same: the copies followed the refund and the dispute.
+    portal_tests::copies_agree(app.app.table.as_ref(), &portal_domain::AccountId::parse("lopez").unwrap()).await;
+    let list = app.get("/invoices").await.body;
+    let linked = list.split(r#"href="/invoices/inv-1008?"#).nth(1).and_then(|r| r.split('"').next()).expect("a link");
+    assert_eq!(app.get(&format!("/invoices/inv-1008?{linked}")).await.body, invoice.body);
 }
 
 #[tokio::test]

@@ -41,7 +41,10 @@ const CONCURRENCY: usize = 8;
 const MAX_TRANSACTION: usize = 100;
 /// New payments of one invoice written in one transaction, with the invoice, its summary entry
 /// and its figures by month (a year each) filling the rest.
-const PAYMENTS_PER_GROUP: usize = 80;
+const PAYMENTS_PER_GROUP: usize = 40;
+/// Stored payments of one invoice whose copies the import writes with it (each with a check that
+/// it is as read): with the new payments and the rest, within one transaction.
+const STORED_PAYMENTS_COPIED: usize = 40;
 
 /// What an import did, record by record.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -272,6 +275,8 @@ struct Stored {
     payments: BTreeMap<PaymentId, Payment>,
     sources: BTreeMap<SourceId, PaymentSource>,
     agreements: BTreeMap<AgreementId, Agreement>,
+    /// The members' names on the household's record (what an invoice's page shows).
+    names: BTreeMap<MemberId, String>,
 }
 
 impl Stored {
@@ -284,6 +289,7 @@ impl Stored {
             payments: records.ledger.payments()?.into_iter().map(|p| (p.id.clone(), p)).collect(),
             sources: records.sources.into_iter().map(|s| (s.id.clone(), s)).collect(),
             agreements: records.agreements.into_iter().map(|a| (a.id.clone(), a)).collect(),
+            names: records.names,
         })
     }
 
@@ -456,7 +462,7 @@ impl Planner<'_> {
         // The household's own record, and its count of sources (one write to the account item).
         match &stored.account {
             None => {
-                let mut group = vec![store::put_household(&h.household, added_sources)?];
+                let mut group = vec![store::put_household(&h.household, added_sources, &h.members)?];
                 if stored.is_empty() {
                     // A new household's figures by month count its history from its first invoice on.
                     group.push(store::balances::kept(account));
@@ -492,7 +498,12 @@ impl Planner<'_> {
                 if added_sources > 0 {
                     update = store::count_sources(update, added_sources);
                 }
-                if changed || added_sources > 0 {
+                // The record names the file's members as they are now (a name is the practice's to change).
+                let renamed = h.members.iter().any(|m| stored.names.get(&m.id) != Some(&m.full_name()));
+                if renamed {
+                    update = store::applied::name_members(update, &h.members);
+                }
+                if changed || added_sources > 0 || renamed {
                     let condition = if changed { Condition::Equals(attr::VERSION.into(), Value::from(version)) } else { Condition::Exists };
                     groups.insert(0, vec![Write::Update { key: store::household_key(account), update, condition: Some(condition) }]);
                 }
@@ -606,15 +617,35 @@ impl Planner<'_> {
             // The household's summary of open invoices and its figures by month follow the invoice
             // and its payments as put.
             let counted = store::count_invoice(old.map(|(i, _)| i), &new, first);
+            // The invoice is put with a copy of every payment on it (`store::applied`): those
+            // stored, each on condition it is still as read, and the new ones. An invoice with more
+            // stored payments than a transaction takes is put without (its page reads the household whole).
+            let stored_on_it: Vec<&Payment> = stored.payments.values().filter(|p| &p.invoice == invoice.id()).collect();
+            let (put, copied) = if stored_on_it.len() <= STORED_PAYMENTS_COPIED {
+                let unchanged = stored_on_it.iter().map(|p| Write::Check {
+                    key: store::payment_key(p),
+                    condition: Condition::Equals(attr::VERSION.into(), Value::from(p.version)),
+                });
+                let every: Vec<&Payment> = stored_on_it.iter().copied().chain(first).collect();
+                let mut writes = store::put_invoice_with(&new, &every)?;
+                let put = writes.remove(0);
+                writes.extend(unchanged);
+                (put, writes)
+            } else {
+                (store::put_invoice(&new)?, Vec::new())
+            };
             match old {
                 None => {
                     // Right after the invoice, so both are in the same transaction however many payments follow.
-                    group.insert(0, store::put_invoice(&new)?);
+                    group.insert(0, put);
                     group.splice(1..1, counted);
+                    group.extend(copied);
                     report.created += 1;
                 }
                 Some((old, _)) if *old == new => {
-                    // Nothing went through on it (its paid figure is the same): nothing to count.
+                    // Nothing went through on it (its paid figure is the same): nothing to count; a
+                    // payment recorded now (one that did not go through) is copied beside it.
+                    group.extend(store::applied::copies(&first.iter().collect::<Vec<_>>())?);
                     report.unchanged += 1
                 }
                 Some((old, key)) => {
@@ -623,7 +654,7 @@ impl Planner<'_> {
                         Condition::Equals(PAID.into(), Value::N(old.paid().amount())),
                         Condition::Equals(PENDING.into(), Value::N(old.pending().amount())),
                     ]);
-                    let put = store::put_invoice(&new)?;
+                    group.extend(copied);
                     if store::invoice_key(&new) == *key {
                         group.insert(0, conditioned(put, same_amounts));
                         group.splice(1..1, counted);
@@ -642,6 +673,7 @@ impl Planner<'_> {
             for chunk in chunks {
                 let mut group = chunk.iter().map(store::put_payment).collect::<Result<Vec<_>, _>>()?;
                 group.extend(store::count_paid(chunk));
+                group.extend(store::applied::copies(&chunk.iter().collect::<Vec<_>>())?);
                 groups.push(group);
             }
         }

@@ -80,19 +80,35 @@ async fn overview(app: &App, ctx: &mut Ctx) -> PageResult {
     Ok(html(StatusCode::OK, invoices::overview(&chrome, app.today(), name, &listing, filter)))
 }
 
+/// An invoice, its print view or its PDF. Its links carry its issue date (`Route::invoice_link`),
+/// so the page reads the invoice, the household's record and the copies of its payments by key in
+/// one request (`store::invoice_page`); a link without it, or an invoice written before its
+/// payments were copied, reads the household whole.
 async fn detail(app: &App, ctx: &mut Ctx, id: &InvoiceId, as_pdf: bool) -> PageResult {
-    let (records, household) = household(app, ctx).await?;
-    // Only this household's invoices are found: another household's id is as unknown as a made-up one.
-    let invoice = records.ledger.invoice(id)?.ok_or(PageError::NotFound)?;
+    let issued = portal_templates::routes::since_of(ctx.query(portal_templates::routes::ISSUED));
+    let by_key = match issued {
+        Some(issued) => ctx.billing_invoice_or_404(app, id, issued).await?,
+        None => None,
+    };
+    let page = match by_key {
+        Some(page) => page,
+        None => {
+            let (records, household) = household(app, ctx).await?;
+            // Only this household's invoices are found: another household's id is as unknown as a made-up one.
+            let invoice = records.ledger.invoice(id)?.ok_or(PageError::NotFound)?;
+            let payments = records.ledger.payments_for(id)?;
+            let names = records.members.iter().map(|m| (m.id.clone(), m.full_name())).collect();
+            store::InvoicePage { household, names, invoice, payments }
+        }
+    };
     let practice = app.practice().await?;
-    let paid = records.ledger.payments_for(id)?;
-    let payments = paid.iter().map(|p| (p, app.date_of(p.at))).collect();
+    let invoice = &page.invoice;
     let view = InvoiceView {
         practice: &practice,
-        household: &household,
-        members: &records.members,
-        invoice: &invoice,
-        payments,
+        household: &page.household,
+        names: &page.names,
+        invoice,
+        payments: page.payments.iter().map(|p| (p, app.date_of(p.at))).collect(),
         today: app.today(),
     };
     if as_pdf {

@@ -349,6 +349,13 @@ pub async fn enrol(
     updated.enrollments.push(Enrollment { member: member.id.clone(), start: quote.start, end: None, rate: quote.new_rate });
     let mut writes =
         vec![store::put_member(&member)?, store::replace_record(&store::membership_key(ms), "membership", &updated, ms.version)?];
+    // The household's record names its members for the invoice page (`store::applied`).
+    let named = store::applied::name_members(crate::ports::Update::default(), [&member]);
+    writes.push(crate::ports::Write::Update {
+        key: store::household_key(&ms.account),
+        update: named,
+        condition: Some(crate::ports::Condition::Exists),
+    });
     // Already renewed: the new member is on the next term too (conditioned on it, as on this one).
     let next = renewed_into.filter(|next| ms.renewed_by.as_ref() == Some(&next.id)).map(|next| carried_into(next, &member));
     if let (Some(next), Some(stored)) = (&next, renewed_into) {

@@ -6,6 +6,7 @@
 //! |-------------------------------|-----------------------------------------|----------------------------------------|
 //! | `PRACTICE`                    | `PROFILE`, `PLAN#{plan}`                | the practice and its plans             |
 //! | `ACCOUNT#{household}`         | `!PAYMENT#{time}#{id}`                  | a payment, by time (pending: indexed)  |
+//! |                               | `#APPLIED#{invoice}`                    | copies of the payments on an invoice   |
 //! |                               | `#BALANCE#`, `#BALANCE#{year}`          | charges and payments by month          |
 //! |                               | `#INVOICE#{issued}#{id}`                | an invoice, by issue date              |
 //! |                               | `#SUMMARY`                              | its open invoices and their figures    |
@@ -116,6 +117,20 @@ impl AccountItem {
 
 /// The household's summary of its open invoices (`store::summary`), just below its record.
 pub const SUMMARY_SK: &str = "#SUMMARY";
+
+/// The sort-key prefix of the copies of the payments applied to an invoice (`store::applied`),
+/// which its page reads by key with the invoice and the household's record. Below the invoices,
+/// so the invoice list does not read them.
+const APPLIED: &str = "#APPLIED#";
+
+pub fn applied_key(account: &AccountId, invoice: &crate::InvoiceId) -> Key {
+    Key::new(account_pk(account), format!("{APPLIED}{invoice}"))
+}
+
+/// The key of the invoice `id` issued on `issued`.
+pub fn invoice_key_of(account: &AccountId, id: &crate::InvoiceId, issued: NaiveDate) -> Key {
+    Key::new(account_pk(account), format!("{INVOICE}{issued}#{id}"))
+}
 
 /// The sort-key prefix of a household's charges and payments by month (`store::balances`): one
 /// item a year, `#BALANCE#{year}`, after the marker `#BALANCE#` that says they count its whole
@@ -230,7 +245,7 @@ pub fn membership_key(ms: &Membership) -> Key {
 }
 
 pub fn invoice_key(invoice: &Invoice) -> Key {
-    Key::new(account_pk(invoice.account()), format!("{INVOICE}{}#{}", invoice.issued(), invoice.id()))
+    invoice_key_of(invoice.account(), invoice.id(), invoice.issued())
 }
 
 pub fn payment_key(payment: &Payment) -> Key {
@@ -379,8 +394,9 @@ mod tests {
         // Payments, then invoices, the summary, and the household's record: the newest invoices lie
         // just below the summary, and nothing of the profile lies between the record and the bound.
         assert!(PAYMENT < INVOICE && INVOICE < SUMMARY_SK && SUMMARY_SK < profile_range().0);
-        // The figures by month lie between the payments and the invoices.
-        assert!(format!("{PAYMENT}~").as_str() < BALANCE && format!("{BALANCE}9999").as_str() < INVOICE);
+        // The copies of invoices' payments, then the figures by month, lie between the payments and the invoices.
+        assert!(format!("{PAYMENT}~").as_str() < APPLIED && format!("{APPLIED}~").as_str() < BALANCE);
+        assert!(format!("{BALANCE}9999").as_str() < INVOICE);
         assert_eq!(balance_year("#BALANCE#2026"), Some(2026));
         assert_eq!(balance_year("#BALANCE#"), None);
         assert!(format!("{INVOICE}9999-12-31#~").as_str() < SUMMARY_SK);

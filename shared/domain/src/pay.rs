@@ -413,7 +413,7 @@ pub async fn pay(
             update: Update::default().add(PENDING, amount).add(AVAILABLE, -amount),
             condition: Some(Condition::AtLeast(AVAILABLE.into(), amount)),
         });
-        reserve.push(store::put_payment(payment)?);
+        reserve.extend(store::record_payment(payment, None)?);
     }
     reserve.push(Write::Put { item: marker, condition: Some(Condition::NotExists) });
     match table.transact(reserve).await {
@@ -453,7 +453,7 @@ pub async fn pay(
     let mut record = Vec::with_capacity(payments.len() + 1);
     for payment in &mut payments {
         payment.gateway_reference = Some(reference.clone());
-        record.push(store::replace_payment(payment, 1)?);
+        record.extend(store::record_payment(payment, Some(1))?);
     }
     let charged: Vec<(&Payment, &Invoice)> = payments.iter().zip(parts.iter().map(|(i, _)| *i)).collect();
     record.push(store::put_charge(&reference, &charged)?);
@@ -523,7 +523,7 @@ async fn finish(
     let mut settled = Vec::new();
     for (payment, key) in payments.iter_mut().zip(&batch.keys) {
         if let Some(update) = settlement(payment, outcome) {
-            settled.push((Write::Update { key: key.clone(), update, condition: None }, store::replace_payment(payment, version)?));
+            settled.push((Write::Update { key: key.clone(), update, condition: None }, store::record_payment(payment, Some(version))?));
         }
     }
     let decided = !settled.is_empty();
@@ -535,7 +535,7 @@ async fn finish(
     writes.extend(feed::writes(&changes, batch.at)?);
     for (invoice, payment) in settled {
         writes.push(invoice);
-        writes.push(payment);
+        writes.extend(payment);
     }
     let paid_now = if decided { store::count_paid(&payments) } else { Vec::new() };
     let counted = !paid_now.is_empty();
@@ -604,10 +604,8 @@ pub async fn apply(
 ) -> Result<bool, StoreError> {
     let mut settled = payment.clone();
     let Some(update) = settlement(&mut settled, outcome) else { return Ok(false) };
-    let mut writes = vec![
-        Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) },
-        store::replace_payment(&settled, payment.version)?,
-    ];
+    let mut writes = vec![Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) }];
+    writes.extend(store::record_payment(&settled, Some(payment.version))?);
     writes.extend(feed::writes(&Vec::from_iter(feed::payment_decided(&settled)), at)?);
     let paid_now = store::count_paid([&settled]);
     let counted = !paid_now.is_empty();
@@ -658,7 +656,7 @@ pub async fn refresh(
         let mut decided = payment.clone();
         let Some(update) = settlement(&mut decided, &outcome) else { continue };
         writes.push(Write::Update { key: key.clone(), update, condition: Some(Condition::Exists) });
-        writes.push(store::replace_payment(&decided, payment.version)?);
+        writes.extend(store::record_payment(&decided, Some(payment.version))?);
         decided.version = payment.version + 1;
         settled.push((index, decided));
     }
@@ -959,12 +957,12 @@ mod refresh_tests {
         let mut gateway = MockPaymentGateway::new();
         gateway.expect_charge_status().times(1).returning(|_| Ok(ChargeOutcome::Succeeded { reference: "pi_1".into() }));
         let mut table = MockTable::new();
-        // For each part its invoice, its payment and the practice's event, and the household's
-        // summary and its figures for the year once each.
+        // For each part its invoice, its payment and its copy beside the invoice, and the
+        // practice's event, and the household's summary and its figures for the year once each.
         table
             .expect_transact()
             .times(1)
-            .withf(|w| w.len() == 8 && w.iter().filter(|w| matches!(w, Write::Upsert { .. })).count() == 2)
+            .withf(|w| w.len() == 10 && w.iter().filter(|w| matches!(w, Write::Upsert { .. })).count() == 4)
             .returning(|_| Ok(()));
         // Then what was paid in full leaves the summary (here there is none to read).
         table.expect_get().times(1).returning(|_| Ok(None));

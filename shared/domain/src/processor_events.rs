@@ -116,7 +116,7 @@ pub async fn apply(table: &dyn Table, event_id: &str, event: &ProcessorEvent, no
                 None
             }
         };
-        writes.push(store::replace_payment(&changed, payment.version)?);
+        writes.extend(store::record_payment(&changed, Some(payment.version))?);
         if let Some(update) = invoice_update {
             writes.push(Write::Update { key: invoice_key.clone(), update, condition: Some(Condition::Exists) });
         }
@@ -228,8 +228,8 @@ mod tests {
         let writes = written.lock().unwrap();
         assert_eq!(
             writes.len(),
-            6,
-            "the payment, the event's marker, the invoice, the practice's event, the household's summary and its figures for the year, in one transaction"
+            7,
+            "the payment and its copy beside the invoice, the event's marker, the invoice, the practice's event, the household's summary and its figures for the year, in one transaction"
         );
         assert!(writes.iter().any(
             |w| matches!(w, Write::Upsert { key, update } if *key == crate::keys::summary_key(&paid.account) && update.add == [("p#inv-1".to_owned(), Money::from_cents(5000).amount())])
@@ -300,7 +300,15 @@ mod tests {
         let Applied::Recorded { payment: refunded, .. } = apply(&table, "evt_4", &refund, now()).await.unwrap() else { panic!("recorded") };
         assert_eq!(refunded.reversals.refunded, Money::from_cents(5000), "never more than was paid");
         let writes = written.lock().unwrap().clone();
-        assert_eq!(writes.len(), 3, "the payment, the marker and the practice's event; the invoice is the practice's to adjust");
+        assert_eq!(
+            writes.len(),
+            4,
+            "the payment and its copy, the marker and the practice's event; the invoice is the practice's to adjust"
+        );
+        assert!(
+            !writes.iter().any(|w| matches!(w, Write::Update { key, .. } if key.sk.contains("INVOICE#"))),
+            "the invoice is not touched"
+        );
         assert_eq!(crate::feed::kinds_in(&writes), ["payment.refunded"]);
         let (table, written) = table_for_succeeded();
         let Applied::Recorded { payment: disputed, .. } =
@@ -323,7 +331,7 @@ mod tests {
         assert!(decided(&before, &released));
         assert_eq!(crate::pay::decline_reason(&released), Some("The bank refused the debit."));
         let writes = written.lock().unwrap();
-        assert_eq!(writes.len(), 4);
+        assert_eq!(writes.len(), 5, "the payment and its copy, the marker, the invoice and the practice's event");
         assert_eq!(crate::feed::kinds_in(&writes), ["payment.failed"]);
     }
 
@@ -372,8 +380,8 @@ mod tests {
         let writes = written.lock().unwrap().clone();
         assert_eq!(
             writes.len(),
-            9,
-            "the marker, for each part its payment, its invoice and the practice's event, and the summary and the year's figures once: one transaction"
+            11,
+            "the marker, for each part its payment and its copy, its invoice and the practice's event, and the summary and the year's figures once: one transaction"
         );
         let summary: Vec<&Write> =
             writes.iter().filter(|w| matches!(w, Write::Upsert { key, .. } if key.sk == crate::keys::SUMMARY_SK)).collect();

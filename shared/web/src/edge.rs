@@ -416,6 +416,23 @@ impl Ctx {
         }
     }
 
+    /// An invoice's page read by key (`store::invoice_page`), for whoever handles the household's
+    /// billing as its record says now; `None` when the page must read the household whole (an
+    /// invoice written before its payments were copied, or not there: the whole read says 404).
+    pub async fn billing_invoice_or_404(
+        &self,
+        app: &App,
+        id: &portal_domain::InvoiceId,
+        issued: chrono::NaiveDate,
+    ) -> Result<Option<portal_domain::store::InvoicePage>, PageError> {
+        let session = self.billing_session()?;
+        match portal_domain::store::invoice_page(app.table.as_ref(), &session.account, id, issued).await? {
+            Some(page) if portal_domain::access::handles_billing_of(&page.household, &session.member) => Ok(Some(page)),
+            Some(_) => Err(PageError::NotFound),
+            None => Ok(None),
+        }
+    }
+
     fn handles_billing(
         records: portal_domain::store::HouseholdRecords,
         session: &Session,

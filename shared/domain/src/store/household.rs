@@ -43,6 +43,8 @@ pub struct HouseholdRecords {
     pub preferences: Vec<crate::preferences::Preferences>,
     /// Automatic payment, once the owner turned it on (and after, turned off).
     pub autopay: Option<crate::autopay::Autopay>,
+    /// The members' names as the household's record keeps them for the invoice page (`applied`).
+    pub names: std::collections::BTreeMap<MemberId, String>,
 }
 
 impl HouseholdRecords {
@@ -112,7 +114,10 @@ fn records_of(items: Vec<Arc<Item>>) -> Result<HouseholdRecords, StoreError> {
         let sk = item.get(attr::SK).and_then(Value::as_str).unwrap_or("");
         let version = version_of(&item);
         match AccountItem::of_sk(sk) {
-            AccountItem::Household => records.household = Some(household_of(&item)?),
+            AccountItem::Household => {
+                records.household = Some(household_of(&item)?);
+                records.names = super::applied::names_of(&item);
+            }
             AccountItem::Member => {
                 let mut m: Member = record_of(&item)?;
                 m.version = version;

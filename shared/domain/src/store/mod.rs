@@ -35,6 +35,7 @@ pub use crate::keys::{
     plan_key, practice_key, processor_event_key, source_key, PENDING_PAYMENTS,
 };
 
+pub mod applied;
 pub mod balances;
 mod codec;
 mod household;
@@ -42,6 +43,7 @@ pub mod invoice_list;
 mod ledger;
 pub mod summary;
 
+pub use applied::{invoice_page, record_payment, InvoicePage};
 pub use codec::*;
 pub use household::*;
 pub use ledger::*;
@@ -106,8 +108,10 @@ pub fn source_removed(account: &AccountId) -> Write {
     }
 }
 
-pub fn put_household(household: &Household, source_count: usize) -> Result<Write, StoreError> {
+/// A new household's record, naming `members` (what an invoice's page shows, `applied`).
+pub fn put_household(household: &Household, source_count: usize, members: &[Member]) -> Result<Write, StoreError> {
     let mut item = record_item(&household_key(&household.id), "household", household, household.version.max(1))?;
+    applied::name_members(Update::default(), members).apply_to(&mut item);
     item.insert(SOURCE_COUNT.into(), Value::from(source_count as u64));
     item.insert(attr::GSI1PK.into(), Value::S(crate::keys::HOUSEHOLDS.into()));
     item.insert(attr::GSI1SK.into(), Value::S(household.id.to_string()));
@@ -195,6 +199,18 @@ pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
     item.insert(DUE.into(), Value::S(invoice.due().format("%Y-%m-%d").to_string()));
     item.insert(VOID.into(), Value::Bool(invoice.is_void()));
     Ok(put_new(item))
+}
+
+/// An invoice with every payment applied to it, its copies complete beside it (`applied`): what
+/// the import puts.
+pub fn put_invoice_with(invoice: &Invoice, payments: &[&Payment]) -> Result<Vec<Write>, StoreError> {
+    let mut put = put_invoice(invoice)?;
+    if let Write::Put { item, .. } = &mut put {
+        item.insert(applied::APPLIED.into(), Value::Bool(true));
+    }
+    let mut writes = vec![put];
+    writes.extend(applied::copies(payments)?);
+    Ok(writes)
 }
 
 /// A payment's item at `version`, with the attributes lists and statements read.
