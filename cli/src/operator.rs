@@ -272,6 +272,7 @@ pub async fn migrate_table(
             }
             let Some(pk) = item.get(portal_domain::ports::attr::PK).and_then(portal_domain::ports::Value::as_str) else { continue };
             let account = store::record_of::<portal_domain::Household>(item)?.id;
+            let left_before = done.left;
             for prefix in portal_domain::keys::EARLIER_LEDGER_PREFIXES {
                 for old in table.query(pk, prefix).await? {
                     let Some(writes) = store::move_ledger_item(&old) else { continue };
@@ -299,8 +300,8 @@ pub async fn migrate_table(
                 }
             }
             // Payments name their invoice's number, so a statement need not read the invoice.
-            for write in store::household(table, &account).await?.ledger.name_payments()? {
-                match table.write(write).await {
+            for writes in store::household(table, &account).await?.ledger.name_payments()? {
+                match table.transact(writes).await {
                     Ok(()) => done.named += 1,
                     Err(portal_domain::StoreError::ConditionFailed) => done.left += 1,
                     Err(e) => return Err(e.into()),
@@ -316,7 +317,13 @@ pub async fn migrate_table(
                     .write(portal_domain::ports::Write::Update { key, update, condition: Some(portal_domain::ports::Condition::Exists) })
                     .await?;
             }
-            for group in store::applied::backfill(&records.ledger)? {
+            if done.left > left_before {
+                // Something of this household's history changed while it was moved or named: the
+                // next run finishes it before anything says its copies or figures are complete.
+                continue;
+            }
+            let complete = store::applied::complete_invoices(table, &account).await?;
+            for group in store::applied::backfill(&records.ledger, &complete)? {
                 match table.transact(group).await {
                     Ok(()) => done.copied += 1,
                     Err(portal_domain::StoreError::ConditionFailed) => done.left += 1,

@@ -477,3 +477,53 @@ async fn a_thousand_households_import_into_dynamodb_and_reimport_as_a_no_op() {
         second.as_secs_f64()
     );
 }
+
+/// An invoice with more payments than one transaction takes, imported into a household already
+/// stored and into a new one: its summary entry, the household's figures by month and the copies
+/// beside the invoice each count every payment once.
+async fn many_payments_count_once(table: Arc<dyn Table>, fresh: bool) {
+    if !fresh {
+        run(table.as_ref(), &demo_file()).await;
+    }
+    let mut file = demo_file();
+    let lopez = &mut file["households"][0];
+    let template = lopez["payments"][0].clone();
+    let open = lopez["invoices"].as_array().unwrap().iter().position(|i| i["id"] == json!("inv-1009")).unwrap();
+    let issued = lopez["invoices"][open]["issued"].as_str().unwrap().to_owned();
+    for n in 0..45 {
+        let mut p = template.clone();
+        p["id"] = json!(format!("pay-many-{n:02}"));
+        p["invoice"] = json!("inv-1009");
+        p["amount"] = json!("1.00");
+        p["at"] = json!(format!("{issued}T{:02}:{:02}:00Z", 16 + n / 60, n % 60));
+        p["reference"] = json!(format!("sbx_ch_many{n:02}"));
+        lopez["payments"].as_array_mut().unwrap().push(p);
+    }
+    let report = run(table.as_ref(), &file).await;
+    assert!(report.conflicts.is_empty(), "{report:?}");
+    let lopez_id = AccountId::parse("lopez").unwrap();
+    let records = stored_household(table.as_ref(), "lopez").await;
+    let inv = records.ledger.invoice(&"inv-1009".to_owned().try_into().unwrap()).unwrap().unwrap();
+    assert_eq!(inv.paid(), Money::parse("45").unwrap());
+    let summary = table.get(&portal_domain::keys::summary_key(&lopez_id)).await.unwrap().unwrap();
+    assert_eq!(store::summary::Summary::of_item(&summary), store::summary::Summary::of_invoices(&records.ledger.invoices().unwrap()));
+    let (figures, kept) = store::balances::stored(table.as_ref(), &lopez_id).await.unwrap();
+    assert!(kept);
+    assert_eq!(figures, store::balances::Balances::of_ledger(&records.ledger.invoices().unwrap(), &records.ledger.payments().unwrap()));
+    let page = store::invoice_page(table.as_ref(), &lopez_id, inv.id(), inv.issued()).await.unwrap().expect("read by key");
+    assert_eq!(page.payments.len(), 45);
+    portal_tests::copies_agree(table.as_ref(), &lopez_id).await;
+    // Importing it again changes nothing.
+    let again = run(table.as_ref(), &file).await;
+    assert_eq!((again.created, again.updated), (0, 0), "{again:?}");
+}
+
+#[tokio::test]
+async fn an_invoice_with_many_payments_counts_each_once_on_reimport() {
+    many_payments_count_once(memory(), false).await;
+}
+
+#[tokio::test]
+async fn an_invoice_with_many_payments_counts_each_once_in_a_new_household() {
+    many_payments_count_once(memory(), true).await;
+}

@@ -42,9 +42,6 @@ const MAX_TRANSACTION: usize = 100;
 /// New payments of one invoice written in one transaction, with the invoice, its summary entry
 /// and its figures by month (a year each) filling the rest.
 const PAYMENTS_PER_GROUP: usize = 40;
-/// Stored payments of one invoice whose copies the import writes with it (each with a check that
-/// it is as read): with the new payments and the rest, within one transaction.
-const STORED_PAYMENTS_COPIED: usize = 40;
 
 /// What an import did, record by record.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -218,8 +215,14 @@ async fn execute(table: &dyn Table, plan: &HouseholdPlan) -> Result<(), StoreErr
                 other => return Err(StoreError::Malformed(format!("a new household's plan holds {other:?}"))),
             }
         }
+        // What says the figures by month are complete goes last, after them: a run that stops
+        // midway leaves the household's statements reading its history whole until the import
+        // or `portal migrate` completes them.
+        let (last, mut items): (Vec<Item>, Vec<Item>) =
+            items.into_iter().partition(|i| i.get(store::TYPE).and_then(Value::as_str) == Some(store::balances::KEPT_KIND));
         items.extend(gathered.into_values());
-        return with_retries(|| table.put_batch(items.clone())).await;
+        with_retries(|| table.put_batch(items.clone())).await?;
+        return with_retries(|| table.put_batch(last.clone())).await;
     }
     for group in &plan.groups {
         for chunk in group.chunks(MAX_TRANSACTION) {
@@ -461,14 +464,7 @@ impl Planner<'_> {
         let account = &h.household.id;
         // The household's own record, and its count of sources (one write to the account item).
         match &stored.account {
-            None => {
-                let mut group = vec![store::put_household(&h.household, added_sources, &h.members)?];
-                if stored.is_empty() {
-                    // A new household's figures by month count its history from its first invoice on.
-                    group.push(store::balances::kept(account));
-                }
-                groups.insert(0, group);
-            }
+            None => groups.insert(0, vec![store::put_household(&h.household, added_sources, &h.members)?]),
             Some(old) => {
                 let version = old.version;
                 // The household's customer at the processor stands unless the file names one.
@@ -621,7 +617,7 @@ impl Planner<'_> {
             // stored, each on condition it is still as read, and the new ones. An invoice with more
             // stored payments than a transaction takes is put without (its page reads the household whole).
             let stored_on_it: Vec<&Payment> = stored.payments.values().filter(|p| &p.invoice == invoice.id()).collect();
-            let (put, copied) = if stored_on_it.len() <= STORED_PAYMENTS_COPIED {
+            let (put, copied) = if stored_on_it.len() <= store::applied::COPIED_AT_ONCE {
                 let unchanged = stored_on_it.iter().map(|p| Write::Check {
                     key: store::payment_key(p),
                     condition: Condition::Equals(attr::VERSION.into(), Value::from(p.version)),
@@ -643,9 +639,12 @@ impl Planner<'_> {
                     report.created += 1;
                 }
                 Some((old, _)) if *old == new => {
-                    // Nothing went through on it (its paid figure is the same): nothing to count; a
-                    // payment recorded now (one that did not go through) is copied beside it.
-                    group.extend(store::applied::copies(&first.iter().collect::<Vec<_>>())?);
+                    // Its paid figure is the one stored: a payment recorded now did not go through,
+                    // or an earlier run put the invoice and stopped before this payment's group.
+                    // Either way it is copied beside the invoice, and counted by its month if it
+                    // went through (the summary took it with the invoice).
+                    group.extend(store::applied::more_copies(&first.iter().collect::<Vec<_>>())?);
+                    group.extend(store::balances::writes(new.account(), &store::balances::paid(first)));
                     report.unchanged += 1
                 }
                 Some((old, key)) => {
@@ -671,9 +670,11 @@ impl Planner<'_> {
                 groups.push(group);
             }
             for chunk in chunks {
+                // The summary took every payment with the invoice (its paid figure); the figures
+                // by month and the copies take each chunk's own.
                 let mut group = chunk.iter().map(store::put_payment).collect::<Result<Vec<_>, _>>()?;
-                group.extend(store::count_paid(chunk));
-                group.extend(store::applied::copies(&chunk.iter().collect::<Vec<_>>())?);
+                group.extend(store::balances::writes(new.account(), &store::balances::paid(chunk)));
+                group.extend(store::applied::more_copies(&chunk.iter().collect::<Vec<_>>())?);
                 groups.push(group);
             }
         }
@@ -734,6 +735,11 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
         let condition =
             if ledger_item.is_some() { Condition::Equals(attr::VERSION.into(), Value::from(version)) } else { Condition::NotExists };
         groups.push(vec![Write::Put { item, condition: Some(condition) }]);
+    }
+    if stored.is_empty() {
+        // A new household's figures by month count its history from its first invoice on: said
+        // once everything else is written, so a run that stops midway does not say it.
+        groups.push(vec![store::balances::kept(account)]);
     }
     let fresh = stored.is_empty() && ledger_item.is_none();
     Ok(Some(HouseholdPlan { groups: merge_claims(groups), signed_out, fresh, report }))

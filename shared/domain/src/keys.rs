@@ -121,7 +121,7 @@ pub const SUMMARY_SK: &str = "#SUMMARY";
 /// The sort-key prefix of the copies of the payments applied to an invoice (`store::applied`),
 /// which its page reads by key with the invoice and the household's record. Below the invoices,
 /// so the invoice list does not read them.
-const APPLIED: &str = "#APPLIED#";
+pub const APPLIED: &str = "#APPLIED#";
 
 pub fn applied_key(account: &AccountId, invoice: &crate::InvoiceId) -> Key {
     Key::new(account_pk(account), format!("{APPLIED}{invoice}"))

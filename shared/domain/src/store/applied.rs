@@ -4,11 +4,11 @@
 //! payments applied to it (`#APPLIED#{invoice}`, one attribute `y#{payment}` each, the payment as
 //! stored). So the page costs the same whatever the years of history beside it.
 //!
-//! Every write of a payment writes its copy in the same transaction ([`record_payment`], and the
-//! import's [`copies`]); the invoice item says its copies are complete (`applied`), which the
-//! import sets when it puts the invoice with them and `portal migrate` sets for invoices written
-//! before ([`backfill`]). Without it, or without a name the page needs, the page reads the
-//! household whole as before.
+//! Every write of a payment writes its copy in the same transaction ([`record_payment`]). The
+//! copies say they are complete (`complete`) once every payment on the invoice was copied: the
+//! import writes that with the invoice and all its payments ([`copies`]), and `portal migrate`
+//! for invoices written before ([`backfill`]). Without it, or without a name the page needs, the
+//! page reads the household whole as before.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +18,8 @@ use super::*;
 use crate::ports::{attr, Condition, Item, Table, Update, Value, Write};
 use crate::{AccountId, Household, Invoice, InvoiceId, Member, MemberId, Payment, StoreError};
 
-/// On an invoice item: the copies of its payments are complete.
-pub const APPLIED: &str = "applied";
+/// On an invoice's copies: every payment on it is copied.
+pub const COMPLETE: &str = "complete";
 const COPY: &str = "y#";
 const KIND: &str = "applied";
 /// On the household's record: a member's full name (`n#{member}`).
@@ -29,15 +29,29 @@ fn copy_attr(payment: &Payment) -> String {
     format!("{COPY}{}", payment.id)
 }
 
-/// The write that copies `payments`, all of one invoice, beside it (`None` for none).
-pub fn copies(payments: &[&Payment]) -> Result<Option<Write>, StoreError> {
-    let Some(first) = payments.first() else { return Ok(None) };
+/// The write that copies `payments` beside `invoice`, all of its own; `complete` when they are
+/// every payment on it (then written even for none). `None` when there is nothing to write.
+pub fn copies(account: &AccountId, invoice: &InvoiceId, payments: &[&Payment], complete: bool) -> Result<Option<Write>, StoreError> {
+    if payments.is_empty() && !complete {
+        return Ok(None);
+    }
     let mut update = Update::default().set(super::TYPE, KIND);
     for payment in payments {
         let json = serde_json::to_string(payment).map_err(|e| StoreError::Malformed(format!("payment copy: {e}")))?;
         update = update.set(&copy_attr(payment), json);
     }
-    Ok(Some(Write::Upsert { key: crate::keys::applied_key(&first.account, &first.invoice), update }))
+    if complete {
+        update = update.set(COMPLETE, true);
+    }
+    Ok(Some(Write::Upsert { key: crate::keys::applied_key(account, invoice), update }))
+}
+
+/// The copies of `payments` (new ones, of one invoice) without saying anything of the others.
+pub fn more_copies(payments: &[&Payment]) -> Result<Option<Write>, StoreError> {
+    match payments.first() {
+        Some(first) => copies(&first.account, &first.invoice, payments, false),
+        None => Ok(None),
+    }
 }
 
 /// A payment written, new (`version: None`) or replacing the one stored at `version`, with its
@@ -47,7 +61,7 @@ pub fn record_payment(payment: &Payment, version: Option<u64>) -> Result<[Write;
         None => put_payment(payment)?,
         Some(version) => replace_payment(payment, version)?,
     };
-    let copy = copies(&[payment])?.ok_or_else(|| StoreError::Malformed("a payment's copy".into()))?;
+    let copy = more_copies(&[payment])?.ok_or_else(|| StoreError::Malformed("a payment's copy".into()))?;
     Ok([write, copy])
 }
 
@@ -84,10 +98,10 @@ pub async fn invoice_page(
 ) -> Result<Option<InvoicePage>, StoreError> {
     let keys = [household_key(account), crate::keys::invoice_key_of(account, id, issued), crate::keys::applied_key(account, id)];
     let mut found = table.get_many(&keys).await?.into_iter();
-    let (Some(Some(household_item)), Some(Some(invoice_item)), Some(applied)) = (found.next(), found.next(), found.next()) else {
+    let (Some(Some(household_item)), Some(Some(invoice_item)), Some(Some(applied))) = (found.next(), found.next(), found.next()) else {
         return Ok(None);
     };
-    if !matches!(invoice_item.get(APPLIED), Some(Value::Bool(true))) {
+    if !is_complete(&applied) {
         return Ok(None);
     }
     let household = super::household::household_of(&household_item)?;
@@ -98,7 +112,7 @@ pub async fn invoice_page(
         return Ok(None);
     }
     let mut payments = Vec::new();
-    for (name, value) in applied.iter().flatten() {
+    for (name, value) in &applied {
         if let (Some(_), Some(json)) = (name.strip_prefix(COPY), value.as_str()) {
             let payment: Payment = serde_json::from_str(json).map_err(|e| StoreError::Malformed(format!("payment copy: {e}")))?;
             payments.push(payment);
@@ -108,23 +122,45 @@ pub async fn invoice_page(
     Ok(Some(InvoicePage { household, names, invoice, payments }))
 }
 
+fn is_complete(item: &Item) -> bool {
+    matches!(item.get(COMPLETE), Some(Value::Bool(true)))
+}
+
+/// The invoices of `account` whose copies are complete (`portal migrate` leaves them alone).
+pub async fn complete_invoices(table: &dyn Table, account: &AccountId) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let items = table.query(&account_pk(account), crate::keys::APPLIED).await?;
+    Ok(items
+        .iter()
+        .filter(|i| is_complete(i))
+        .filter_map(|i| i.get(attr::SK).and_then(Value::as_str).and_then(|sk| sk.strip_prefix(crate::keys::APPLIED)).map(str::to_owned))
+        .collect())
+}
+
+/// Payments of one invoice `portal migrate` and the import copy in one transaction with their
+/// checks; an invoice with more keeps no complete copies (its page reads the household whole).
+pub const COPIED_AT_ONCE: usize = 40;
+
 /// For a table written before invoices kept copies of their payments (`portal migrate`): for each
-/// invoice without them, a transaction that copies its payments as read and marks it, on
-/// condition that neither the invoice's money figures nor any of those payments changed since
-/// (a payment made meanwhile fails it, and the next run copies it as it is then).
-pub fn backfill(ledger: &Ledger) -> Result<Vec<Vec<Write>>, StoreError> {
+/// invoice whose copies are not complete (`complete` from [`complete_invoices`]), a transaction
+/// that copies its payments as read and says they are complete, on condition that none of them
+/// changed since (a payment made meanwhile writes its own copy, and fails this; the next run
+/// copies it as it is then).
+pub fn backfill(ledger: &Ledger, complete: &std::collections::BTreeSet<String>) -> Result<Vec<Vec<Write>>, StoreError> {
     let mut groups = Vec::new();
     for item in &ledger.invoices {
-        if matches!(item.get(APPLIED), Some(Value::Bool(true))) {
-            continue;
-        }
         let Some(key) = crate::ports::Key::of(item) else { continue };
         if crate::keys::ledger_sk(&key.sk).is_some() {
             // Not moved yet (the migration moves it first).
             continue;
         }
         let invoice = invoice_of(item)?;
+        if complete.contains(invoice.id().as_str()) {
+            continue;
+        }
         let payments = ledger.payments_for(invoice.id())?;
+        if payments.len() > COPIED_AT_ONCE {
+            continue;
+        }
         let mut group: Vec<Write> = payments
             .iter()
             .map(|p| Write::Check {
@@ -132,12 +168,7 @@ pub fn backfill(ledger: &Ledger) -> Result<Vec<Vec<Write>>, StoreError> {
                 condition: Condition::Equals(attr::VERSION.into(), Value::from(p.version)),
             })
             .collect();
-        group.extend(copies(&payments.iter().collect::<Vec<_>>())?);
-        let as_read = Condition::All(vec![
-            Condition::Equals(PAID.into(), Value::N(invoice.paid().amount())),
-            Condition::Equals(PENDING.into(), Value::N(invoice.pending().amount())),
-        ]);
-        group.push(Write::Update { key, update: Update::default().set(APPLIED, true), condition: Some(as_read) });
+        group.extend(copies(invoice.account(), invoice.id(), &payments.iter().collect::<Vec<_>>(), true)?);
         groups.push(group);
     }
     Ok(groups)
@@ -167,7 +198,11 @@ mod tests {
         update.apply_to(&mut item);
         let copied: Payment = serde_json::from_str(item["y#p1"].as_str().unwrap()).unwrap();
         assert_eq!(copied, p);
-        assert!(copies(&[]).unwrap().is_none());
+        assert!(more_copies(&[]).unwrap().is_none());
+        let Some(Write::Upsert { update, .. }) = copies(inv.account(), inv.id(), &[], true).unwrap() else { panic!("complete, with none") };
+        let mut item = Item::new();
+        update.apply_to(&mut item);
+        assert!(is_complete(&item) && !item.keys().any(|k| k.starts_with("y#")));
     }
 
     #[test]

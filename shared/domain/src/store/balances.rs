@@ -26,7 +26,8 @@ use crate::{AccountId, Balance, Invoice, Payment, PaymentStatus, StoreError};
 const CHARGES: &str = "c";
 const PAYMENTS: &str = "p";
 const KIND: &str = "balances";
-const KEPT_KIND: &str = "balances-kept";
+/// The `type` of the marker that says a household's figures count its whole history.
+pub const KEPT_KIND: &str = "balances-kept";
 
 /// A calendar month, `(year, month)`.
 pub type Month = (i32, u32);

@@ -182,8 +182,9 @@ impl Ledger {
 
 impl Ledger {
     /// For payments recorded before payments kept their invoice's number (`portal migrate`): each
-    /// such payment rewritten with it, on condition it is still the version read.
-    pub fn name_payments(&self) -> Result<Vec<Write>, StoreError> {
+    /// such payment rewritten with it (and its copy beside the invoice), on condition it is still
+    /// the version read.
+    pub fn name_payments(&self) -> Result<Vec<Vec<Write>>, StoreError> {
         let mut writes = Vec::new();
         for item in &self.payments {
             let payment = payment_of(item)?;
@@ -193,7 +194,7 @@ impl Ledger {
             let Some(invoice) = self.invoice(&payment.invoice)? else { continue };
             let version = payment.version;
             let named = Payment { invoice_number: Some(invoice.number().to_owned()), ..payment };
-            writes.push(replace_payment(&named, version)?);
+            writes.push(super::record_payment(&named, Some(version))?.to_vec());
         }
         Ok(writes)
     }

@@ -201,15 +201,11 @@ pub fn put_invoice(invoice: &Invoice) -> Result<Write, StoreError> {
     Ok(put_new(item))
 }
 
-/// An invoice with every payment applied to it, its copies complete beside it (`applied`): what
-/// the import puts.
+/// An invoice with every payment applied to it, copied beside it and said complete (`applied`):
+/// what the import puts.
 pub fn put_invoice_with(invoice: &Invoice, payments: &[&Payment]) -> Result<Vec<Write>, StoreError> {
-    let mut put = put_invoice(invoice)?;
-    if let Write::Put { item, .. } = &mut put {
-        item.insert(applied::APPLIED.into(), Value::Bool(true));
-    }
-    let mut writes = vec![put];
-    writes.extend(applied::copies(payments)?);
+    let mut writes = vec![put_invoice(invoice)?];
+    writes.extend(applied::copies(invoice.account(), invoice.id(), payments, true)?);
     Ok(writes)
 }
 
