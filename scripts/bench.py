@@ -404,7 +404,10 @@ def report(results: str, out: str) -> None:
     worst_cold = max(v["median_ms"] / hello for k, v in cold.items() if k != "hello-lambda")
     grown = pages["grown"]
     signed_in = pages["demo"] + [p for g in grown for p in g["pages"]]
-    max_requests = max(p["reads"] + p["writes"] for p in pages["demo"])
+    # The statement reads its period in its own reads (the figures by month, the period's invoices
+    # and payments: `store::statement`), which the flat-cost budget leaves out; every other page is held to 2.
+    max_requests = max(p["reads"] + p["writes"] for p in pages["demo"] if flat_budgeted(p["route"]))
+    statement_requests = max((p["reads"] + p["writes"] for p in pages["demo"] if not flat_budgeted(p["route"])), default=0)
     flat = flat_cost(pages, medians)
     statement = statement_cost(pages)
     html_pages = [p for p in pages["public"] + signed_in if p["html_css_bytes"]]
@@ -418,7 +421,7 @@ def report(results: str, out: str) -> None:
     biggest = max(sizes.items(), key=lambda kv: kv[1])
     lines += [
         f"| init ≤ 1.5× hello-world `lambda_http` | worst {worst_cold:.2f}× | {verdict(worst_cold <= 1.5)} |",
-        f"| signed-in page ≤ 2 table requests, no Scan (demo) | at most {max_requests}; the `Table` port has no Scan | {verdict(max_requests <= 2)} |",
+        f"| signed-in page but the statement and PDFs ≤ 2 table requests, no Scan (demo) | at most {max_requests} (the statement: {statement_requests}, reading its period); the `Table` port has no Scan | {verdict(max_requests <= 2)} |",
         f"| every page but the statement and PDFs ≤ 2 requests and ≤ 4 read units, {flat['sizes']} | {flat['within']} of {flat['pages']} pages; most: {flat['worst']} | {verdict(flat['within'] == flat['pages'])} |",
         f"| handler time within 1.2× from {flat['smallest']} to {flat['largest']} invoices | {flat['time_within']} of {flat['pages']} pages; worst {flat['worst_ratio']:.2f}× ({flat['worst_ratio_page']}) | {verdict(flat['time_within'] == flat['pages'])} |",
         f"| the statement reads its period, not the history before it: read units of the default period, {flat['sizes']} | {statement['cells']} | {verdict(statement['flat'])} |",
