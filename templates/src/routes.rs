@@ -137,8 +137,9 @@ pub const SINCE: &str = "since";
 /// The query parameter of an invoice's links that names its issue date ([`Route::invoice_link`]).
 pub const ISSUED: &str = "issued";
 
-/// The date a pay link names ([`Route::pay_link`]), if it names a valid one.
-pub fn since_of(value: Option<&str>) -> Option<chrono::NaiveDate> {
+/// The date a link names (`?since=` of [`Route::pay_link`], `?issued=` of [`Route::invoice_link`]),
+/// if it names a valid one.
+pub fn linked_date(value: Option<&str>) -> Option<chrono::NaiveDate> {
     value.and_then(|d| d.parse().ok())
 }
 

@@ -85,7 +85,7 @@ async fn overview(app: &App, ctx: &mut Ctx) -> PageResult {
 /// one request (`store::invoice_page`); a link without it, or an invoice written before its
 /// payments were copied, reads the household whole.
 async fn detail(app: &App, ctx: &mut Ctx, id: &InvoiceId, as_pdf: bool) -> PageResult {
-    let issued = portal_templates::routes::since_of(ctx.query(portal_templates::routes::ISSUED));
+    let issued = portal_templates::routes::linked_date(ctx.query(portal_templates::routes::ISSUED));
     let by_key = match issued {
         Some(issued) => ctx.billing_invoice_or_404(app, id, issued).await?,
         None => None,

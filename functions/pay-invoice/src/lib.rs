@@ -144,7 +144,7 @@ async fn render(app: &App, ctx: &Ctx, records: &HouseholdRecords, target: &Targe
 /// the invoices from that date up with the profile; any other, or one whose date misses an
 /// invoice it pays, reads the household whole.
 async fn pay_form(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
-    let since = portal_templates::routes::since_of(ctx.query(portal_templates::routes::SINCE));
+    let since = portal_templates::routes::linked_date(ctx.query(portal_templates::routes::SINCE));
     let bounded = match since {
         Some(since) => ctx.billing_open_since_or_404(app, since).await?,
         None => None,

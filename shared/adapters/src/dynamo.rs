@@ -52,6 +52,19 @@ fn to_map(item: &Item) -> HashMap<String, AttributeValue> {
     item.iter().map(|(k, v)| (k.clone(), to_attr(v))).collect()
 }
 
+/// Before asking a batch operation again for what it left unprocessed (DynamoDB throttled part of
+/// it): nothing before the first attempt, then a growing pause, and an error after eight.
+async fn unprocessed_backoff(attempt: u32, operation: &str) -> Result<(), StoreError> {
+    if attempt == 0 {
+        return Ok(());
+    }
+    if attempt > 8 {
+        return Err(StoreError::Unavailable(anyhow::anyhow!("{operation}: items stayed unprocessed")));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6))).await;
+    Ok(())
+}
+
 fn from_map(map: &HashMap<String, AttributeValue>) -> Item {
     map.iter().filter_map(|(k, v)| Some((k.clone(), from_attr(v)?))).collect()
 }
@@ -371,12 +384,10 @@ impl Table for DynamoTable {
         let unique: Vec<&Key> = keys.iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         for chunk in unique.chunks(BATCH) {
             let mut wanted: Vec<HashMap<String, AttributeValue>> = chunk.iter().map(|k| key_map(k)).collect();
-            let mut rounds = 0;
+            let mut attempt = 0u32;
             while !wanted.is_empty() {
-                rounds += 1;
-                if rounds > 8 {
-                    return Err(StoreError::Unavailable(anyhow::anyhow!("BatchGetItem left keys unprocessed")));
-                }
+                unprocessed_backoff(attempt, "BatchGetItem").await?;
+                attempt += 1;
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut wanted)))
                     .consistent_read(true)
@@ -631,12 +642,7 @@ impl Table for DynamoTable {
                 .collect::<Result<_, StoreError>>()?;
             let mut attempt = 0u32;
             while !requests.is_empty() {
-                if attempt > 0 {
-                    if attempt > 8 {
-                        return Err(StoreError::Unavailable(anyhow::anyhow!("BatchWriteItem: items stayed unprocessed")));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6))).await;
-                }
+                unprocessed_backoff(attempt, "BatchWriteItem").await?;
                 let out = self
                     .client
                     .batch_write_item()

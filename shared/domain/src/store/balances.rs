@@ -122,10 +122,6 @@ pub fn writes(account: &AccountId, deltas: &[Delta]) -> Vec<Write> {
 
 /// The marker that says `account`'s figures count its whole history.
 pub fn kept(account: &AccountId) -> Write {
-    kept_marker(account)
-}
-
-fn kept_marker(account: &AccountId) -> Write {
     let mut item = Item::new();
     let key = crate::keys::balances_kept_key(account);
     item.insert(attr::PK.into(), Value::S(key.pk));
@@ -181,7 +177,8 @@ impl Balances {
     }
 
     /// The years these figures have an item for.
-    pub fn years(&self) -> Vec<i32> {
+    #[cfg(test)]
+    fn years(&self) -> Vec<i32> {
         let mut years: Vec<i32> = self.months.keys().map(|(y, _)| *y).collect();
         years.dedup();
         years
@@ -236,7 +233,7 @@ pub async fn backfill(table: &dyn Table, account: &AccountId) -> Result<Backfill
         }
         let (stored, _) = self::stored(table, account).await?;
         if of_history(table, account).await? == stored {
-            table.write(kept_marker(account)).await?;
+            table.write(self::kept(account)).await?;
             return Ok(Backfill::Counted);
         }
     }
@@ -274,7 +271,8 @@ pub fn payments_read_from(from: NaiveDate) -> DateTime<Utc> {
     first_day(payments).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
 
-/// The last instant a statement to `to` reads payments through: a day after it, for the same reason.
+/// The last instant a statement to `to` reads payments through: the end of the day after it, for
+/// the same reason.
 pub fn payments_read_to(to: NaiveDate) -> DateTime<Utc> {
     (to + chrono::Days::new(2)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }

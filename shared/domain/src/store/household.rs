@@ -85,8 +85,9 @@ pub async fn profile(table: &dyn Table, account: &AccountId) -> Result<Household
 pub async fn open_since(table: &dyn Table, account: &AccountId, since: chrono::NaiveDate) -> Result<Option<OpenSince>, StoreError> {
     let (from, _) = crate::keys::invoices_issued(since, since);
     let items = table.query_range(&account_pk(account), &from, crate::keys::profile_range().1).await?;
-    let is_summary = |i: &&Arc<Item>| i.get(attr::SK).and_then(Value::as_str) == Some(crate::keys::SUMMARY_SK);
-    let Some(summary) = items.iter().find(is_summary).map(|i| super::summary::Summary::of_item(i)) else { return Ok(None) };
+    let Some(summary) = items.iter().find(|i| super::summary::is_summary(i)).map(|i| super::summary::Summary::of_item(i)) else {
+        return Ok(None);
+    };
     let every_open_invoice = summary.open.iter().all(|o| o.issued >= since);
     Ok(Some(OpenSince { records: records_of(items)?, every_open_invoice }))
 }
