@@ -461,8 +461,10 @@ def report(results: str, out: str) -> None:
               "first year (one small item a year), the invoices from the first of its first month and the payments from the month",
               "before (`store::statement`). An invoice (page, print view, PDF), reached by its link (which names its issue date),",
               "reads three items by key in one request: the household's record, the invoice and the copies of its payments",
-              "(`store::invoice_page`). The receipts pages still read the whole partition in one Query, decoding only what they",
-              "show (`store::Ledger`); their cost grows with the history."]
+              "(`store::invoice_page`). The receipts list reads the household's record, the index of the years it paid in and",
+              "this year's receipts by key in one request (`store::cleared`). A payment's page and its itemized receipt, reached",
+              "by their links (which name the payment's invoices and their issue dates), read the record, each invoice and the",
+              "copies of its payments by key in one request (`store::applied::payment_read`)."]
     reports = sorted((name, ms) for (group, name), ms in medians.items() if group == "report")
     if reports:
         lines += ["", "A statement's cost follows its period: the pages above show the default 12 months. The same household's",

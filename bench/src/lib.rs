@@ -31,6 +31,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("agreement", "/agreements/agr-financial"),
     ("signed agreement PDF", "/agreements/agr-membership/pdf"),
     ("receipts", "/receipts"),
+    ("itemized receipt", "/receipts/pay-1008"),
     ("email preferences", "/members/maria/email"),
     ("leave", "/memberships/ms-lopez-2/leave"),
     ("automatic payment", "/payment-methods/autopay"),
@@ -64,8 +65,18 @@ pub async fn signed_in() -> TestApp {
 }
 
 /// The path as a patient reaches the page: a pay form through the Pay link of its invoice's page,
-/// which names the invoice's issue date (`Route::pay_link`); any other path as it is.
+/// which names the invoice's issue date (`Route::pay_link`); a payment's receipt through the
+/// receipts list, whose links name its invoices (`Route::receipt_link`, as the pay form's
+/// redirect and the receipt email do); any other path as it is.
 pub async fn as_linked(app: &TestApp, path: &str) -> String {
+    if let Some(id) = path.strip_prefix("/payments/").or_else(|| path.strip_prefix("/receipts/")).filter(|id| !id.contains('/')) {
+        let (list, _) = app.send(Method::GET, "/receipts", None).await;
+        let marker = format!(r#"href="/receipts/{id}?"#);
+        return match list.body.split_once(&marker).and_then(|(_, rest)| rest.split_once('"')) {
+            Some((query, _)) => format!("{path}?{}", query.replace("&amp;", "&")),
+            None => path.to_owned(),
+        };
+    }
     let Some(invoice) = path.strip_suffix("/pay") else { return invoice_as_linked(app, path).await };
     let (page, _) = app.send(Method::GET, invoice, None).await;
     let marker = format!(r#"href="{path}?"#);

@@ -242,6 +242,8 @@ pub struct Migrated {
     pub copied: usize,
     /// Households whose charges and payments by month were counted (`store::balances`).
     pub balanced: usize,
+    /// Households whose receipts were kept by year (`store::cleared`).
+    pub receipts: usize,
     /// Those that changed while being moved or summarized (or whose new key was taken): the next
     /// run does them.
     pub left: usize,
@@ -336,6 +338,16 @@ pub async fn migrate_table(
                 store::balances::Backfill::Counted => done.balanced += 1,
                 store::balances::Backfill::StillChanging => done.left += 1,
             }
+            // The receipts the receipts list reads a year of (kept by every import and payment since).
+            if !store::cleared::complete(table, &account).await? {
+                for group in store::cleared::backfill(&account, &records.ledger)? {
+                    match <[_; 1]>::try_from(group) {
+                        Ok([write]) => table.write(write).await?,
+                        Err(group) => table.transact(group).await?,
+                    }
+                }
+                done.receipts += 1;
+            }
         }
         match next {
             Some(key) => {
@@ -359,8 +371,8 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     };
     let done = migrate_table(&table, after, &mut |key| eprintln!("  through {}|{}", key.pk, key.sk)).await?;
     println!(
-        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile, {} open invoices summarized, {} payments named by their invoice's number, {} invoices given copies of their payments, {} households' statements counted by month.",
-        done.households, done.indexed, done.moved, done.summarized, done.named, done.copied, done.balanced
+        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile, {} open invoices summarized, {} payments named by their invoice's number, {} invoices given copies of their payments, {} households' statements counted by month, {} households' receipts kept by year.",
+        done.households, done.indexed, done.moved, done.summarized, done.named, done.copied, done.balanced, done.receipts
     );
     if done.left > 0 {
         println!("{} changed while being migrated: run portal migrate again to finish them.", done.left);

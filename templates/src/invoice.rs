@@ -128,7 +128,7 @@ fn document(v: &InvoiceView<'_>) -> Markup {
                                         td data-label="Status" {
                                             (payment_status(p))
                                             @if p.status == PaymentStatus::Succeeded {
-                                                " · " a href=(Route::Receipt(p.batch.clone().unwrap_or_else(|| p.id.clone())).path()) { "Receipt" }
+                                                " · " a href=(receipt_of(p, v.invoice)) { "Receipt" }
                                             }
                                         }
                                         td.num data-label="Amount" { (p.amount) }
@@ -243,4 +243,13 @@ pub fn pdf(v: &InvoiceView<'_>) -> Vec<u8> {
         doc.down(14.0);
     }
     doc.finish()
+}
+
+/// The link of the receipt of `p`, a payment on `invoice`: one of this invoice alone names it
+/// (`Route::receipt_link`); a part of a payment of several invoices links without.
+fn receipt_of(p: &portal_domain::Payment, invoice: &portal_domain::Invoice) -> String {
+    match &p.batch {
+        None => Route::Receipt(p.id.clone()).receipt_link(&[(invoice.id(), invoice.issued())]),
+        Some(first) => Route::Receipt(first.clone()).path(),
+    }
 }

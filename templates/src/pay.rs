@@ -382,11 +382,11 @@ pub fn confirm_payment_page(
     chrome: &Chrome<'_>,
     payment: &Payment,
     total: Money,
+    receipt: &str,
     publishable_key: &str,
     js_url: &str,
     client_secret: &str,
 ) -> Markup {
-    let receipt = Route::Payment(payment.id.clone()).path();
     let body = html! {
         h1 { "Confirm the payment with your bank" }
         p { "Your bank asks you to confirm this payment of " strong { (total) } " with " (payment.source.describe()) ". A window from your bank opens; nothing is charged unless you confirm." }
@@ -468,7 +468,7 @@ pub fn receipt_page(chrome: &Chrome<'_>, payment: &Payment, parts: &[(Payment, I
         }
         div.actions {
             @if matches!(payment.status, PaymentStatus::Succeeded) {
-                a.button #itemized-receipt href=(Route::Receipt(payment.id.clone()).path()) { "Itemized receipt" }
+                a.button #itemized-receipt href=(Route::Receipt(payment.id.clone()).receipt_link(&parts.iter().map(|(_, i)| (i.id(), i.issued())).collect::<Vec<_>>())) { "Itemized receipt" }
             }
             a.button.secondary href=(Route::Invoices.path()) { "Back to invoices" }
         }

@@ -1,10 +1,12 @@
 //! Receipts: the list by year, one payment's itemized receipt (page and PDF), and the yearly
 //! summary PDF for HSA/FSA claims and taxes.
 
-use chrono::NaiveDate;
 use maud::{html, Markup};
 use portal_domain::receipts::{HsaCheck, Receipt, ReceiptLine, YearSummary};
-use portal_domain::{Household, Member, MemberId, Money, Practice};
+use std::collections::BTreeMap;
+
+use portal_domain::receipts::ReceiptGroup;
+use portal_domain::{Household, MemberId, Practice};
 
 use crate::date;
 use crate::layout::{page, Chrome};
@@ -15,13 +17,14 @@ use crate::routes::Route;
 pub struct Parties<'a> {
     pub practice: &'a Practice,
     pub household: &'a Household,
-    pub members: &'a [Member],
+    /// The members' full names, by id.
+    pub names: &'a BTreeMap<MemberId, String>,
 }
 
 impl Parties<'_> {
     /// A line's patient; a charge for no one member is the household's.
     fn patient(&self, id: Option<&MemberId>) -> String {
-        id.and_then(|id| self.members.iter().find(|m| &m.id == id)).map(Member::full_name).unwrap_or_else(|| self.household.name.clone())
+        id.and_then(|id| self.names.get(id)).cloned().unwrap_or_else(|| self.household.name.clone())
     }
 
     /// The provider's lines, as receipts print them: address, phone, and the ids an administrator asks for.
@@ -50,17 +53,14 @@ fn period(line: &ReceiptLine) -> String {
     }
 }
 
-/// One row of the list of receipts.
-pub struct ReceiptRow {
-    pub id: portal_domain::PaymentId,
-    pub paid_on: NaiveDate,
-    pub invoices: String,
-    pub method: String,
-    pub amount: Money,
+/// A receipt's link (its page or PDF), naming its invoices where the receipts list knows them.
+pub fn link_of(route: Route, group: &ReceiptGroup) -> String {
+    let named = group.invoice_keys().unwrap_or_default();
+    route.receipt_link(&named.iter().map(|(id, issued)| (id, *issued)).collect::<Vec<_>>())
 }
 
 /// `/receipts`: the year's receipts, a link to each year's summary, and the other years.
-pub fn list_page(chrome: &Chrome<'_>, household: &str, years: &[i32], year: Option<i32>, rows: &[ReceiptRow]) -> Markup {
+pub fn list_page(chrome: &Chrome<'_>, household: &str, years: &[i32], year: Option<i32>, rows: &[ReceiptGroup]) -> Markup {
     let body = html! {
         p.back { a href=(Route::Invoices.path()) { "← All invoices" } }
         h1 { "Receipts" }
@@ -86,10 +86,10 @@ pub fn list_page(chrome: &Chrome<'_>, household: &str, years: &[i32], year: Opti
                         tbody {
                             @for row in rows {
                                 tr {
-                                    td data-label="Date" { a href=(Route::Receipt(row.id.clone()).path()) { (date(row.paid_on)) } }
-                                    td data-label="Invoices" { (row.invoices) }
-                                    td data-label="Paid with" { (row.method) }
-                                    td.num data-label="Amount" { (row.amount) }
+                                    td data-label="Date" { a href=(link_of(Route::Receipt(row.id.clone()), row)) { (date(row.paid_on)) } }
+                                    td data-label="Invoices" { (row.invoices()) }
+                                    td data-label="Paid with" { (row.parts[0].method) }
+                                    td.num data-label="Amount" { (row.total()) }
                                 }
                             }
                         }
@@ -102,11 +102,12 @@ pub fn list_page(chrome: &Chrome<'_>, household: &str, years: &[i32], year: Opti
 }
 
 /// `/receipts/{id}`: one payment, itemized.
-pub fn receipt_page(chrome: &Chrome<'_>, who: &Parties<'_>, r: &Receipt) -> Markup {
+/// `pdf` is its PDF's link (`Route::receipt_link`).
+pub fn receipt_page(chrome: &Chrome<'_>, who: &Parties<'_>, r: &Receipt, pdf: &str) -> Markup {
     let body = html! {
         p.back { a href=(Route::Receipts.path()) { "← All receipts" } }
         h1 { "Receipt" }
-        div.actions { a.button.secondary href=(Route::ReceiptPdf(r.id.clone()).path()) download { "Download PDF" } }
+        div.actions { a.button.secondary href=(pdf) download { "Download PDF" } }
         article.document {
             div.doc-head {
                 div {

@@ -143,7 +143,33 @@ pub fn linked_date(value: Option<&str>) -> Option<chrono::NaiveDate> {
     value.and_then(|d| d.parse().ok())
 }
 
+/// The query parameter of a receipt's links that names its invoices with their issue dates
+/// ([`Route::receipt_link`]).
+pub const INVOICES: &str = "invoices";
+
+/// The invoices a receipt's link names (`?invoices={issued}.{id},…`), or none if it names none
+/// or any of them badly (then the receipt reads the household whole).
+pub fn linked_invoices(value: Option<&str>) -> Vec<(InvoiceId, chrono::NaiveDate)> {
+    let parse = |one: &str| {
+        let (issued, id) = one.split_once('.')?;
+        Some((InvoiceId::parse(id).ok()?, issued.parse().ok()?))
+    };
+    value.and_then(|v| v.split(',').map(parse).collect::<Option<Vec<_>>>()).unwrap_or_default()
+}
+
 impl Route {
+    /// A receipt's link (the payment's page, `/payments/{id}`, or its itemized receipt), with its
+    /// parts' invoices and their issue dates (`?invoices=`): the page reads them by key with the
+    /// copies of their payments (`store::applied::payment_read`). Without them (a payment of more
+    /// invoices than a link names) it still works, reading the household whole.
+    pub fn receipt_link(&self, invoices: &[(&InvoiceId, chrono::NaiveDate)]) -> String {
+        if invoices.is_empty() || invoices.len() > portal_domain::store::applied::LINKED_INVOICES_AT_MOST {
+            return self.path();
+        }
+        let named: Vec<String> = invoices.iter().map(|(id, issued)| format!("{issued}.{id}")).collect();
+        format!("{}?{}={}", self.path(), INVOICES, named.join(","))
+    }
+
     /// A pay route's link, with the issue date of the oldest invoice it pays (`?since=`): the pay
     /// form reads the invoices from that date up, not the household's whole history
     /// (`store::open_since`). A link without it still works, reading the household whole.
@@ -503,6 +529,22 @@ impl Route {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_receipt_link_names_its_invoices_and_parses_back() {
+        let (a, b) = (InvoiceId::parse("inv-1").unwrap(), InvoiceId::parse("inv_2").unwrap());
+        let (d1, d2) = ("2026-03-01".parse().unwrap(), "2026-04-01".parse().unwrap());
+        let route = Route::Payment(PaymentId::parse("p1").unwrap());
+        let link = route.receipt_link(&[(&a, d1), (&b, d2)]);
+        assert_eq!(link, "/payments/p1?invoices=2026-03-01.inv-1,2026-04-01.inv_2");
+        assert_eq!(linked_invoices(link.split("invoices=").nth(1)), vec![(a.clone(), d1), (b, d2)]);
+        assert_eq!(route.receipt_link(&[]), "/payments/p1", "none named: the plain path");
+        let many: Vec<_> = (0..=portal_domain::store::applied::LINKED_INVOICES_AT_MOST).map(|_| (&a, d1)).collect();
+        assert_eq!(route.receipt_link(&many), "/payments/p1", "more than a link names: the plain path");
+        for bad in [None, Some(""), Some("2026-03-01"), Some("2026-13-01.inv-1"), Some("2026-03-01.inv 1"), Some("2026-03-01.inv-1,")] {
+            assert!(linked_invoices(bad).is_empty(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn every_route_parses_back_from_its_path() {

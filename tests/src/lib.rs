@@ -190,6 +190,8 @@ pub async fn grow_household_by(table: &dyn Table, count: u32, paid_count: u32) {
                 batch: None,
                 paid_by: None,
                 invoice_number: Some(invoice.number().to_owned()),
+                invoice_issued: Some(invoice.issued()),
+                parts: None,
                 version: 1,
             };
             table.write(portal_domain::store::put_payment(&payment).expect("an item")).await.expect("stored");
@@ -199,7 +201,7 @@ pub async fn grow_household_by(table: &dyn Table, count: u32, paid_count: u32) {
         // of open invoices and the figures by month.
         let copied: Vec<&portal_domain::Payment> = payments.iter().collect();
         let put = portal_domain::store::put_invoice_with(&invoice, &copied).expect("an item");
-        for write in put.into_iter().chain(portal_domain::store::count_invoice(None, &invoice, &payments)) {
+        for write in put.into_iter().chain(portal_domain::store::count_invoice(None, &invoice, &payments).expect("writes")) {
             table.write(write).await.expect("stored");
         }
     }

@@ -163,7 +163,7 @@ async fn as_written_before(table: &dyn Table, account: &AccountId) -> usize {
     // Nor did households keep a summary of their open invoices then, figures by month, or
     // payments that named their invoice's number.
     table.write(Write::Delete { key: keys::summary_key(account), condition: None }).await.unwrap();
-    for prefix in ["#BALANCE#", "#APPLIED#"] {
+    for prefix in ["#BALANCE#", "#APPLIED#", "!CLEARED#"] {
         for item in table.query(&pk, prefix).await.unwrap() {
             table.write(Write::Delete { key: Key::of(&item).unwrap(), condition: None }).await.unwrap();
         }
@@ -176,7 +176,9 @@ async fn as_written_before(table: &dyn Table, account: &AccountId) -> usize {
     for item in table.query(&pk, "PAYMENT#").await.unwrap() {
         let mut earlier = Item::clone(&item);
         let mut data: serde_json::Value = serde_json::from_str(earlier[store::DATA].as_str().unwrap()).unwrap();
-        data.as_object_mut().unwrap().remove("invoice_number");
+        for kept_since in ["invoice_number", "invoice_issued", "parts"] {
+            data.as_object_mut().unwrap().remove(kept_since);
+        }
         earlier.insert(store::DATA.into(), Value::S(data.to_string()));
         table.write(Write::Put { item: earlier, condition: None }).await.unwrap();
     }
@@ -219,6 +221,8 @@ async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() 
     figures_agree(table.as_ref(), &lopez).await;
     assert!(store::household(table.as_ref(), &lopez).await.unwrap().ledger.payments().unwrap().iter().all(|p| p.invoice_number.is_some()));
     assert!(done.copied >= 10, "every invoice's payments are copied beside it: {}", done.copied);
+    assert_eq!(done.receipts, store::household_ids(table.as_ref()).await.unwrap().len(), "every household's receipts are kept");
+    receipts_agree(&app, &lopez).await;
     let issued = chrono::NaiveDate::parse_from_str(linked.rsplit('=').next().unwrap(), "%Y-%m-%d").unwrap();
     let inv_1008 = portal_domain::InvoiceId::parse("inv-1008").unwrap();
     assert!(store::invoice_page(table.as_ref(), &lopez, &inv_1008, issued).await.unwrap().is_some(), "the page reads it by key");
@@ -241,7 +245,11 @@ async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() 
     }
 
     let again = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
-    assert_eq!((again.moved, again.summarized, again.named, again.copied, again.balanced, again.left), (0, 0, 0, 0, 0, 0), "idempotent");
+    assert_eq!(
+        (again.moved, again.summarized, again.named, again.copied, again.balanced, again.receipts, again.left),
+        (0, 0, 0, 0, 0, 0, 0),
+        "idempotent"
+    );
 }
 
 #[tokio::test]
@@ -349,6 +357,8 @@ async fn payments_at_a_month_edge_fall_on_the_practices_day() {
             batch: None,
             paid_by: None,
             invoice_number: Some(first.number().to_owned()),
+            invoice_issued: Some(first.issued()),
+            parts: None,
             version: 1,
         };
         let mut writes = vec![store::put_payment(&payment).unwrap()];
@@ -487,4 +497,120 @@ async fn invoice_page_by_key(mut app: TestApp, grow_by: u32) {
     // A date that is not the invoice's, or another household's invoice: read whole, and the same answer.
     assert_eq!(app.get("/invoices/inv-1009?issued=2001-01-01").await.body, app.get("/invoices/inv-1009").await.body);
     assert_eq!(app.get("/invoices/inv-2001?issued=2001-01-01").await.status, StatusCode::NOT_FOUND);
+}
+
+/// The receipts a household keeps by year (`store::cleared`) are complete and are what its whole
+/// history makes, for every year it paid in.
+async fn receipts_agree(app: &TestApp, account: &AccountId) {
+    use portal_domain::receipts::{self, Cleared};
+    let table = app.app.table.as_ref();
+    let date_of = |at| app.app.date_of(at);
+    let ledger = store::household(table, account).await.unwrap().ledger;
+    let whole: Vec<Cleared> = ledger.payments().unwrap().iter().filter_map(Cleared::of).collect();
+    let years = receipts::years_paid(&whole, date_of);
+    assert!(!years.is_empty());
+    for year in &years {
+        let kept = store::cleared::receipts_of(table, account, Some(*year), app.app.today(), date_of).await.unwrap().expect("kept");
+        assert_eq!(kept.years, years);
+        assert_eq!(kept.year, Some(*year));
+        assert_eq!(receipts::receipts_in(*year, &kept.cleared, date_of), receipts::receipts_in(*year, &whole, date_of), "{year}");
+        // Each names its invoice and the date it was issued, for its link.
+        assert!(kept.cleared.iter().all(|c| c.number.is_some() && c.issued.is_some()), "{year}");
+    }
+}
+
+/// The receipts list, a payment's page and its itemized receipt, reached by their links (which
+/// name the payment's invoices), read by key: the same requests and read units whatever the years
+/// of history, and the same pages as a read of the whole household, before and after payments of
+/// one invoice and of several.
+#[tokio::test]
+async fn receipts_read_by_key_whatever_the_history() {
+    receipts_by_key(TestApp::memory().await, 2_000).await;
+}
+
+#[tokio::test]
+async fn receipts_read_by_key_on_dynamodb() {
+    receipts_by_key(TestApp::dynamo().await, 30).await;
+}
+
+/// The page at `link` and at its path without the query that names its invoices: the same.
+async fn same_as_whole(app: &mut TestApp, link: &str) {
+    assert!(link.contains("?invoices="), "{link}");
+    let by_key = app.get(link).await;
+    assert_eq!(by_key.status, StatusCode::OK, "{link}");
+    let whole = app.get(link.split('?').next().unwrap()).await;
+    assert_eq!(by_key.body, whole.body, "{link}");
+}
+
+async fn receipts_by_key(mut app: TestApp, grow_by: u32) {
+    app.sign_in("maria@example.com").await;
+    let lopez = AccountId::parse("lopez").unwrap();
+    receipts_agree(&app, &lopez).await;
+    let detail = app.get("/invoices/inv-1008").await.body;
+    let itemized = link_after(&detail, r#"href="/receipts/pay-1008?"#).replace("&amp;", "&");
+    let itemized = format!("/receipts/pay-1008?{itemized}");
+    let payment = itemized.replace("/receipts/", "/payments/");
+    let list = app.get("/receipts").await.body;
+    assert!(list.contains(&format!(r#"href="{}""#, itemized)), "the list links the receipt with its invoices: {itemized}");
+    let pages = ["/receipts", itemized.as_str(), payment.as_str()];
+    let mut before = Vec::new();
+    for path in pages {
+        before.push(cost(&mut app, path).await);
+    }
+    portal_tests::grow_household_by(app.app.table.as_ref(), grow_by, grow_by).await;
+    receipts_agree(&app, &lopez).await;
+    for (path, then) in pages.iter().zip(before) {
+        let now = cost(&mut app, path).await;
+        assert_eq!(now, then, "{path}: (requests, read units) grew with the history");
+        assert!(now.0 <= 2 && now.1 <= 4, "{path}: {now:?} is over the budget of 2 requests and 4 read units");
+    }
+    same_as_whole(&mut app, &itemized).await;
+    same_as_whole(&mut app, &payment).await;
+    // The list as the whole history makes it: the same, with the index gone (as before `portal migrate`).
+    let kept_list = app.get("/receipts").await.body;
+    let index = Key::new(keys::account_pk(&lopez), "!CLEARED#");
+    let saved = table_get(&app, &index).await;
+    app.app.table.write(Write::Delete { key: index.clone(), condition: None }).await.unwrap();
+    assert_eq!(app.get("/receipts").await.body, kept_list);
+    let older = format!("/receipts?year={}", app.app.today().year() - 10);
+    let whole_older = app.get(&older).await.body;
+    app.app.table.write(Write::Put { item: saved, condition: None }).await.unwrap();
+    assert_eq!(app.get(&older).await.body, whole_older, "an earlier year, kept and whole");
+
+    // A payment of one invoice: its page, reached by the pay form's redirect, by key.
+    let paid = app.pay("inv-1009", &[("amount", "20.00"), ("source", "src-visa")]).await;
+    let receipt = paid.location().expect("to the receipt").to_owned();
+    assert!(receipt.starts_with("/payments/") && receipt.contains("?invoices="), "{receipt}");
+    assert!(cost(&mut app, &receipt).await.0 <= 2, "read by key");
+    same_as_whole(&mut app, &receipt).await;
+    // A payment of every open invoice: its parts are counted, so its pages read them by key too.
+    let due = app.get("/invoices").await;
+    let total = due.body.split(r#"id="total-due">$"#).nth(1).unwrap().split('<').next().unwrap().replace(',', "");
+    let review = app.review_payment("/pay-due", &[("amount", &total), ("source", "src-visa")]).await;
+    let all = app.confirm_review(review).await;
+    let receipt = all.location().expect("to the receipt").to_owned();
+    assert!(receipt.matches(',').count() >= 1, "names each invoice it paid: {receipt}");
+    let (requests, units) = cost(&mut app, &receipt).await;
+    assert!(requests <= 2, "read by key: {requests}, {units}: {receipt}");
+    same_as_whole(&mut app, &receipt).await;
+    let page = app.get(&receipt).await.body;
+    let itemized_all = link_after(&page, r#"id="itemized-receipt" href=""#).replace("&amp;", "&");
+    assert!(cost(&mut app, &itemized_all).await.0 <= 2, "read by key: {itemized_all}");
+    same_as_whole(&mut app, &itemized_all).await;
+    receipts_agree(&app, &lopez).await;
+    let list = app.get("/receipts").await.body;
+    assert!(list.contains(&format!(r#"href="{}""#, itemized_all.replace('&', "&amp;"))), "listed with its link");
+
+    // A link naming another household's invoice, or not all of a payment's: read whole, the same answer.
+    let first = receipt.trim_start_matches("/payments/").split('?').next().unwrap().to_owned();
+    let short = format!("/payments/{first}?invoices={}", receipt.split("invoices=").nth(1).unwrap().split(',').next().unwrap());
+    assert_eq!(app.get(&short).await.body, app.get(&format!("/payments/{first}")).await.body);
+    let issued = itemized.split("invoices=").nth(1).unwrap().split('.').next().unwrap().to_owned();
+    let elsewhere = format!("/receipts/pay-1008?invoices={issued}.inv-2001");
+    assert_eq!(app.get(&elsewhere).await.body, app.get("/receipts/pay-1008").await.body);
+    assert_eq!(app.get("/receipts/pay-1008?invoices=x,y").await.body, app.get("/receipts/pay-1008").await.body);
+}
+
+async fn table_get(app: &TestApp, key: &Key) -> Item {
+    app.app.table.get(key).await.unwrap().expect("the item")
 }

@@ -57,7 +57,7 @@ async fn pay_by_bank(app: &mut TestApp) -> (String, String) {
     let paid = app.pay("inv-1008", &[("amount", "20.00"), ("source", "src-bank-stripe"), ("ach_authorize", "1")]).await;
     app.app.gateway = std::sync::Arc::new(portal_web::lambda::NoPayments);
     let receipt = paid.location().expect("a receipt").to_owned();
-    let id = receipt.trim_start_matches("/payments/").to_owned();
+    let id = receipt.trim_start_matches("/payments/").split('?').next().unwrap().to_owned();
     let records = store::household(app.app.table.as_ref(), &lopez()).await.unwrap();
     let payment = records.ledger.payments().unwrap().into_iter().find(|p| p.id.as_str() == id).unwrap();
     (id, payment.gateway_reference.expect("the payment names its PaymentIntent"))
@@ -170,7 +170,7 @@ async fn refunds_and_disputes_are_recorded_and_shown() {
     app.sign_in(MARIA).await;
     let source = store::household(app.app.table.as_ref(), &lopez()).await.unwrap().sources.into_iter().find(|s| s.is_default).unwrap();
     let paid = app.pay("inv-1008", &[("amount", "40.00"), ("source", source.id.as_str())]).await;
-    let id = paid.location().unwrap().trim_start_matches("/payments/").to_owned();
+    let id = paid.location().unwrap().trim_start_matches("/payments/").split('?').next().unwrap().to_owned();
     let intent_id = payment_status(&app, &id).await.gateway_reference.unwrap();
     let (paid_after, _) = invoice_state(&app).await;
 

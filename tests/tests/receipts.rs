@@ -22,6 +22,12 @@ async fn lopez(app: &TestApp) -> store::HouseholdRecords {
 }
 
 /// Text with runs of spaces made one, so columns laid out by `pdftotext -layout` read as phrases.
+/// The href of the first link on `page` with `attribute` (`download`, …), as a path to request.
+fn link_of(page: &str, attribute: &str) -> String {
+    let tag = page.split("<a ").find(|tag| tag.split('>').next().is_some_and(|open| open.contains(attribute))).expect("the link");
+    tag.split(r#"href=""#).nth(1).and_then(|rest| rest.split('"').next()).expect("its href").replace("&amp;", "&")
+}
+
 fn squeeze(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -95,7 +101,7 @@ async fn the_receipts_page_lists_the_years_payments_and_links_each_receipt_and_s
     assert!(page.body.contains(&format!("Paid in {year}")));
     assert!(page.body.contains(&format!(r#"href="/receipts/years/{year}/pdf""#)));
     for p in payments.iter().filter(|p| app.app.date_of(p.at).year() == year) {
-        assert!(page.body.contains(&format!(r#"href="/receipts/{}""#, p.id)), "{}", p.id);
+        assert!(page.body.contains(&format!(r#"href="/receipts/{}?invoices="#, p.id)), "{}", p.id);
     }
     assert!(app.get("/invoices").await.body.contains(r#"href="/receipts""#), "the invoices page links the receipts");
     assert!(app.get("/invoices/inv-1008").await.body.contains(r#"href="/receipts/pay-"#), "an invoice links its payments' receipts");
@@ -125,7 +131,9 @@ async fn a_payment_of_several_invoices_has_one_receipt_listing_each_line() {
     let page = app.get(&link).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains(r#"id="receipt-total">$330.00"#), "{}", page.body);
-    let text = squeeze(&pdf_text(&app.get(&format!("{link}/pdf")).await.bytes));
+    let pdf = link_of(&page.body, r#"download"#);
+    assert!(pdf.contains("/pdf?invoices="), "{pdf}");
+    let text = squeeze(&pdf_text(&app.get(&pdf).await.bytes));
     assert!(text.contains("Invoice INV-1008") && text.contains("Invoice INV-1009"), "{text}");
     assert!(text.contains("Total paid $330.00"), "{text}");
     // Each part's own id leads to the same receipt.

@@ -272,6 +272,14 @@ async fn one_item_twice_in_a_transaction_is_refused((table, _): Fixture) {
     assert_eq!(table.get(&Key::new("P", "S")).await.unwrap(), None);
 }
 
+async fn an_update_naming_an_attribute_twice_is_refused((table, _): Fixture) {
+    let twice = Update::default().set("y", Value::Bool(true)).set("y", Value::Bool(true));
+    assert!(table.write(Write::Upsert { key: Key::new("P", "T"), update: twice.clone() }).await.is_err());
+    assert_eq!(table.get(&Key::new("P", "T")).await.unwrap(), None, "nothing written");
+    table.write(put(item("P", "T", &[]), None)).await.unwrap();
+    assert!(table.write(Write::Update { key: Key::new("P", "T"), update: twice, condition: None }).await.is_err());
+}
+
 async fn a_batch_puts_every_item_and_replaces_existing_ones((table, _): Fixture) {
     table.write(put(item("B#1", "K#000", &[("v", Value::from("old"))]), None)).await.unwrap();
     // More than one BatchWriteItem request holds (25), across two partitions.
@@ -372,6 +380,7 @@ contract!(
     expired_items_are_invisible,
     finds_members_by_email_through_the_index,
     one_item_twice_in_a_transaction_is_refused,
+    an_update_naming_an_attribute_twice_is_refused,
     a_batch_puts_every_item_and_replaces_existing_ones,
     pages_a_long_partition_newest_first,
     scans_the_whole_table_for_one_sort_key_page_by_page,

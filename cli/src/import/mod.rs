@@ -218,9 +218,11 @@ async fn execute(table: &dyn Table, plan: &HouseholdPlan) -> Result<(), StoreErr
         // What says the figures by month are complete goes last, after them: a run that stops
         // midway leaves the household's statements reading its history whole until the import
         // or `portal migrate` completes them.
-        let (last, mut items): (Vec<Item>, Vec<Item>) =
-            items.into_iter().partition(|i| i.get(store::TYPE).and_then(Value::as_str) == Some(store::balances::KEPT_KIND));
+        // So do the receipts' index and marker, gathered into one item.
+        let said_last =
+            |i: &Item| matches!(i.get(store::TYPE).and_then(Value::as_str), Some(store::balances::KEPT_KIND | store::cleared::INDEX_KIND));
         items.extend(gathered.into_values());
+        let (last, items): (Vec<Item>, Vec<Item>) = items.into_iter().partition(said_last);
         with_retries(|| table.put_batch(items.clone())).await?;
         return with_retries(|| table.put_batch(last.clone())).await;
     }
@@ -600,7 +602,7 @@ impl Planner<'_> {
                 .remove(invoice.id())
                 .unwrap_or_default()
                 .into_iter()
-                .map(|p| Payment { invoice_number: Some(new.number().to_owned()), ..p.clone() })
+                .map(|p| Payment { invoice_number: Some(new.number().to_owned()), invoice_issued: Some(new.issued()), ..p.clone() })
                 .collect();
             report.created += payments.len();
             // Payments beyond what one transaction takes go in groups of their own, each counting its own.
@@ -612,7 +614,7 @@ impl Planner<'_> {
             }
             // The household's summary of open invoices and its figures by month follow the invoice
             // and its payments as put.
-            let counted = store::count_invoice(old.map(|(i, _)| i), &new, first);
+            let counted = store::count_invoice(old.map(|(i, _)| i), &new, first)?;
             // The invoice is put with a copy of every payment on it (`store::applied`): those
             // stored, each on condition it is still as read, and the new ones. An invoice with more
             // stored payments than a transaction takes is put without (its page reads the household whole).
@@ -644,7 +646,7 @@ impl Planner<'_> {
                     // Either way it is copied beside the invoice, and counted by its month if it
                     // went through (the summary took it with the invoice).
                     group.extend(store::applied::more_copies(&first.iter().collect::<Vec<_>>())?);
-                    group.extend(store::balances::writes(new.account(), &store::balances::paid(first)));
+                    group.extend(store::count_recorded(new.account(), first)?);
                     report.unchanged += 1
                 }
                 Some((old, key)) => {
@@ -673,7 +675,7 @@ impl Planner<'_> {
                 // The summary took every payment with the invoice (its paid figure); the figures
                 // by month and the copies take each chunk's own.
                 let mut group = chunk.iter().map(store::put_payment).collect::<Result<Vec<_>, _>>()?;
-                group.extend(store::balances::writes(new.account(), &store::balances::paid(chunk)));
+                group.extend(store::count_recorded(new.account(), chunk)?);
                 group.extend(store::applied::more_copies(&chunk.iter().collect::<Vec<_>>())?);
                 groups.push(group);
             }
@@ -739,7 +741,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
     if stored.is_empty() {
         // A new household's figures by month count its history from its first invoice on: said
         // once everything else is written, so a run that stops midway does not say it.
-        groups.push(vec![store::balances::kept(account)]);
+        groups.push(vec![store::balances::kept(account), store::cleared::kept(account)]);
     }
     let fresh = stored.is_empty() && ledger_item.is_none();
     Ok(Some(HouseholdPlan { groups: merge_claims(groups), signed_out, fresh, report }))

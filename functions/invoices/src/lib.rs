@@ -11,7 +11,7 @@ use portal_domain::{Household, InvoiceId, PaymentId};
 use portal_templates::invoice::{self, InvoiceView};
 use portal_templates::invoices::{self, Filter};
 use portal_templates::layout::Section;
-use portal_templates::receipts::{Parties, ReceiptRow};
+use portal_templates::receipts::Parties;
 use portal_templates::routes::{Function, Route};
 use portal_web::{html, App, Ctx, PageError, PageResult};
 
@@ -147,55 +147,78 @@ async fn statement_page(app: &App, ctx: &mut Ctx, as_pdf: bool) -> PageResult {
     Ok(html(StatusCode::OK, portal_templates::statement::page_for(&chrome, &household.name, &from, &to, None, Some(&statement))))
 }
 
-/// `/receipts`: the chosen year's receipts (`?year=`, else the latest year with a payment).
+/// `/receipts`: the chosen year's receipts (`?year=`, else the latest year with a payment). A
+/// household that keeps its receipts by year (`store::cleared`) is read by key: the record, the
+/// index of years and this year's (or the asked year's) receipts; one written before reads whole.
 async fn receipts_list(app: &App, ctx: &mut Ctx) -> PageResult {
-    let (records, household) = household(app, ctx).await?;
-    let payments = records.ledger.payments()?;
-    let years = receipts::years_paid(&payments, |at| app.date_of(at));
-    let asked = ctx.query("year").and_then(|y| y.parse::<i32>().ok()).filter(|y| years.contains(y));
-    let year = asked.or(years.first().copied());
-    let mut rows = Vec::new();
-    for group in year.map(|y| receipts::receipts_in(y, &payments, |at| app.date_of(at))).unwrap_or_default() {
-        let mut numbers = Vec::new();
-        for part in &group.parts {
-            numbers.push(records.ledger.invoice(&part.invoice)?.map_or_else(|| part.invoice.to_string(), |i| i.number().to_owned()));
+    let session = ctx.billing_session()?.clone();
+    let asked = ctx.query("year").and_then(|y| y.parse::<i32>().ok());
+    let date_of = |at| app.date_of(at);
+    let kept = store::cleared::receipts_of(app.table.as_ref(), &session.account, asked, app.today(), date_of).await?;
+    let (name, years, year, cleared) = match kept {
+        Some(read) => {
+            if !portal_domain::access::handles_billing_of(&read.household, &session.member) {
+                return Err(PageError::NotFound);
+            }
+            (read.household.name, read.years, read.year, read.cleared)
         }
-        let amount = group.total();
-        rows.push(ReceiptRow {
-            id: group.id,
-            paid_on: group.paid_on,
-            invoices: numbers.join(", "),
-            method: group.parts[0].source.describe(),
-            amount,
-        });
-    }
+        None => {
+            let (records, household) = household(app, ctx).await?;
+            let mut cleared = Vec::new();
+            for payment in records.ledger.payments()? {
+                let Some(mut entry) = receipts::Cleared::of(&payment) else { continue };
+                if let (None, Some(invoice)) = (&entry.number, records.ledger.invoice(&payment.invoice)?) {
+                    entry.number = Some(invoice.number().to_owned());
+                    entry.issued = Some(invoice.issued());
+                }
+                cleared.push(entry);
+            }
+            let years = receipts::years_paid(&cleared, date_of);
+            let year = asked.filter(|y| years.contains(y)).or(years.first().copied());
+            (household.name, years, year, cleared)
+        }
+    };
+    let rows = year.map(|y| receipts::receipts_in(y, &cleared, date_of)).unwrap_or_default();
     let chrome = ctx.chrome(app, Some(Section::Invoices));
-    Ok(html(StatusCode::OK, portal_templates::receipts::list_page(&chrome, &household.name, &years, year, &rows)))
+    Ok(html(StatusCode::OK, portal_templates::receipts::list_page(&chrome, &name, &years, year, &rows)))
 }
 
 /// `/receipts/{id}` and its PDF: the payment with all its parts, itemized. Only a payment that
-/// went through has a receipt; any other id is not found.
+/// went through has a receipt; any other id is not found. Its links name its invoices
+/// (`Route::receipt_link`), so it reads them by key with the copies of their payments
+/// (`store::applied::payment_read`); a link without them reads the household whole.
 async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId, as_pdf: bool) -> PageResult {
-    let (records, household) = household(app, ctx).await?;
-    let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
-    let first = match &payment.batch {
-        Some(batch) if batch != id => records.ledger.payment(batch)?.ok_or(PageError::NotFound)?,
-        _ => payment,
+    let named = portal_templates::routes::linked_invoices(ctx.query(portal_templates::routes::INVOICES));
+    let by_key = if named.is_empty() { None } else { ctx.billing_payment_or_404(app, id, &named).await? };
+    let (household, names, payments, invoices, on_invoices) = match by_key {
+        Some(read) => {
+            let (payments, invoices) = read.parts.into_iter().unzip();
+            (read.household, read.names, payments, invoices, read.on_invoices)
+        }
+        None => {
+            let (records, household) = household(app, ctx).await?;
+            let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
+            let payments = records.ledger.batch(&payment)?;
+            let (mut invoices, mut on_invoices) = (Vec::new(), Vec::new());
+            for part in &payments {
+                invoices.extend(records.ledger.invoice(&part.invoice)?);
+                on_invoices.extend(records.ledger.payments_for(&part.invoice)?);
+            }
+            let names = records.members.iter().map(|m| (m.id.clone(), m.full_name())).collect();
+            (household, names, payments, invoices, on_invoices)
+        }
     };
-    let parts = records.ledger.batch(&first)?;
-    let (mut invoices, mut payments) = (Vec::new(), Vec::new());
-    for part in &parts {
-        invoices.extend(records.ledger.invoice(&part.invoice)?);
-        payments.extend(records.ledger.payments_for(&part.invoice)?);
-    }
-    let receipt = receipts::receipt(&parts, &invoices, &payments, app.date_of(first.at)).ok_or(PageError::NotFound)?;
+    let first: &portal_domain::Payment = payments.first().ok_or(PageError::NotFound)?;
+    let receipt = receipts::receipt(&payments, &invoices, &on_invoices, app.date_of(first.at)).ok_or(PageError::NotFound)?;
     let practice = app.practice().await?;
-    let who = Parties { practice: &practice, household: &household, members: &records.members };
+    let who = Parties { practice: &practice, household: &household, names: &names };
     if as_pdf {
         return Ok(pdf_response(portal_templates::receipts::receipt_pdf(&who, &receipt), &format!("receipt-{}.pdf", receipt.id)));
     }
+    let linked: Vec<_> = invoices.iter().map(|i| (i.id(), i.issued())).collect();
+    let pdf = Route::ReceiptPdf(receipt.id.clone()).receipt_link(&linked);
     let chrome = ctx.chrome(app, Some(Section::Invoices));
-    Ok(html(StatusCode::OK, portal_templates::receipts::receipt_page(&chrome, &who, &receipt)))
+    Ok(html(StatusCode::OK, portal_templates::receipts::receipt_page(&chrome, &who, &receipt, &pdf)))
 }
 
 /// `/receipts/years/{year}/pdf`: everything paid that year, by member and month.
@@ -207,7 +230,8 @@ async fn year_summary(app: &App, ctx: &mut Ctx, year: i32) -> PageResult {
         .then(|| receipts::membership_for_year(&records.memberships, year, app.today()))
         .flatten()
         .map(|(membership, on)| receipts::hsa_check(membership, on));
-    let who = Parties { practice: &practice, household: &household, members: &records.members };
+    let names = records.members.iter().map(|m| (m.id.clone(), m.full_name())).collect();
+    let who = Parties { practice: &practice, household: &household, names: &names };
     Ok(pdf_response(portal_templates::receipts::year_pdf(&who, &summary, hsa.as_ref()), &format!("payments-{year}.pdf")))
 }
 

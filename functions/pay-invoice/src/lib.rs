@@ -17,7 +17,7 @@ use portal_templates::pay::{
 };
 use portal_templates::routes::{Function, Route};
 use portal_web::form::Form;
-use portal_web::{html, payment_form, redirect, stripe_html, App, Ctx, PageError, PageResult, Payments};
+use portal_web::{html, payment_form, see_other, stripe_html, App, Ctx, PageError, PageResult, Payments};
 
 /// Serves one request (see `portal_web::serve`).
 pub async fn handle(app: &App, req: portal_web::Request) -> portal_web::Response<portal_web::Body> {
@@ -421,32 +421,33 @@ async fn answer(
             // The receipt's balances are the invoices' before this payment, less what it paid.
             let total = Money::parse_payment(rendered.amount).unwrap_or(payment.amount);
             let parts = pay::allocate(target.invoices(), total).unwrap_or_default();
-            let numbers: Vec<&str> = parts.iter().map(|(i, _)| i.number()).collect();
+            let invoices: Vec<&Invoice> = parts.iter().map(|(i, _)| *i).collect();
             let new_balance = parts.iter().map(|(i, part)| i.balance() - *part).sum();
             let payer = payment.paid_by.as_ref();
-            let receipt = portal_web::notices::Receipt { first: &payment, invoice_numbers: &numbers, total, new_balance, payer };
+            let receipt = portal_web::notices::Receipt { first: &payment, invoices: &invoices, total, new_balance, payer };
             portal_web::notices::receipt(app, &ctx.public_url, records, &receipt).await;
-            Ok(redirect(&Route::Payment(payment.id)))
+            Ok(see_other(&receipt_link(&payment, target)))
         }
         // Not decided yet: the receipt says it is processing; the processor's event or
         // `portal reconcile` settles it.
-        PayOutcome::Pending(payment) | PayOutcome::Processing(payment) => Ok(redirect(&Route::Payment(payment.id))),
+        PayOutcome::Pending(payment) | PayOutcome::Processing(payment) => Ok(see_other(&receipt_link(&payment, target))),
         // The patient's bank wants them to confirm: Stripe.js runs that step, then the receipt records it.
         PayOutcome::NeedsAction { payment, client_secret } => match &app.config.payments {
             Payments::Stripe(stripe) => {
                 let chrome = ctx.chrome(app, Some(Section::Invoices));
                 let total = Money::parse_payment(rendered.amount).unwrap_or(payment.amount);
-                let page = confirm_payment_page(&chrome, &payment, total, &stripe.publishable_key, &stripe.js_url, &client_secret);
+                let next = receipt_link(&payment, target);
+                let page = confirm_payment_page(&chrome, &payment, total, &next, &stripe.publishable_key, &stripe.js_url, &client_secret);
                 Ok(stripe_html(StatusCode::OK, page, stripe))
             }
-            Payments::Sandbox | Payments::Off => Ok(redirect(&Route::Payment(payment.id))),
+            Payments::Sandbox | Payments::Off => Ok(see_other(&receipt_link(&payment, target))),
         },
         PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) if pay::decline_reason(&payment).is_some() => {
             rendered.message = pay::decline_reason(&payment).map(|r| format!("{r} Nothing was charged."));
             rendered.key = new_key(app);
             render(app, ctx, records, target, rendered, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) => Ok(redirect(&Route::Payment(payment.id))),
+        PayOutcome::Declined(payment) | PayOutcome::Replayed(payment) => Ok(see_other(&receipt_link(&payment, target))),
         PayOutcome::NeedsAchAuthorization => {
             rendered.source_error = Some(ACH_NEEDED);
             rendered.message = Some("Nothing was charged.".into());
@@ -460,12 +461,37 @@ async fn answer(
     }
 }
 
+/// The link of the receipt of `payment` (its first part), naming the invoices of what the form
+/// paid (`Route::receipt_link`). Should those not be the payment's parts (a form sent again after
+/// the invoices changed), the receipt finds that out and reads the household whole.
+fn receipt_link(payment: &Payment, target: &Target) -> String {
+    let named: Vec<_> = match (&payment.batch, payment.invoice_issued) {
+        (None, Some(issued)) => vec![(&payment.invoice, issued)],
+        _ => target.invoices().iter().map(|i| (i.id(), i.issued())).collect(),
+    };
+    Route::Payment(payment.id.clone()).receipt_link(&named)
+}
+
 /// A payment's parts with their invoices as they stand (one part, unless it paid several invoices).
 fn parts_of(records: &HouseholdRecords, first: &Payment) -> Result<Vec<(Payment, Invoice)>, PageError> {
     records.ledger.batch(first)?.into_iter().map(|p| Ok((find_invoice(records, &p.invoice)?, p))).map(|r| r.map(|(i, p)| (p, i))).collect()
 }
 
+/// `/payments/{id}`: what became of a payment. Its links name its invoices
+/// (`Route::receipt_link`), so a decided payment's page reads them by key with the copies of
+/// their payments (`store::applied::payment_read`); one still pending, or a link without them,
+/// reads the household whole (a pending payment is asked about at the processor first).
 async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
+    let named = portal_templates::routes::linked_invoices(ctx.query(portal_templates::routes::INVOICES));
+    if !named.is_empty() {
+        if let Some(read) = ctx.billing_payment_or_404(app, id, &named).await? {
+            if read.parts.iter().all(|(p, _)| p.status != PaymentStatus::Pending) {
+                let first = &read.parts[0].0;
+                let page = receipt_page(&ctx.chrome(app, Some(Section::Invoices)), first, &read.parts, app.date_of(first.at));
+                return Ok(html(StatusCode::OK, page));
+            }
+        }
+    }
     let mut records = ctx.billing_household_or_404(app).await?;
     let payment = records.ledger.payment(id)?.ok_or(PageError::NotFound)?;
     let mut parts = parts_of(&records, &payment)?;
@@ -478,7 +504,8 @@ async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
             Ok(true) => {
                 let first = &keyed[0].0;
                 let action = if first.status == PaymentStatus::Succeeded { "payment.succeeded" } else { "payment.declined" };
-                let numbers: Vec<&str> = parts.iter().map(|(_, i)| i.number()).collect();
+                let invoices: Vec<&Invoice> = parts.iter().map(|(_, i)| i).collect();
+                let numbers: Vec<&str> = invoices.iter().map(|i| i.number()).collect();
                 let total: Money = keyed.iter().map(|(p, _)| p.amount).sum();
                 let detail = format!("{} · {} · {}", numbers.join(", "), total, pay::source_label(&first.source));
                 let event = ctx.event(app, action)?.subject(first.id.to_string()).detail(detail);
@@ -487,8 +514,7 @@ async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId) -> PageResult {
                     // The balance the invoices had, less what this payment took.
                     // To whoever paid, whoever opened the page.
                     let payer = first.paid_by.as_ref();
-                    let receipt =
-                        portal_web::notices::Receipt { first, invoice_numbers: &numbers, total, new_balance: before - total, payer };
+                    let receipt = portal_web::notices::Receipt { first, invoices: &invoices, total, new_balance: before - total, payer };
                     portal_web::notices::receipt(app, &ctx.public_url, &records, &receipt).await;
                 }
                 records = store::household(app.table.as_ref(), &payment.account).await?;

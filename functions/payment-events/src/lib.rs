@@ -93,7 +93,8 @@ async fn apply(app: &App, req: &Request, event_id: &str, event: &ProcessorEvent)
     let total: Money = parts.iter().map(|(p, _)| p.amount).sum();
     if payment.status == PaymentStatus::Succeeded {
         let new_balance = parts.iter().map(|(_, i)| i.balance()).sum();
-        let receipt = portal_web::notices::Receipt { first, invoice_numbers: &numbers, total, new_balance, payer: first.paid_by.as_ref() };
+        let invoices: Vec<&portal_domain::Invoice> = parts.iter().map(|(_, i)| i).collect();
+        let receipt = portal_web::notices::Receipt { first, invoices: &invoices, total, new_balance, payer: first.paid_by.as_ref() };
         portal_web::notices::receipt(app, &url, &records, &receipt).await;
     } else if let Some(reason) = portal_domain::pay::decline_reason(&payment) {
         portal_web::notices::payment_failed(app, &url, &records, first_invoice, first, total, &numbers, reason).await;

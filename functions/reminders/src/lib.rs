@@ -192,10 +192,9 @@ async fn autopay(app: &App, records: &HouseholdRecords, today: NaiveDate, report
             Ok(PayOutcome::Succeeded(payment)) => {
                 charged = true;
                 report.charged.push(line);
-                let numbers = [invoice.number()];
                 let receipt = notices::Receipt {
                     first: &payment,
-                    invoice_numbers: &numbers,
+                    invoices: &[invoice],
                     total: payment.amount,
                     new_balance: invoice.balance().saturating_sub(payment.amount),
                     payer: None,

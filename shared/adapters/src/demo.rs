@@ -185,6 +185,8 @@ fn payment(n: u32, invoice: &Invoice, amount: Money, source: &PaymentSource, at_
         batch: None,
         paid_by: None,
         invoice_number: None,
+        invoice_issued: None,
+        parts: None,
         version: 1,
     }
 }

@@ -62,8 +62,18 @@ fn holds(condition: &Condition, item: Option<&Item>) -> bool {
     }
 }
 
-fn apply(item: &mut Item, update: &Update) {
+/// Applies `update`, refusing one that names an attribute twice, as DynamoDB does ("two
+/// document paths overlap"), so what passes here passes there.
+fn apply(item: &mut Item, update: &Update) -> Result<(), StoreError> {
+    let mut named = std::collections::BTreeSet::new();
+    let names = update.set.iter().map(|(n, _)| n).chain(update.add.iter().map(|(n, _)| n)).chain(&update.remove);
+    for name in names {
+        if !named.insert(name) {
+            return Err(StoreError::Malformed(format!("an update names {name} twice")));
+        }
+    }
     update.apply_to(item);
+    Ok(())
 }
 
 fn key_of_write(write: &Write) -> Result<Key, StoreError> {
@@ -85,7 +95,7 @@ impl MemoryTable {
                     return Err(StoreError::ConditionFailed);
                 };
                 let mut next = Item::clone(existing);
-                apply(&mut next, update);
+                apply(&mut next, update)?;
                 (condition.as_ref(), Some(Some(next)))
             }
             Write::Upsert { key, update } => {
@@ -93,7 +103,7 @@ impl MemoryTable {
                     Some(existing) => Item::clone(existing),
                     None => Item::from([(attr::PK.to_owned(), Value::S(key.pk.clone())), (attr::SK.to_owned(), Value::S(key.sk.clone()))]),
                 };
-                apply(&mut next, update);
+                apply(&mut next, update)?;
                 (None, Some(Some(next)))
             }
             Write::Delete { condition, .. } => (condition.as_ref(), Some(None)),

@@ -390,6 +390,8 @@ mod tests {
             batch: None,
             paid_by: None,
             invoice_number: None,
+            invoice_issued: None,
+            parts: None,
             version: 2,
         }
     }

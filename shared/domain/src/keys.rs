@@ -5,7 +5,8 @@
 //! | partition (`pk`)              | sort key (`sk`)                         | item                                   |
 //! |-------------------------------|-----------------------------------------|----------------------------------------|
 //! | `PRACTICE`                    | `PROFILE`, `PLAN#{plan}`                | the practice and its plans             |
-//! | `ACCOUNT#{household}`         | `!PAYMENT#{time}#{id}`                  | a payment, by time (pending: indexed)  |
+//! | `ACCOUNT#{household}`         | `!CLEARED#`, `!CLEARED#{year}`          | receipts of payments that went through |
+//! |                               | `!PAYMENT#{time}#{id}`                  | a payment, by time (pending: indexed)  |
 //! |                               | `#APPLIED#{invoice}`                    | copies of the payments on an invoice   |
 //! |                               | `#BALANCE#`, `#BALANCE#{year}`          | charges and payments by month          |
 //! |                               | `#INVOICE#{issued}#{id}`                | an invoice, by issue date              |
@@ -143,6 +144,19 @@ pub fn balance_key(account: &AccountId, year: i32) -> Key {
 
 pub fn balances_kept_key(account: &AccountId) -> Key {
     Key::new(account_pk(account), BALANCE)
+}
+
+/// The sort-key prefix of a household's receipts (`store::cleared`): one item a year (by the UTC
+/// year of each payment, as its key sorts), `!CLEARED#{year}`, after the index `!CLEARED#` of the
+/// years they hold. Before the payments, so no read of the history's newest items reaches them.
+const CLEARED: &str = "!CLEARED#";
+
+pub fn cleared_key(account: &AccountId, year: i32) -> Key {
+    Key::new(account_pk(account), format!("{CLEARED}{year:04}"))
+}
+
+pub fn cleared_index_key(account: &AccountId) -> Key {
+    Key::new(account_pk(account), CLEARED)
 }
 
 /// The sort keys from the marker through `year`'s item.
@@ -397,6 +411,8 @@ mod tests {
         // The copies of invoices' payments, then the figures by month, lie between the payments and the invoices.
         assert!(format!("{PAYMENT}~").as_str() < APPLIED && format!("{APPLIED}~").as_str() < BALANCE);
         assert!(format!("{BALANCE}9999").as_str() < INVOICE);
+        // Receipts lie below every payment: reading down from the record never reaches them.
+        assert!(format!("{CLEARED}9999").as_str() < PAYMENT);
         assert_eq!(balance_year("#BALANCE#2026"), Some(2026));
         assert_eq!(balance_year("#BALANCE#"), None);
         assert!(format!("{INVOICE}9999-12-31#~").as_str() < SUMMARY_SK);

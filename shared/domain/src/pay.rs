@@ -387,12 +387,18 @@ pub async fn pay(
             batch: None,
             paid_by: req.payer.cloned(),
             invoice_number: Some(invoice.number().to_owned()),
+            invoice_issued: Some(invoice.issued()),
+            parts: None,
             version: 1,
         });
     }
     if payments.len() > 1 {
         let first = payments[0].id.clone();
-        payments.iter_mut().for_each(|p| p.batch = Some(first.clone()));
+        let parts = u32::try_from(payments.len()).ok();
+        payments.iter_mut().for_each(|p| {
+            p.batch = Some(first.clone());
+            p.parts = parts;
+        });
     }
     let invoice_keys: Vec<Key> = parts.iter().map(|(i, _)| store::invoice_key(i)).collect();
     let first_key = store::payment_key(&payments[0]);
@@ -537,7 +543,7 @@ async fn finish(
         writes.push(invoice);
         writes.extend(payment);
     }
-    let paid_now = if decided { store::count_paid(&payments) } else { Vec::new() };
+    let paid_now = if decided { store::count_paid(&payments)? } else { Vec::new() };
     let counted = !paid_now.is_empty();
     writes.extend(paid_now);
     let result = if writes.is_empty() { Ok(()) } else { table.transact(writes).await };
@@ -607,7 +613,7 @@ pub async fn apply(
     let mut writes = vec![Write::Update { key: invoice_key, update, condition: Some(Condition::Exists) }];
     writes.extend(store::record_payment(&settled, Some(payment.version))?);
     writes.extend(feed::writes(&Vec::from_iter(feed::payment_decided(&settled)), at)?);
-    let paid_now = store::count_paid([&settled]);
+    let paid_now = store::count_paid([&settled])?;
     let counted = !paid_now.is_empty();
     writes.extend(paid_now);
     match table.transact(writes).await {
@@ -662,7 +668,7 @@ pub async fn refresh(
     }
     let changes: Vec<Change<'_>> = settled.iter().filter_map(|(_, p)| feed::payment_decided(p)).collect();
     writes.extend(feed::writes(&changes, now)?);
-    let paid_now = store::count_paid(settled.iter().map(|(_, p)| p));
+    let paid_now = store::count_paid(settled.iter().map(|(_, p)| p))?;
     let counted = (!paid_now.is_empty()).then(|| settled[0].1.account.clone());
     writes.extend(paid_now);
     match table.transact(writes).await {
@@ -947,6 +953,8 @@ mod refresh_tests {
             batch: Some(PaymentId::parse("p1").unwrap()),
             paid_by: None,
             invoice_number: None,
+            invoice_issued: None,
+            parts: None,
             version: 2,
         };
         (payment, Key::new("ACCOUNT#lopez", format!("INVOICE#2026-10-01#{invoice}")))
@@ -958,11 +966,12 @@ mod refresh_tests {
         gateway.expect_charge_status().times(1).returning(|_| Ok(ChargeOutcome::Succeeded { reference: "pi_1".into() }));
         let mut table = MockTable::new();
         // For each part its invoice, its payment and its copy beside the invoice, and the
-        // practice's event, and the household's summary and its figures for the year once each.
+        // practice's event, and the household's summary, its figures for the year, its receipts
+        // of the year and their index once each.
         table
             .expect_transact()
             .times(1)
-            .withf(|w| w.len() == 10 && w.iter().filter(|w| matches!(w, Write::Upsert { .. })).count() == 4)
+            .withf(|w| w.len() == 12 && w.iter().filter(|w| matches!(w, Write::Upsert { .. })).count() == 6)
             .returning(|_| Ok(()));
         // Then what was paid in full leaves the summary (here there is none to read).
         table.expect_get().times(1).returning(|_| Ok(None));

@@ -97,6 +97,14 @@ pub struct Payment {
     /// reading it (none on payments recorded before payments kept it: `portal migrate` adds it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_number: Option<String>,
+    /// Its invoice's issue date, so a receipt links the invoice by key (`Route::invoice_link`);
+    /// none on payments recorded before payments kept it (`portal migrate` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_issued: Option<chrono::NaiveDate>,
+    /// For a part of a batch: how many parts the batch has, so its receipt knows it found them
+    /// all (none for a payment of one invoice, and on batches recorded before: `portal migrate` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<u32>,
     #[serde(default)]
     pub version: u64,
 }

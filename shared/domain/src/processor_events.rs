@@ -135,7 +135,7 @@ pub async fn apply(table: &dyn Table, event_id: &str, event: &ProcessorEvent, no
         .collect();
     writes.extend(feed::writes(&changes, now)?);
     // What went through now (not a refund of what went through before) counts in the summary and the figures by month.
-    let paid_now = store::count_paid(changed_parts.iter().filter(|(was, _)| *was == PaymentStatus::Pending).map(|(_, p)| p));
+    let paid_now = store::count_paid(changed_parts.iter().filter(|(was, _)| *was == PaymentStatus::Pending).map(|(_, p)| p))?;
     let counted = (!paid_now.is_empty()).then(|| changed_parts[0].1.account.clone());
     writes.extend(paid_now);
     table.transact(writes).await?;
@@ -181,6 +181,8 @@ mod tests {
             batch: None,
             paid_by: None,
             invoice_number: None,
+            invoice_issued: None,
+            parts: None,
             version: 3,
         }
     }
@@ -228,8 +230,8 @@ mod tests {
         let writes = written.lock().unwrap();
         assert_eq!(
             writes.len(),
-            7,
-            "the payment and its copy beside the invoice, the event's marker, the invoice, the practice's event, the household's summary and its figures for the year, in one transaction"
+            9,
+            "the payment and its copy beside the invoice, the event's marker, the invoice, the practice's event, the household's summary, its figures for the year, its receipts of the year and their index, in one transaction"
         );
         assert!(writes.iter().any(
             |w| matches!(w, Write::Upsert { key, update } if *key == crate::keys::summary_key(&paid.account) && update.add == [("p#inv-1".to_owned(), Money::from_cents(5000).amount())])
@@ -380,8 +382,8 @@ mod tests {
         let writes = written.lock().unwrap().clone();
         assert_eq!(
             writes.len(),
-            11,
-            "the marker, for each part its payment and its copy, its invoice and the practice's event, and the summary and the year's figures once: one transaction"
+            13,
+            "the marker, for each part its payment and its copy, its invoice and the practice's event, and the summary, the year's figures, the year's receipts and their index once: one transaction"
         );
         let summary: Vec<&Write> =
             writes.iter().filter(|w| matches!(w, Write::Upsert { key, .. } if key.sk == crate::keys::SUMMARY_SK)).collect();

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use crate::{BillingPeriod, Invoice, LineItem, MemberId, Membership, Money, Payment, PaymentId, PaymentStatus};
+use crate::{BillingPeriod, Invoice, InvoiceId, LineItem, MemberId, Membership, Money, Payment, PaymentId, PaymentStatus};
 
 /// The most a direct-primary-care membership may cost a month and still be paid from an HSA
 /// without ending HSA eligibility (US law from 2026): for one person, and for more than one.
@@ -112,34 +112,85 @@ pub fn receipt(parts: &[Payment], invoices: &[Invoice], payments: &[Payment], pa
     })
 }
 
+/// What the receipts list knows of one payment (one part of a batch) that went through: kept
+/// for each such payment beside its household's other receipts (`store::cleared`), so the list
+/// reads one year of them, not the household's history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Cleared {
+    /// The payment (the part).
+    pub id: PaymentId,
+    /// The receipt it belongs to: its batch's first part, or itself.
+    pub receipt: PaymentId,
+    pub at: DateTime<Utc>,
+    pub amount: Money,
+    /// "Visa ending 4242": never more than the last 4 digits.
+    pub method: String,
+    pub invoice: InvoiceId,
+    /// Its invoice's number and issue date, where the payment kept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<NaiveDate>,
+}
+
+impl Cleared {
+    /// The entry of `payment`, if it went through (only those have receipts).
+    pub fn of(payment: &Payment) -> Option<Cleared> {
+        (payment.status == PaymentStatus::Succeeded).then(|| Cleared {
+            id: payment.id.clone(),
+            receipt: payment.batch.clone().unwrap_or_else(|| payment.id.clone()),
+            at: payment.at,
+            amount: payment.amount,
+            method: payment.source.describe(),
+            invoice: payment.invoice.clone(),
+            number: payment.invoice_number.clone(),
+            issued: payment.invoice_issued,
+        })
+    }
+}
+
 /// One receipt of the list: a payment that went through, with its parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptGroup {
     /// The receipt's id: the payment's, or its first part's.
     pub id: PaymentId,
     pub paid_on: NaiveDate,
-    pub parts: Vec<Payment>,
+    pub parts: Vec<Cleared>,
 }
 
 impl ReceiptGroup {
     pub fn total(&self) -> Money {
         self.parts.iter().map(|p| p.amount).sum()
     }
+
+    /// Its invoices' numbers (an invoice's id where its number is not kept), in part order.
+    pub fn invoices(&self) -> String {
+        self.parts.iter().map(|p| p.number.clone().unwrap_or_else(|| p.invoice.to_string())).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Each part's invoice with its issue date, for the receipt's link; `None` when a part's date
+    /// is not kept (the link then goes without, and the receipt reads the household whole).
+    pub fn invoice_keys(&self) -> Option<Vec<(InvoiceId, NaiveDate)>> {
+        self.parts.iter().map(|p| Some((p.invoice.clone(), p.issued?))).collect()
+    }
 }
 
 /// The receipts of `year`, newest first: each payment that went through, the parts of one
-/// "Pay total due" payment together.
-pub fn receipts_in(year: i32, payments: &[Payment], date_of: impl Fn(DateTime<Utc>) -> NaiveDate) -> Vec<ReceiptGroup> {
+/// "Pay total due" payment together (its first part first).
+pub fn receipts_in(year: i32, cleared: &[Cleared], date_of: impl Fn(DateTime<Utc>) -> NaiveDate) -> Vec<ReceiptGroup> {
     let mut groups: BTreeMap<PaymentId, ReceiptGroup> = BTreeMap::new();
-    for p in payments.iter().filter(|p| p.status == PaymentStatus::Succeeded) {
+    for p in cleared {
         let paid_on = date_of(p.at);
         if paid_on.year() != year {
             continue;
         }
-        let id = p.batch.clone().unwrap_or_else(|| p.id.clone());
+        let id = p.receipt.clone();
         groups.entry(id.clone()).or_insert_with(|| ReceiptGroup { id, paid_on, parts: Vec::new() }).parts.push(p.clone());
     }
     let mut list: Vec<ReceiptGroup> = groups.into_values().collect();
+    for group in &mut list {
+        group.parts.sort_by(|a, b| (a.id != group.id, a.issued, &a.invoice).cmp(&(b.id != group.id, b.issued, &b.invoice)));
+    }
     list.sort_by(|a, b| (b.paid_on, &b.parts[0].at, &b.id).cmp(&(a.paid_on, &a.parts[0].at, &a.id)));
     list
 }
@@ -185,8 +236,8 @@ pub struct YearSummary {
 }
 
 /// The years in which the household paid anything, newest first.
-pub fn years_paid(payments: &[Payment], date_of: impl Fn(DateTime<Utc>) -> NaiveDate) -> Vec<i32> {
-    let mut years: Vec<i32> = payments.iter().filter(|p| p.status == PaymentStatus::Succeeded).map(|p| date_of(p.at).year()).collect();
+pub fn years_paid(cleared: &[Cleared], date_of: impl Fn(DateTime<Utc>) -> NaiveDate) -> Vec<i32> {
+    let mut years: Vec<i32> = cleared.iter().map(|p| date_of(p.at).year()).collect();
     years.sort_unstable_by(|a, b| b.cmp(a));
     years.dedup();
     years
@@ -339,6 +390,8 @@ mod tests {
             batch: None,
             paid_by: None,
             invoice_number: None,
+            invoice_issued: None,
+            parts: None,
             version: 1,
         }
     }
@@ -385,7 +438,8 @@ mod tests {
         let maria = &s.members[0];
         assert_eq!((maria.membership, maria.other), (m("80"), m("45")));
         assert_eq!(s.members[1].months[&3], MonthPaid { membership: m("25"), other: Money::ZERO });
-        assert_eq!(years_paid(&payments, |at| at.date_naive()), [2026, 2025]);
+        let cleared: Vec<Cleared> = payments.iter().filter_map(Cleared::of).collect();
+        assert_eq!(years_paid(&cleared, |at| at.date_naive()), [2026, 2025]);
     }
 
     #[test]
@@ -423,8 +477,18 @@ mod tests {
         let later = payment("p3", "i1", "5", 9);
         let mut declined = payment("p4", "i1", "5", 10);
         declined.status = PaymentStatus::Declined("no".into());
-        let list = receipts_in(2026, &[a, b, later, declined], |at| at.date_naive());
+        b.invoice_number = Some("N-2".into());
+        b.invoice_issued = Some(day(1));
+        a.invoice_issued = Some(day(1));
+        let cleared: Vec<Cleared> = [b, later, a, declined].iter().filter_map(Cleared::of).collect();
+        assert_eq!(cleared.len(), 3, "a payment that did not go through has no receipt");
+        let list = receipts_in(2026, &cleared, |at| at.date_naive());
         assert_eq!(list.iter().map(|g| (g.id.as_str(), g.total())).collect::<Vec<_>>(), [("p3", m("5")), ("p1", m("30"))]);
+        // The batch's first part first; an invoice without a kept number is named by its id.
+        assert_eq!(list[1].invoices(), "i1, N-2");
+        let keys = list[1].invoice_keys().unwrap();
+        assert_eq!(keys.iter().map(|(i, d)| (i.as_str(), *d)).collect::<Vec<_>>(), [("i1", day(1)), ("i2", day(1))]);
+        assert_eq!(list[0].invoice_keys(), None, "a part without its invoice's date links without");
         assert!(receipts_in(2025, &list[0].parts, |at| at.date_naive()).is_empty());
     }
 

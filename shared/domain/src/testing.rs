@@ -54,6 +54,8 @@ pub(crate) fn card_payment(id: &str, on: &Invoice, cents: i64, at: DateTime<Utc>
         batch: None,
         paid_by: None,
         invoice_number: Some(on.number().to_owned()),
+        invoice_issued: Some(on.issued()),
+        parts: None,
         version: 1,
     }
 }

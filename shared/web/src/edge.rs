@@ -433,6 +433,23 @@ impl Ctx {
         }
     }
 
+    /// A payment with its parts read by key (`store::applied::payment_read`), for whoever handles
+    /// the household's billing as its record says now; `None` when the page must read the
+    /// household whole (a link without its invoices, copies not complete, or not there).
+    pub async fn billing_payment_or_404(
+        &self,
+        app: &App,
+        id: &portal_domain::PaymentId,
+        invoices: &[(portal_domain::InvoiceId, chrono::NaiveDate)],
+    ) -> Result<Option<portal_domain::store::applied::PaymentRead>, PageError> {
+        let session = self.billing_session()?;
+        match portal_domain::store::applied::payment_read(app.table.as_ref(), &session.account, id, invoices).await? {
+            Some(read) if portal_domain::access::handles_billing_of(&read.household, &session.member) => Ok(Some(read)),
+            Some(_) => Err(PageError::NotFound),
+            None => Ok(None),
+        }
+    }
+
     fn handles_billing(
         records: portal_domain::store::HouseholdRecords,
         session: &Session,
@@ -588,9 +605,14 @@ pub fn html(status: StatusCode, markup: Markup) -> Response<Body> {
 
 /// A 303 redirect to a route (after a POST, or to where a visitor belongs).
 pub fn redirect(to: &Route) -> Response<Body> {
+    see_other(&to.path())
+}
+
+/// A 303 redirect to a link a route made (a path with its query, e.g. `Route::receipt_link`).
+pub fn see_other(link: &str) -> Response<Body> {
     let mut response = Response::new(Body::Empty);
     *response.status_mut() = StatusCode::SEE_OTHER;
-    if let Ok(v) = HeaderValue::from_str(&to.path()) {
+    if let Ok(v) = HeaderValue::from_str(link) {
         response.headers_mut().insert(header::LOCATION, v);
     }
     response

@@ -12,7 +12,7 @@ pub mod payment_form;
 pub use app::App;
 pub use config::{Config, Payments, StripeSettings};
 pub use edge::{
-    asset, body_bytes, html, landing, public_url, redirect, redirect_done, redirect_with_query, stripe_html, through_cloudfront,
+    asset, body_bytes, html, landing, public_url, redirect, redirect_done, redirect_with_query, see_other, stripe_html, through_cloudfront,
     ClientAddr, Ctx, PageError, PageResult,
 };
 pub use form::Form;

@@ -27,7 +27,8 @@ fn household_name(records: &HouseholdRecords) -> String {
 /// the invoices it paid, the amount in all, and the balance left on those invoices after it.
 pub struct Receipt<'a> {
     pub first: &'a Payment,
-    pub invoice_numbers: &'a [&'a str],
+    /// The invoices it paid (one, unless it paid several at once).
+    pub invoices: &'a [&'a portal_domain::Invoice],
     pub total: Money,
     pub new_balance: Money,
     /// Who paid, when it is known (the signed-in member): a member billing is shared with gets
@@ -47,17 +48,19 @@ pub async fn receipt(app: &App, public_url: &str, records: &HouseholdRecords, r:
 
 async fn send_receipt(app: &App, public_url: &str, records: &HouseholdRecords, r: &Receipt<'_>, to: &str) {
     let practice = app.config.practice_name.clone();
+    let numbers: Vec<&str> = r.invoices.iter().map(|i| i.number()).collect();
+    let linked: Vec<_> = r.invoices.iter().map(|i| (i.id(), i.issued())).collect();
     let message = emails::receipt(&ReceiptEmail {
         to,
         practice: &practice,
-        invoice_numbers: r.invoice_numbers,
+        invoice_numbers: &numbers,
         amount: r.total.to_string(),
         source: r.first.source.describe(),
         new_balance: r.new_balance.to_string(),
         reference: r.first.id.as_str(),
         date: app.date_of(r.first.at).format("%b %-d, %Y").to_string(),
         household: &household_name(records),
-        receipt_url: format!("{public_url}{}", Route::Payment(r.first.id.clone()).path()),
+        receipt_url: format!("{public_url}{}", Route::Payment(r.first.id.clone()).receipt_link(&linked)),
     });
     if let Err(e) = app.mailer.send(message).await {
         tracing::warn!(error = %e, "receipt email not sent");

@@ -620,6 +620,8 @@ fn payment(c: &mut Check, path: &str, item: Field<file::Payment>, account: &Acco
         batch: None,
         paid_by: None,
         invoice_number: None,
+        invoice_issued: None,
+        parts: None,
         version: 1,
     })
 }

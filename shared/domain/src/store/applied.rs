@@ -111,15 +111,89 @@ pub async fn invoice_page(
     if needed.into_iter().any(|m| !names.contains_key(m)) {
         return Ok(None);
     }
-    let mut payments = Vec::new();
-    for (name, value) in &applied {
-        if let (Some(_), Some(json)) = (name.strip_prefix(COPY), value.as_str()) {
-            let payment: Payment = serde_json::from_str(json).map_err(|e| StoreError::Malformed(format!("payment copy: {e}")))?;
-            payments.push(payment);
-        }
-    }
+    let mut payments = copies_in(&applied)?;
     payments.sort_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
     Ok(Some(InvoicePage { household, names, invoice, payments }))
+}
+
+/// A payment with its parts, their invoices and every payment on those invoices (what a receipt
+/// itemizes), read by key.
+#[derive(Debug, Clone)]
+pub struct PaymentRead {
+    pub household: Household,
+    /// The full names of the household's members, by id.
+    pub names: BTreeMap<MemberId, String>,
+    /// The parts, the batch's first part first, each with its invoice as it stands.
+    pub parts: Vec<(Payment, Invoice)>,
+    /// Every payment on the parts' invoices, oldest first.
+    pub on_invoices: Vec<Payment>,
+}
+
+/// How many invoices a receipt's link names at most (`Route::receipt_link`); a payment of more
+/// links without them, and its receipt reads the household whole.
+pub const LINKED_INVOICES_AT_MOST: usize = 20;
+
+/// The payment `id` (any of its parts) with all its parts, read by key in one request: the
+/// household's record, and each of `invoices` (the parts' invoices, with their issue dates, as
+/// the receipt's links name them) with the copies of its payments. `None` when anything is
+/// missing or not complete (an invoice not named, copies written before they were complete, a
+/// batch recorded before its parts were counted): the caller reads the household whole.
+pub async fn payment_read(
+    table: &dyn Table,
+    account: &AccountId,
+    id: &crate::PaymentId,
+    invoices: &[(InvoiceId, NaiveDate)],
+) -> Result<Option<PaymentRead>, StoreError> {
+    if invoices.is_empty() || invoices.len() > LINKED_INVOICES_AT_MOST {
+        return Ok(None);
+    }
+    let mut keys = vec![household_key(account)];
+    for (invoice, issued) in invoices {
+        keys.push(crate::keys::invoice_key_of(account, invoice, *issued));
+        keys.push(crate::keys::applied_key(account, invoice));
+    }
+    let found = table.get_many(&keys).await?;
+    let Some(Some(household_item)) = found.first() else { return Ok(None) };
+    let (mut read_invoices, mut on_invoices) = (Vec::new(), Vec::new());
+    for pair in found[1..].chunks(2) {
+        let [Some(invoice_item), Some(applied)] = pair else { return Ok(None) };
+        if !is_complete(applied) {
+            return Ok(None);
+        }
+        read_invoices.push(invoice_of(invoice_item)?);
+        on_invoices.extend(copies_in(applied)?);
+    }
+    let Some(asked) = on_invoices.iter().find(|p| &p.id == id) else { return Ok(None) };
+    let first = asked.batch.clone().unwrap_or_else(|| asked.id.clone());
+    let expected = match (&asked.batch, asked.parts) {
+        (None, _) => 1,
+        (Some(_), Some(parts)) => parts as usize,
+        (Some(_), None) => return Ok(None),
+    };
+    let mut parts: Vec<(Payment, Invoice)> = Vec::new();
+    for payment in on_invoices.iter().filter(|p| p.id == first || p.batch.as_ref() == Some(&first)) {
+        let Some(invoice) = read_invoices.iter().find(|i| i.id() == &payment.invoice) else { return Ok(None) };
+        parts.push((payment.clone(), invoice.clone()));
+    }
+    if parts.len() != expected {
+        return Ok(None);
+    }
+    parts.sort_by(|(a, ai), (b, bi)| (a.id != first, ai.issued(), ai.number()).cmp(&(b.id != first, bi.issued(), bi.number())));
+    on_invoices.sort_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
+    let household = super::household::household_of(household_item)?;
+    let names = names_of(household_item);
+    Ok(Some(PaymentRead { household, names, parts, on_invoices }))
+}
+
+/// The payments copied in an invoice's copies item.
+fn copies_in(applied: &Item) -> Result<Vec<Payment>, StoreError> {
+    let mut payments = Vec::new();
+    for (name, value) in applied {
+        if let (Some(_), Some(json)) = (name.strip_prefix(COPY), value.as_str()) {
+            payments.push(serde_json::from_str(json).map_err(|e| StoreError::Malformed(format!("payment copy: {e}")))?);
+        }
+    }
+    Ok(payments)
 }
 
 fn is_complete(item: &Item) -> bool {

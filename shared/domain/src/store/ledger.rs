@@ -181,19 +181,24 @@ impl Ledger {
 }
 
 impl Ledger {
-    /// For payments recorded before payments kept their invoice's number (`portal migrate`): each
-    /// such payment rewritten with it (and its copy beside the invoice), on condition it is still
-    /// the version read.
+    /// For payments recorded before payments kept their invoice's number and issue date, and a
+    /// batch's parts their count (`portal migrate`): each such payment rewritten with them (and
+    /// its copy beside the invoice), on condition it is still the version read.
     pub fn name_payments(&self) -> Result<Vec<Vec<Write>>, StoreError> {
+        let payments = self.payments()?;
         let mut writes = Vec::new();
-        for item in &self.payments {
-            let payment = payment_of(item)?;
-            if payment.invoice_number.is_some() {
+        for payment in payments.iter().cloned() {
+            let parts = match &payment.batch {
+                Some(batch) => u32::try_from(payments.iter().filter(|p| p.batch.as_ref() == Some(batch)).count()).ok(),
+                None => None,
+            };
+            if payment.invoice_number.is_some() && payment.invoice_issued.is_some() && payment.parts == parts {
                 continue;
             }
             let Some(invoice) = self.invoice(&payment.invoice)? else { continue };
             let version = payment.version;
-            let named = Payment { invoice_number: Some(invoice.number().to_owned()), ..payment };
+            let named =
+                Payment { invoice_number: Some(invoice.number().to_owned()), invoice_issued: Some(invoice.issued()), parts, ..payment };
             writes.push(super::record_payment(&named, Some(version))?.to_vec());
         }
         Ok(writes)

@@ -37,6 +37,7 @@ pub use crate::keys::{
 
 pub mod applied;
 pub mod balances;
+pub mod cleared;
 mod codec;
 mod household;
 pub mod invoice_list;
@@ -49,25 +50,41 @@ pub use household::*;
 pub use ledger::*;
 
 /// The writes that count payments that went through now, in the transaction that settles them:
-/// what is paid on each open invoice (`summary`) and the payments of their month (`balances`).
-/// Empty when none of them went through.
-pub fn count_paid<'a>(settled: impl IntoIterator<Item = &'a Payment>) -> Vec<Write> {
+/// what is paid on each open invoice (`summary`), the payments of their month (`balances`) and
+/// their receipts (`cleared`). Empty when none of them went through.
+pub fn count_paid<'a>(settled: impl IntoIterator<Item = &'a Payment>) -> Result<Vec<Write>, StoreError> {
     let settled: Vec<&Payment> = settled.into_iter().filter(|p| p.status == PaymentStatus::Succeeded).collect();
-    let Some(first) = settled.first() else { return Vec::new() };
+    let Some(first) = settled.first() else { return Ok(Vec::new()) };
     let mut writes: Vec<Write> = summary::paid(settled.iter().copied()).into_iter().collect();
     writes.extend(balances::writes(&first.account, &balances::paid(settled.iter().copied())));
-    writes
+    writes.extend(receipts_of(&first.account, settled.iter().copied())?);
+    Ok(writes)
+}
+
+fn receipts_of<'a>(account: &AccountId, payments: impl IntoIterator<Item = &'a Payment>) -> Result<Vec<Write>, StoreError> {
+    let entries: Vec<crate::receipts::Cleared> = payments.into_iter().filter_map(crate::receipts::Cleared::of).collect();
+    cleared::writes(account, &entries)
 }
 
 /// The writes that follow an invoice put where `old` was (none for a new one), with `payments`
 /// recorded in the same transaction: its entry in the summary of open invoices (which takes its
-/// paid figure from the invoice), and its charge and those payments in the figures by month.
-pub fn count_invoice(old: Option<&Invoice>, new: &Invoice, payments: &[Payment]) -> Vec<Write> {
+/// paid figure from the invoice), its charge and those payments in the figures by month, and
+/// the receipts of those that went through.
+pub fn count_invoice(old: Option<&Invoice>, new: &Invoice, payments: &[Payment]) -> Result<Vec<Write>, StoreError> {
     let mut deltas = balances::invoice_put(old, new);
     deltas.extend(balances::paid(payments));
     let mut writes = vec![summary::entry(new)];
     writes.extend(balances::writes(new.account(), &deltas));
-    writes
+    writes.extend(receipts_of(new.account(), payments)?);
+    Ok(writes)
+}
+
+/// The writes that count `payments` of `account` recorded (by an import) beside an invoice whose
+/// summary entry already has them: their month's figures and the receipts of those that went through.
+pub fn count_recorded(account: &AccountId, payments: &[Payment]) -> Result<Vec<Write>, StoreError> {
+    let mut writes = balances::writes(account, &balances::paid(payments));
+    writes.extend(receipts_of(account, payments)?);
+    Ok(writes)
 }
 
 // ---- writes used to create records (seeding, importing, enrolling) ----
