@@ -201,7 +201,7 @@ pub async fn grow_household_by(table: &dyn Table, count: u32, paid_count: u32) {
         // of open invoices and the figures by month.
         let copied: Vec<&portal_domain::Payment> = payments.iter().collect();
         let put = portal_domain::store::put_invoice_with(&invoice, &copied).expect("an item");
-        for write in put.into_iter().chain(portal_domain::store::count_invoice(None, &invoice, &payments).expect("writes")) {
+        for write in put.into_iter().chain(portal_domain::store::count_invoice(None, &invoice, &payments, &[]).expect("writes")) {
             table.write(write).await.expect("stored");
         }
     }

@@ -527,3 +527,30 @@ async fn an_invoice_with_many_payments_counts_each_once_on_reimport() {
 async fn an_invoice_with_many_payments_counts_each_once_in_a_new_household() {
     many_payments_count_once(memory(), true).await;
 }
+
+/// An invoice the practice's file dates anew moves to its new key; the receipts of the payments on
+/// it name the new date, so their links still read them by key.
+#[tokio::test]
+async fn receipts_follow_an_invoice_dated_anew() {
+    let mut app = TestApp::memory().await;
+    let table = app.app.table.clone();
+    app.sign_in(demo::MARIA).await;
+    let mut file = demo_file();
+    let invoices = file["households"][0]["invoices"].as_array_mut().unwrap();
+    let inv = invoices.iter_mut().find(|i| i["id"] == json!("inv-1008")).expect("inv-1008 in the file");
+    let issued: NaiveDate = inv["issued"].as_str().unwrap().parse().unwrap();
+    let earlier = issued - chrono::Days::new(1);
+    inv["issued"] = json!(earlier.to_string());
+    let report = run(table.as_ref(), &file).await;
+    assert!(report.conflicts.is_empty() && report.updated >= 1, "{report:?}");
+    let list = app.get("/receipts").await.body;
+    let link = list.split(r#"href="/receipts/pay-1008?"#).nth(1).and_then(|rest| rest.split('"').next()).expect("the receipt's link");
+    assert_eq!(link, format!("invoices={earlier}.inv-1008"), "named by the invoice's new date");
+    let path = format!("/receipts/pay-1008?{link}");
+    app.get(&path).await;
+    app.counter.reset();
+    let page = app.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(app.counter.counts().0 <= 2, "read by key");
+    assert_eq!(page.body, app.get("/receipts/pay-1008").await.body, "as the whole history shows it");
+}

@@ -612,13 +612,14 @@ impl Planner<'_> {
             for p in first {
                 group.push(store::put_payment(p)?);
             }
-            // The household's summary of open invoices and its figures by month follow the invoice
-            // and its payments as put.
-            let counted = store::count_invoice(old.map(|(i, _)| i), &new, first)?;
+            let stored_on_it: Vec<&Payment> = stored.payments.values().filter(|p| &p.invoice == invoice.id()).collect();
+            // The household's summary of open invoices, its figures by month and its receipts follow
+            // the invoice and its payments as put.
+            let counted = store::count_invoice(old.map(|(i, _)| i), &new, first, &stored_on_it)?;
             // The invoice is put with a copy of every payment on it (`store::applied`): those
             // stored, each on condition it is still as read, and the new ones. An invoice with more
-            // stored payments than a transaction takes is put without (its page reads the household whole).
-            let stored_on_it: Vec<&Payment> = stored.payments.values().filter(|p| &p.invoice == invoice.id()).collect();
+            // stored payments than a transaction takes is put with copies of the new ones alone
+            // (its copies are then as complete as they were: its page may read the household whole).
             let (put, copied) = if stored_on_it.len() <= store::applied::COPIED_AT_ONCE {
                 let unchanged = stored_on_it.iter().map(|p| Write::Check {
                     key: store::payment_key(p),
@@ -630,7 +631,7 @@ impl Planner<'_> {
                 writes.extend(unchanged);
                 (put, writes)
             } else {
-                (store::put_invoice(&new)?, Vec::new())
+                (store::put_invoice(&new)?, store::applied::more_copies(&first.iter().collect::<Vec<_>>())?.into_iter().collect())
             };
             match old {
                 None => {

@@ -167,9 +167,11 @@ async fn receipts_list(app: &App, ctx: &mut Ctx) -> PageResult {
             let mut cleared = Vec::new();
             for payment in records.ledger.payments()? {
                 let Some(mut entry) = receipts::Cleared::of(&payment) else { continue };
-                if let (None, Some(invoice)) = (&entry.number, records.ledger.invoice(&payment.invoice)?) {
-                    entry.number = Some(invoice.number().to_owned());
-                    entry.issued = Some(invoice.issued());
+                if entry.number.is_none() || entry.issued.is_none() {
+                    if let Some(invoice) = records.ledger.invoice(&payment.invoice)? {
+                        entry.number = Some(invoice.number().to_owned());
+                        entry.issued = Some(invoice.issued());
+                    }
                 }
                 cleared.push(entry);
             }

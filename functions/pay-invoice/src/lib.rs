@@ -149,9 +149,8 @@ async fn pay_form(app: &App, ctx: &mut Ctx, route: &Route) -> PageResult {
         Some(since) => ctx.billing_open_since_or_404(app, since).await?,
         None => None,
     };
-    // "Pay total due" needs every open invoice; one invoice, itself.
     let found = bounded
-        .filter(|read| read.every_open_invoice || matches!(route, Route::PayInvoice(_)))
+        .filter(|read| read.serves(!matches!(route, Route::PayInvoice(_))))
         .and_then(|read| Target::of(&read.records, route).ok().map(|target| (read.records, target)));
     let (records, target) = match found {
         Some(found) => found,

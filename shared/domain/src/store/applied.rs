@@ -107,8 +107,7 @@ pub async fn invoice_page(
     let household = super::household::household_of(&household_item)?;
     let names = names_of(&household_item);
     let invoice = invoice_of(&invoice_item)?;
-    let needed = std::iter::once(&household.owner).chain(invoice.lines().iter().filter_map(|l| l.member.as_ref()));
-    if needed.into_iter().any(|m| !names.contains_key(m)) {
+    if !names_everyone(&household, &names, [&invoice]) {
         return Ok(None);
     }
     let mut payments = copies_in(&applied)?;
@@ -182,7 +181,18 @@ pub async fn payment_read(
     on_invoices.sort_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
     let household = super::household::household_of(household_item)?;
     let names = names_of(household_item);
+    if !names_everyone(&household, &names, parts.iter().map(|(_, i)| i)) {
+        return Ok(None);
+    }
     Ok(Some(PaymentRead { household, names, parts, on_invoices }))
+}
+
+/// Whether `names` has everyone a page about `invoices` names: the owner (the bill-to) and each
+/// line's patient. A page by key without one reads the household whole.
+fn names_everyone<'a>(household: &Household, names: &BTreeMap<MemberId, String>, invoices: impl IntoIterator<Item = &'a Invoice>) -> bool {
+    let mut needed =
+        std::iter::once(&household.owner).chain(invoices.into_iter().flat_map(|i| i.lines().iter().filter_map(|l| l.member.as_ref())));
+    needed.all(|m| names.contains_key(m))
 }
 
 /// The payments copied in an invoice's copies item.

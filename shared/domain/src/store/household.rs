@@ -101,6 +101,15 @@ pub struct OpenSince {
     pub every_open_invoice: bool,
 }
 
+impl OpenSince {
+    /// Whether the read holds what a pay form needs: "Pay total due" (`pays_total_due`) pays every
+    /// open invoice, so it needs them all; a form for one invoice needs only that one (which the
+    /// form then finds among those read, or not).
+    pub fn serves(&self, pays_total_due: bool) -> bool {
+        self.every_open_invoice || !pays_total_due
+    }
+}
+
 /// The household's record, with its version and its customer at the payment processor.
 pub(super) fn household_of(item: &Item) -> Result<Household, StoreError> {
     let mut household: Household = record_of(item)?;
@@ -152,4 +161,17 @@ fn records_of(items: Vec<Arc<Item>>) -> Result<HouseholdRecords, StoreError> {
     // The default source first, as every list and form shows it.
     records.sources.sort_by_key(|s| !s.is_default);
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pay_total_due_needs_every_open_invoice_and_one_invoice_itself() {
+        let read = |every_open_invoice| OpenSince { records: HouseholdRecords::default(), every_open_invoice };
+        assert!(read(true).serves(true) && read(true).serves(false));
+        assert!(!read(false).serves(true), "an open invoice issued before the date: read whole");
+        assert!(read(false).serves(false));
+    }
 }

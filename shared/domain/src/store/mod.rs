@@ -69,13 +69,22 @@ fn receipts_of<'a>(account: &AccountId, payments: impl IntoIterator<Item = &'a P
 /// The writes that follow an invoice put where `old` was (none for a new one), with `payments`
 /// recorded in the same transaction: its entry in the summary of open invoices (which takes its
 /// paid figure from the invoice), its charge and those payments in the figures by month, and
-/// the receipts of those that went through.
-pub fn count_invoice(old: Option<&Invoice>, new: &Invoice, payments: &[Payment]) -> Result<Vec<Write>, StoreError> {
+/// the receipts of those that went through. `stored` are the payments on it already stored: when
+/// its issue date or number changes, their receipts name the new ones (their links find the
+/// invoice by its date).
+pub fn count_invoice(old: Option<&Invoice>, new: &Invoice, payments: &[Payment], stored: &[&Payment]) -> Result<Vec<Write>, StoreError> {
     let mut deltas = balances::invoice_put(old, new);
     deltas.extend(balances::paid(payments));
     let mut writes = vec![summary::entry(new)];
     writes.extend(balances::writes(new.account(), &deltas));
-    writes.extend(receipts_of(new.account(), payments)?);
+    let redated: Vec<Payment> = match old {
+        Some(old) if old.issued() != new.issued() || old.number() != new.number() => stored
+            .iter()
+            .map(|p| Payment { invoice_issued: Some(new.issued()), invoice_number: Some(new.number().to_owned()), ..Payment::clone(p) })
+            .collect(),
+        _ => Vec::new(),
+    };
+    writes.extend(receipts_of(new.account(), payments.iter().chain(&redated))?);
     Ok(writes)
 }
 
