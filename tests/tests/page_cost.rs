@@ -557,6 +557,9 @@ async fn receipts_by_key(mut app: TestApp, grow_by: u32) {
     for path in pages {
         before.push(cost(&mut app, path).await);
     }
+    // The year's summary (a PDF) reads the profile, the year's receipts and the invoices they paid.
+    let year_pdf = format!("/receipts/years/{}/pdf", app.app.today().year());
+    let year_pdf_before = cost(&mut app, &year_pdf).await;
     portal_tests::grow_household_by(app.app.table.as_ref(), grow_by, grow_by).await;
     receipts_agree(&app, &lopez).await;
     for (path, then) in pages.iter().zip(before) {
@@ -564,14 +567,19 @@ async fn receipts_by_key(mut app: TestApp, grow_by: u32) {
         assert_eq!(now, then, "{path}: (requests, read units) grew with the history");
         assert!(now.0 <= 2 && now.1 <= 4, "{path}: {now:?} is over the budget of 2 requests and 4 read units");
     }
+    assert_eq!(cost(&mut app, &year_pdf).await, year_pdf_before, "the year's summary grew with the history");
+    assert!(year_pdf_before.0 <= 4, "{year_pdf_before:?}");
     same_as_whole(&mut app, &itemized).await;
     same_as_whole(&mut app, &payment).await;
     // The list as the whole history makes it: the same, with the index gone (as before `portal migrate`).
     let kept_list = app.get("/receipts").await.body;
+    let older_pdf = format!("/receipts/years/{}/pdf", app.app.today().year() - 10);
+    let kept_pdfs = [app.get(&year_pdf).await.bytes, app.get(&older_pdf).await.bytes];
     let index = Key::new(keys::account_pk(&lopez), "!CLEARED#");
     let saved = table_get(&app, &index).await;
     app.app.table.write(Write::Delete { key: index.clone(), condition: None }).await.unwrap();
     assert_eq!(app.get("/receipts").await.body, kept_list);
+    assert_eq!([app.get(&year_pdf).await.bytes, app.get(&older_pdf).await.bytes], kept_pdfs, "each year's summary, kept and whole");
     let older = format!("/receipts?year={}", app.app.today().year() - 10);
     let whole_older = app.get(&older).await.body;
     app.app.table.write(Write::Put { item: saved, condition: None }).await.unwrap();

@@ -224,9 +224,32 @@ async fn receipt(app: &App, ctx: &mut Ctx, id: &PaymentId, as_pdf: bool) -> Page
 }
 
 /// `/receipts/years/{year}/pdf`: everything paid that year, by member and month.
+/// A household that keeps its receipts by year (`store::cleared`) reads its profile (the
+/// members' names, the memberships the HSA note speaks of), the year's receipts, and the invoices
+/// they paid with the copies of their payments (`store::applied::invoices_with_payments`): reads
+/// that follow the year, not the history. One written before reads whole.
 async fn year_summary(app: &App, ctx: &mut Ctx, year: i32) -> PageResult {
-    let (records, household) = household(app, ctx).await?;
-    let summary = receipts::year_summary(year, &records.ledger.invoices()?, &records.ledger.payments()?, |at| app.date_of(at));
+    let records = ctx.billing_profile_or_404(app).await?;
+    let household = records.household.clone().ok_or(PageError::NotFound)?;
+    let (table, account, date_of) = (app.table.as_ref(), &household.id, |at| app.date_of(at));
+    let by_key = match store::cleared::receipts_of(table, account, Some(year), app.today(), date_of).await? {
+        Some(read) => {
+            let cleared = if read.year == Some(year) { read.cleared } else { Vec::new() };
+            match receipts::invoice_keys(&cleared) {
+                Some(invoices) => store::applied::invoices_with_payments(table, account, &invoices).await?,
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let (invoices, payments) = match by_key {
+        Some(read) => read,
+        None => {
+            let whole = store::household(table, account).await?;
+            (whole.ledger.invoices()?, whole.ledger.payments()?)
+        }
+    };
+    let summary = receipts::year_summary(year, &invoices, &payments, date_of);
     let practice = app.practice().await?;
     let hsa = (practice.hsa_note && year >= receipts::HSA_DPC_FROM_YEAR)
         .then(|| receipts::membership_for_year(&records.memberships, year, app.today()))

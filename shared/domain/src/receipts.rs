@@ -171,8 +171,21 @@ impl ReceiptGroup {
     /// Each part's invoice with its issue date, for the receipt's link; `None` when a part's date
     /// is not kept (the link then goes without, and the receipt reads the household whole).
     pub fn invoice_keys(&self) -> Option<Vec<(InvoiceId, NaiveDate)>> {
-        self.parts.iter().map(|p| Some((p.invoice.clone(), p.issued?))).collect()
+        invoice_keys(&self.parts)
     }
+}
+
+/// The invoices `cleared` paid, each once with its issue date, in the order first paid; `None`
+/// when an entry's date is not kept.
+pub fn invoice_keys(cleared: &[Cleared]) -> Option<Vec<(InvoiceId, NaiveDate)>> {
+    let mut keys: Vec<(InvoiceId, NaiveDate)> = Vec::new();
+    for entry in cleared {
+        let key = (entry.invoice.clone(), entry.issued?);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    Some(keys)
 }
 
 /// The receipts of `year`, newest first: each payment that went through, the parts of one

@@ -187,6 +187,31 @@ pub async fn payment_read(
     Ok(Some(PaymentRead { household, names, parts, on_invoices }))
 }
 
+/// The invoices `invoices` names (with their issue dates) and every payment on them, from their
+/// copies, by key (BatchGetItem, 50 invoices a request): what a year's summary of receipts reads.
+/// `None` when any is missing or its copies are not complete (the caller reads the household whole).
+pub async fn invoices_with_payments(
+    table: &dyn Table,
+    account: &AccountId,
+    invoices: &[(InvoiceId, NaiveDate)],
+) -> Result<Option<(Vec<Invoice>, Vec<Payment>)>, StoreError> {
+    let keys: Vec<_> = invoices
+        .iter()
+        .flat_map(|(invoice, issued)| [crate::keys::invoice_key_of(account, invoice, *issued), crate::keys::applied_key(account, invoice)])
+        .collect();
+    let found = table.get_many(&keys).await?;
+    let (mut read, mut payments) = (Vec::new(), Vec::new());
+    for pair in found.chunks(2) {
+        let [Some(invoice_item), Some(applied)] = pair else { return Ok(None) };
+        if !is_complete(applied) {
+            return Ok(None);
+        }
+        read.push(invoice_of(invoice_item)?);
+        payments.extend(copies_in(applied)?);
+    }
+    Ok(Some((read, payments)))
+}
+
 /// Whether `names` has everyone a page about `invoices` names: the owner (the bill-to) and each
 /// line's patient. A page by key without one reads the household whole.
 fn names_everyone<'a>(household: &Household, names: &BTreeMap<MemberId, String>, invoices: impl IntoIterator<Item = &'a Invoice>) -> bool {
