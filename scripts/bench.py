@@ -354,7 +354,8 @@ def flat_cost(pages: dict, medians: dict) -> dict:
         large = medians.get(("page", f"{p['route']} ({largest} invoices, grown)"))
         if small and large:
             ratios[p["route"]] = large / small
-    timed = {r: v for r, v in ratios.items() if flat_budgeted(r)}
+    # Handler time is held to the budget on every route measured, the statement and PDFs too.
+    timed = ratios
     worst_ratio = max(timed.items(), key=lambda kv: kv[1]) if timed else ("none", 0.0)
     return {
         "sizes": ", ".join(f"{g['invoices']:,}" for g in grown) + " invoices",
@@ -364,6 +365,7 @@ def flat_cost(pages: dict, medians: dict) -> dict:
         "smallest": smallest,
         "largest": largest,
         "ratios": ratios,
+        "timed": len(timed),
         "time_within": sum(1 for v in timed.values() if v <= 1.2),
         "worst_ratio": worst_ratio[1],
         "worst_ratio_page": worst_ratio[0],
@@ -423,7 +425,7 @@ def report(results: str, out: str) -> None:
         f"| init ≤ 1.5× hello-world `lambda_http` | worst {worst_cold:.2f}× | {verdict(worst_cold <= 1.5)} |",
         f"| signed-in page but the statement and PDFs ≤ 2 table requests, no Scan (demo) | at most {max_requests} (the statement: {statement_requests}, reading its period); the `Table` port has no Scan | {verdict(max_requests <= 2)} |",
         f"| every page but the statement and PDFs ≤ 2 requests and ≤ 4 read units, {flat['sizes']} | {flat['within']} of {flat['pages']} pages; most: {flat['worst']} | {verdict(flat['within'] == flat['pages'])} |",
-        f"| handler time within 1.2× from {flat['smallest']} to {flat['largest']} invoices | {flat['time_within']} of {flat['pages']} pages; worst {flat['worst_ratio']:.2f}× ({flat['worst_ratio_page']}) | {verdict(flat['time_within'] == flat['pages'])} |",
+        f"| handler time within 1.2× from {flat['smallest']} to {flat['largest']} invoices, every page, the statement and PDFs | {flat['time_within']} of {flat['timed']} routes; worst {flat['worst_ratio']:.2f}× ({flat['worst_ratio_page']}) | {verdict(flat['time_within'] == flat['timed'])} |",
         f"| the statement reads its period, not the history before it: read units of the default period, {flat['sizes']} | {statement['cells']} | {verdict(statement['flat'])} |",
         f"| handler ≤ 1 ms median, demo households (in-memory table) | worst {worst_demo[1]:.3f} ms ({worst_demo[0][0]}: {worst_demo[0][1]}) | {verdict(worst_demo[1] <= 1.0)} |",
         f"| handler ≤ 1 ms median, 500 invoices and 200 payments | worst {worst_big[1]:.3f} ms ({worst_big[0][0]}: {worst_big[0][1]}) | {verdict(worst_big[1] <= 1.0)} |",
@@ -459,7 +461,9 @@ def report(results: str, out: str) -> None:
               "form, reached by its link (which names the oldest invoice it pays), reads from that invoice up through the profile",
               "(`store::open_since`). The statement reads its period: the household's charges and payments by month through its",
               "first year (one small item a year), the invoices from the first of its first month and the payments from the month",
-              "before (`store::statement`). An invoice (page, print view, PDF), reached by its link (which names its issue date),",
+              "before (`store::statement`); a statement that starts within the last two years takes its opening balance from",
+              "the household's totals of every month less the months since (`balances::Recent`), so it reads the same few",
+              "items however many years lie before. An invoice (page, print view, PDF), reached by its link (which names its issue date),",
               "reads three items by key in one request: the household's record, the invoice and the copies of its payments",
               "(`store::invoice_page`). The receipts list reads the household's record, the index of the years it paid in and",
               "this year's receipts by key in one request (`store::cleared`). A payment's page and its itemized receipt, reached",

@@ -242,6 +242,8 @@ pub struct Migrated {
     pub copied: usize,
     /// Households whose charges and payments by month were counted (`store::balances`).
     pub balanced: usize,
+    /// Households whose figures' totals were checked against their months (`store::balances`).
+    pub totalled: usize,
     /// Households whose receipts were kept by year (`store::cleared`).
     pub receipts: usize,
     /// Those that changed while being moved or summarized (or whose new key was taken): the next
@@ -333,10 +335,24 @@ pub async fn migrate_table(
                 }
             }
             // The figures by month statements read (counted by every import and payment since).
-            match store::balances::backfill(table, &account).await? {
-                store::balances::Backfill::AlreadyKept => {}
-                store::balances::Backfill::Counted => done.balanced += 1,
-                store::balances::Backfill::StillChanging => done.left += 1,
+            let counted = match store::balances::backfill(table, &account).await? {
+                store::balances::Backfill::AlreadyKept => true,
+                store::balances::Backfill::Counted => {
+                    done.balanced += 1;
+                    true
+                }
+                store::balances::Backfill::StillChanging => {
+                    done.left += 1;
+                    false
+                }
+            };
+            // Their totals, which a recent statement's opening balance comes from, once the months count the history.
+            if counted {
+                match store::balances::backfill_totals(table, &account).await? {
+                    store::balances::Backfill::AlreadyKept => {}
+                    store::balances::Backfill::Counted => done.totalled += 1,
+                    store::balances::Backfill::StillChanging => done.left += 1,
+                }
             }
             // The receipts the receipts list reads a year of (kept by every import and payment since).
             if !store::cleared::complete(table, &account).await? {
@@ -371,8 +387,8 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     };
     let done = migrate_table(&table, after, &mut |key| eprintln!("  through {}|{}", key.pk, key.sk)).await?;
     println!(
-        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile, {} open invoices summarized, {} payments named by their invoice's number, {} invoices given copies of their payments, {} households' statements counted by month, {} households' receipts kept by year.",
-        done.households, done.indexed, done.moved, done.summarized, done.named, done.copied, done.balanced, done.receipts
+        "Migrated: {} households read, {} added to the households index, {} invoices and payments moved below their household's profile, {} open invoices summarized, {} payments named by their invoice's number, {} invoices given copies of their payments, {} households' statements counted by month, {} households' totals checked, {} households' receipts kept by year.",
+        done.households, done.indexed, done.moved, done.summarized, done.named, done.copied, done.balanced, done.totalled, done.receipts
     );
     if done.left > 0 {
         println!("{} changed while being migrated: run portal migrate again to finish them.", done.left);

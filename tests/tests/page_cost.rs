@@ -136,6 +136,15 @@ async fn figures_agree(table: &dyn Table, account: &AccountId) {
     assert!(kept, "the figures count the whole history");
     let ledger = store::household(table, account).await.unwrap().ledger;
     assert_eq!(stored, Balances::of_ledger(&ledger.invoices().unwrap(), &ledger.payments().unwrap()));
+    // The totals count every month, and say so.
+    let totals = table.get(&keys::balance_totals_key(account)).await.unwrap().expect("the totals");
+    assert_eq!(totals.get("kept"), Some(&Value::Bool(true)));
+    let years = table.query(&keys::account_pk(account), "#BALANCE#2").await.unwrap();
+    for kind in ["c", "p"] {
+        let months: rust_decimal::Decimal =
+            years.iter().flat_map(|item| (1..=12).filter_map(move |m| item.get(&format!("{kind}{m:02}")).and_then(Value::as_number))).sum();
+        assert_eq!(totals.get(kind).and_then(Value::as_number).unwrap_or_default(), months, "{kind}");
+    }
 }
 
 /// The household's invoices and payments back at the keys the earlier layout gave them.
@@ -218,6 +227,7 @@ async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() 
     assert!(done.summarized >= 2, "the demo's open invoices: {}", done.summarized);
     assert!(done.named >= 10, "the demo's payments are named by their invoices' numbers: {}", done.named);
     assert_eq!(done.balanced, store::household_ids(table.as_ref()).await.unwrap().len(), "every household's figures are counted");
+    assert_eq!(done.totalled, done.balanced, "and their totals");
     figures_agree(table.as_ref(), &lopez).await;
     assert!(store::household(table.as_ref(), &lopez).await.unwrap().ledger.payments().unwrap().iter().all(|p| p.invoice_number.is_some()));
     assert!(done.copied >= 10, "every invoice's payments are copied beside it: {}", done.copied);
@@ -246,8 +256,8 @@ async fn migrate_moves_the_history_of_an_earlier_table_below_the_profile_once() 
 
     let again = portal_cli::operator::migrate_table(table.as_ref(), None, &mut |_| {}).await.unwrap();
     assert_eq!(
-        (again.moved, again.summarized, again.named, again.copied, again.balanced, again.receipts, again.left),
-        (0, 0, 0, 0, 0, 0, 0),
+        (again.moved, again.summarized, again.named, again.copied, again.balanced, again.totalled, again.receipts, again.left),
+        (0, 0, 0, 0, 0, 0, 0, 0),
         "idempotent"
     );
 }
@@ -310,7 +320,8 @@ async fn a_statement_reads_its_period_whatever_the_history() {
         (month_start, today),
     ];
     for (from, to) in periods {
-        let read = store::statement(table.as_ref(), &lopez, from, to, date_of).await.unwrap().expect("the figures are kept");
+        let read =
+            store::statement(table.as_ref(), &lopez, from, to, app.app.today(), date_of).await.unwrap().expect("the figures are kept");
         assert_eq!(read, whole.statement(from, to, date_of).unwrap(), "{from} to {to}");
     }
     // A longer period reads more; an earlier one of the same length, no more than a recent one.
@@ -318,7 +329,7 @@ async fn a_statement_reads_its_period_whatever_the_history() {
         let (table, counter, lopez) = (table.clone(), app.counter.clone(), lopez.clone());
         async move {
             counter.reset();
-            store::statement(table.as_ref(), &lopez, from, to, date_of).await.unwrap();
+            store::statement(table.as_ref(), &lopez, from, to, today, date_of).await.unwrap();
             counter.units()
         }
     };
@@ -377,12 +388,13 @@ async fn payments_at_a_month_edge_fall_on_the_practices_day() {
         (day("2012-01-01"), day("2012-01-31")),
         (day("2011-02-28"), day("2012-01-01")),
     ] {
-        let read = store::statement(table.as_ref(), &lopez, from, to, date_of).await.unwrap().unwrap();
+        let read = store::statement(table.as_ref(), &lopez, from, to, app.app.today(), date_of).await.unwrap().unwrap();
         let want = whole.statement(from, to, date_of).unwrap();
         assert_eq!(read, want, "{from} to {to}");
     }
     // A payment on an invoice issued before the period is named by its invoice's number, which it keeps.
-    let february = store::statement(table.as_ref(), &lopez, day("2011-02-01"), day("2011-02-28"), date_of).await.unwrap().unwrap();
+    let february =
+        store::statement(table.as_ref(), &lopez, day("2011-02-01"), day("2011-02-28"), app.app.today(), date_of).await.unwrap().unwrap();
     assert!(february.lines.iter().any(|l| l.activity.description.contains(first.number())), "{:?}", february.lines);
 }
 
@@ -396,11 +408,24 @@ async fn a_statement_before_the_migration_reads_the_history_whole() {
     assert_eq!(shown.status, StatusCode::OK);
     let lopez = AccountId::parse("lopez").unwrap();
     let table = app.app.table.clone();
-    table.write(Write::Delete { key: keys::balances_kept_key(&lopez), condition: None }).await.unwrap();
-    assert!(store::statement(table.as_ref(), &lopez, app.app.today(), app.app.today(), |at| app.app.date_of(at)).await.unwrap().is_none());
+    let recent = app.get("/statement").await;
+    for key in [keys::balances_kept_key(&lopez), keys::balance_totals_key(&lopez)] {
+        table.write(Write::Delete { key, condition: None }).await.unwrap();
+    }
+    assert!(store::statement(table.as_ref(), &lopez, app.app.today(), app.app.today(), app.app.today(), |at| app.app.date_of(at))
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(app.get("/statement?from=2020-01-01").await.body, shown.body);
+    assert_eq!(app.get("/statement").await.body, recent.body);
     assert_eq!(store::balances::backfill(table.as_ref(), &lopez).await.unwrap(), store::balances::Backfill::Counted);
     assert_eq!(app.get("/statement?from=2020-01-01").await.body, shown.body);
+    // The totals, checked against the months (as `portal migrate` does next), then give a recent
+    // statement its opening balance.
+    assert_eq!(store::balances::backfill_totals(table.as_ref(), &lopez).await.unwrap(), store::balances::Backfill::Counted);
+    assert_eq!(store::balances::backfill_totals(table.as_ref(), &lopez).await.unwrap(), store::balances::Backfill::AlreadyKept);
+    figures_agree(table.as_ref(), &lopez).await;
+    assert_eq!(app.get("/statement").await.body, recent.body);
 }
 
 /// The href of the link `marker` begins (`id="pay-total" href="`, …) on `page`.

@@ -663,3 +663,30 @@ async fn a_review_whose_split_changed_meanwhile_charges_nothing() {
     assert_eq!(app.gateway.charges().len(), 1, "only the payment made meanwhile");
     assert_eq!(invoice_state(&app, "inv-1009").await.2, Money::from_cents(19000));
 }
+
+/// The most invoices one payment pays (`pay::MAX_INVOICES_PER_PAYMENT`) fit one DynamoDB
+/// transaction with everything a payment writes beside them (each part, its copy, its invoice and
+/// the practice's event; the summary, the figures by month and their totals, the receipts and
+/// their index), and a new card saved with it: the payment goes through, not left pending.
+#[tokio::test]
+async fn the_most_invoices_one_payment_pays_fit_one_transaction_on_dynamodb() {
+    let mut app = signed_in(TestApp::dynamo().await, "maria@example.com").await;
+    let most = portal_domain::pay::MAX_INVOICES_PER_PAYMENT;
+    portal_tests::grow_household_by(app.app.table.as_ref(), u32::try_from(most).unwrap() + 2, 0).await;
+    let amount = Money::parse("80").unwrap().amount() * rust_decimal::Decimal::from(most);
+    let lopez = AccountId::parse("lopez").unwrap();
+    let sources_before = store::household(app.app.table.as_ref(), &lopez).await.unwrap().sources.len();
+    let amount = amount.to_string();
+    let mut fields = new_card("4242424242424242", "123");
+    fields.extend([("amount", amount.as_str()), ("save", "1")]);
+    let review = app.review_payment("/pay-due", &fields).await;
+    let paid = app.confirm_review(review).await;
+    assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+    // As stored, before the receipt's page (which asks the processor about a pending one) is opened.
+    let records = store::household(app.app.table.as_ref(), &lopez).await.unwrap();
+    let parts: Vec<_> = records.ledger.payments().unwrap().into_iter().filter(|p| p.batch.is_some()).collect();
+    assert_eq!(parts.len(), most, "one part an invoice");
+    assert_eq!(records.sources.len(), sources_before + 1, "the new card saved with it");
+    assert!(parts.iter().all(|p| p.status == PaymentStatus::Succeeded), "settled in one transaction, not left pending");
+    assert!(app.get(paid.location().unwrap()).await.body.contains("Payment received"));
+}

@@ -218,9 +218,14 @@ async fn execute(table: &dyn Table, plan: &HouseholdPlan) -> Result<(), StoreErr
         // What says the figures by month are complete goes last, after them: a run that stops
         // midway leaves the household's statements reading its history whole until the import
         // or `portal migrate` completes them.
-        // So do the receipts' index and marker, gathered into one item.
-        let said_last =
-            |i: &Item| matches!(i.get(store::TYPE).and_then(Value::as_str), Some(store::balances::KEPT_KIND | store::cleared::INDEX_KIND));
+        // So do the totals of the figures and the receipts' index, each gathered into one item
+        // with what says it is complete.
+        let said_last = |i: &Item| {
+            matches!(
+                i.get(store::TYPE).and_then(Value::as_str),
+                Some(store::balances::KEPT_KIND | store::balances::TOTALS_KIND | store::cleared::INDEX_KIND)
+            )
+        };
         items.extend(gathered.into_values());
         let (last, items): (Vec<Item>, Vec<Item>) = items.into_iter().partition(said_last);
         with_retries(|| table.put_batch(items.clone())).await?;
@@ -742,7 +747,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
     if stored.is_empty() {
         // A new household's figures by month count its history from its first invoice on: said
         // once everything else is written, so a run that stops midway does not say it.
-        groups.push(vec![store::balances::kept(account), store::cleared::kept(account)]);
+        groups.push(vec![store::balances::kept(account), store::balances::totals_kept(account), store::cleared::kept(account)]);
     }
     let fresh = stored.is_empty() && ledger_item.is_none();
     Ok(Some(HouseholdPlan { groups: merge_claims(groups), signed_out, fresh, report }))

@@ -135,7 +135,7 @@ async fn statement_page(app: &App, ctx: &mut Ctx, as_pdf: bool) -> PageResult {
         }
     };
     let table = app.table.as_ref();
-    let statement = match store::statement(table, &household.id, start, end, |at| app.date_of(at)).await? {
+    let statement = match store::statement(table, &household.id, start, end, app.today(), |at| app.date_of(at)).await? {
         Some(statement) => statement,
         None => store::household(table, &household.id).await?.ledger.statement(start, end, |at| app.date_of(at))?,
     };

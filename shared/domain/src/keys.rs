@@ -8,7 +8,7 @@
 //! | `ACCOUNT#{household}`         | `!CLEARED#`, `!CLEARED#{year}`          | receipts of payments that went through |
 //! |                               | `!PAYMENT#{time}#{id}`                  | a payment, by time (pending: indexed)  |
 //! |                               | `#APPLIED#{invoice}`                    | copies of the payments on an invoice   |
-//! |                               | `#BALANCE#`, `#BALANCE#{year}`          | charges and payments by month          |
+//! |                               | `#BALANCE#`, `#BALANCE#{year}`, `…TOTAL`| charges and payments by month, in all  |
 //! |                               | `#INVOICE#{issued}#{id}`                | an invoice, by issue date              |
 //! |                               | `#SUMMARY`                              | its open invoices and their figures    |
 //! |                               | `ACCOUNT`                               | the household (indexed: `HOUSEHOLDS`)  |
@@ -144,6 +144,18 @@ pub fn balance_key(account: &AccountId, year: i32) -> Key {
 
 pub fn balances_kept_key(account: &AccountId) -> Key {
     Key::new(account_pk(account), BALANCE)
+}
+
+/// The household's charges and payments of all time (`store::balances`), after every year's item.
+const BALANCE_TOTALS: &str = "#BALANCE#TOTAL";
+
+pub fn balance_totals_key(account: &AccountId) -> Key {
+    Key::new(account_pk(account), BALANCE_TOTALS)
+}
+
+/// The sort keys from `year`'s item through the totals.
+pub fn balances_from(year: i32) -> (String, String) {
+    (format!("{BALANCE}{year:04}"), BALANCE_TOTALS.to_owned())
 }
 
 /// The sort-key prefix of a household's receipts (`store::cleared`): one item a year (by the UTC
@@ -415,6 +427,8 @@ mod tests {
         assert!(format!("{CLEARED}9999").as_str() < PAYMENT);
         assert_eq!(balance_year("#BALANCE#2026"), Some(2026));
         assert_eq!(balance_year("#BALANCE#"), None);
+        assert_eq!(balance_year(BALANCE_TOTALS), None);
+        assert!(format!("{BALANCE}9999").as_str() < BALANCE_TOTALS && BALANCE_TOTALS < INVOICE, "the totals after every year");
         assert!(format!("{INVOICE}9999-12-31#~").as_str() < SUMMARY_SK);
         assert!(HOUSEHOLD_SK < LEDGER_HEAD_BEFORE && LEDGER_HEAD_BEFORE < AGREEMENT && LEDGER_HEAD_BEFORE < AUTOPAY_SK);
     }

@@ -966,12 +966,12 @@ mod refresh_tests {
         gateway.expect_charge_status().times(1).returning(|_| Ok(ChargeOutcome::Succeeded { reference: "pi_1".into() }));
         let mut table = MockTable::new();
         // For each part its invoice, its payment and its copy beside the invoice, and the
-        // practice's event, and the household's summary, its figures for the year, its receipts
-        // of the year and their index once each.
+        // practice's event, and the household's summary, its figures for the year and their
+        // totals, its receipts of the year and their index once each.
         table
             .expect_transact()
             .times(1)
-            .withf(|w| w.len() == 12 && w.iter().filter(|w| matches!(w, Write::Upsert { .. })).count() == 6)
+            .withf(|w| w.len() == 13 && w.iter().filter(|w| matches!(w, Write::Upsert { .. })).count() == 7)
             .returning(|_| Ok(()));
         // Then what was paid in full leaves the summary (here there is none to read).
         table.expect_get().times(1).returning(|_| Ok(None));

@@ -230,8 +230,8 @@ mod tests {
         let writes = written.lock().unwrap();
         assert_eq!(
             writes.len(),
-            9,
-            "the payment and its copy beside the invoice, the event's marker, the invoice, the practice's event, the household's summary, its figures for the year, its receipts of the year and their index, in one transaction"
+            10,
+            "the payment and its copy beside the invoice, the event's marker, the invoice, the practice's event, the household's summary, its figures for the year and their totals, its receipts of the year and their index, in one transaction"
         );
         assert!(writes.iter().any(
             |w| matches!(w, Write::Upsert { key, update } if *key == crate::keys::summary_key(&paid.account) && update.add == [("p#inv-1".to_owned(), Money::from_cents(5000).amount())])
@@ -382,8 +382,8 @@ mod tests {
         let writes = written.lock().unwrap().clone();
         assert_eq!(
             writes.len(),
-            13,
-            "the marker, for each part its payment and its copy, its invoice and the practice's event, and the summary, the year's figures, the year's receipts and their index once: one transaction"
+            14,
+            "the marker, for each part its payment and its copy, its invoice and the practice's event, and the summary, the year's figures and their totals, the year's receipts and their index once: one transaction"
         );
         let summary: Vec<&Write> =
             writes.iter().filter(|w| matches!(w, Write::Upsert { key, .. } if key.sk == crate::keys::SUMMARY_SK)).collect();

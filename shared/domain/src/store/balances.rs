@@ -14,6 +14,13 @@
 //! The figures are complete only from a household's first import on, or once `portal migrate` has
 //! counted the history before (it writes them, checks them against a fresh read, and then
 //! writes the marker [`kept`]). Without the marker a statement reads the whole history as before.
+//!
+//! After the year items, the totals of every month (`#BALANCE#TOTAL`: `c` and `p`) take each
+//! change with them, in the same write. A recent statement's opening balance is then the totals
+//! less the months from its own on ([`Recent`]): it reads this year's and last year's items and
+//! the totals, however many years lie before. The totals say they count the whole history
+//! (`kept`) from a household's first import on, or once `portal migrate` has checked them against
+//! the months ([`backfill_totals`]).
 
 use std::collections::BTreeMap;
 
@@ -28,6 +35,9 @@ const PAYMENTS: &str = "p";
 const KIND: &str = "balances";
 /// The `type` of the marker that says a household's figures count its whole history.
 pub const KEPT_KIND: &str = "balances-kept";
+/// The `type` of the totals, which also say when they count the whole history (`TOTALS_KEPT`).
+pub const TOTALS_KIND: &str = "balances-totals";
+const TOTALS_KEPT: &str = "kept";
 
 /// A calendar month, `(year, month)`.
 pub type Month = (i32, u32);
@@ -101,10 +111,13 @@ pub fn writes(account: &AccountId, deltas: &[Delta]) -> Vec<Write> {
         entry.1 += d.payments;
     }
     let mut by_year: BTreeMap<i32, Update> = BTreeMap::new();
+    let (mut all_charges, mut all_payments) = (Decimal::ZERO, Decimal::ZERO);
     for ((year, month), (charges, payments)) in by_month {
         if charges.is_zero() && payments.is_zero() {
             continue;
         }
+        all_charges += charges;
+        all_payments += payments;
         let mut update = by_year.remove(&year).unwrap_or_default();
         if !charges.is_zero() {
             update = update.add(&charges_attr(month), charges);
@@ -114,10 +127,109 @@ pub fn writes(account: &AccountId, deltas: &[Delta]) -> Vec<Write> {
         }
         by_year.insert(year, update);
     }
-    by_year
+    if by_year.is_empty() {
+        return Vec::new();
+    }
+    let mut totals = Update::default().set(super::TYPE, TOTALS_KIND);
+    for (name, amount) in [(CHARGES, all_charges), (PAYMENTS, all_payments)] {
+        if !amount.is_zero() {
+            totals = totals.add(name, amount);
+        }
+    }
+    let mut writes: Vec<Write> = by_year
         .into_iter()
         .map(|(year, update)| Write::Upsert { key: crate::keys::balance_key(account, year), update: update.set(super::TYPE, KIND) })
-        .collect()
+        .collect();
+    writes.push(Write::Upsert { key: crate::keys::balance_totals_key(account), update: totals });
+    writes
+}
+
+/// Says `account`'s totals count its whole history (written after everything they count).
+pub fn totals_kept(account: &AccountId) -> Write {
+    let update = Update::default().set(super::TYPE, TOTALS_KIND).set(TOTALS_KEPT, true);
+    Write::Upsert { key: crate::keys::balance_totals_key(account), update }
+}
+
+/// The figures from one year on, with the totals of every month: what a recent statement's
+/// opening balance comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recent {
+    from_year: i32,
+    months: Balances,
+    charges: Decimal,
+    payments: Decimal,
+}
+
+impl Recent {
+    /// As [`Balances::opening`]: the totals less the months from `charges_before` (charges) and
+    /// from `payments_before` (payments) on. `None` when a month is before the year read from.
+    pub fn opening(&self, charges_before: Month, payments_before: Month) -> Option<Balance> {
+        if charges_before.0 < self.from_year || payments_before.0 < self.from_year {
+            return None;
+        }
+        let charges: Decimal = self.months.months.range(charges_before..).map(|(_, (c, _))| *c).sum();
+        let payments: Decimal = self.months.months.range(payments_before..).map(|(_, (_, p))| *p).sum();
+        Some(Balance::of((self.charges - charges) - (self.payments - payments)))
+    }
+}
+
+/// How many calendar years back a statement's first month may lie and still take its opening
+/// balance from the totals ([`Recent`]): the years after it are then at most this many and this
+/// year, while the years before it may be any number. Older statements add up the years before.
+pub const RECENT_YEARS: i32 = 2;
+
+/// Whether a statement whose opening balance needs the months before `payments_before` (the
+/// earlier of its two bounds) takes it from the totals, on `today`.
+pub fn reads_recent(payments_before: Month, today: NaiveDate) -> bool {
+    payments_before.0 >= today.year() - RECENT_YEARS
+}
+
+/// The year items from `year` on and the totals, if the totals count the whole history.
+pub async fn recent(table: &dyn Table, account: &AccountId, year: i32) -> Result<Option<Recent>, StoreError> {
+    let (from, to) = crate::keys::balances_from(year);
+    let items = table.query_range(&crate::keys::account_pk(account), &from, &to).await?;
+    let Some(totals) = items.iter().find(|i| i.get(super::TYPE).and_then(Value::as_str) == Some(TOTALS_KIND)) else { return Ok(None) };
+    if !matches!(totals.get(TOTALS_KEPT), Some(Value::Bool(true))) {
+        return Ok(None);
+    }
+    let figure = |name: &str| totals.get(name).and_then(Value::as_number).unwrap_or_default();
+    let (charges, payments) = (figure(CHARGES), figure(PAYMENTS));
+    Ok(Some(Recent { from_year: year, months: Balances::of_items(items.iter().map(|i| &**i)), charges, payments }))
+}
+
+/// For a household whose totals do not yet count its whole history (`portal migrate`, once its
+/// months do): adds what the months hold and the totals lack, reads both again, and says the
+/// totals are kept once they agree. Every write of the months adds the same to the totals, so a
+/// payment made meanwhile leaves the difference as it was; one made between the two reads of a
+/// round is corrected on the next.
+pub async fn backfill_totals(table: &dyn Table, account: &AccountId) -> Result<Backfill, StoreError> {
+    const ROUNDS: usize = 3;
+    let pk = crate::keys::account_pk(account);
+    let (from, _) = crate::keys::balances_through(0);
+    let (_, to) = crate::keys::balances_from(0);
+    for _ in 0..ROUNDS {
+        let items = table.query_range(&pk, &from, &to).await?;
+        let totals = items.iter().find(|i| i.get(super::TYPE).and_then(Value::as_str) == Some(TOTALS_KIND));
+        if totals.is_some_and(|t| matches!(t.get(TOTALS_KEPT), Some(Value::Bool(true)))) {
+            return Ok(Backfill::AlreadyKept);
+        }
+        if !items.iter().any(|i| i.get(super::TYPE).and_then(Value::as_str) == Some(KEPT_KIND)) {
+            // The months do not count the history yet: nothing to check the totals against.
+            return Ok(Backfill::StillChanging);
+        }
+        let months = Balances::of_items(items.iter().map(|i| &**i));
+        let figure = |name: &str| totals.and_then(|t| t.get(name)).and_then(Value::as_number).unwrap_or_default();
+        let want_charges: Decimal = months.months.values().map(|(c, _)| *c).sum();
+        let want_payments: Decimal = months.months.values().map(|(_, p)| *p).sum();
+        let (lack_charges, lack_payments) = (want_charges - figure(CHARGES), want_payments - figure(PAYMENTS));
+        if lack_charges.is_zero() && lack_payments.is_zero() {
+            table.write(totals_kept(account)).await?;
+            return Ok(Backfill::Counted);
+        }
+        let update = Update::default().set(super::TYPE, TOTALS_KIND).add(CHARGES, lack_charges).add(PAYMENTS, lack_payments);
+        table.write(Write::Upsert { key: crate::keys::balance_totals_key(account), update }).await?;
+    }
+    Ok(Backfill::StillChanging)
 }
 
 /// The marker that says `account`'s figures count its whole history.
@@ -303,12 +415,18 @@ mod tests {
         let deltas = invoice_put(Some(&first), &corrected);
         let account = first.account().clone();
         let writes = writes(&account, &deltas);
-        assert_eq!(writes.len(), 1, "one year, one item: {writes:?}");
+        assert_eq!(writes.len(), 2, "one year, one item, and the totals: {writes:?}");
         let Write::Upsert { update, .. } = &writes[0] else { panic!("an upsert") };
         let mut item = Item::new();
         update.apply_to(&mut item);
         assert_eq!(item.get("c03").and_then(Value::as_number), Some(Decimal::new(-80, 0)));
         assert_eq!(item.get("c04").and_then(Value::as_number), Some(Decimal::new(90, 0)));
+        let Write::Upsert { key, update } = &writes[1] else { panic!("an upsert") };
+        assert_eq!(key, &crate::keys::balance_totals_key(&account));
+        let mut totals = Item::new();
+        update.apply_to(&mut totals);
+        assert_eq!(totals.get("c").and_then(Value::as_number), Some(Decimal::new(10, 0)), "the change, in all");
+        assert_eq!(totals.get("p"), None, "no payment, no change");
     }
 
     #[test]
@@ -344,6 +462,24 @@ mod tests {
         // Charges before January (80), payments before December (none).
         assert_eq!(balances.opening((2026, 1), (2025, 12)), money(8000));
         assert_eq!(balances.opening((2030, 1), (2030, 1)), money(3000));
+        // The same from the totals less the months since, for any bounds from the year read on.
+        let (charges, payments) = balances.months.values().fold((Decimal::ZERO, Decimal::ZERO), |(c, p), (mc, mp)| (c + mc, p + mp));
+        for from_year in [2025, 2026] {
+            let mut months = balances.clone();
+            months.months.retain(|(y, _), _| *y >= from_year);
+            let recent = Recent { from_year, months, charges, payments };
+            for bounds in [((2026, 3), (2026, 2)), ((2026, 1), (2025, 12)), ((2030, 1), (2030, 1)), ((2026, 2), (2026, 1))] {
+                let want = (bounds.1 .0 >= from_year).then(|| balances.opening(bounds.0, bounds.1));
+                assert_eq!(recent.opening(bounds.0, bounds.1), want, "{from_year} {bounds:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_statement_of_the_last_two_years_takes_its_opening_balance_from_the_totals() {
+        let today = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        assert!(reads_recent((2025, 12), today) && reads_recent((2024, 1), today));
+        assert!(!reads_recent((2023, 12), today), "older: the years before it");
     }
 
     #[test]

@@ -205,8 +205,9 @@ impl Ledger {
     }
 }
 
-/// The account statement for `from..=to`, reading its period alone: the household's figures by
-/// month through `from`'s year (`balances`), the invoices issued from the first of `from`'s month
+/// The account statement for `from..=to` on `today`, reading its period alone: for a recent
+/// period the household's totals and its figures by month from the period's year on, for an
+/// older one its figures by month through `from`'s year (`balances`), the invoices issued from the first of `from`'s month
 /// through `to`, and the payments made from the first of the month before through two days after
 /// `to` (a payment's key is its UTC instant, its statement date the practice's day). `None` when
 /// the figures do not yet count the household's whole history: the caller reads it whole.
@@ -215,12 +216,25 @@ pub async fn statement(
     account: &crate::AccountId,
     from: NaiveDate,
     to: NaiveDate,
+    today: NaiveDate,
     date_of: impl Fn(DateTime<Utc>) -> NaiveDate,
 ) -> Result<Option<crate::statement::Statement>, StoreError> {
     use chrono::Datelike;
-    let Some(figures) = super::balances::through(table, account, from.year()).await? else { return Ok(None) };
     let (charges_before, payments_before) = super::balances::reads_from(from);
-    let before = figures.opening(charges_before, payments_before);
+    // A recent period: the totals less the months since (a few small items, however long the
+    // history); an older one, the months before it.
+    let recent = if super::balances::reads_recent(payments_before, today) {
+        super::balances::recent(table, account, payments_before.0).await?.and_then(|r| r.opening(charges_before, payments_before))
+    } else {
+        None
+    };
+    let before = match recent {
+        Some(before) => before,
+        None => match super::balances::through(table, account, from.year()).await? {
+            Some(figures) => figures.opening(charges_before, payments_before),
+            None => return Ok(None),
+        },
+    };
     let pk = account_pk(account);
     let (first, last) = crate::keys::invoices_issued(super::balances::first_day(charges_before), to);
     let invoices = table.query_range(&pk, &first, &last).await?;
