@@ -318,6 +318,12 @@ async fn a_statement_reads_its_period_whatever_the_history() {
         (day("2020-06-01"), day("2021-05-31")),
         (day("2010-01-01"), today),
         (month_start, today),
+        // Recent periods take their opening balance from the totals, January ones too.
+        (day("2024-03-01"), day("2024-03-31")),
+        (day("2025-01-01"), day("2025-01-31")),
+        (day("2025-12-15"), day("2026-02-10")),
+        (day("2026-01-01"), day("2026-01-31")),
+        (month_start, month_start + chrono::Days::new(40)),
     ];
     for (from, to) in periods {
         let read =
@@ -420,6 +426,14 @@ async fn a_statement_before_the_migration_reads_the_history_whole() {
     assert_eq!(app.get("/statement").await.body, recent.body);
     assert_eq!(store::balances::backfill(table.as_ref(), &lopez).await.unwrap(), store::balances::Backfill::Counted);
     assert_eq!(app.get("/statement?from=2020-01-01").await.body, shown.body);
+    // The months are kept; the totals only hold what was written since the upgrade (here a part
+    // of them), and do not say they are kept: a recent statement adds up the months before it.
+    let since = portal_domain::ports::Update::default()
+        .set(store::TYPE, store::balances::TOTALS_KIND)
+        .add("c", rust_decimal::Decimal::new(80, 0))
+        .add("n", rust_decimal::Decimal::ONE);
+    table.write(Write::Upsert { key: keys::balance_totals_key(&lopez), update: since }).await.unwrap();
+    assert_eq!(app.get("/statement").await.body, recent.body);
     // The totals, checked against the months (as `portal migrate` does next), then give a recent
     // statement its opening balance.
     assert_eq!(store::balances::backfill_totals(table.as_ref(), &lopez).await.unwrap(), store::balances::Backfill::Counted);

@@ -205,7 +205,8 @@ async fn execute(table: &dyn Table, plan: &HouseholdPlan) -> Result<(), StoreErr
                     with_retries(|| table.write(write.clone())).await?;
                 }
                 Write::Put { item, .. } => items.push(item.clone()),
-                // Items gathered from many writes (the summary of open invoices) are put whole.
+                // Items gathered from many writes (the summary of open invoices, the figures by
+                // month and their totals, the copies of payments, the receipts) are put whole.
                 Write::Upsert { key, update } => {
                     let item = gathered.entry(key.clone()).or_insert_with(|| {
                         Item::from([(attr::PK.to_owned(), Value::S(key.pk.clone())), (attr::SK.to_owned(), Value::S(key.sk.clone()))])
@@ -215,30 +216,26 @@ async fn execute(table: &dyn Table, plan: &HouseholdPlan) -> Result<(), StoreErr
                 other => return Err(StoreError::Malformed(format!("a new household's plan holds {other:?}"))),
             }
         }
-        // What says the figures by month are complete goes last, after them: a run that stops
-        // midway leaves the household's statements reading its history whole until the import
-        // or `portal migrate` completes them.
-        // So do the totals of the figures and the receipts' index, each gathered into one item
-        // with what says it is complete.
-        let said_last = |i: &Item| {
-            matches!(
-                i.get(store::TYPE).and_then(Value::as_str),
-                Some(store::balances::KEPT_KIND | store::balances::TOTALS_KIND | store::cleared::INDEX_KIND)
-            )
-        };
-        items.extend(gathered.into_values());
-        let (last, items): (Vec<Item>, Vec<Item>) = items.into_iter().partition(said_last);
+        // Those first, before the household's record: no payment can be made before it is there,
+        // so none adds to an item that a whole put then replaces.
+        with_retries(|| table.put_batch(gathered.values().cloned().collect())).await?;
         with_retries(|| table.put_batch(items.clone())).await?;
-        return with_retries(|| table.put_batch(last.clone())).await;
-    }
-    for group in &plan.groups {
-        for chunk in group.chunks(MAX_TRANSACTION) {
-            match chunk {
-                [] => {}
-                [write] => with_retries(|| table.write(write.clone())).await?,
-                _ => with_retries(|| table.transact(chunk.to_vec())).await?,
+    } else {
+        for group in &plan.groups {
+            for chunk in group.chunks(MAX_TRANSACTION) {
+                match chunk {
+                    [] => {}
+                    [write] => with_retries(|| table.write(write.clone())).await?,
+                    _ => with_retries(|| table.transact(chunk.to_vec())).await?,
+                }
             }
         }
+    }
+    // What says the figures, their totals and the receipts are complete goes last, each write on
+    // its own: a run that stops midway leaves the household's statements and receipts reading its
+    // history whole until the import or `portal migrate` completes them.
+    for marker in &plan.markers {
+        with_retries(|| table.write(marker.clone())).await?;
     }
     Ok(())
 }
@@ -268,6 +265,9 @@ fn membership_part(ms: &Membership) -> Membership {
 
 struct HouseholdPlan {
     groups: Vec<Vec<Write>>,
+    /// What says a new household's figures, totals and receipts count its whole history: written
+    /// after everything else, each on its own (never a whole item over what a payment added).
+    markers: Vec<Write>,
     /// Members whose sign-in address or ownership of the household the file changes: their
     /// sessions end once it is written, so none outlives the address or role it began with.
     signed_out: Vec<MemberId>,
@@ -744,13 +744,15 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
             if ledger_item.is_some() { Condition::Equals(attr::VERSION.into(), Value::from(version)) } else { Condition::NotExists };
         groups.push(vec![Write::Put { item, condition: Some(condition) }]);
     }
-    if stored.is_empty() {
-        // A new household's figures by month count its history from its first invoice on: said
-        // once everything else is written, so a run that stops midway does not say it.
-        groups.push(vec![store::balances::kept(account), store::balances::totals_kept(account), store::cleared::kept(account)]);
-    }
+    // A new household's figures by month, their totals and its receipts count its history from
+    // its first invoice on: said once everything else is written, so a run that stops midway does not say it.
+    let markers = if stored.is_empty() {
+        vec![store::balances::kept(account), store::balances::totals_kept(account), store::cleared::kept(account)]
+    } else {
+        Vec::new()
+    };
     let fresh = stored.is_empty() && ledger_item.is_none();
-    Ok(Some(HouseholdPlan { groups: merge_claims(groups), signed_out, fresh, report }))
+    Ok(Some(HouseholdPlan { groups: merge_claims(groups), markers, signed_out, fresh, report }))
 }
 
 /// The member who holds an email claim, if anyone does.

@@ -17,8 +17,10 @@
 //!
 //! After the year items, the totals of every month (`#BALANCE#TOTAL`: `c` and `p`) take each
 //! change with them, in the same write. A recent statement's opening balance is then the totals
-//! less the months from its own on ([`Recent`]): it reads this year's and last year's items and
-//! the totals, however many years lie before. The totals say they count the whole history
+//! less the months from its own on ([`Recent`]): it reads the items from the year of the month
+//! before its first (at most two years back, [`RECENT_YEARS`]) and the totals, however many
+//! years lie before; the totals count their writes (`n`), so a read that a write came between is
+//! read again. The totals say they count the whole history
 //! (`kept`) from a household's first import on, or once `portal migrate` has checked them against
 //! the months ([`backfill_totals`]).
 
@@ -27,7 +29,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::ports::{attr, Item, Table, Update, Value, Write};
+use crate::ports::{attr, Condition, Item, Table, Update, Value, Write};
 use crate::{AccountId, Balance, Invoice, Payment, PaymentStatus, StoreError};
 
 const CHARGES: &str = "c";
@@ -38,6 +40,9 @@ pub const KEPT_KIND: &str = "balances-kept";
 /// The `type` of the totals, which also say when they count the whole history (`TOTALS_KEPT`).
 pub const TOTALS_KIND: &str = "balances-totals";
 const TOTALS_KEPT: &str = "kept";
+/// On the totals: how many writes changed them, so a reader knows whether one came between its
+/// reads (a Query sees a transaction committed while it runs in part).
+const TOTALS_WRITES: &str = "n";
 
 /// A calendar month, `(year, month)`.
 pub type Month = (i32, u32);
@@ -130,7 +135,7 @@ pub fn writes(account: &AccountId, deltas: &[Delta]) -> Vec<Write> {
     if by_year.is_empty() {
         return Vec::new();
     }
-    let mut totals = Update::default().set(super::TYPE, TOTALS_KIND);
+    let mut totals = Update::default().set(super::TYPE, TOTALS_KIND).add(TOTALS_WRITES, Decimal::ONE);
     for (name, amount) in [(CHARGES, all_charges), (PAYMENTS, all_payments)] {
         if !amount.is_zero() {
             totals = totals.add(name, amount);
@@ -184,50 +189,91 @@ pub fn reads_recent(payments_before: Month, today: NaiveDate) -> bool {
     payments_before.0 >= today.year() - RECENT_YEARS
 }
 
-/// The year items from `year` on and the totals, if the totals count the whole history.
+/// How many times a reader reads again when a write came between its reads.
+const READS: usize = 3;
+
+/// The totals as read: their figures and how many writes changed them.
+fn totals_of(item: &Item) -> (Decimal, Decimal, Option<Decimal>) {
+    let figure = |name: &str| item.get(name).and_then(Value::as_number);
+    (figure(CHARGES).unwrap_or_default(), figure(PAYMENTS).unwrap_or_default(), figure(TOTALS_WRITES))
+}
+
+fn is_totals(item: &Item) -> bool {
+    item.get(super::TYPE).and_then(Value::as_str) == Some(TOTALS_KIND)
+}
+
+/// The year items from `year` on and the totals, if the totals count the whole history, as of one
+/// moment: the totals are read first on their own (a GetItem sees a transaction whole), then with
+/// the years in one Query; when a write came between (their count differs), read again.
 pub async fn recent(table: &dyn Table, account: &AccountId, year: i32) -> Result<Option<Recent>, StoreError> {
     let (from, to) = crate::keys::balances_from(year);
-    let items = table.query_range(&crate::keys::account_pk(account), &from, &to).await?;
-    let Some(totals) = items.iter().find(|i| i.get(super::TYPE).and_then(Value::as_str) == Some(TOTALS_KIND)) else { return Ok(None) };
-    if !matches!(totals.get(TOTALS_KEPT), Some(Value::Bool(true))) {
-        return Ok(None);
+    let pk = crate::keys::account_pk(account);
+    for _ in 0..READS {
+        let Some(first) = table.get(&crate::keys::balance_totals_key(account)).await? else { return Ok(None) };
+        if !matches!(first.get(TOTALS_KEPT), Some(Value::Bool(true))) {
+            return Ok(None);
+        }
+        let items = table.query_range(&pk, &from, &to).await?;
+        let Some(totals) = items.iter().find(|i| is_totals(i)) else { return Ok(None) };
+        let (charges, payments, writes) = totals_of(totals);
+        if writes != totals_of(&first).2 {
+            continue;
+        }
+        return Ok(Some(Recent { from_year: year, months: Balances::of_items(items.iter().map(|i| &**i)), charges, payments }));
     }
-    let figure = |name: &str| totals.get(name).and_then(Value::as_number).unwrap_or_default();
-    let (charges, payments) = (figure(CHARGES), figure(PAYMENTS));
-    Ok(Some(Recent { from_year: year, months: Balances::of_items(items.iter().map(|i| &**i)), charges, payments }))
+    Ok(None)
 }
 
 /// For a household whose totals do not yet count its whole history (`portal migrate`, once its
 /// months do): adds what the months hold and the totals lack, reads both again, and says the
-/// totals are kept once they agree. Every write of the months adds the same to the totals, so a
-/// payment made meanwhile leaves the difference as it was; one made between the two reads of a
-/// round is corrected on the next.
+/// totals are kept once they agree, on condition no write came since. Every write of the months
+/// adds the same to the totals, so a payment made meanwhile leaves the difference as it was.
 pub async fn backfill_totals(table: &dyn Table, account: &AccountId) -> Result<Backfill, StoreError> {
-    const ROUNDS: usize = 3;
+    const ROUNDS: usize = 4;
     let pk = crate::keys::account_pk(account);
+    let key = crate::keys::balance_totals_key(account);
     let (from, _) = crate::keys::balances_through(0);
     let (_, to) = crate::keys::balances_from(0);
     for _ in 0..ROUNDS {
-        let items = table.query_range(&pk, &from, &to).await?;
-        let totals = items.iter().find(|i| i.get(super::TYPE).and_then(Value::as_str) == Some(TOTALS_KIND));
-        if totals.is_some_and(|t| matches!(t.get(TOTALS_KEPT), Some(Value::Bool(true)))) {
+        let first = table.get(&key).await?;
+        if first.as_ref().is_some_and(|t| matches!(t.get(TOTALS_KEPT), Some(Value::Bool(true)))) {
             return Ok(Backfill::AlreadyKept);
         }
+        let items = table.query_range(&pk, &from, &to).await?;
         if !items.iter().any(|i| i.get(super::TYPE).and_then(Value::as_str) == Some(KEPT_KIND)) {
             // The months do not count the history yet: nothing to check the totals against.
             return Ok(Backfill::StillChanging);
         }
+        let totals = items.iter().find(|i| is_totals(i)).map(|t| totals_of(t));
+        let writes = totals.and_then(|t| t.2);
+        if writes != first.as_ref().and_then(|t| totals_of(t).2) {
+            // A write came between the two reads: read again.
+            continue;
+        }
+        let (charges, payments, _) = totals.unwrap_or_default();
         let months = Balances::of_items(items.iter().map(|i| &**i));
-        let figure = |name: &str| totals.and_then(|t| t.get(name)).and_then(Value::as_number).unwrap_or_default();
         let want_charges: Decimal = months.months.values().map(|(c, _)| *c).sum();
         let want_payments: Decimal = months.months.values().map(|(_, p)| *p).sum();
-        let (lack_charges, lack_payments) = (want_charges - figure(CHARGES), want_payments - figure(PAYMENTS));
-        if lack_charges.is_zero() && lack_payments.is_zero() {
-            table.write(totals_kept(account)).await?;
-            return Ok(Backfill::Counted);
+        let (lack_charges, lack_payments) = (want_charges - charges, want_payments - payments);
+        match writes {
+            Some(n) if lack_charges.is_zero() && lack_payments.is_zero() => {
+                let kept = Update::default().set(TOTALS_KEPT, true);
+                let condition = Some(Condition::Equals(TOTALS_WRITES.into(), Value::N(n)));
+                match table.write(Write::Update { key: key.clone(), update: kept, condition }).await {
+                    Ok(()) => return Ok(Backfill::Counted),
+                    Err(StoreError::ConditionFailed) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => {
+                let update = Update::default()
+                    .set(super::TYPE, TOTALS_KIND)
+                    .add(CHARGES, lack_charges)
+                    .add(PAYMENTS, lack_payments)
+                    .add(TOTALS_WRITES, Decimal::ONE);
+                table.write(Write::Upsert { key: key.clone(), update }).await?;
+            }
         }
-        let update = Update::default().set(super::TYPE, TOTALS_KIND).add(CHARGES, lack_charges).add(PAYMENTS, lack_payments);
-        table.write(Write::Upsert { key: crate::keys::balance_totals_key(account), update }).await?;
     }
     Ok(Backfill::StillChanging)
 }
@@ -473,6 +519,40 @@ mod tests {
                 assert_eq!(recent.opening(bounds.0, bounds.1), want, "{from_year} {bounds:?}");
             }
         }
+    }
+
+    /// A write that commits while the years and totals are read (the Query sees it in part) is
+    /// noticed by the count of writes on the totals, and the figures are read again.
+    #[tokio::test]
+    async fn the_totals_are_read_again_when_a_write_came_between() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let account = AccountId::parse("h1").unwrap();
+        let totals = |n: i64, charges: i64| {
+            let key = crate::keys::balance_totals_key(&account);
+            Item::from([
+                (attr::PK.to_owned(), Value::S(key.pk)),
+                (attr::SK.to_owned(), Value::S(key.sk)),
+                (super::super::TYPE.to_owned(), Value::S(TOTALS_KIND.into())),
+                (TOTALS_KEPT.to_owned(), Value::Bool(true)),
+                (TOTALS_WRITES.to_owned(), Value::from(n)),
+                (CHARGES.to_owned(), Value::from(charges)),
+            ])
+        };
+        let mut table = crate::ports::MockTable::new();
+        let gets = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&gets);
+        // The first GetItem sees 1 write; the Query, a second one; then both agree on 2.
+        let (first, second) = (totals(1, 80), totals(2, 130));
+        table
+            .expect_get()
+            .times(2)
+            .returning(move |_| Ok(Some(if seen.fetch_add(1, Ordering::SeqCst) == 0 { first.clone() } else { second.clone() })));
+        let later = totals(2, 130);
+        table.expect_query_range().times(2).returning(move |_, _, _| Ok(vec![Arc::new(later.clone())]));
+        let recent = recent(&table, &account, 2026).await.unwrap().expect("read again, and agreed");
+        assert_eq!(gets.load(Ordering::SeqCst), 2);
+        assert_eq!(recent.charges, Decimal::new(130, 0));
     }
 
     #[test]

@@ -206,7 +206,8 @@ impl Ledger {
 }
 
 /// The account statement for `from..=to` on `today`, reading its period alone: for a recent
-/// period the household's totals and its figures by month from the period's year on, for an
+/// period the household's totals and its figures by month from the year of the month before its
+/// first on, for an
 /// older one its figures by month through `from`'s year (`balances`), the invoices issued from the first of `from`'s month
 /// through `to`, and the payments made from the first of the month before through two days after
 /// `to` (a payment's key is its UTC instant, its statement date the practice's day). `None` when
