@@ -554,3 +554,34 @@ async fn receipts_follow_an_invoice_dated_anew() {
     assert!(app.counter.counts().0 <= 2, "read by key");
     assert_eq!(page.body, app.get("/receipts/pay-1008").await.body, "as the whole history shows it");
 }
+
+/// A first import that stopped after putting the items it gathers (the figures by month, their
+/// totals, the summary, the copies and receipts) left them alone in the partition; the next run,
+/// of a file since changed, puts what it makes in their place and nothing of the old is counted.
+#[tokio::test]
+async fn a_first_import_that_stopped_leaves_nothing_the_next_run_counts() {
+    use portal_domain::ports::{Key, Update, Write};
+    let table = memory();
+    let lopez = AccountId::parse("lopez").unwrap();
+    let pk = store::account_pk(&lopez);
+    let left = |sk: &str, kind: &str, figure: &str| Write::Upsert {
+        key: Key::new(pk.clone(), sk),
+        update: Update::default().set(store::TYPE, kind).add(figure, rust_decimal::Decimal::new(999, 0)),
+    };
+    for write in
+        [left("#BALANCE#2019", "balances", "c01"), left("#BALANCE#TOTAL", "balances-totals", "c"), left("#SUMMARY", "summary", "p#gone")]
+    {
+        table.write(write).await.unwrap();
+    }
+    run(table.as_ref(), &demo_file()).await;
+    assert!(table.get(&Key::new(pk.clone(), "#BALANCE#2019")).await.unwrap().is_none(), "the old year's figures are gone");
+    let summary = table.get(&Key::new(pk.clone(), "#SUMMARY")).await.unwrap().unwrap();
+    assert!(!summary.contains_key("p#gone"), "the summary is this run's");
+    // The totals are the months' sums, and say so.
+    let totals = table.get(&Key::new(pk.clone(), "#BALANCE#TOTAL")).await.unwrap().unwrap();
+    assert_eq!(totals.get("kept"), Some(&portal_domain::ports::Value::Bool(true)));
+    let years = table.query(&pk, "#BALANCE#2").await.unwrap();
+    let months: rust_decimal::Decimal =
+        years.iter().flat_map(|item| (1..=12).filter_map(move |m| item.get(&format!("c{m:02}")).and_then(|v| v.as_number()))).sum();
+    assert_eq!(totals.get("c").and_then(|v| v.as_number()), Some(months));
+}

@@ -216,6 +216,15 @@ async fn execute(table: &dyn Table, plan: &HouseholdPlan) -> Result<(), StoreErr
                 other => return Err(StoreError::Malformed(format!("a new household's plan holds {other:?}"))),
             }
         }
+        // A run that stopped after putting these left them alone in the partition (nothing else
+        // of the household was stored, or this run would not be fresh): what this plan does not
+        // put again goes, so figures from a file since changed are not counted with these.
+        for left in table.query(&plan.pk, "").await? {
+            let Some(key) = Key::of(&left) else { continue };
+            if !gathered.contains_key(&key) {
+                with_retries(|| table.write(Write::Delete { key: key.clone(), condition: None })).await?;
+            }
+        }
         // Those first, before the household's record: no payment can be made before it is there,
         // so none adds to an item that a whole put then replaces.
         with_retries(|| table.put_batch(gathered.values().cloned().collect())).await?;
@@ -264,6 +273,8 @@ fn membership_part(ms: &Membership) -> Membership {
 }
 
 struct HouseholdPlan {
+    /// The household's partition.
+    pk: String,
     groups: Vec<Vec<Write>>,
     /// What says a new household's figures, totals and receipts count its whole history: written
     /// after everything else, each on its own (never a whole item over what a payment added).
@@ -752,7 +763,7 @@ async fn plan_household(table: &dyn Table, h: &HouseholdData, final_pass: bool) 
         Vec::new()
     };
     let fresh = stored.is_empty() && ledger_item.is_none();
-    Ok(Some(HouseholdPlan { groups: merge_claims(groups), markers, signed_out, fresh, report }))
+    Ok(Some(HouseholdPlan { pk: store::account_pk(account), groups: merge_claims(groups), markers, signed_out, fresh, report }))
 }
 
 /// The member who holds an email claim, if anyone does.
