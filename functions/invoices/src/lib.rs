@@ -164,19 +164,9 @@ async fn receipts_list(app: &App, ctx: &mut Ctx) -> PageResult {
         }
         None => {
             let (records, household) = household(app, ctx).await?;
-            let mut cleared = Vec::new();
-            for payment in records.ledger.payments()? {
-                let Some(mut entry) = receipts::Cleared::of(&payment) else { continue };
-                if entry.number.is_none() || entry.issued.is_none() {
-                    if let Some(invoice) = records.ledger.invoice(&payment.invoice)? {
-                        entry.number = Some(invoice.number().to_owned());
-                        entry.issued = Some(invoice.issued());
-                    }
-                }
-                cleared.push(entry);
-            }
+            let cleared = records.ledger.receipts()?;
             let years = receipts::years_paid(&cleared, date_of);
-            let year = asked.filter(|y| years.contains(y)).or(years.first().copied());
+            let year = receipts::year_shown(&years, asked);
             (household.name, years, year, cleared)
         }
     };

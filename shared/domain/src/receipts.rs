@@ -248,6 +248,12 @@ pub struct YearSummary {
     pub payments: usize,
 }
 
+/// The year the receipts list shows: the one asked for if anything was paid in it, else the
+/// latest with a payment (`years` newest first); none when nothing was ever paid.
+pub fn year_shown(years: &[i32], asked: Option<i32>) -> Option<i32> {
+    asked.filter(|y| years.contains(y)).or(years.first().copied())
+}
+
 /// The years in which the household paid anything, newest first.
 pub fn years_paid(cleared: &[Cleared], date_of: impl Fn(DateTime<Utc>) -> NaiveDate) -> Vec<i32> {
     let mut years: Vec<i32> = cleared.iter().map(|p| date_of(p.at).year()).collect();
@@ -453,6 +459,11 @@ mod tests {
         assert_eq!(s.members[1].months[&3], MonthPaid { membership: m("25"), other: Money::ZERO });
         let cleared: Vec<Cleared> = payments.iter().filter_map(Cleared::of).collect();
         assert_eq!(years_paid(&cleared, |at| at.date_naive()), [2026, 2025]);
+        // The list shows the year asked for if anything was paid in it, else the latest.
+        assert_eq!(year_shown(&[2026, 2025], Some(2025)), Some(2025));
+        assert_eq!(year_shown(&[2026, 2025], Some(2019)), Some(2026));
+        assert_eq!(year_shown(&[2026, 2025], None), Some(2026));
+        assert_eq!(year_shown(&[], Some(2026)), None);
     }
 
     #[test]

@@ -153,15 +153,7 @@ pub async fn payment_read(
     }
     let found = table.get_many(&keys).await?;
     let Some(Some(household_item)) = found.first() else { return Ok(None) };
-    let (mut read_invoices, mut on_invoices) = (Vec::new(), Vec::new());
-    for pair in found[1..].chunks(2) {
-        let [Some(invoice_item), Some(applied)] = pair else { return Ok(None) };
-        if !is_complete(applied) {
-            return Ok(None);
-        }
-        read_invoices.push(invoice_of(invoice_item)?);
-        on_invoices.extend(copies_in(applied)?);
-    }
+    let Some((read_invoices, mut on_invoices)) = with_copies(&found[1..])? else { return Ok(None) };
     let Some(asked) = on_invoices.iter().find(|p| &p.id == id) else { return Ok(None) };
     let first = asked.batch.clone().unwrap_or_else(|| asked.id.clone());
     let expected = match (&asked.batch, asked.parts) {
@@ -194,22 +186,30 @@ pub async fn invoices_with_payments(
     table: &dyn Table,
     account: &AccountId,
     invoices: &[(InvoiceId, NaiveDate)],
-) -> Result<Option<(Vec<Invoice>, Vec<Payment>)>, StoreError> {
+) -> Result<Option<WithPayments>, StoreError> {
     let keys: Vec<_> = invoices
         .iter()
         .flat_map(|(invoice, issued)| [crate::keys::invoice_key_of(account, invoice, *issued), crate::keys::applied_key(account, invoice)])
         .collect();
-    let found = table.get_many(&keys).await?;
-    let (mut read, mut payments) = (Vec::new(), Vec::new());
-    for pair in found.chunks(2) {
+    with_copies(&table.get_many(&keys).await?)
+}
+
+/// Invoices and every payment on them, from their copies.
+pub type WithPayments = (Vec<Invoice>, Vec<Payment>);
+
+/// Invoices and the payments copied beside them, from items read in pairs (an invoice, then its
+/// copies); `None` when any is missing or its copies are not complete.
+fn with_copies(pairs: &[Option<Item>]) -> Result<Option<WithPayments>, StoreError> {
+    let (mut invoices, mut payments) = (Vec::new(), Vec::new());
+    for pair in pairs.chunks(2) {
         let [Some(invoice_item), Some(applied)] = pair else { return Ok(None) };
         if !is_complete(applied) {
             return Ok(None);
         }
-        read.push(invoice_of(invoice_item)?);
+        invoices.push(invoice_of(invoice_item)?);
         payments.extend(copies_in(applied)?);
     }
-    Ok(Some((read, payments)))
+    Ok(Some((invoices, payments)))
 }
 
 /// Whether `names` has everyone a page about `invoices` names: the owner (the bill-to) and each

@@ -93,17 +93,7 @@ const ENTRIES_AT_ONCE: usize = 50;
 /// are the same however often they are written, and a payment that goes through meanwhile
 /// writes its own, so nothing needs to be read again.
 pub fn backfill(account: &AccountId, ledger: &Ledger) -> Result<Vec<Vec<Write>>, StoreError> {
-    let mut cleared = Vec::new();
-    for payment in ledger.payments()? {
-        let Some(mut entry) = Cleared::of(&payment) else { continue };
-        if entry.number.is_none() || entry.issued.is_none() {
-            if let Some(invoice) = ledger.invoice(&payment.invoice)? {
-                entry.number = Some(invoice.number().to_owned());
-                entry.issued = Some(invoice.issued());
-            }
-        }
-        cleared.push(entry);
-    }
+    let cleared = ledger.receipts()?;
     let mut groups: Vec<Vec<Write>> = cleared.chunks(ENTRIES_AT_ONCE).map(|chunk| writes(account, chunk)).collect::<Result<_, _>>()?;
     groups.push(vec![kept(account)]);
     Ok(groups)
@@ -183,7 +173,7 @@ pub async fn receipts_of(
     }
     let household = super::household::household_of(&household_item)?;
     let years = index.years(&date_of);
-    let year = asked.filter(|y| years.contains(y)).or(years.first().copied());
+    let year = crate::receipts::year_shown(&years, asked);
     let mut items = Vec::new();
     if let Some(year) = year {
         let wanted = index.items_for(year, &date_of);

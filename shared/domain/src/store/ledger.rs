@@ -181,6 +181,23 @@ impl Ledger {
 }
 
 impl Ledger {
+    /// The receipt entries of every payment that went through, each naming its invoice's number
+    /// and issue date (from the invoice, for a payment recorded before payments kept them).
+    pub fn receipts(&self) -> Result<Vec<crate::receipts::Cleared>, StoreError> {
+        let mut cleared = Vec::new();
+        for payment in self.payments()? {
+            let Some(mut entry) = crate::receipts::Cleared::of(&payment) else { continue };
+            if entry.number.is_none() || entry.issued.is_none() {
+                if let Some(invoice) = self.invoice(&payment.invoice)? {
+                    entry.number = Some(invoice.number().to_owned());
+                    entry.issued = Some(invoice.issued());
+                }
+            }
+            cleared.push(entry);
+        }
+        Ok(cleared)
+    }
+
     /// For payments recorded before payments kept their invoice's number and issue date, and a
     /// batch's parts their count (`portal migrate`): each such payment rewritten with them (and
     /// its copy beside the invoice), on condition it is still the version read.
